@@ -1,0 +1,1 @@
+"""Broker tooling: development PKI, users and roles, ACL and config rendering, reload."""

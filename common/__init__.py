@@ -1,0 +1,1 @@
+"""Plumbing shared by every service: environment settings, logging, the MQTT session."""

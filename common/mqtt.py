@@ -1,0 +1,131 @@
+"""The one way Forewarn services open an MQTT session.
+
+TLS (1.2+), username/password, MQTT 5, a retained online/offline status with the
+offline message as last will, automatic reconnect with backoff and, for consumers,
+a persistent session (`clean_start=False` plus a session expiry) so messages
+queued while the service was away are delivered when it returns.
+"""
+
+from __future__ import annotations
+
+import logging
+import ssl
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+from paho.mqtt.reasoncodes import ReasonCode
+
+from contract import Status
+
+log = logging.getLogger(__name__)
+
+__all__ = ["MqttSettings", "connect_client", "create_client", "publish_status", "wait_connected"]
+
+
+@dataclass(frozen=True)
+class MqttSettings:
+    """Where the broker is and who we are."""
+
+    host: str
+    port: int
+    ca_file: Path
+    username: str
+    password: str
+    client_id: str
+    keepalive: int = 30
+    # 0 = session ends at disconnect. Consumers set hours so nothing queued is lost.
+    session_expiry_s: int = 0
+    tls_insecure_hostname: bool = False
+
+
+def create_client(
+    settings: MqttSettings,
+    status_topic: str | None,
+    manual_ack: bool = False,
+    max_inflight: int = 100,
+) -> mqtt.Client:
+    """A configured but not yet connected client."""
+    client = mqtt.Client(
+        callback_api_version=CallbackAPIVersion.VERSION2,
+        client_id=settings.client_id,
+        protocol=mqtt.MQTTv5,
+        manual_ack=manual_ack,
+    )
+    context = ssl.create_default_context(cafile=str(settings.ca_file))
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.check_hostname = not settings.tls_insecure_hostname
+    client.tls_set_context(context)
+    client.username_pw_set(settings.username, settings.password)
+    client.reconnect_delay_set(min_delay=1, max_delay=15)
+    client.max_inflight_messages_set(max_inflight)
+    client.max_queued_messages_set(0)  # unbounded in paho; callers bound their own outbox
+    if status_topic:
+        client.will_set(status_topic, Status("offline").to_json(), qos=1, retain=True)
+    return client
+
+
+def connect_client(
+    client: mqtt.Client,
+    settings: MqttSettings,
+    status_topic: str | None = None,
+    subscriptions: Sequence[tuple[str, int]] = (),
+    on_connected: Callable[[], None] | None = None,
+) -> None:
+    """Connect asynchronously and start the network thread.
+
+    On every (re)connect the status goes online and subscriptions are renewed;
+    renewing is harmless when the broker kept the session.
+    """
+
+    def on_connect(
+        client: mqtt.Client, _userdata: object, _flags: object, reason: ReasonCode, _props: object
+    ) -> None:
+        if reason.is_failure:
+            log.error("broker refused connection: %s", reason)
+            return
+        log.info("connected to %s:%d as %s", settings.host, settings.port, settings.username)
+        if subscriptions:
+            client.subscribe(list(subscriptions))
+        if status_topic:
+            publish_status(client, status_topic, "online")
+        if on_connected:
+            on_connected()
+
+    def on_disconnect(
+        _client: mqtt.Client, _userdata: object, _flags: object, reason: ReasonCode, _props: object
+    ) -> None:
+        log.warning("disconnected from broker: %s", reason)
+
+    client.on_connect = on_connect
+    client.on_disconnect = on_disconnect
+    properties = Properties(PacketTypes.CONNECT)
+    if settings.session_expiry_s:
+        properties.SessionExpiryInterval = settings.session_expiry_s
+    client.connect_async(
+        settings.host,
+        settings.port,
+        keepalive=settings.keepalive,
+        clean_start=settings.session_expiry_s == 0,
+        properties=properties,
+    )
+    client.loop_start()
+
+
+def publish_status(client: mqtt.Client, topic: str, state: str) -> mqtt.MQTTMessageInfo:
+    return client.publish(topic, Status(state).to_json(), qos=1, retain=True)  # type: ignore[arg-type]
+
+
+def wait_connected(client: mqtt.Client, timeout: float = 10.0) -> bool:
+    """Block until the client's session is up (or `timeout`); True when connected."""
+    deadline = time.monotonic() + timeout
+    while not client.is_connected():
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.02)
+    return True

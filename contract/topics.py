@@ -1,0 +1,135 @@
+"""Every MQTT topic Forewarn uses, built and parsed in one place.
+
+Services never write a topic string by hand: they ask a :class:`Topics` for it.
+
+    topics = Topics("pdm")
+    topics.readings("press-7")            # 'pdm/machines/press-7/readings'
+    topics.all_of(Channel.READINGS)       # 'pdm/machines/+/readings'
+    topics.shared("inference", topics.all_of(Channel.READINGS))
+    topics.parse("pdm/machines/press-7/readings")  # TopicRef(Channel.READINGS, 'press-7')
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from dataclasses import dataclass
+
+__all__ = [
+    "DEFAULT_PREFIX",
+    "MACHINE_ID_PATTERN",
+    "Channel",
+    "InvalidName",
+    "TopicRef",
+    "Topics",
+    "validate_name",
+]
+
+DEFAULT_PREFIX = "pdm"
+MACHINE_ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+# A prefix may have several levels but never wildcards or empty levels.
+_PREFIX_PATTERN = re.compile(r"^[A-Za-z0-9_-]+(/[A-Za-z0-9_-]+)*$")
+
+
+class InvalidName(ValueError):
+    """A machine or service name that could escape its topic subtree."""
+
+
+class Channel(enum.StrEnum):
+    """The per-machine topic leaves."""
+
+    READINGS = "readings"
+    STATUS = "status"
+    PREDICTIONS = "predictions"
+    ALERTS = "alerts"
+    REJECTED = "rejected"
+
+
+@dataclass(frozen=True, slots=True)
+class TopicRef:
+    """What a concrete machine topic points at."""
+
+    channel: Channel
+    machine_id: str
+
+
+def validate_name(name: str) -> str:
+    """Return `name` if it is a safe machine/service id, else raise InvalidName.
+
+    `/`, `+`, `#` and anything else outside the pattern would let a user escape
+    the `%u`-based ACL patterns, so they are refused everywhere.
+    """
+    if not isinstance(name, str) or not MACHINE_ID_PATTERN.fullmatch(name):
+        raise InvalidName(f"name {name!r} must match {MACHINE_ID_PATTERN.pattern}")
+    return name
+
+
+@dataclass(frozen=True, slots=True)
+class Topics:
+    """Topic builder and parser for one prefix (default ``pdm``)."""
+
+    prefix: str = DEFAULT_PREFIX
+
+    def __post_init__(self) -> None:
+        if not _PREFIX_PATTERN.fullmatch(self.prefix):
+            raise InvalidName(f"topic prefix {self.prefix!r} is not a plain topic path")
+
+    def machine(self, channel: Channel, machine_id: str) -> str:
+        return f"{self.prefix}/machines/{validate_name(machine_id)}/{channel.value}"
+
+    def readings(self, machine_id: str) -> str:
+        return self.machine(Channel.READINGS, machine_id)
+
+    def status(self, machine_id: str) -> str:
+        return self.machine(Channel.STATUS, machine_id)
+
+    def predictions(self, machine_id: str) -> str:
+        return self.machine(Channel.PREDICTIONS, machine_id)
+
+    def alerts(self, machine_id: str) -> str:
+        return self.machine(Channel.ALERTS, machine_id)
+
+    def rejected(self, machine_id: str) -> str:
+        return self.machine(Channel.REJECTED, machine_id)
+
+    def service_status(self, service: str) -> str:
+        return f"{self.prefix}/services/{validate_name(service)}/status"
+
+    def all_of(self, channel: Channel) -> str:
+        """Subscription filter for one channel of every machine."""
+        return f"{self.prefix}/machines/+/{channel.value}"
+
+    def all_service_statuses(self) -> str:
+        return f"{self.prefix}/services/+/status"
+
+    def all_readings_any_depth(self) -> str:
+        """Filter that also catches malformed deeper topics, so they can be rejected."""
+        return f"{self.prefix}/machines/#"
+
+    @staticmethod
+    def shared(group: str, topic_filter: str) -> str:
+        """MQTT 5 shared subscription: subscribers in one group split the messages."""
+        return f"$share/{validate_name(group)}/{topic_filter}"
+
+    def parse(self, topic: str) -> TopicRef:
+        """Parse a concrete machine topic; raise ValueError with a reason otherwise."""
+        head = f"{self.prefix}/machines/"
+        if not topic.startswith(head):
+            raise ValueError(f"topic {topic!r} is outside {head}")
+        levels = topic[len(head) :].split("/")
+        if len(levels) != 2:
+            raise ValueError(f"topic {topic!r} must be {head}MACHINE/CHANNEL")
+        machine_id, leaf = levels
+        try:
+            channel = Channel(leaf)
+        except ValueError:
+            raise ValueError(f"topic {topic!r} has unknown channel {leaf!r}") from None
+        return TopicRef(channel, validate_name(machine_id))
+
+    def machine_id_of(self, topic: str) -> str | None:
+        """Best-effort machine id of a (possibly malformed) machine topic."""
+        head = f"{self.prefix}/machines/"
+        if not topic.startswith(head):
+            return None
+        candidate = topic[len(head) :].split("/", 1)[0]
+        return candidate if MACHINE_ID_PATTERN.fullmatch(candidate) else None

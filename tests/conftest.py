@@ -1,0 +1,30 @@
+"""Session-wide fixtures: one real Mosquitto (TLS, users, ACL) from the project's own config."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+import pytest
+
+from broker.local import LocalBroker
+
+
+@pytest.fixture(scope="session")
+def broker() -> Iterator[LocalBroker]:
+    """A real Mosquitto on a free port, started from mosquitto.conf; shared by the session."""
+    with LocalBroker.create() as running:
+        yield running
+
+
+@pytest.fixture
+def machine_id() -> str:
+    """A machine id no other test uses, so tests never see each other's messages."""
+    return f"m-{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture
+def own_broker() -> Iterator[LocalBroker]:
+    """A broker of the test's own, for tests that stop, kill or restart it."""
+    with LocalBroker.create() as running:
+        yield running
