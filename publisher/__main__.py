@@ -1,0 +1,126 @@
+"""Sensor publishers: replay a CSV file or simulate a machine, publishing readings over MQTT/TLS.
+
+    python -m publisher replay data/slave1_data.csv --machine slave1 [--rate 1] [--loop] [--start-row 0]
+    python -m publisher simulate --machine sim-1 [--type L|M|H] [--rate 1] [--seed N] [--count N]
+
+--rate is in readings per second; 0 publishes as fast as the broker acknowledges. --start-row
+is the 0-based index of the first data row (bad rows count); --loop starts again at row 0.
+Bad rows of a replay file are skipped, each logged with its file and line and counted; a
+missing file, a wrong header or a file without one good row stops with exit status 2.
+Without --type the simulator mixes products like the dataset; without --seed it draws one and
+logs it, so any run can be repeated.
+
+Settings come from the environment (publisher/config.py); the password from
+FOREWARN_MQTT_PASSWORD(_FILE), by default var/secrets/<machine>.password. Every reading is
+written to var/outbox/<machine>.db before it is sent and deleted on its PUBACK, so readings
+survive broker outages and restarts (at least once; the reading id makes duplicates harmless).
+SIGTERM or Ctrl-C stops cleanly: queued readings get a few seconds to be acknowledged, the rest
+stay in the outbox and are sent first on the next start. If the broker refuses the machine's
+messages as not authorized, the publisher stops with exit status 2 and says what to fix.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import secrets
+import signal
+from collections.abc import Iterator
+from pathlib import Path
+
+from common.logs import setup_logging
+from common.settings import ConfigError, run_cli
+from publisher import config as publisher_config
+from publisher.replay import BadRow
+from publisher.service import ReadingPublisher, Sourced, run
+from publisher.simulation import MACHINE_TYPES
+from publisher.sources import replay_items, simulated_items
+
+_BAD_ROWS_LOGGED = 20  # one line each; past that a summary, so a garbled file cannot flood the log
+
+
+def _rate(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0 <= value <= 100_000:
+        raise argparse.ArgumentTypeError(f"{text} must be between 0 and 100000 readings per second")
+    return value
+
+
+def _count(minimum: int) -> argparse._ActionType:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"{text} must be at least {minimum}")
+        return value
+
+    return parse
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m publisher", description="Forewarn sensor publishers")
+    commands = parser.add_subparsers(dest="command", required=True)
+    replay = commands.add_parser("replay", help="replay a CSV file of readings")
+    replay.add_argument("file", type=Path)
+    replay.add_argument("--loop", action="store_true", help="start again at the first row after the last")
+    replay.add_argument("--start-row", type=_count(0), default=0, help="first data row, 0-based (default 0)")
+    simulate = commands.add_parser("simulate", help="simulate a machine (AI4I 2020 process)")
+    simulate.add_argument(
+        "--type",
+        choices=MACHINE_TYPES,
+        default=None,
+        help="product quality variant; default: the dataset's mix (60%% L, 30%% M, 10%% H)",
+    )
+    simulate.add_argument("--seed", type=_count(0), default=None, help="fixes the simulated stream")
+    simulate.add_argument("--count", type=_count(1), default=None, help="stop after N readings")
+    for sub in (replay, simulate):
+        sub.add_argument("--machine", required=True, help="machine id, also the MQTT username")
+        sub.add_argument("--rate", type=_rate, default=1.0, help="readings per second; 0 = unthrottled")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    config = publisher_config.load(args.machine)  # validates the machine id before it names a log file
+    log = setup_logging(f"publisher-{config.machine_id}")
+    items, bad_rows = _items(args, log)
+    publisher = ReadingPublisher(config)
+    publisher.bad_rows = len(bad_rows)
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda _signum, _frame: publisher.request_stop())
+    log.info("publishing to %s at %s readings/s", publisher.topic, args.rate or "unthrottled")
+    publisher.start()
+    try:
+        run(publisher, items, args.rate)
+    finally:
+        publisher.close()
+    refusal = publisher.refusal()
+    if refusal:
+        raise ConfigError(refusal)  # one line and exit status 2: retrying cannot help
+    return 0
+
+
+def _items(args: argparse.Namespace, log: logging.Logger) -> tuple[Iterator[Sourced], list[BadRow]]:
+    if args.command == "replay":
+        items, bad_rows = replay_items(args.file, args.start_row, args.loop)
+        _log_bad_rows(bad_rows, log)
+        return items, bad_rows
+    seed = args.seed if args.seed is not None else secrets.randbits(63)
+    log.info("simulating type %s with --seed %d", args.type or "L/M/H mix", seed)
+    return simulated_items(seed, args.type, args.count), []
+
+
+def _log_bad_rows(bad_rows: list[BadRow], log: logging.Logger) -> None:
+    for bad in bad_rows[:_BAD_ROWS_LOGGED]:
+        log.warning("skipping bad row %s", bad)
+    if len(bad_rows) > _BAD_ROWS_LOGGED:
+        log.warning("... and %d more bad rows skipped", len(bad_rows) - _BAD_ROWS_LOGGED)
+
+
+if __name__ == "__main__":
+    run_cli(main)

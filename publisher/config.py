@@ -1,0 +1,83 @@
+"""The publisher's settings: the only place it reads the environment.
+
+    FOREWARN_MQTT_HOST (localhost), FOREWARN_MQTT_PORT (8883), FOREWARN_MQTT_CA (var/tls/ca.crt)
+    FOREWARN_MQTT_PASSWORD or FOREWARN_MQTT_PASSWORD_FILE (var/secrets/<machine>.password)
+    FOREWARN_TOPIC_PREFIX (pdm), FOREWARN_VAR_DIR (var)
+    FOREWARN_OUTBOX_DIR (var/outbox)            one SQLite file per machine: <machine>.db
+    FOREWARN_OUTBOX_MAX_ROWS (100000)           past this the oldest readings are dropped (and counted)
+    FOREWARN_PUBLISHER_MAX_INFLIGHT (100)       unacknowledged messages handed to MQTT at once
+    FOREWARN_PUBLISHER_STATS_S (60)             how often the counters are logged
+    FOREWARN_PUBLISHER_FLUSH_S (5)               how long a stop waits for the outbox to drain
+
+The MQTT username is always the machine id: the broker's ACL lets a sensor write only
+its own topics.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from common.mqtt import MqttSettings
+from common.settings import ConfigError, env_float, env_int, env_path, env_secret, env_str, var_dir
+from contract import DEFAULT_PREFIX, InvalidName, Topics, validate_name
+
+__all__ = ["PublisherConfig", "load"]
+
+
+@dataclass(frozen=True)
+class PublisherConfig:
+    """Everything one publisher process needs besides its data source."""
+
+    machine_id: str
+    mqtt: MqttSettings
+    topics: Topics
+    outbox_path: Path
+    outbox_max_rows: int
+    max_inflight: int
+    stats_interval_s: float
+    flush_timeout_s: float
+
+
+def load(machine_id: str) -> PublisherConfig:
+    """Read the environment for the publisher of `machine_id`; ConfigError names a bad setting."""
+    machine_id = _machine(machine_id)
+    state = var_dir()
+    return PublisherConfig(
+        machine_id=machine_id,
+        mqtt=_mqtt(machine_id, state),
+        topics=_topics(),
+        outbox_path=env_path("FOREWARN_OUTBOX_DIR", state / "outbox") / f"{machine_id}.db",
+        outbox_max_rows=env_int("FOREWARN_OUTBOX_MAX_ROWS", 100_000, minimum=1),
+        max_inflight=env_int("FOREWARN_PUBLISHER_MAX_INFLIGHT", 100, minimum=1),
+        stats_interval_s=env_float("FOREWARN_PUBLISHER_STATS_S", 60.0, minimum=1.0),
+        flush_timeout_s=env_float("FOREWARN_PUBLISHER_FLUSH_S", 5.0, minimum=0.0),
+    )
+
+
+def _machine(machine_id: str) -> str:
+    try:
+        return validate_name(machine_id)
+    except InvalidName as exc:
+        raise ConfigError(f"--machine: {exc}") from None
+
+
+def _topics() -> Topics:
+    try:
+        return Topics(env_str("FOREWARN_TOPIC_PREFIX", DEFAULT_PREFIX))
+    except InvalidName as exc:
+        raise ConfigError(f"FOREWARN_TOPIC_PREFIX: {exc}") from None
+
+
+def _mqtt(machine_id: str, state: Path) -> MqttSettings:
+    secrets_dir = env_path("FOREWARN_SECRETS_DIR", state / "secrets")
+    return MqttSettings(
+        host=env_str("FOREWARN_MQTT_HOST", "localhost"),
+        port=env_int("FOREWARN_MQTT_PORT", 8883, minimum=1),
+        ca_file=env_path("FOREWARN_MQTT_CA", state / "tls" / "ca.crt"),
+        username=machine_id,
+        password=env_secret("FOREWARN_MQTT_PASSWORD", secrets_dir / f"{machine_id}.password"),
+        # Unique per process: a second publisher for the same machine must not kick the first off.
+        client_id=f"{machine_id}-pub-{uuid.uuid4().hex[:8]}",
+    )
