@@ -54,12 +54,14 @@ def _role_rules(role: Role, name: str, topics: Topics) -> list[str]:
         return [f"write {topics.readings(name)}", f"write {topics.status(name)}"]
     own_status = f"write {topics.service_status(name)}"
     if role == "worker":
+        # Workers share one account; each instance announces itself on its own status topic.
         return [
             f"read {topics.all_of(Channel.READINGS)}/#",
+            f"read {topics.all_of(Channel.ALERTS)}",
             f"write {topics.all_of(Channel.PREDICTIONS)}",
             f"write {topics.all_of(Channel.ALERTS)}",
             f"write {topics.all_of(Channel.REJECTED)}",
-            own_status,
+            f"write {topics.all_service_statuses()}",
         ]
     viewer_channels = (Channel.READINGS, Channel.STATUS, Channel.PREDICTIONS, Channel.ALERTS, Channel.REJECTED)
     return [
@@ -106,8 +108,8 @@ class Accounts:
     def _hashes(self) -> dict[str, str]:
         if not self.password_file.exists():
             return {}
-        pairs = (line.split(":", 1) for line in self.password_file.read_text().splitlines() if ":" in line)
-        return dict((user, hashed) for user, hashed in pairs)
+        lines = self.password_file.read_text().splitlines()
+        return dict(line.split(":", 1) for line in lines if ":" in line)
 
     def _write(self, users: dict[str, str], hashes: dict[str, str]) -> None:
         self.config_dir.mkdir(parents=True, exist_ok=True)

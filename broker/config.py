@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from broker.runtime import BrokerPaths
 from common.settings import env_int, env_path, env_str, var_dir
 from contract import DEFAULT_PREFIX, Topics
-from broker.runtime import BrokerPaths
 
 
 @dataclass(frozen=True)

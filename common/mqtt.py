@@ -41,6 +41,9 @@ class MqttSettings:
     keepalive: int = 30
     # 0 = session ends at disconnect. Consumers set hours so nothing queued is lost.
     session_expiry_s: int = 0
+    # MQTT 5 Receive Maximum: unacknowledged QoS 1 messages the broker may send us at once.
+    # With manual acks it is the back-pressure that bounds a consumer's memory.
+    receive_maximum: int = 0
     tls_insecure_hostname: bool = False
 
 
@@ -104,9 +107,11 @@ def connect_client(
 
     client.on_connect = on_connect
     client.on_disconnect = on_disconnect
-    properties = Properties(PacketTypes.CONNECT)
+    properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
     if settings.session_expiry_s:
         properties.SessionExpiryInterval = settings.session_expiry_s
+    if settings.receive_maximum:
+        properties.ReceiveMaximum = min(settings.receive_maximum, 65535)
     client.connect_async(
         settings.host,
         settings.port,

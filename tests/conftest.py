@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from broker.local import LocalBroker
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="session")
@@ -28,3 +33,14 @@ def own_broker() -> Iterator[LocalBroker]:
     """A broker of the test's own, for tests that stop, kill or restart it."""
     with LocalBroker.create() as running:
         yield running
+
+
+@pytest.fixture(scope="session")
+def models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A model trained by the real trainer on the shipped data, once per session."""
+    folder = tmp_path_factory.mktemp("models")
+    subprocess.run(
+        [sys.executable, "-m", "training", "--models-dir", str(folder)],
+        check=True, cwd=REPO_ROOT, capture_output=True, timeout=600,
+    )
+    return folder

@@ -26,7 +26,7 @@ class Collector:
 
     def __init__(self, settings: MqttSettings, filters: list[str], qos: int = 1) -> None:
         self.messages: list[Received] = []
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
         self._subscribed = threading.Event()
         self._arrived = threading.Condition(self._lock)
         unique = MqttSettings(**{**settings.__dict__, "client_id": f"collector-{uuid.uuid4().hex[:8]}"})
@@ -39,7 +39,7 @@ class Collector:
 
     def _on_message(self, _client: mqtt.Client, _userdata: object, message: mqtt.MQTTMessage) -> None:
         with self._arrived:
-            self.messages.append(Received(message.topic, message.payload, bool(message.retain)))
+            self.messages.append(Received(message.topic, bytes(message.payload), bool(message.retain)))
             self._arrived.notify_all()
 
     def wait_for(self, predicate: Callable[[list[Received]], bool], timeout: float = 10.0) -> list[Received]:

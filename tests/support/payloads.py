@@ -1,0 +1,29 @@
+"""Reading payloads for tests, built from the contract's own example."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from pathlib import Path
+from typing import Any
+
+from contract import utc_now_iso
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "contract" / "examples"
+
+
+def example(name: str) -> dict[str, Any]:
+    return dict(json.loads((EXAMPLES / f"{name}.json").read_text()))
+
+
+def reading(**overrides: Any) -> dict[str, Any]:
+    """A valid, healthy reading with a fresh id; override any field."""
+    base = example("reading") | {
+        "reading_id": f"r-{uuid.uuid4().hex[:12]}", "ts": utc_now_iso(), "torque_nm": 40.0,
+        "rotational_speed_rpm": 1500, "tool_wear_min": 20, "failure": 0, "failure_description": "No Failure",
+    }
+    return base | overrides
+
+
+def encode(data: dict[str, Any]) -> bytes:
+    return json.dumps(data).encode()
