@@ -1,0 +1,1 @@
+"""The failure model: shared features, the saved artifact and vectorised scoring."""
