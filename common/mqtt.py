@@ -21,6 +21,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
+from common.settings import ConfigError
 from contract import Status
 
 log = logging.getLogger(__name__)
@@ -60,7 +61,7 @@ def create_client(
         protocol=mqtt.MQTTv5,
         manual_ack=manual_ack,
     )
-    context = ssl.create_default_context(cafile=str(settings.ca_file))
+    context = _tls_context(settings.ca_file)
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     context.check_hostname = not settings.tls_insecure_hostname
     client.tls_set_context(context)
@@ -71,6 +72,13 @@ def create_client(
     if status_topic:
         client.will_set(status_topic, Status("offline").to_json(), qos=1, retain=True)
     return client
+
+
+def _tls_context(ca_file: Path) -> ssl.SSLContext:
+    try:
+        return ssl.create_default_context(cafile=str(ca_file))
+    except (OSError, ssl.SSLError) as exc:
+        raise ConfigError(f"FOREWARN_MQTT_CA: cannot load CA certificate {ca_file}: {exc}") from None
 
 
 def connect_client(

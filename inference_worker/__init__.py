@@ -1,0 +1,1 @@
+"""The inference worker: readings in, predictions, alerts and rejections out."""

@@ -1,0 +1,94 @@
+"""Alert rules: at most one open alert per machine and kind, cleared after calm.
+
+Pure state machine: feed it predictions, get the alert events to publish. Events
+published by other workers are fed back through `observe` so a group of workers
+sharing the load agrees on which alerts are open.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field, replace
+
+from contract import Alert, Prediction
+
+KIND_OF_STATUS = {"failure": "detected", "predictive": "predicted"}
+SEVERITY_OF_KIND = {"detected": "critical", "predicted": "warning"}
+
+
+def alert_id_for(machine_id: str, kind: str, reading_id: str) -> str:
+    """Deterministic, so a reading scored twice after a crash yields the same alert id."""
+    return hashlib.sha256(f"{machine_id}\x00{kind}\x00{reading_id}".encode()).hexdigest()[:16]
+
+
+@dataclass
+class _MachineAlerts:
+    open: dict[str, Alert] = field(default_factory=dict)  # kind -> open alert
+    calm_streak: int = 0
+
+
+class AlertTracker:
+    """Opens an alert on the first bad reading, clears it after `clear_after` normal ones."""
+
+    def __init__(self, clear_after: int = 5) -> None:
+        self.clear_after = clear_after
+        self._machines: dict[str, _MachineAlerts] = {}
+
+    def update(self, prediction: Prediction, now: str) -> list[Alert]:
+        """The alert events this prediction causes (usually none)."""
+        machine = self._machines.setdefault(prediction.machine_id, _MachineAlerts())
+        kind = KIND_OF_STATUS.get(prediction.status)
+        if kind is None:
+            machine.calm_streak += 1
+            return self._clear_if_calm(machine, prediction, now)
+        machine.calm_streak = 0
+        if kind in machine.open:
+            return []
+        alert = _opened(prediction, kind, now)
+        machine.open[kind] = alert
+        return [alert]
+
+    def _clear_if_calm(self, machine: _MachineAlerts, prediction: Prediction, now: str) -> list[Alert]:
+        if machine.calm_streak < self.clear_after or not machine.open:
+            return []
+        cleared = [
+            replace(alert, state="cleared", cleared_at=now, message=f"{alert.machine_id}: back to normal")
+            for alert in machine.open.values()
+        ]
+        machine.open.clear()
+        return cleared
+
+    def observe(self, alert: Alert) -> None:
+        """Learn of an alert event published by any worker (including this one)."""
+        machine = self._machines.setdefault(alert.machine_id, _MachineAlerts())
+        if alert.state == "open":
+            machine.open.setdefault(alert.kind, alert)
+        elif machine.open.get(alert.kind, alert).alert_id == alert.alert_id:
+            machine.open.pop(alert.kind, None)
+
+    def open_alerts(self) -> list[Alert]:
+        return [alert for machine in self._machines.values() for alert in machine.open.values()]
+
+
+def _opened(prediction: Prediction, kind: str, now: str) -> Alert:
+    return Alert(
+        alert_id=alert_id_for(prediction.machine_id, kind, prediction.reading_id),
+        machine_id=prediction.machine_id,
+        kind=kind,  # type: ignore[arg-type]
+        severity=SEVERITY_OF_KIND[kind],  # type: ignore[arg-type]
+        state="open",
+        opened_at=now,
+        reading_id=prediction.reading_id,
+        failure_probability=prediction.failure_probability,
+        predicted_mode=prediction.predicted_mode,
+        message=_message(prediction, kind),
+    )
+
+
+def _message(prediction: Prediction, kind: str) -> str:
+    probability = f"{prediction.failure_probability:.0%}"
+    mode = f" ({prediction.predicted_mode})" if prediction.predicted_mode else ""
+    if kind == "detected":
+        described = prediction.failure_description or "failure"
+        return f"{prediction.machine_id} reports a failure ({described}); model probability {probability}"
+    return f"{prediction.machine_id}: failure predicted{mode}, probability {probability}"

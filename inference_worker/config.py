@@ -1,0 +1,53 @@
+"""The worker's settings, read from the environment (the only place that does)."""
+
+from __future__ import annotations
+
+import socket
+from dataclasses import dataclass
+from pathlib import Path
+
+from common.mqtt import MqttSettings
+from common.settings import env_float, env_int, env_path, env_secret, env_str, var_dir
+from contract import DEFAULT_PREFIX, Topics, validate_name
+
+
+@dataclass(frozen=True)
+class WorkerConfig:
+    mqtt: MqttSettings
+    topics: Topics
+    instance: str  # this worker's name: its client id and its service status topic
+    share_group: str
+    models_dir: Path
+    max_batch: int
+    receive_maximum: int
+    clear_after: int
+    stats_interval_s: float
+    model_poll_s: float
+
+
+def load() -> WorkerConfig:
+    state = var_dir()
+    username = env_str("FOREWARN_MQTT_USERNAME", "inference-worker")
+    instance = validate_name(f"inference-worker-{env_str('FOREWARN_WORKER_ID', socket.gethostname())}"[:64])
+    mqtt = MqttSettings(
+        host=env_str("FOREWARN_MQTT_HOST", "localhost"),
+        port=env_int("FOREWARN_MQTT_PORT", 8883, minimum=1),
+        ca_file=env_path("FOREWARN_MQTT_CA", state / "broker/config/tls/ca.crt"),
+        username=username,
+        password=env_secret("FOREWARN_MQTT_PASSWORD", state / f"secrets/{username}.password"),
+        client_id=instance,
+        keepalive=env_int("FOREWARN_MQTT_KEEPALIVE", 30, minimum=5),
+        session_expiry_s=env_int("FOREWARN_SESSION_EXPIRY_S", 7 * 24 * 3600, minimum=0),
+    )
+    return WorkerConfig(
+        mqtt=mqtt,
+        topics=Topics(env_str("FOREWARN_TOPIC_PREFIX", DEFAULT_PREFIX)),
+        instance=instance,
+        share_group=env_str("FOREWARN_SHARE_GROUP", "inference"),
+        models_dir=env_path("FOREWARN_MODELS_DIR", state / "models"),
+        max_batch=env_int("FOREWARN_MAX_BATCH", 256, minimum=1),
+        receive_maximum=env_int("FOREWARN_RECEIVE_MAXIMUM", 2000, minimum=1),
+        clear_after=env_int("FOREWARN_ALERT_CLEAR_AFTER", 5, minimum=1),
+        stats_interval_s=env_float("FOREWARN_STATS_INTERVAL_S", 10.0, minimum=0.1),
+        model_poll_s=env_float("FOREWARN_MODEL_POLL_S", 5.0, minimum=0.1),
+    )

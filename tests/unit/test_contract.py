@@ -1,0 +1,89 @@
+"""The contract: topics are built and parsed in one place; readings validated with reasons."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from contract import (
+    Alert,
+    Channel,
+    InvalidName,
+    InvalidReading,
+    Prediction,
+    Rejection,
+    Status,
+    Topics,
+    parse_reading,
+)
+from tests.support.payloads import encode, example, reading
+
+
+def test_topics_are_built_from_one_prefix() -> None:
+    topics = Topics("plant-a/pdm")
+    assert topics.readings("press-7") == "plant-a/pdm/machines/press-7/readings"
+    assert topics.all_of(Channel.PREDICTIONS) == "plant-a/pdm/machines/+/predictions"
+    assert topics.service_status("api") == "plant-a/pdm/services/api/status"
+    assert topics.shared("inference", "x/y") == "$share/inference/x/y"
+
+
+@pytest.mark.parametrize("name", ["a/b", "a+b", "a#", "", "x" * 65, "spa ce", "ünï"])
+def test_names_that_could_escape_their_subtree_are_refused(name: str) -> None:
+    with pytest.raises(InvalidName):
+        Topics().readings(name)
+
+
+def test_parse_round_trips_and_refuses_extra_levels() -> None:
+    topics = Topics()
+    ref = topics.parse(topics.alerts("m1"))
+    assert (ref.channel, ref.machine_id) == (Channel.ALERTS, "m1")
+    for bad in ["pdm/machines/m1/readings/extra", "pdm/machines/m1/nope", "other/machines/m1/readings"]:
+        with pytest.raises(ValueError, match="topic"):
+            topics.parse(bad)
+    assert topics.machine_id_of("pdm/machines/m1/readings/extra") == "m1"
+
+
+def test_every_example_payload_loads_into_its_dataclass() -> None:
+    for name, cls in [("prediction", Prediction), ("alert", Alert), ("rejection", Rejection), ("status", Status)]:
+        data = example(name)
+        assert cls.from_dict(data).to_dict() == data
+    assert parse_reading(encode(example("reading"))).reading_id == "slave1-000042"
+
+
+def test_a_valid_reading_is_normalised_to_utc() -> None:
+    parsed = parse_reading(encode(reading(ts="2026-11-27T10:00:00+02:00", extra_field="ignored")))
+    assert parsed.ts == "2026-11-27T08:00:00.000Z"
+
+
+@pytest.mark.parametrize(
+    ("payload", "reason", "field"),
+    [
+        (b"not json", "not_json", None),
+        (b"\xff\xfe", "not_json", None),
+        (b"[1, 2]", "not_object", None),
+        (b"x" * 17_000, "too_large", None),
+        (encode({k: v for k, v in reading().items() if k != "torque_nm"}), "missing_field", "torque_nm"),
+        (encode(reading(torque_nm="40")), "wrong_type", "torque_nm"),
+        (encode(reading(torque_nm=True)), "wrong_type", "torque_nm"),
+        (encode(reading(air_temp_k=-5)), "out_of_bounds", "air_temp_k"),
+        (encode(reading(ts="yesterday")), "bad_timestamp", "ts"),
+        (encode(reading(ts="2026-11-27T10:00:00")), "bad_timestamp", "ts"),
+        (encode(reading(type="X")), "bad_value", "type"),
+        (encode(reading(failure=2)), "bad_value", "failure"),
+        (encode(reading(reading_id="a/b")), "bad_value", "reading_id"),
+        (encode(reading(machine_id="someone-else")), "machine_mismatch", "machine_id"),
+    ],
+)
+def test_bad_readings_are_rejected_with_a_reason(payload: bytes, reason: str, field: str | None) -> None:
+    with pytest.raises(InvalidReading) as caught:
+        parse_reading(payload, machine_id="m1")
+    assert (caught.value.reason, caught.value.field) == (reason, field)
+
+
+@pytest.mark.parametrize("literal", ["NaN", "Infinity", "-Infinity", "1e999"])
+def test_non_finite_numbers_are_rejected(literal: str) -> None:
+    text = json.dumps(reading()).replace('"torque_nm": 40.0', f'"torque_nm": {literal}')
+    with pytest.raises(InvalidReading) as caught:
+        parse_reading(text.encode())
+    assert caught.value.reason == "not_finite"
