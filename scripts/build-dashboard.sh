@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Build the dashboard into dashboard/dist when its sources changed (Node 18+ and npm needed).
 set -euo pipefail
-cd "$(dirname "$0")/../dashboard"
-[ -f package.json ] || exit 0
+cd "$(dirname "$0")/.."
+[ -f dashboard/package.json ] || exit 0
+cd dashboard
 if ! command -v npm >/dev/null; then
   echo "dashboard: npm not found; install Node.js 20 (apt-get install -y nodejs npm) to build it" >&2
   exit 1
