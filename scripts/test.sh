@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
-# The whole test suite, with the real services the tests need (Mosquitto is started by
-# the fixtures; PostgreSQL and Chromium are installed here when missing).
+# The whole test suite: the dashboard's checks (ESLint, tsc, Vitest), then pytest with the
+# real services the tests need (Mosquitto is started by the fixtures; PostgreSQL and
+# Chromium are installed here when missing).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+if [ -d dashboard/node_modules ]; then
+  (cd dashboard && npm run --silent lint && npm run --silent typecheck && npm test --silent)
+fi
 if [ -x scripts/ci-postgres.sh ] && [ -z "${FOREWARN_TEST_POSTGRES_URL:-}" ]; then
   FOREWARN_TEST_POSTGRES_URL="$(scripts/ci-postgres.sh)" && export FOREWARN_TEST_POSTGRES_URL
 fi

@@ -128,7 +128,7 @@ def test_a_missing_ca_certificate_is_named(tmp_path: Path) -> None:
     ca_file = tmp_path / "var" / "tls" / "ca.crt"
     assert (
         result.stderr.strip()
-        == f"error: FOREWARN_MQTT_CA: cannot load {ca_file}: [Errno 2] No such file or directory"
+        == f"error: FOREWARN_MQTT_CA: cannot load CA certificate {ca_file}: [Errno 2] No such file or directory"
     )
 
 

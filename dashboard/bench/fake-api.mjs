@@ -1,0 +1,269 @@
+/**
+ * A stand-in for the Forewarn API (notes/API_SHAPES.md) that serves dashboard/dist and
+ * feeds /api/events with synthetic predictions: `machines` machines × `rate` readings/s.
+ * For benchmarks and local development only; it stores nothing.
+ *
+ * Usage: node bench/fake-api.mjs [--port 8010] [--machines 50] [--rate 10]
+ */
+import { createReadStream, existsSync, statSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { dirname, extname, join, normalize, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+export const DIST = resolve(HERE, '../dist');
+export const FAKE_TOKEN = 'bench-token';
+const THRESHOLD = 0.41;
+const KEEP_PER_MACHINE = 3000;
+const REPLAY_EVENTS = 10_000;
+const TYPES = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.map': 'application/json', '.svg': 'image/svg+xml' };
+
+function makeMachine(i) {
+  return {
+    id: `m${String(i + 1).padStart(2, '0')}`,
+    type: ['L', 'M', 'H'][i % 3],
+    seq: 0,
+    air: 298 + (i % 5) * 0.3,
+    wear: (i * 37) % 200,
+    risk: i % 10 === 0 ? 0.8 : i % 7 === 0 ? 0.45 : 0.05, // a few machines sit near or over the threshold
+    online: true,
+    history: [],
+  };
+}
+
+function walk(value, step, low, high) {
+  return Math.min(high, Math.max(low, value + (Math.random() - 0.5) * step));
+}
+
+function predict(m, now) {
+  m.seq += 1;
+  m.air = walk(m.air, 0.2, 295, 304);
+  m.wear = (m.wear + 0.05) % 250;
+  const p = Math.min(0.999, Math.max(0, m.risk + (Math.random() - 0.5) * 0.2));
+  const status = p >= 0.75 ? 'failure' : p >= THRESHOLD ? 'predictive' : 'normal';
+  const ts = new Date(now).toISOString();
+  return {
+    reading_id: `${m.id}-${String(m.seq).padStart(6, '0')}`, machine_id: m.id, ts, scored_at: ts, status,
+    failure_probability: Number(p.toFixed(3)), predicted_mode: status === 'normal' ? null : 'HDF',
+    model_version: 'fake0000', threshold: THRESHOLD, type: m.type, air_temp_k: Number(m.air.toFixed(1)),
+    process_temp_k: Number((m.air + 10 + Math.random()).toFixed(1)), rotational_speed_rpm: Math.round(1400 + Math.random() * 200),
+    torque_nm: Number((40 + Math.random() * 10).toFixed(1)), tool_wear_min: Math.round(m.wear), product_id: null,
+    failure: null, failure_description: null, explanation: null, schema_version: 1,
+  };
+}
+
+function explanationFor(p) {
+  return {
+    base_value: 0.034,
+    contributions: [
+      { feature: 'torque_nm', value: p.torque_nm, contribution: 0.21 },
+      { feature: 'tool_wear_min', value: p.tool_wear_min, contribution: 0.12 },
+      { feature: 'rotational_speed_rpm', value: p.rotational_speed_rpm, contribution: -0.04 },
+    ],
+    conditions: [{ mode: 'HDF', text: 'air-process temperature gap below 8.6 K at low speed', margin: 0.4 }],
+  };
+}
+
+function downsample(points, limit) {
+  if (points.length <= limit) return { points, downsampled: false };
+  const size = Math.ceil(points.length / limit);
+  const out = [];
+  for (let i = 0; i < points.length; i += size) out.push(points[Math.min(points.length - 1, i + size - 1)]);
+  return { points: out, downsampled: true };
+}
+
+function historyPoint(p) {
+  const { ts, air_temp_k, process_temp_k, rotational_speed_rpm, torque_nm, tool_wear_min, failure_probability, status } = p;
+  return { ts, air_temp_k, process_temp_k, rotational_speed_rpm, torque_nm, tool_wear_min, failure_probability, status };
+}
+
+class FakeApi {
+  constructor({ machines = 50, rate = 10 } = {}) {
+    this.machines = Array.from({ length: machines }, (_, i) => makeMachine(i));
+    this.rate = rate;
+    this.events = []; // recent {id, event, data} for Last-Event-ID replay
+    this.nextId = 1;
+    this.clients = new Set();
+    this.alerts = new Map();
+    this.sent = 0;
+  }
+
+  emit(event, data) {
+    const entry = { id: this.nextId++, event, data: JSON.stringify(data) };
+    this.events.push(entry);
+    if (this.events.length > REPLAY_EVENTS) this.events.splice(0, this.events.length - REPLAY_EVENTS);
+    const frame = `id: ${entry.id}\nevent: ${event}\ndata: ${entry.data}\n\n`;
+    for (const res of this.clients) res.write(frame);
+    this.sent += this.clients.size;
+  }
+
+  /** Emit the readings due in one tick, spreading machines evenly over the second. */
+  tick(dtMs) {
+    const due = (this.machines.length * this.rate * dtMs) / 1000 + (this.carry ?? 0);
+    const count = Math.floor(due);
+    this.carry = due - count;
+    const now = Date.now();
+    for (let k = 0; k < count; k += 1) {
+      this.cursor = ((this.cursor ?? -1) + 1) % this.machines.length;
+      const m = this.machines[this.cursor];
+      const p = predict(m, now);
+      m.history.push(p);
+      if (m.history.length > KEEP_PER_MACHINE) m.history.splice(0, m.history.length - KEEP_PER_MACHINE);
+      this.emit('prediction', p);
+      this.updateAlert(m, p);
+    }
+  }
+
+  updateAlert(m, p) {
+    const id = `${m.id}-detected`;
+    const open = this.alerts.get(id);
+    if (p.status === 'failure' && (!open || open.state === 'cleared')) {
+      const alert = { alert_id: `${id}-${p.reading_id}`, machine_id: m.id, kind: 'detected', severity: 'critical', state: 'open',
+        opened_at: p.ts, reading_id: p.reading_id, failure_probability: p.failure_probability, predicted_mode: 'HDF',
+        message: `${m.id} crossed the failure line`, cleared_at: null, schema_version: 1, acked_by: null, acked_at: null };
+      this.alerts.set(id, alert);
+      this.emit('alert', alert);
+    } else if (open && open.state === 'open' && p.status === 'normal') {
+      Object.assign(open, { state: 'cleared', cleared_at: p.ts });
+      this.emit('alert', open);
+    }
+  }
+
+  summary(m) {
+    const latest = m.history.at(-1) ?? null;
+    const open_alerts = [...this.alerts.values()].filter((a) => a.machine_id === m.id && a.state === 'open');
+    return { machine_id: m.id, online: m.online, status: latest?.status ?? null, last_seen: latest?.ts ?? null, latest,
+      open_alerts, counts: { readings: m.seq, predictive: 0, failure: 0 }, threshold: THRESHOLD };
+  }
+
+  logItems(q) {
+    const since = q.get('since') ? Date.parse(q.get('since')) : -Infinity;
+    const until = q.get('until') ? Date.parse(q.get('until')) : Infinity;
+    const all = this.machines.filter((m) => !q.get('machine') || m.id === q.get('machine')).flatMap((m) => m.history);
+    return all
+      .filter((p) => (!q.get('status') || p.status === q.get('status')) && Date.parse(p.ts) >= since && Date.parse(p.ts) <= until)
+      .sort((a, b) => b.ts.localeCompare(a.ts) || b.reading_id.localeCompare(a.reading_id));
+  }
+}
+
+function json(res, status, body) {
+  res.writeHead(status, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' });
+  res.end(JSON.stringify(body));
+}
+
+function serveEvents(api, req, res, q) {
+  res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache', Connection: 'keep-alive' });
+  res.write(': connected\n\n');
+  const last = Number(req.headers['last-event-id'] ?? q.get('last_event_id') ?? NaN);
+  if (Number.isFinite(last)) {
+    for (const e of api.events) if (e.id > last) res.write(`id: ${e.id}\nevent: ${e.event}\ndata: ${e.data}\n\n`);
+  }
+  api.clients.add(res);
+  const keepalive = setInterval(() => res.write(': keepalive\n\n'), 15_000);
+  req.on('close', () => {
+    clearInterval(keepalive);
+    api.clients.delete(res);
+  });
+}
+
+function route(api, req, res, url) {
+  const q = url.searchParams;
+  const parts = url.pathname.split('/').filter(Boolean).map(decodeURIComponent); // ['api', ...]
+  const machine = api.machines.find((m) => m.id === parts[2]);
+  if (url.pathname === '/api/health') return json(res, 200, { status: 'ok', broker_connected: true, database: true, ingest_lag_s: 0, version: 'fake' });
+  if (url.pathname === '/api/events') return serveEvents(api, req, res, q);
+  if (url.pathname === '/api/machines') {
+    const machines = api.machines.map((m) => api.summary(m));
+    const count = (s) => machines.filter((m) => m.online && m.status === s).length;
+    return json(res, 200, { machines, counts: { normal: count('normal'), predictive: count('predictive'), failure: count('failure'), offline: 0, online: machines.length } });
+  }
+  if (parts[1] === 'machines' && parts.length === 3) return machine ? json(res, 200, api.summary(machine)) : json(res, 404, { error: `unknown machine ${parts[2]}`, field: null });
+  if (parts[1] === 'machines' && parts[3] === 'history') {
+    if (!machine) return json(res, 404, { error: `unknown machine ${parts[2]}`, field: null });
+    const since = q.get('since') ? Date.parse(q.get('since')) : -Infinity;
+    const { points, downsampled } = downsample(machine.history.filter((p) => Date.parse(p.ts) >= since).map(historyPoint), Number(q.get('limit') ?? 1000));
+    return json(res, 200, { machine_id: machine.id, threshold: THRESHOLD, downsampled, points });
+  }
+  if (url.pathname === '/api/log') {
+    const items = api.logItems(q);
+    const start = Number(q.get('cursor') ?? 0);
+    const limit = Number(q.get('limit') ?? 50);
+    const page = items.slice(start, start + limit);
+    return json(res, 200, { items: page, next_cursor: start + limit < items.length ? String(start + limit) : null });
+  }
+  if (parts[1] === 'readings') {
+    const p = machine?.history.find((h) => h.reading_id === parts[3]);
+    return p ? json(res, 200, { ...p, explanation: explanationFor(p) }) : json(res, 404, { error: 'unknown reading', field: null });
+  }
+  if (url.pathname === '/api/alerts') {
+    const state = q.get('state') ?? 'all';
+    const alerts = [...api.alerts.values()].filter((a) => (state === 'all' || a.state === state) && (!q.get('machine') || a.machine_id === q.get('machine')));
+    return json(res, 200, { alerts });
+  }
+  if (parts[1] === 'alerts' && parts[3] === 'ack' && req.method === 'POST') {
+    if (req.headers.authorization !== `Bearer ${FAKE_TOKEN}`) return json(res, 401, { error: 'missing or wrong token', field: null });
+    const alert = [...api.alerts.values()].find((a) => a.alert_id === parts[2]);
+    if (!alert) return json(res, 404, { error: 'unknown alert', field: null });
+    Object.assign(alert, { acked_by: 'bench', acked_at: new Date().toISOString() });
+    api.emit('alert', alert);
+    return json(res, 200, alert);
+  }
+  if (url.pathname === '/api/export.csv') {
+    res.writeHead(200, { 'Content-Type': 'text/csv' });
+    res.end(['machine_id,reading_id,ts,status,failure_probability', ...api.logItems(q).map((p) => `${p.machine_id},${p.reading_id},${p.ts},${p.status},${p.failure_probability}`)].join('\n'));
+    return undefined;
+  }
+  return json(res, 404, { error: `no route ${url.pathname}`, field: null });
+}
+
+function serveStatic(res, dist, pathname) {
+  const file = normalize(join(dist, pathname === '/' ? 'index.html' : pathname));
+  if (!file.startsWith(dist) || !existsSync(file) || !statSync(file).isFile()) {
+    res.writeHead(404).end('not found');
+    return;
+  }
+  res.writeHead(200, { 'Content-Type': TYPES[extname(file)] ?? 'application/octet-stream' });
+  createReadStream(file).pipe(res);
+}
+
+/** Start the fake API; resolves to {url, api, close}. */
+export function startFakeApi({ port = 0, machines = 50, rate = 10, tickMs = 20, dist = DIST } = {}) {
+  if (!existsSync(join(dist, 'index.html'))) throw new Error(`${dist} has no index.html: run \`npm run build\` first`);
+  const api = new FakeApi({ machines, rate });
+  for (let i = 0; i < 5 * rate; i += 1) api.tick(1000 / rate); // some history before the page opens
+  let last = performance.now();
+  const timer = setInterval(() => {
+    const now = performance.now();
+    api.tick(now - last);
+    last = now;
+  }, tickMs);
+  const server = createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    if (url.pathname.startsWith('/api/')) route(api, req, res, url);
+    else serveStatic(res, dist, url.pathname);
+  });
+  return new Promise((done) => {
+    server.listen(port, '127.0.0.1', () => {
+      const close = () => {
+        clearInterval(timer);
+        for (const res of api.clients) res.end();
+        server.close();
+      };
+      done({ url: `http://127.0.0.1:${server.address().port}/`, api, close });
+    });
+  });
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const arg = (name, fallback) => {
+    const i = process.argv.indexOf(`--${name}`);
+    return i > 0 ? Number(process.argv[i + 1]) : fallback;
+  };
+  try {
+    const { url } = await startFakeApi({ port: arg('port', 8010), machines: arg('machines', 50), rate: arg('rate', 10) });
+    console.log(`fake Forewarn API and dashboard on ${url} (ack token: ${FAKE_TOKEN}); Ctrl+C stops`);
+  } catch (err) {
+    console.error(`fake-api: ${err.message}`);
+    process.exit(1);
+  }
+}

@@ -1,0 +1,153 @@
+#!/usr/bin/env node
+/**
+ * Measure how smooth the dashboard stays under live load, in Debian's Chromium.
+ *
+ * Usage:
+ *   node bench/perf.mjs                          # fake API: 50 machines x 10 readings/s
+ *   node bench/perf.mjs --url http://127.0.0.1:8000/ --seconds 30   # a running stack
+ *   options: --seconds N (20)  --warmup N (3)  --machines N (50)  --rate HZ (10)
+ *            --views overview,machine,log  --screenshots DIR  --json  --chromium PATH
+ *            --cpu-throttle N (1: none; 4 emulates a CPU four times slower, like a small PC)
+ *
+ * For each view it opens the page, waits for live data, then counts for N seconds:
+ * PerformanceObserver 'longtask' entries (main-thread tasks over 50 ms), frames drawn
+ * (requestAnimationFrame), the slowest frame gap, and live events the page applied.
+ * With --url, something else must feed the stack (e.g. publishers); the fake API feeds itself.
+ */
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { chromium } from 'playwright-core';
+import { startFakeApi } from './fake-api.mjs';
+
+const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
+  '--disable-component-update', '--disable-sync', '--no-first-run'];
+
+const DEFAULTS = { url: null, seconds: 20, warmup: 3, machines: 50, rate: 10, views: 'overview,machine,log',
+  screenshots: null, json: false, chromium: '/usr/bin/chromium', 'cpu-throttle': 1 };
+
+function parseArgs(argv) {
+  const options = { ...DEFAULTS };
+  for (let i = 0; i < argv.length; i += 1) {
+    const key = argv[i].replace(/^--/, '');
+    if (!(key in DEFAULTS)) throw new Error(`unknown option ${argv[i]} (see the usage at the top of bench/perf.mjs)`);
+    if (key === 'json') {
+      options.json = true;
+      continue;
+    }
+    const value = argv[(i += 1)];
+    if (value === undefined) throw new Error(`--${key} needs a value`);
+    const numeric = typeof DEFAULTS[key] === 'number';
+    if (numeric && !(Number(value) > 0)) throw new Error(`--${key} must be a positive number, got ${value}`);
+    options[key] = numeric ? Number(value) : value;
+  }
+  return options;
+}
+
+/** Runs in the page before its scripts: collects long tasks and frame times. */
+function probe() {
+  const p = { longTasks: [], frames: 0, maxGap: 0, last: 0, since: performance.now() };
+  window.__perf = p;
+  new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) p.longTasks.push({ start: e.startTime, duration: e.duration });
+  }).observe({ type: 'longtask', buffered: true });
+  const frame = (t) => {
+    if (p.last) p.maxGap = Math.max(p.maxGap, t - p.last);
+    p.last = t;
+    p.frames += 1;
+    requestAnimationFrame(frame);
+  };
+  requestAnimationFrame(frame);
+  p.reset = () => {
+    Object.assign(p, { longTasks: [], frames: 0, maxGap: 0, last: 0, since: performance.now() });
+  };
+}
+
+function readFigures() {
+  const p = window.__perf;
+  const elapsed = (performance.now() - p.since) / 1000;
+  const durations = p.longTasks.map((t) => t.duration);
+  return {
+    elapsed,
+    longTasks: durations.length,
+    longTaskMaxMs: durations.length ? Math.max(...durations) : 0,
+    longTaskTotalMs: durations.reduce((a, b) => a + b, 0),
+    fps: p.frames / elapsed,
+    maxFrameGapMs: p.maxGap,
+    applied: window.__forewarn?.stats().applied ?? null,
+    heapMB: performance.memory ? performance.memory.usedJSHeapSize / 2 ** 20 : null,
+    domNodes: document.getElementsByTagName('*').length,
+  };
+}
+
+async function waitForLive(page, view) {
+  await page.waitForSelector('[data-testid="connection-state"][data-state="live"]', { timeout: 15_000 });
+  const selector = { overview: '[data-testid^="machine-card-"]', machine: '[data-testid="chart-probability"]', log: '[data-testid="log-row"]' }[view];
+  await page.waitForSelector(selector, { timeout: 15_000 });
+}
+
+async function firstMachine(page) {
+  const id = await page.evaluate(() => document.querySelector('[data-testid^="machine-card-"]')?.getAttribute('data-testid'));
+  return id ? id.replace('machine-card-', '') : null;
+}
+
+async function measureView(page, base, view, options) {
+  let hash = { overview: '#/', log: '#/log', machine: null }[view];
+  if (view === 'machine') {
+    await page.goto(`${base}#/`);
+    await waitForLive(page, 'overview');
+    hash = `#/machine/${encodeURIComponent(await firstMachine(page))}`;
+  }
+  await page.goto(`${base}${hash}`);
+  await waitForLive(page, view);
+  await page.waitForTimeout(options.warmup * 1000);
+  const before = await page.evaluate(() => window.__forewarn?.stats().applied ?? 0);
+  await page.evaluate(() => window.__perf.reset());
+  await page.waitForTimeout(options.seconds * 1000);
+  const figures = await page.evaluate(readFigures);
+  if (options.screenshots) await page.screenshot({ path: join(options.screenshots, `perf-${view}.png`), fullPage: false });
+  return { view, ...figures, eventsPerSecond: figures.applied === null ? null : (figures.applied - before) / figures.elapsed };
+}
+
+function report(results, options, target) {
+  if (options.json) {
+    console.log(JSON.stringify({ target, seconds: options.seconds, cpuThrottle: options['cpu-throttle'], results }, null, 2));
+    return;
+  }
+  const throttle = options['cpu-throttle'] > 1 ? `; CPU throttled ${options['cpu-throttle']}x` : '';
+  console.log(`target: ${target}; ${options.seconds} s per view after ${options.warmup} s warm-up${throttle}`);
+  console.log('view      long tasks  max ms  total ms   fps   max frame gap ms  events/s applied  heap MB  DOM nodes');
+  for (const r of results) {
+    const cells = [r.view.padEnd(9), String(r.longTasks).padStart(10), r.longTaskMaxMs.toFixed(0).padStart(7),
+      r.longTaskTotalMs.toFixed(0).padStart(9), r.fps.toFixed(1).padStart(5), r.maxFrameGapMs.toFixed(0).padStart(17),
+      (r.eventsPerSecond ?? NaN).toFixed(0).padStart(17), (r.heapMB ?? NaN).toFixed(1).padStart(8), String(r.domNodes).padStart(10)];
+    console.log(cells.join(' '));
+  }
+}
+
+async function main() {
+  const options = parseArgs(process.argv.slice(2));
+  const fake = options.url ? null : await startFakeApi({ machines: options.machines, rate: options.rate });
+  const base = (options.url ?? fake.url).replace(/#.*$/, '');
+  const target = options.url ? base : `fake API ${base} (${options.machines} machines x ${options.rate}/s)`;
+  if (options.screenshots) mkdirSync(resolve(options.screenshots), { recursive: true });
+  const browser = await chromium.launch({ executablePath: options.chromium, args: CHROMIUM_ARGS });
+  try {
+    const page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
+    await page.addInitScript(probe);
+    if (options['cpu-throttle'] > 1) {
+      const cdp = await page.context().newCDPSession(page);
+      await cdp.send('Emulation.setCPUThrottlingRate', { rate: options['cpu-throttle'] });
+    }
+    const results = [];
+    for (const view of options.views.split(',')) results.push(await measureView(page, base, view.trim(), options));
+    report(results, options, target);
+  } finally {
+    await browser.close();
+    fake?.close();
+  }
+}
+
+main().catch((err) => {
+  console.error(`perf: ${err.message.split('\n')[0]}`);
+  process.exit(1);
+});

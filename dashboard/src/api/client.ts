@@ -1,0 +1,161 @@
+/**
+ * Typed client of the Forewarn HTTP API (notes/API_SHAPES.md), same origin, relative URLs.
+ * Payload types come from contract.gen.ts; only the API's own wrappers are declared here.
+ */
+import { markReadsNeedToken, storedCredentials } from './auth';
+import type { Alert, Prediction, PredictionStatus } from './contract.gen';
+
+export type { Alert, Prediction, PredictionStatus } from './contract.gen';
+
+/** An alert as the API stores it: the contract Alert plus acknowledgement fields. */
+export interface AlertView extends Alert {
+  acked_by: string | null;
+  acked_at: string | null;
+  cleared_at: string | null;
+}
+
+export interface MachineSummary {
+  machine_id: string;
+  online: boolean;
+  status: PredictionStatus | null;
+  last_seen: string | null;
+  latest: Prediction | null;
+  open_alerts: AlertView[];
+  counts: { readings: number; predictive: number; failure: number };
+  threshold: number | null;
+}
+
+export interface StatusCounts {
+  normal: number;
+  predictive: number;
+  failure: number;
+  offline: number;
+  online: number;
+}
+
+export interface MachinesResponse {
+  machines: MachineSummary[];
+  counts: StatusCounts;
+}
+
+/** The sensor fields every chart shows, in display order. */
+export const SENSOR_FIELDS = [
+  'air_temp_k',
+  'process_temp_k',
+  'rotational_speed_rpm',
+  'torque_nm',
+  'tool_wear_min',
+] as const satisfies readonly (keyof Prediction)[];
+export type SensorField = (typeof SENSOR_FIELDS)[number];
+
+export type HistoryPoint = Pick<Prediction, 'ts' | SensorField | 'failure_probability' | 'status'>;
+
+export interface HistoryResponse {
+  machine_id: string;
+  threshold: number | null;
+  downsampled: boolean;
+  points: HistoryPoint[];
+}
+
+export interface LogResponse {
+  items: Prediction[];
+  next_cursor: string | null;
+}
+
+export interface AlertsResponse {
+  alerts: AlertView[];
+}
+
+export interface HealthResponse {
+  status: 'ok' | 'degraded';
+  broker_connected: boolean;
+  database: boolean;
+  ingest_lag_s: number | null;
+  version: string;
+}
+
+/** Data of the SSE `status` event (not the MQTT Status payload). */
+export interface StatusEvent {
+  machine_id: string;
+  online: boolean;
+  ts: string;
+}
+
+/** A failed API call: HTTP status (0 for a network error) and the API's message. */
+export class ApiError extends Error {
+  constructor(
+    message: string,
+    readonly status: number,
+    readonly field: string | null = null,
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}
+
+function errorBody(body: unknown): { error: string | null; field: string | null } {
+  if (typeof body !== 'object' || body === null) return { error: null, field: null };
+  const record = body as Record<string, unknown>;
+  return {
+    error: typeof record.error === 'string' ? record.error : null,
+    field: typeof record.field === 'string' ? record.field : null,
+  };
+}
+
+function readHeaders(): Record<string, string> {
+  const credentials = storedCredentials();
+  return credentials ? { Accept: 'application/json', Authorization: `Bearer ${credentials.token}` } : { Accept: 'application/json' };
+}
+
+async function request<T>(path: string, init?: RequestInit): Promise<T> {
+  let response: Response;
+  try {
+    response = await fetch(path, { headers: readHeaders(), ...init });
+  } catch {
+    throw new ApiError('The API cannot be reached — is forewarn-api running?', 0);
+  }
+  const body: unknown = await response.json().catch(() => null);
+  if (!response.ok) {
+    const { error, field } = errorBody(body);
+    if (response.status === 401 && (init?.method ?? 'GET') === 'GET') {
+      markReadsNeedToken();
+      throw new ApiError(`This API needs a token to be read (${error ?? 'unauthorized'})`, 401, field);
+    }
+    throw new ApiError(error ?? `${response.status} ${response.statusText}`, response.status, field);
+  }
+  return body as T;
+}
+
+function query(params: Record<string, string | number | null | undefined>): string {
+  const search = new URLSearchParams();
+  for (const [key, value] of Object.entries(params)) {
+    if (value !== null && value !== undefined && value !== '') search.set(key, String(value));
+  }
+  const text = search.toString();
+  return text ? `?${text}` : '';
+}
+
+const enc = encodeURIComponent;
+
+export const api = {
+  health: () => request<HealthResponse>('api/health'),
+  machines: () => request<MachinesResponse>('api/machines'),
+  machine: (id: string) => request<MachineSummary>(`api/machines/${enc(id)}`),
+  history: (id: string, params: { since?: string; until?: string; limit?: number }) =>
+    request<HistoryResponse>(`api/machines/${enc(id)}/history${query(params)}`),
+  /** `search` is built by state/logQuery.ts so the CSV export uses the very same filters. */
+  log: (search: string) => request<LogResponse>(`api/log${search}`),
+  reading: (machine: string, readingId: string) =>
+    request<Prediction>(`api/readings/${enc(machine)}/${enc(readingId)}`),
+  alerts: (state: 'open' | 'cleared' | 'all' = 'all', machine?: string) =>
+    request<AlertsResponse>(`api/alerts${query({ state, machine })}`),
+  ack: (alertId: string, token: string, by: string) =>
+    request<AlertView>(`api/alerts/${enc(alertId)}/ack`, {
+      method: 'POST',
+      headers: { Accept: 'application/json', 'Content-Type': 'application/json', Authorization: `Bearer ${token}` },
+      body: JSON.stringify({ by }),
+    }),
+};
+
+export const EVENTS_URL = 'api/events';
+export const EXPORT_CSV_URL = 'api/export.csv';
