@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
@@ -21,12 +22,14 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
-from common.settings import ConfigError
+from common.settings import ConfigError, env_int, env_path, env_secret, env_str, var_dir
 from contract import Status
 
 log = logging.getLogger(__name__)
 
-__all__ = ["MqttSettings", "connect_client", "create_client", "publish_status", "wait_connected"]
+__all__ = [
+    "MqttSettings", "connect_client", "create_client", "publish_status", "settings_from_env", "wait_connected",
+]
 
 
 @dataclass(frozen=True)
@@ -142,3 +145,26 @@ def wait_connected(client: mqtt.Client, timeout: float = 10.0) -> bool:
             return False
         time.sleep(0.02)
     return True
+
+
+DEFAULT_CA = Path("broker/config/tls/ca.crt")  # under FOREWARN_VAR_DIR, where `python -m broker init` puts it
+
+
+def settings_from_env(username: str, client_id: str, **extra: Any) -> MqttSettings:
+    """The broker connection, read the same way by every service's config.py.
+
+    FOREWARN_MQTT_HOST/PORT/CA/KEEPALIVE, and the password from FOREWARN_MQTT_PASSWORD,
+    FOREWARN_MQTT_PASSWORD_FILE or FOREWARN_SECRETS_DIR/<username>.password.
+    """
+    state = var_dir()
+    secrets_dir = env_path("FOREWARN_SECRETS_DIR", state / "secrets")
+    return MqttSettings(
+        host=env_str("FOREWARN_MQTT_HOST", "localhost"),
+        port=env_int("FOREWARN_MQTT_PORT", 8883, minimum=1),
+        ca_file=env_path("FOREWARN_MQTT_CA", state / DEFAULT_CA),
+        username=username,
+        password=env_secret("FOREWARN_MQTT_PASSWORD", secrets_dir / f"{username}.password"),
+        client_id=client_id,
+        keepalive=env_int("FOREWARN_MQTT_KEEPALIVE", 30, minimum=5),
+        **extra,
+    )

@@ -11,7 +11,10 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-__all__ = ["ConfigError", "env_float", "env_int", "env_path", "env_secret", "env_str", "run_cli", "var_dir"]
+__all__ = [
+    "ConfigError", "env_float", "env_int", "env_optional_secret", "env_path", "env_secret", "env_str", "run_cli",
+    "var_dir",
+]
 
 
 class ConfigError(Exception):
@@ -71,6 +74,13 @@ def env_secret(name: str, file_default: Path | None = None) -> str:
         return path.read_text().strip()
     except OSError as exc:
         raise ConfigError(f"{name}: cannot read {path}: {exc.strerror}") from None
+
+
+def env_optional_secret(name: str) -> str | None:
+    """NAME, else the file named by NAME_FILE, else None (for secrets a service can do without)."""
+    if not os.environ.get(name) and not os.environ.get(f"{name}_FILE"):
+        return None
+    return env_secret(name).strip() or None
 
 
 def run_cli(main: Callable[[], int | None]) -> None:

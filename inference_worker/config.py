@@ -6,8 +6,8 @@ import socket
 from dataclasses import dataclass
 from pathlib import Path
 
-from common.mqtt import MqttSettings
-from common.settings import env_float, env_int, env_path, env_secret, env_str, var_dir
+from common.mqtt import MqttSettings, settings_from_env
+from common.settings import env_float, env_int, env_path, env_str, var_dir
 from contract import DEFAULT_PREFIX, Topics, validate_name
 
 
@@ -23,21 +23,18 @@ class WorkerConfig:
     clear_after: int
     stats_interval_s: float
     model_poll_s: float
+    # For tests only (FOREWARN_SCORE_DELAY_MS): extra time per reading, to simulate a slow model.
+    score_delay_ms: float = 0.0
 
 
 def load() -> WorkerConfig:
     state = var_dir()
     username = env_str("FOREWARN_MQTT_USERNAME", "inference-worker")
     instance = validate_name(f"inference-worker-{env_str('FOREWARN_WORKER_ID', socket.gethostname())}"[:64])
-    mqtt = MqttSettings(
-        host=env_str("FOREWARN_MQTT_HOST", "localhost"),
-        port=env_int("FOREWARN_MQTT_PORT", 8883, minimum=1),
-        ca_file=env_path("FOREWARN_MQTT_CA", state / "broker/config/tls/ca.crt"),
-        username=username,
-        password=env_secret("FOREWARN_MQTT_PASSWORD", state / f"secrets/{username}.password"),
-        client_id=instance,
-        keepalive=env_int("FOREWARN_MQTT_KEEPALIVE", 30, minimum=5),
+    mqtt = settings_from_env(
+        username, client_id=instance,
         session_expiry_s=env_int("FOREWARN_SESSION_EXPIRY_S", 7 * 24 * 3600, minimum=0),
+        receive_maximum=env_int("FOREWARN_RECEIVE_MAXIMUM", 2000, minimum=1),
     )
     return WorkerConfig(
         mqtt=mqtt,
@@ -50,4 +47,5 @@ def load() -> WorkerConfig:
         clear_after=env_int("FOREWARN_ALERT_CLEAR_AFTER", 5, minimum=1),
         stats_interval_s=env_float("FOREWARN_STATS_INTERVAL_S", 10.0, minimum=0.1),
         model_poll_s=env_float("FOREWARN_MODEL_POLL_S", 5.0, minimum=0.1),
+        score_delay_ms=env_float("FOREWARN_SCORE_DELAY_MS", 0.0, minimum=0.0),
     )

@@ -1,10 +1,15 @@
 """The publisher's settings: the only place it reads the environment.
 
-    FOREWARN_MQTT_HOST (localhost), FOREWARN_MQTT_PORT (8883), FOREWARN_MQTT_CA (var/tls/ca.crt)
+    FOREWARN_MQTT_HOST (localhost), FOREWARN_MQTT_PORT (8883), FOREWARN_MQTT_CA (var/broker/config/tls/ca.crt)
     FOREWARN_MQTT_PASSWORD or FOREWARN_MQTT_PASSWORD_FILE (var/secrets/<machine>.password)
     FOREWARN_TOPIC_PREFIX (pdm), FOREWARN_VAR_DIR (var)
     FOREWARN_OUTBOX_DIR (var/outbox)            one SQLite file per machine: <machine>.db
     FOREWARN_OUTBOX_MAX_ROWS (100000)           past this the oldest readings are dropped (and counted)
+    FOREWARN_OUTBOX_KEEP_ACKED_S (15)           acknowledged readings kept and re-sent after a reconnect, in
+                                                case the broker crashed before saving them; must exceed the
+                                                broker's autosave_interval (5 s); 0 deletes on acknowledgement
+    FOREWARN_MQTT_KEEPALIVE (30)                seconds; the broker announces the machine offline (its last
+                                                will) after 1.5x this without a word from the publisher
     FOREWARN_PUBLISHER_MAX_INFLIGHT (100)       unacknowledged messages handed to MQTT at once
     FOREWARN_PUBLISHER_STATS_S (60)             how often the counters are logged
     FOREWARN_PUBLISHER_FLUSH_S (5)               how long a stop waits for the outbox to drain
@@ -19,8 +24,8 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from common.mqtt import MqttSettings
-from common.settings import ConfigError, env_float, env_int, env_path, env_secret, env_str, var_dir
+from common.mqtt import MqttSettings, settings_from_env
+from common.settings import ConfigError, env_float, env_int, env_path, env_str, var_dir
 from contract import DEFAULT_PREFIX, InvalidName, Topics, validate_name
 
 __all__ = ["PublisherConfig", "load"]
@@ -38,6 +43,7 @@ class PublisherConfig:
     max_inflight: int
     stats_interval_s: float
     flush_timeout_s: float
+    outbox_keep_acked_s: float = 15.0  # 0 in tests that count exact deliveries
 
 
 def load(machine_id: str) -> PublisherConfig:
@@ -50,6 +56,7 @@ def load(machine_id: str) -> PublisherConfig:
         topics=_topics(),
         outbox_path=env_path("FOREWARN_OUTBOX_DIR", state / "outbox") / f"{machine_id}.db",
         outbox_max_rows=env_int("FOREWARN_OUTBOX_MAX_ROWS", 100_000, minimum=1),
+        outbox_keep_acked_s=env_float("FOREWARN_OUTBOX_KEEP_ACKED_S", 15.0, minimum=0.0),
         max_inflight=env_int("FOREWARN_PUBLISHER_MAX_INFLIGHT", 100, minimum=1),
         stats_interval_s=env_float("FOREWARN_PUBLISHER_STATS_S", 60.0, minimum=1.0),
         flush_timeout_s=env_float("FOREWARN_PUBLISHER_FLUSH_S", 5.0, minimum=0.0),
@@ -71,13 +78,5 @@ def _topics() -> Topics:
 
 
 def _mqtt(machine_id: str, state: Path) -> MqttSettings:
-    secrets_dir = env_path("FOREWARN_SECRETS_DIR", state / "secrets")
-    return MqttSettings(
-        host=env_str("FOREWARN_MQTT_HOST", "localhost"),
-        port=env_int("FOREWARN_MQTT_PORT", 8883, minimum=1),
-        ca_file=env_path("FOREWARN_MQTT_CA", state / "tls" / "ca.crt"),
-        username=machine_id,
-        password=env_secret("FOREWARN_MQTT_PASSWORD", secrets_dir / f"{machine_id}.password"),
-        # Unique per process: a second publisher for the same machine must not kick the first off.
-        client_id=f"{machine_id}-pub-{uuid.uuid4().hex[:8]}",
-    )
+    # Unique per process: a second publisher for the same machine must not kick the first off.
+    return settings_from_env(machine_id, client_id=f"{machine_id}-pub-{uuid.uuid4().hex[:8]}")

@@ -125,7 +125,7 @@ def test_a_missing_password_is_named(tmp_path: Path) -> None:
 def test_a_missing_ca_certificate_is_named(tmp_path: Path) -> None:
     result = publisher(environment(tmp_path), "simulate", "--machine", "m1")
     assert result.returncode == 2
-    ca_file = tmp_path / "var" / "tls" / "ca.crt"
+    ca_file = tmp_path / "var" / "broker" / "config" / "tls" / "ca.crt"
     assert (
         result.stderr.strip()
         == f"error: FOREWARN_MQTT_CA: cannot load CA certificate {ca_file}: [Errno 2] No such file or directory"

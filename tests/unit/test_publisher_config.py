@@ -35,7 +35,7 @@ def test_defaults_and_the_password_file_under_var(clean_env: Path) -> None:
     config = load("slave1")
     assert (config.mqtt.username, config.mqtt.password) == ("slave1", "s3cret")
     assert (config.mqtt.host, config.mqtt.port) == ("localhost", 8883)
-    assert config.mqtt.ca_file == clean_env / "tls" / "ca.crt"
+    assert config.mqtt.ca_file == clean_env / "broker" / "config" / "tls" / "ca.crt"
     assert config.outbox_path == clean_env / "outbox" / "slave1.db"
     assert (config.outbox_max_rows, config.max_inflight) == (100_000, 100)
     assert config.topics.readings("slave1") == "pdm/machines/slave1/readings"

@@ -1,0 +1,73 @@
+"""Serve the Forewarn API with waitress on FOREWARN_API_HOST:FOREWARN_API_PORT.
+
+    python -m api            # 127.0.0.1:8000 by default; settings: see api/config.py
+    python -m api --check    # check the settings and the database, then exit
+
+Needs the broker user (default `api`, viewer role) and its password in
+var/secrets/api.password (or FOREWARN_MQTT_PASSWORD). Writes (alert acknowledgement) need
+FOREWARN_API_TOKEN; without it they answer 503. Stop with Ctrl-C or SIGTERM: what was
+received is stored and acknowledged first.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import signal
+from types import FrameType
+
+from waitress.server import create_server
+
+from api.app import create_app, runtime_of
+from api.config import load
+from common.logs import setup_logging
+from common.settings import run_cli
+
+# Waitress answers bodies this big with 413 itself; Flask checks the 16 KiB limit below it.
+_WAITRESS_MAX_BODY = 64 * 1024
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(prog="python -m api", description="Serve the Forewarn HTTP API.")
+    parser.add_argument("--check", action="store_true", help="check settings and database, then exit")
+    args = parser.parse_args()
+    log = setup_logging("api")
+    config = load()
+    if args.check:
+        config = dataclasses.replace(config, mqtt=None, housekeeping=False)
+        runtime_of(create_app(config)).stop()
+        print(f"ok: settings valid, database reachable ({config.database_url.split('://')[0]})")
+        return 0
+    app = create_app(config)
+    server = create_server(
+        app,
+        host=config.host,
+        port=config.port,
+        threads=config.threads,
+        max_request_body_size=_WAITRESS_MAX_BODY,
+        ident="forewarn-api",
+    )
+    signal.signal(signal.SIGTERM, _interrupt)
+    log.info(
+        "serving on http://%s:%d (%d threads, %d event streams max)",
+        config.host,
+        config.port,
+        config.threads,
+        config.max_streams,
+    )
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        log.info("stopping")
+    finally:
+        runtime_of(app).stop()
+        server.close()
+    return 0
+
+
+def _interrupt(_signum: int, _frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+if __name__ == "__main__":
+    run_cli(main)

@@ -1,0 +1,128 @@
+"""Settings of the API: the only module that reads the environment.
+
+| variable | default | meaning |
+|---|---|---|
+| FOREWARN_API_HOST / FOREWARN_API_PORT | 127.0.0.1 / 8000 | where waitress listens |
+| FOREWARN_DATABASE_URL | sqlite under $FOREWARN_VAR_DIR/api/forewarn.db | SQLite (WAL) or postgresql://... |
+| FOREWARN_API_TOKEN (or _FILE) | unset | bearer token of write routes; unset: writes answer 503 |
+| FOREWARN_API_READ_TOKEN_REQUIRED | false | reads need the same token too |
+| FOREWARN_CORS_ORIGINS | none | comma list of origins allowed to call the API from a browser |
+| FOREWARN_RETENTION_DAYS | 30 | history older than this is pruned in the background |
+| FOREWARN_OFFLINE_AFTER_S | 60 | a machine silent this long is shown offline |
+| FOREWARN_API_THREADS | 16 | waitress worker threads (each open event stream holds one) |
+| FOREWARN_API_MAX_STREAMS | threads // 2 | event streams open at once, all clients together |
+| FOREWARN_API_MAX_STREAMS_PER_CLIENT | 5 | event streams open at once from one IP address |
+| FOREWARN_DASHBOARD_DIR | dashboard/dist | the dashboard's built files, served at / |
+| FOREWARN_MQTT_* | username `api`, client id `api` | the broker session (viewer role, TLS) |
+| FOREWARN_API_CLIENT_ID / FOREWARN_API_SESSION_EXPIRY_S | api / 86400 | persistent MQTT session |
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from common.mqtt import MqttSettings, settings_from_env
+from common.settings import ConfigError, env_float, env_int, env_optional_secret, env_path, env_str, var_dir
+from contract import DEFAULT_PREFIX, Topics
+
+__all__ = ["MIN_TOKEN_LENGTH", "ApiConfig", "default_dashboard_dir", "load"]
+
+MIN_TOKEN_LENGTH = 16
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+def default_dashboard_dir() -> Path:
+    return Path(__file__).resolve().parent.parent / "dashboard" / "dist"
+
+
+@dataclass(frozen=True)
+class ApiConfig:
+    """Everything the API needs; tests build one directly instead of using the environment."""
+
+    database_url: str
+    host: str = "127.0.0.1"
+    port: int = 8000
+    write_token: str | None = None
+    read_token_required: bool = False
+    cors_origins: tuple[str, ...] = ()
+    retention_days: float = 30.0
+    offline_after_s: float = 60.0
+    mqtt: MqttSettings | None = None  # None: no ingest (tests feed the store directly)
+    topics: Topics = field(default_factory=Topics)
+    dashboard_dir: Path = field(default_factory=default_dashboard_dir)
+    threads: int = 16
+    max_streams: int = 8
+    max_streams_per_client: int = 5
+    write_rate_per_s: float = 10.0
+    write_burst: int = 20
+    event_buffer: int = 10_000
+    keepalive_s: float = 15.0
+    housekeeping: bool = True  # background pruning and offline sweep
+    prune_interval_s: float = 3600.0
+    batch_rows: int = 500
+
+    def __post_init__(self) -> None:
+        if self.write_token is not None and len(self.write_token) < MIN_TOKEN_LENGTH:
+            raise ConfigError(f"FOREWARN_API_TOKEN must be at least {MIN_TOKEN_LENGTH} characters")
+        if self.read_token_required and not self.write_token:
+            raise ConfigError("FOREWARN_API_READ_TOKEN_REQUIRED=true needs FOREWARN_API_TOKEN")
+        if self.max_streams >= self.threads:
+            raise ConfigError(
+                f"FOREWARN_API_MAX_STREAMS={self.max_streams} must be below FOREWARN_API_THREADS="
+                f"{self.threads}: each event stream holds a thread"
+            )
+
+
+def load() -> ApiConfig:
+    """Read the API's settings from the environment; ConfigError names a bad one."""
+    state = var_dir()
+    threads = env_int("FOREWARN_API_THREADS", 16, minimum=4)
+    return ApiConfig(
+        database_url=env_str("FOREWARN_DATABASE_URL", f"sqlite:///{state / 'api' / 'forewarn.db'}"),
+        host=env_str("FOREWARN_API_HOST", "127.0.0.1"),
+        port=env_int("FOREWARN_API_PORT", 8000, minimum=1),
+        write_token=env_optional_secret("FOREWARN_API_TOKEN"),
+        read_token_required=_env_bool("FOREWARN_API_READ_TOKEN_REQUIRED", False),
+        cors_origins=_origins(env_str("FOREWARN_CORS_ORIGINS", "")),
+        retention_days=env_float("FOREWARN_RETENTION_DAYS", 30.0, minimum=0.001),
+        offline_after_s=env_float("FOREWARN_OFFLINE_AFTER_S", 60.0, minimum=1.0),
+        mqtt=_mqtt_settings(state),
+        topics=Topics(env_str("FOREWARN_TOPIC_PREFIX", DEFAULT_PREFIX)),
+        dashboard_dir=env_path("FOREWARN_DASHBOARD_DIR", default_dashboard_dir()),
+        threads=threads,
+        max_streams=env_int("FOREWARN_API_MAX_STREAMS", threads // 2, minimum=1),
+        max_streams_per_client=env_int("FOREWARN_API_MAX_STREAMS_PER_CLIENT", 5, minimum=1),
+    )
+
+
+def _mqtt_settings(state: Path) -> MqttSettings:
+    return settings_from_env(
+        env_str("FOREWARN_MQTT_USERNAME", "api"),
+        client_id=env_str("FOREWARN_API_CLIENT_ID", "api"),
+        session_expiry_s=env_int("FOREWARN_API_SESSION_EXPIRY_S", 86_400, minimum=60),
+    )
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    if raw.strip().lower() in _TRUE:
+        return True
+    if raw.strip().lower() in _FALSE:
+        return False
+    raise ConfigError(f"{name}={raw!r} must be true or false")
+
+
+def _origins(raw: str) -> tuple[str, ...]:
+    origins = tuple(part.strip().rstrip("/") for part in raw.split(",") if part.strip())
+    for origin in origins:
+        if origin == "*" or not origin.startswith(("http://", "https://")) or "/" in origin.split("://", 1)[1]:
+            raise ConfigError(
+                f"FOREWARN_CORS_ORIGINS: {origin!r} must be an origin like https://host:port ('*' is refused)"
+            )
+    return origins
+

@@ -1,0 +1,278 @@
+"""The OpenAPI 3.1 document served at /api/openapi.json, written by hand.
+
+A test checks that every Flask route is described here and every path here is a route.
+"""
+
+from __future__ import annotations
+
+import copy
+from functools import cache
+from typing import Any
+
+from api.openapi_schemas import SCHEMAS
+from api.runtime import VERSION
+
+__all__ = ["document"]
+
+Doc = dict[str, Any]
+
+
+def _ref(kind: str, name: str) -> Doc:
+    return {"$ref": f"#/components/{kind}/{name}"}
+
+
+def _json(schema_name: str, description: str) -> Doc:
+    return {
+        "description": description,
+        "content": {"application/json": {"schema": _ref("schemas", schema_name)}},
+    }
+
+
+def _query(name: str, description: str, schema: Doc) -> Doc:
+    return {"name": name, "in": "query", "required": False, "description": description, "schema": schema}
+
+
+def _path(name: str, description: str) -> Doc:
+    return {
+        "name": name,
+        "in": "path",
+        "required": True,
+        "description": description,
+        "schema": {"type": "string"},
+    }
+
+
+def _get(summary: str, ok: Doc, *errors: str, parameters: list[Doc] | None = None, tag: str = "read") -> Doc:
+    operation: Doc = {"summary": summary, "tags": [tag], "responses": {"200": ok}}
+    for code in ("400", "401", *errors):
+        operation["responses"][code] = _ref("responses", code)
+    if parameters:
+        operation["parameters"] = parameters
+    return operation
+
+
+_ERRORS: dict[str, str] = {
+    "400": "A parameter is malformed; `field` names it.",
+    "401": "Bearer token missing or wrong.",
+    "404": "No such machine, reading, alert or file.",
+    "413": "Request body over 16 KiB.",
+    "429": "Too many requests (writes: 10/s, burst 20, per client; event streams: 5 per client).",
+    "503": "Writes disabled: FOREWARN_API_TOKEN is not set.",
+}
+_RETRY_AFTER = {"Retry-After": {"description": "seconds to wait", "schema": {"type": "integer"}}}
+
+_SINCE = _query("since", "RFC 3339 timestamp with offset; inclusive", {"type": "string", "format": "date-time"})
+_UNTIL = _query("until", "RFC 3339 timestamp with offset; inclusive", {"type": "string", "format": "date-time"})
+_STATUS = _query("status", "only this status", {"type": "string", "enum": ["normal", "predictive", "failure"]})
+_MACHINE = _query("machine", "only this machine", {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$"})
+_ACCESS_TOKEN = _query(
+    "access_token",
+    "the bearer token, for clients that cannot send headers (EventSource, download links); "
+    "only needed when FOREWARN_API_READ_TOKEN_REQUIRED=true",
+    {"type": "string"},
+)
+_LOG_FILTERS = [_STATUS, _MACHINE, _SINCE, _UNTIL]
+_MACHINE_ID = _path("machine_id", "machine id")
+
+
+def _paths() -> Doc:
+    return {
+        "/api/health": {
+            "get": {
+                "summary": "Readiness: broker connected, database reachable, ingest lag",
+                "tags": ["ops"],
+                "security": [],
+                "responses": {"200": _json("Health", "Ready."), "503": _json("Health", "Not ready.")},
+            }
+        },
+        "/api/machines": {
+            "get": _get(
+                "Every machine with its latest prediction, status, online flag, open alerts and counts",
+                _json("MachinesResponse", "All machines, sorted by id."),
+            )
+        },
+        "/api/machines/{machine_id}": {
+            "get": _get(
+                "One machine",
+                _json("MachineSummary", "The machine."),
+                "404",
+                parameters=[_MACHINE_ID],
+            )
+        },
+        "/api/machines/{machine_id}/history": {
+            "get": _get(
+                "Time series of readings and failure probability, oldest first; downsampled on the "
+                "server (bucket mean time and values, max probability, worst status) into at most "
+                "limit equal buckets when the window holds more than limit points. Buckets wider "
+                "than a minute are made of whole minutes.",
+                _json("HistoryResponse", "The points."),
+                "404",
+                parameters=[
+                    _MACHINE_ID,
+                    {**_SINCE, "description": "window start; default until minus 24 hours"},
+                    {**_UNTIL, "description": "window end; default now"},
+                    _query(
+                        "limit",
+                        "most points returned",
+                        {"type": "integer", "minimum": 1, "maximum": 10000, "default": 1000},
+                    ),
+                ],
+            )
+        },
+        "/api/log": {
+            "get": _get(
+                "Scored readings, newest first, in pages",
+                _json("LogResponse", "One page."),
+                parameters=[
+                    *_LOG_FILTERS,
+                    _query("limit", "page size", {"type": "integer", "minimum": 1, "maximum": 500, "default": 50}),
+                    _query("cursor", "next_cursor of the previous page", {"type": "string", "minLength": 1}),
+                ],
+            )
+        },
+        "/api/readings/{machine_id}/{reading_id}": {
+            "get": _get(
+                "One reading with its prediction (and explanation when the model gave one)",
+                _json("Prediction", "The prediction."),
+                "404",
+                parameters=[_MACHINE_ID, _path("reading_id", "reading id")],
+            )
+        },
+        "/api/alerts": {
+            "get": _get(
+                "Alerts, open first, newest first",
+                _json("AlertsResponse", "The alerts."),
+                parameters=[
+                    _query(
+                        "state",
+                        "which alerts",
+                        {"type": "string", "enum": ["open", "cleared", "all"], "default": "all"},
+                    ),
+                    _MACHINE,
+                    _query(
+                        "limit",
+                        "most alerts returned",
+                        {"type": "integer", "minimum": 1, "maximum": 5000, "default": 500},
+                    ),
+                ],
+            )
+        },
+        "/api/alerts/{alert_id}/ack": {
+            "post": {
+                "summary": "Acknowledge an alert (the first acknowledgement stands)",
+                "tags": ["write"],
+                "security": [{"bearerAuth": []}],
+                "parameters": [_path("alert_id", "alert id")],
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": _ref("schemas", "AckRequest")}},
+                },
+                "responses": {
+                    "200": _json("AlertView", "The acknowledged alert."),
+                    **{code: _ref("responses", code) for code in ("400", "401", "404", "413", "429", "503")},
+                },
+            }
+        },
+        "/api/export.csv": {
+            "get": _get(
+                "The log as CSV (same filters), newest first, streamed",
+                {
+                    "description": "CSV with a header row; the Prediction fields but explanation.",
+                    "content": {"text/csv": {"schema": {"type": "string"}}},
+                },
+                parameters=[
+                    *_LOG_FILTERS,
+                    _query("limit", "most rows", {"type": "integer", "minimum": 1, "maximum": 10_000_000}),
+                    _ACCESS_TOKEN,
+                ],
+            )
+        },
+        "/api/events": {
+            "get": _get(
+                "Server-sent events: `prediction` (Prediction), `alert` (AlertView), `status` "
+                "({machine_id, online, ts}), each with an increasing id; `resync` (no id) when events after "
+                "Last-Event-ID are no longer in memory. A `: keepalive` comment every 15 s.",
+                {
+                    "description": "An endless text/event-stream.",
+                    "content": {"text/event-stream": {"schema": {"type": "string"}}},
+                },
+                "429",
+                parameters=[
+                    {
+                        "name": "Last-Event-ID",
+                        "in": "header",
+                        "required": False,
+                        "schema": {"type": "integer", "minimum": 0},
+                        "description": "replay the events after this id that are still in memory",
+                    },
+                    _query("last_event_id", "same as the Last-Event-ID header", {"type": "integer", "minimum": 0}),
+                    _ACCESS_TOKEN,
+                ],
+            )
+        },
+        "/api/openapi.json": {
+            "get": {
+                "summary": "This document",
+                "tags": ["ops"],
+                "security": [],
+                "responses": {
+                    "200": {
+                        "description": "OpenAPI 3.1",
+                        "content": {"application/json": {"schema": {"type": "object"}}},
+                    }
+                },
+            }
+        },
+        "/": {
+            "get": {
+                "summary": "The dashboard (dashboard/dist/index.html), or a page telling how to build it",
+                "tags": ["dashboard"],
+                "security": [],
+                "responses": {"200": {"description": "HTML", "content": {"text/html": {"schema": {"type": "string"}}}}},
+            }
+        },
+        "/{filename}": {
+            "get": {
+                "summary": "A built file of the dashboard",
+                "tags": ["dashboard"],
+                "security": [],
+                "parameters": [_path("filename", "path under dashboard/dist")],
+                "responses": {
+                    "200": {"description": "The file", "content": {"*/*": {"schema": {}}}},
+                    "404": _ref("responses", "404"),
+                },
+            }
+        },
+    }
+
+
+@cache
+def _document() -> Doc:
+    responses: Doc = {code: _json("Error", text) for code, text in _ERRORS.items()}
+    responses["429"]["headers"] = _RETRY_AFTER
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Forewarn API",
+            "version": VERSION,
+            "description": "Live machine state, durable history and events of Forewarn. Reads are open "
+            "unless FOREWARN_API_READ_TOKEN_REQUIRED=true; writes need "
+            "`Authorization: Bearer FOREWARN_API_TOKEN`. "
+            'Timestamps are RFC 3339 UTC. Errors are {"error", "field"}.',
+            "license": {"name": "Apache-2.0", "identifier": "Apache-2.0"},
+        },
+        "servers": [{"url": "/"}],
+        "security": [{}, {"bearerAuth": []}],
+        "tags": [{"name": name} for name in ("read", "write", "ops", "dashboard")],
+        "paths": _paths(),
+        "components": {
+            "schemas": SCHEMAS,
+            "responses": responses,
+            "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}},
+        },
+    }
+
+
+def document() -> Doc:
+    """A copy of the document (callers may not change the cached one)."""
+    return copy.deepcopy(_document())

@@ -1,0 +1,113 @@
+"""Conversions between database rows and the API's JSON, and the log's opaque cursor.
+
+Pure functions: the same conversion feeds the HTTP answers, the in-memory state and the
+event stream, so a prediction looks identical wherever a client meets it.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import time
+from collections.abc import Mapping
+from dataclasses import fields
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from contract import READING_NUMBERS, Alert, Prediction, format_ts
+
+__all__ = [
+    "ALERT_VIEW_FIELDS",
+    "CSV_FIELDS",
+    "LAST_MS",
+    "PREDICTION_FIELDS",
+    "STATUS_RANK",
+    "Cursor",
+    "alert_view",
+    "decode_cursor",
+    "encode_cursor",
+    "ms_to_ts",
+    "prediction_view",
+    "ts_to_ms",
+]
+
+PREDICTION_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(Prediction))
+ALERT_VIEW_FIELDS: tuple[str, ...] = (*(f.name for f in fields(Alert)), "acked_by", "acked_at")
+# The CSV export: every prediction field but the (nested) explanation.
+CSV_FIELDS: tuple[str, ...] = tuple(name for name in PREDICTION_FIELDS if name != "explanation")
+STATUS_RANK = {"normal": 0, "predictive": 1, "failure": 2}
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MS = timedelta(milliseconds=1)
+_SPECIAL = {"ts", "explanation"}
+LAST_MS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z
+
+Cursor = tuple[int, str, str]
+
+
+def ts_to_ms(text: str) -> int:
+    """RFC 3339 text (with offset) to integer epoch milliseconds; ValueError when malformed.
+
+    Subtracting aware datetimes never leaves the datetime range, so even year 1 at +17:38 works.
+    """
+    moment = datetime.fromisoformat(text)
+    if moment.tzinfo is None:
+        raise ValueError("timestamp has no UTC offset")
+    return (moment - _EPOCH) // _MS
+
+
+def ms_to_ts(ms: int) -> str:
+    """Epoch milliseconds as RFC 3339 UTC text with milliseconds, like contract.format_ts."""
+    if 0 <= ms <= LAST_MS:  # the hot path (every stored row): ~2x faster than datetime
+        seconds, millis = divmod(ms, 1000)
+        return f"{time.strftime('%Y-%m-%dT%H:%M:%S', time.gmtime(seconds))}.{millis:03d}Z"
+    return format_ts(_EPOCH + timedelta(milliseconds=ms))
+
+
+def prediction_view(row: Mapping[Any, Any]) -> dict[str, Any]:
+    """A stored prediction row as the contract's Prediction payload."""
+    view = {name: row[name] for name in PREDICTION_FIELDS if name not in _SPECIAL}
+    for name in READING_NUMBERS:
+        view[name] = float(view[name])
+    text = row["explanation"]
+    special = {"ts": ms_to_ts(row["ts_ms"]), "explanation": json.loads(text) if text else None}
+    return {name: special[name] if name in special else view[name] for name in PREDICTION_FIELDS}
+
+
+def alert_view(row: Mapping[Any, Any]) -> dict[str, Any]:
+    """A stored alert row as an AlertView: the Alert payload plus acknowledgement fields."""
+    times = {
+        "opened_at": ms_to_ts(row["opened_at_ms"]),
+        "cleared_at": _optional_ts(row["cleared_at_ms"]),
+        "acked_at": _optional_ts(row["acked_at_ms"]),
+    }
+    return {name: times[name] if name in times else row[name] for name in ALERT_VIEW_FIELDS}
+
+
+def _optional_ts(ms: int | None) -> str | None:
+    return None if ms is None else ms_to_ts(ms)
+
+
+def encode_cursor(cursor: Cursor) -> str:
+    """Opaque text for the log's next page: (ts_ms, machine_id, reading_id) of the last item."""
+    raw = json.dumps(list(cursor), separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(text: str) -> Cursor:
+    """Inverse of encode_cursor; ValueError for anything it did not produce."""
+    try:
+        raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+        ts_ms, machine_id, reading_id = json.loads(raw)
+    except (binascii.Error, ValueError, TypeError):
+        raise ValueError("not a cursor from this API") from None
+    if not (
+        isinstance(ts_ms, int)
+        and -(2**63) <= ts_ms < 2**63
+        and isinstance(machine_id, str)
+        and len(machine_id) <= 64
+        and isinstance(reading_id, str)
+        and len(reading_id) <= 128
+    ):
+        raise ValueError("not a cursor from this API")
+    return ts_ms, machine_id, reading_id

@@ -1,0 +1,176 @@
+"""The text of alert messages and digests (pure).
+
+An alert message names the machine, the kind (predicted or detected), the failure mode,
+the probability, the readings that matter for that mode, the model's explanation when the
+prediction carries one, the time and a link to the machine in the dashboard.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from contract import Alert
+from telegram_bot.text import (
+    CLEARED_ICON,
+    KIND_ICONS,
+    MAX_TEXT,
+    as_number,
+    clip,
+    esc,
+    kind_title,
+    machine_link,
+    mode_text,
+    percent,
+    reading_values,
+    when,
+)
+
+__all__ = ["alert_message", "digest_message", "explanation_lines", "readings_that_matter"]
+
+# The readings behind each AI4I failure mode; other modes (or none) show all five.
+MODE_READINGS: dict[str, tuple[str, ...]] = {
+    "TWF": ("tool_wear_min",),
+    "HDF": ("air_temp_k", "process_temp_k", "rotational_speed_rpm"),
+    "PWF": ("torque_nm", "rotational_speed_rpm"),
+    "OSF": ("tool_wear_min", "torque_nm"),
+}
+_DIGEST_FOOTER_ROOM = 300
+
+
+def alert_message(alert: Alert, prediction: Mapping[str, Any] | None, dashboard_url: str) -> str:
+    """One alert event (opened or cleared) as a Telegram HTML message."""
+    lines = _cleared_lines(alert) if alert.state == "cleared" else _opened_lines(alert, prediction)
+    lines.append(machine_link(dashboard_url, alert.machine_id))
+    return "\n".join(lines)
+
+
+def _opened_lines(alert: Alert, prediction: Mapping[str, Any] | None) -> list[str]:
+    lines = [
+        f"{KIND_ICONS.get(alert.kind, '🟠')} <b>{kind_title(alert.kind)}</b>"
+        f" on <b>{esc(alert.machine_id)}</b>",
+        f"{_upper_first(mode_text(alert.predicted_mode))}, probability {percent(alert.failure_probability)}",
+    ]
+    if prediction is not None:
+        readings = readings_that_matter(prediction, alert.predicted_mode)
+        if readings:
+            lines.append("Readings: " + ", ".join(readings))
+        lines.extend(f"Why: {esc(line)}" for line in explanation_lines(prediction.get("explanation")))
+    lines.append(f"Opened {when(alert.opened_at)}")
+    lines.append(f"Acknowledge: <code>/ack {esc(alert.alert_id)}</code>")
+    return lines
+
+
+def _upper_first(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def _cleared_lines(alert: Alert) -> list[str]:
+    return [
+        f"{CLEARED_ICON} <b>Cleared</b> on <b>{esc(alert.machine_id)}</b>",
+        f"{kind_title(alert.kind)} ({mode_text(alert.predicted_mode)}) is back to normal",
+        f"Opened {when(alert.opened_at)}, cleared {when(alert.cleared_at)}",
+    ]
+
+
+def readings_that_matter(prediction: Mapping[str, Any], mode: str | None) -> list[str]:
+    """The readings behind `mode` plus the derived quantity its rule looks at."""
+    names = MODE_READINGS.get((mode or "").upper())
+    if names is None:
+        return reading_values(prediction)
+    return reading_values(prediction, names) + _derived(prediction, (mode or "").upper())
+
+
+def _derived(prediction: Mapping[str, Any], mode: str) -> list[str]:
+    value = _numbers(prediction, MODE_READINGS[mode])
+    if value is None:
+        return []
+    if mode == "HDF":
+        return [f"process − air {value['process_temp_k'] - value['air_temp_k']:,.1f} K"]
+    if mode == "PWF":
+        watts = value["torque_nm"] * value["rotational_speed_rpm"] * 2 * math.pi / 60
+        return [f"power {watts / 1000:,.1f} kW"]
+    if mode == "OSF":
+        return [f"wear × torque {value['tool_wear_min'] * value['torque_nm']:,.0f} min·Nm"]
+    return []
+
+
+def _numbers(prediction: Mapping[str, Any], names: tuple[str, ...]) -> dict[str, float] | None:
+    values = {name: as_number(prediction.get(name)) for name in names}
+    numbers = {name: value for name, value in values.items() if value is not None}
+    return numbers if len(numbers) == len(names) else None
+
+
+def explanation_lines(explanation: object, limit: int = 3) -> list[str]:
+    """Plain-text lines from a prediction's explanation, whatever shape it has (or none)."""
+    if not isinstance(explanation, Mapping):
+        return []
+    lines = [text for text in map(_condition_text, _as_list(explanation.get("conditions"))) if text]
+    if not lines:
+        lines = _pushed_up(explanation.get("contributions"))
+    return lines[:limit]
+
+
+def _as_list(value: object) -> list[object]:
+    return list(value) if isinstance(value, list | tuple) else []
+
+
+def _condition_text(condition: object) -> str | None:
+    if isinstance(condition, str):
+        return condition
+    if isinstance(condition, Mapping):
+        for key in ("text", "description", "message", "summary", "condition"):
+            if isinstance(condition.get(key), str):
+                return str(condition[key])
+    return None
+
+
+def _pushed_up(contributions: object) -> list[str]:
+    """'raised by torque_nm +0.31, tool_wear_min +0.12' from {feature: contribution} or a list."""
+    pairs: list[tuple[str, float]] = []
+    if isinstance(contributions, Mapping):
+        numbers = ((str(key), as_number(value)) for key, value in contributions.items())
+        pairs = [(key, number) for key, number in numbers if number is not None]
+    elif isinstance(contributions, list | tuple):
+        pairs = [pair for item in contributions if (pair := _feature_pair(item)) is not None]
+    top = sorted((pair for pair in pairs if pair[1] > 0), key=lambda pair: -pair[1])[:3]
+    return ["raised by " + ", ".join(f"{name} +{value:.2f}" for name, value in top)] if top else []
+
+
+def _feature_pair(item: object) -> tuple[str, float] | None:
+    if not isinstance(item, Mapping) or not isinstance(item.get("feature"), str):
+        return None
+    value = as_number(item.get("contribution", item.get("value")))
+    return None if value is None else (str(item["feature"]), value)
+
+
+def digest_message(alerts: Sequence[Alert], dashboard_url: str, pending_total: int) -> tuple[str, int]:
+    """One message listing as many of `alerts` as fit; returns (text, how many it covers)."""
+    header = f"⚠️ <b>{pending_total} alert events at once</b>, in one message:"
+    lines = [header]
+    size = len(header) + _DIGEST_FOOTER_ROOM
+    for alert in alerts:
+        line = _digest_line(alert)
+        if size + len(line) + 1 > MAX_TEXT and len(lines) > 1:
+            break
+        lines.append(line)
+        size += len(line) + 1
+    covered = len(lines) - 1
+    if covered < pending_total:
+        lines.append(f"… {pending_total - covered} more follow.")
+    lines.append(f"Open alerts: /alerts · dashboard: {esc(dashboard_url)}")
+    return "\n".join(lines), covered
+
+
+def _digest_line(alert: Alert) -> str:
+    machine = f"<b>{esc(clip(alert.machine_id, 32))}</b>"
+    mode = esc(clip(alert.predicted_mode or "?", 16))
+    if alert.state == "cleared":
+        cleared = when(alert.cleared_at, with_date=False)
+        return f"{CLEARED_ICON} {machine} {alert.kind} {mode} cleared {cleared}"
+    icon = KIND_ICONS.get(alert.kind, "🟠")
+    return (
+        f"{icon} {machine} {alert.kind} {mode} {percent(alert.failure_probability)} "
+        f"{when(alert.opened_at, with_date=False)} <code>{esc(clip(alert.alert_id, 64))}</code>"
+    )

@@ -1,0 +1,103 @@
+"""The bot's client of the Forewarn HTTP API (see the API's /api/openapi.json).
+
+Every failure becomes an :class:`ApiError` whose message can be shown to a person:
+the API's own `error` text, or what went wrong on the way to it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+__all__ = ["ApiError", "ForewarnApi", "NotFoundError", "UnauthorizedError"]
+
+
+class ApiError(Exception):
+    """The API could not answer; the message says why in words."""
+
+
+class NotFoundError(ApiError):
+    """404: no such machine, reading or alert."""
+
+
+class UnauthorizedError(ApiError):
+    """401: the API refused the bot's token."""
+
+
+class ForewarnApi:
+    """Async calls to the endpoints the bot needs."""
+
+    def __init__(self, base_url: str, token: str | None, timeout_s: float = 5.0) -> None:
+        self.token = token
+        self._http = httpx.AsyncClient(
+            base_url=base_url.rstrip("/"),
+            timeout=httpx.Timeout(timeout_s, connect=2.0),
+            headers={"Accept": "application/json"},
+        )
+
+    async def machines(self) -> dict[str, Any]:
+        """GET /api/machines: every machine and the counts by state."""
+        return await self._get("/api/machines")
+
+    async def machine(self, machine_id: str) -> dict[str, Any]:
+        """GET /api/machines/{id}: one machine's summary."""
+        return await self._get(f"/api/machines/{quote(machine_id, safe='')}")
+
+    async def alerts(self, state: str = "open") -> dict[str, Any]:
+        """GET /api/alerts?state=...: alerts, open first, newest first."""
+        return await self._get("/api/alerts", params={"state": state})
+
+    async def prediction(self, machine_id: str, reading_id: str) -> dict[str, Any]:
+        """GET /api/readings/{machine}/{reading_id}: one scored reading."""
+        return await self._get(f"/api/readings/{quote(machine_id, safe='')}/{quote(reading_id, safe='')}")
+
+    async def ack(self, alert_id: str, by: str) -> dict[str, Any]:
+        """POST /api/alerts/{id}/ack as `by`; needs the API token."""
+        if not self.token:
+            raise UnauthorizedError("acknowledging is off: the bot has no FOREWARN_API_TOKEN")
+        return await self._call(
+            "POST",
+            f"/api/alerts/{quote(alert_id, safe='')}/ack",
+            json={"by": by},
+            headers={"Authorization": f"Bearer {self.token}"},
+        )
+
+    async def close(self) -> None:
+        await self._http.aclose()
+
+    async def _get(self, path: str, params: dict[str, str] | None = None) -> dict[str, Any]:
+        return await self._call("GET", path, params=params)
+
+    async def _call(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+        try:
+            response = await self._http.request(method, path, **kwargs)
+        except httpx.HTTPError as exc:
+            raise ApiError(f"the Forewarn API is unreachable ({type(exc).__name__})") from exc
+        if response.status_code == 404:
+            raise NotFoundError(_error_text(response))
+        if response.status_code == 401:
+            raise UnauthorizedError(f"the API refused the bot's token ({_error_text(response)})")
+        if response.status_code >= 400:
+            raise ApiError(f"the API answered {response.status_code}: {_error_text(response)}")
+        return _json_object(response)
+
+
+def _error_text(response: httpx.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return response.reason_phrase or str(response.status_code)
+    error = body.get("error") if isinstance(body, dict) else None
+    return str(error) if error else response.reason_phrase
+
+
+def _json_object(response: httpx.Response) -> dict[str, Any]:
+    try:
+        body = response.json()
+    except ValueError:
+        raise ApiError("the API answered something that is not JSON") from None
+    if not isinstance(body, dict):
+        raise ApiError("the API answered JSON that is not an object")
+    return body

@@ -1,0 +1,240 @@
+"""The bot's handlers: one per command, the allow-list gate, alert events and errors."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Coroutine
+from datetime import timedelta
+from typing import Any
+
+from telegram import Update
+from telegram.ext import (
+    Application,
+    ApplicationHandlerStop,
+    CommandHandler,
+    ContextTypes,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
+
+from contract import InvalidName, validate_name
+from telegram_bot.api_client import ApiError, ForewarnApi, NotFoundError
+from telegram_bot.mqtt_feed import AlertEvent, AlertFeed
+from telegram_bot.outbox import AlertOutbox, utc_now
+from telegram_bot.replies import alerts_reply, help_reply, machine_reply, mutes_reply, status_reply
+from telegram_bot.sending import RetryPolicy, send_with_retry
+from telegram_bot.store import Store
+from telegram_bot.text import esc
+
+__all__ = ["MAX_MUTE_MINUTES", "BotHandlers"]
+
+log = logging.getLogger(__name__)
+Context = ContextTypes.DEFAULT_TYPE
+Callback = Callable[[Update, Context], Coroutine[Any, Any, None]]
+MAX_MUTE_MINUTES = 7 * 24 * 60
+
+
+class BotHandlers:
+    """Handlers bound to the bot's store, API client, outbox and MQTT feed."""
+
+    def __init__(
+        self,
+        store: Store,
+        api: ForewarnApi,
+        *,
+        outbox: AlertOutbox,
+        feed: AlertFeed,
+        allowed_chat_ids: frozenset[int],
+        dashboard_url: str,
+    ) -> None:
+        self.store = store
+        self.api = api
+        self.outbox = outbox
+        self.feed = feed
+        self.allowed = allowed_chat_ids
+        self.dashboard_url = dashboard_url
+        # A reply is not durable like an alert: a few tries, then the person asks again.
+        self.reply_policy = RetryPolicy(base_s=1.0, max_s=10.0, attempts=4)
+
+    def register(self, application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+        """Add every handler; the gate runs first (group -1) and stops strangers' updates."""
+        application.add_handler(TypeHandler(Update, self.gate), group=-1)
+        allowed = filters.Chat(chat_id=self.allowed)
+        commands: dict[str, Callback] = {
+            "start": self.help,
+            "help": self.help,
+            "status": self.status,
+            "machine": self.machine,
+            "alerts": self.alerts,
+            "ack": self.ack,
+            "mute": self.mute,
+            "unmute": self.unmute,
+        }
+        for name, callback in commands.items():
+            application.add_handler(CommandHandler(name, callback, filters=allowed))
+        application.add_handler(MessageHandler(filters.COMMAND & allowed, self.unknown))
+        application.add_handler(TypeHandler(AlertEvent, self.on_alert))
+        application.add_error_handler(self.on_error)
+
+    async def gate(self, update: Update, _context: Context) -> None:
+        """Let allowed chats through; log any other update without its text, and stop it."""
+        chat = update.effective_chat
+        if chat is not None and chat.id in self.allowed:
+            return
+        log.warning(
+            "ignored update %d from chat %s (%s): not in TELEGRAM_ALLOWED_CHAT_IDS",
+            update.update_id,
+            chat.id if chat else "none",
+            chat.type if chat else "no chat",
+        )
+        raise ApplicationHandlerStop
+
+    async def help(self, update: Update, context: Context) -> None:
+        """/start and /help: what the bot does and its commands."""
+        await self._reply(update, context, help_reply(self.dashboard_url))
+
+    async def status(self, update: Update, context: Context) -> None:
+        """/status: every machine, counts by state."""
+        try:
+            text = status_reply(await self.api.machines())
+        except ApiError as exc:
+            text = f"Cannot get the status: {esc(exc)}"
+        await self._reply(update, context, text)
+
+    async def machine(self, update: Update, context: Context) -> None:
+        """/machine ID: one machine's latest values, status, probability and open alerts."""
+        machine_id = await self._machine_arg(update, context, "/machine ID")
+        if machine_id is None:
+            return
+        try:
+            text = machine_reply(await self.api.machine(machine_id), self.dashboard_url)
+        except NotFoundError:
+            text = f"No machine <b>{esc(machine_id)}</b> is known. /status lists them."
+        except ApiError as exc:
+            text = f"Cannot get {esc(machine_id)}: {esc(exc)}"
+        await self._reply(update, context, text)
+
+    async def alerts(self, update: Update, context: Context) -> None:
+        """/alerts: the open alerts."""
+        try:
+            text = alerts_reply(await self.api.alerts("open"))
+        except ApiError as exc:
+            text = f"Cannot get the alerts: {esc(exc)}"
+        await self._reply(update, context, text)
+
+    async def ack(self, update: Update, context: Context) -> None:
+        """/ack ALERT_ID: acknowledge an alert through the API, in the sender's name."""
+        args = context.args or []
+        if len(args) != 1:
+            await self._reply(update, context, "Usage: /ack ALERT_ID (/alerts lists them)")
+            return
+        who = _who(update)
+        try:
+            view = await self.api.ack(args[0], by=who)
+            machine = esc(view.get("machine_id"))
+            text = f"✅ Alert <code>{esc(args[0])}</code> on <b>{machine}</b> acknowledged by {esc(who)}"
+        except NotFoundError:
+            text = f"No alert <code>{esc(args[0])}</code>. /alerts lists the open ones."
+        except ApiError as exc:
+            text = f"Cannot acknowledge: {esc(exc)}"
+        await self._reply(update, context, text)
+
+    async def mute(self, update: Update, context: Context) -> None:
+        """/mute ID MINUTES: no alert messages for that machine in this chat for a while."""
+        chat_id = _chat_id(update)
+        args = context.args or []
+        if not args:
+            await self._reply(update, context, mutes_reply(self.store.mutes(chat_id, utc_now())))
+            return
+        minutes = _minutes(args[1]) if len(args) == 2 else None
+        if minutes is None:
+            usage = f"Usage: /mute ID MINUTES (MINUTES from 1 to {MAX_MUTE_MINUTES})"
+            await self._reply(update, context, usage)
+            return
+        machine_id = await self._machine_arg(update, context, "/mute ID MINUTES", args[:1])
+        if machine_id is None:
+            return
+        until = utc_now() + timedelta(minutes=minutes)
+        self.store.mute(chat_id, machine_id, until)
+        name = esc(machine_id)
+        text = f"🔕 Alerts of <b>{name}</b> are muted in this chat until {until:%Y-%m-%d %H:%M} UTC."
+        await self._reply(update, context, f"{text}\n/unmute {name} to hear them again.")
+
+    async def unmute(self, update: Update, context: Context) -> None:
+        """/unmute ID: alert messages for that machine again."""
+        machine_id = await self._machine_arg(update, context, "/unmute ID")
+        if machine_id is None:
+            return
+        if self.store.unmute(_chat_id(update), machine_id):
+            text = f"🔔 Alerts of <b>{esc(machine_id)}</b> are back on in this chat."
+        else:
+            text = f"<b>{esc(machine_id)}</b> was not muted in this chat."
+        await self._reply(update, context, text)
+
+    async def unknown(self, update: Update, context: Context) -> None:
+        """Any other command: point at /help."""
+        await self._reply(update, context, "I do not know that command. /help lists what I can do.")
+
+    async def on_alert(self, event: AlertEvent, _context: Context) -> None:
+        """An alert event from MQTT: record what each chat is owed, then acknowledge it."""
+        new = self.store.enqueue(event.alert, self.allowed, utc_now())
+        self.feed.ack(event)
+        log.info(
+            "alert %s %s on %s: %d new deliveries",
+            event.alert.alert_id,
+            event.alert.state,
+            event.alert.machine_id,
+            new,
+        )
+        if new:
+            self.outbox.wake()
+
+    async def on_error(self, update: object, context: Context) -> None:
+        """Log any handler's failure (without message text) and tell the chat, if allowed."""
+        log.error("handling a %s failed", type(update).__name__, exc_info=context.error)
+        chat = update.effective_chat if isinstance(update, Update) else None
+        if chat is not None and chat.id in self.allowed:
+            try:
+                await context.bot.send_message(chat.id, "Sorry, that failed; the bot's log says why.")
+            except Exception:  # the chat may be what failed; the log line above is enough
+                log.debug("could not report the error to the chat", exc_info=True)
+
+    async def _machine_arg(
+        self, update: Update, context: Context, usage: str, args: list[str] | None = None
+    ) -> str | None:
+        args = (context.args or []) if args is None else args
+        if len(args) != 1:
+            await self._reply(update, context, f"Usage: {usage}")
+            return None
+        try:
+            return validate_name(args[0])
+        except InvalidName:
+            await self._reply(update, context, f"<code>{esc(args[0][:64])}</code> is not a machine id.")
+            return None
+
+    async def _reply(self, update: Update, context: Context, text: str) -> None:
+        await send_with_retry(context.bot, _chat_id(update), text, self.reply_policy)
+
+
+def _chat_id(update: Update) -> int:
+    if update.effective_chat is None:
+        raise ValueError("update without a chat")
+    return update.effective_chat.id
+
+
+def _who(update: Update) -> str:
+    """The sender as the API records who acknowledged: their name, else @username (64 at most)."""
+    user = update.effective_user
+    if user is None:
+        return "telegram"
+    name = user.full_name.strip() or (f"@{user.username}" if user.username else f"telegram user {user.id}")
+    return name[:64]
+
+
+def _minutes(raw: str) -> int | None:
+    try:
+        minutes = int(raw)
+    except ValueError:
+        return None
+    return minutes if 1 <= minutes <= MAX_MUTE_MINUTES else None

@@ -1,0 +1,197 @@
+"""Commands sent through getUpdates get the right replies from live data.
+
+The whole path is real but Telegram: a worker-role user publishes predictions and alerts
+on a real Mosquitto, the real API (`api.create_app`, SQLite, served by waitress) stores
+them, and the bot answers /status, /machine, /alerts and /ack from that API through the
+fake Bot API server.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from broker.local import LocalBroker
+from telegram_bot.config import BotConfig
+from tests.fakes.telegram_api import FakeTelegram
+from tests.integration.bot_harness import CHAT_A, CHAT_B, AlertPublisher, RunningBot, bot_config, make_alert
+
+pytest.importorskip("api", reason="the API package (api.create_app) cannot be imported")
+
+from api import create_app, runtime_of
+from tests.support.api import TOKEN, Served, prediction, test_config
+
+EXPLANATION = {"conditions": [{"text": "wear × torque 12,483 min·Nm, 113 % of the 11,000 limit for type L"}]}
+
+
+@pytest.fixture
+def telegram(monkeypatch) -> Iterator[FakeTelegram]:
+    monkeypatch.setenv("PTB_TIMEDELTA", "1")
+    with FakeTelegram() as fake:
+        yield fake
+
+
+@pytest.fixture
+def live_api(broker: LocalBroker, tmp_path) -> Iterator[Served]:
+    """The real API on a temp SQLite database, fed by its own viewer session on the broker."""
+    username = f"api-{uuid.uuid4().hex[:8]}"
+    mqtt = broker.settings(username, broker.add_user(username, "viewer"), session_expiry_s=600)
+    app = create_app(test_config(f"sqlite:///{tmp_path / 'api.db'}", mqtt=mqtt, topics=broker.topics))
+    served = Served(app)
+    yield served
+    served.close()
+    runtime_of(app).stop()
+
+
+class Scene:
+    """Two machines (one failing, with an open alert) published as the worker would."""
+
+    def __init__(self, broker: LocalBroker, api: Served, machine_id: str) -> None:
+        self.api, self.worker = api, AlertPublisher(broker)
+        self.failing, self.healthy = f"{machine_id}-press", f"{machine_id}-lathe"
+        self.bad = prediction(
+            self.failing,
+            f"{self.failing}-r1",
+            status="failure",
+            failure_probability=0.93,
+            predicted_mode="OSF",
+            torque_nm=65.7,
+            tool_wear_min=190,
+            explanation=EXPLANATION,
+        )
+        self.good = prediction(self.healthy, f"{self.healthy}-r1")
+        self.alert = make_alert(self.failing, reading_id=self.bad["reading_id"], predicted_mode="OSF")
+
+    def publish_predictions(self) -> None:
+        def visible() -> bool:
+            machines = self.get("/api/machines")["machines"]
+            return {self.failing, self.healthy} <= {m["machine_id"] for m in machines}
+
+        self._until(visible, self._publish_predictions)
+
+    def publish_alert(self) -> None:
+        def visible() -> bool:
+            return any(
+                a["alert_id"] == self.alert.alert_id for a in self.get("/api/alerts?state=open")["alerts"]
+            )
+
+        self._until(visible, lambda: self.worker.publish(self.alert))
+
+    def get(self, path: str) -> dict[str, Any]:
+        response = httpx.get(self.api.base + path, timeout=5)
+        response.raise_for_status()
+        return dict(response.json())
+
+    def _publish_predictions(self) -> None:
+        for payload in (self.bad, self.good):
+            topic = self.worker.topics.predictions(payload["machine_id"])
+            self.worker.client.publish(topic, json.dumps(payload).encode(), qos=1).wait_for_publish(5)
+
+    @staticmethod
+    def _until(visible, publish, timeout: float = 15.0) -> None:
+        """Publish (again: the API may still be subscribing, and storing twice is harmless) until seen."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            publish()
+            for _ in range(10):
+                if visible():
+                    return
+                time.sleep(0.1)
+        raise AssertionError("the API never showed what was published")
+
+
+@pytest.fixture
+def scene(broker, live_api, machine_id) -> Iterator[Scene]:
+    made = Scene(broker, live_api, machine_id)
+    yield made
+    made.worker.close()
+
+
+def _config(broker, telegram, live_api, tmp_path) -> BotConfig:
+    return bot_config(broker, telegram, tmp_path, api_url=live_api.base, api_token=TOKEN)
+
+
+def _ask(telegram: FakeTelegram, text: str, chat: int = CHAT_A) -> str:
+    """Say `text` in `chat` and return the bot's reply."""
+    before = len(telegram.messages_to(chat))
+    telegram.user_says(chat, text)
+    assert telegram.wait_for(lambda t: len(t.messages_to(chat)) > before), f"no reply to {text!r}"
+    return telegram.messages_to(chat)[before].text
+
+
+def test_commands_answer_from_the_live_api(broker, telegram, live_api, scene, tmp_path):
+    scene.publish_predictions()
+    scene.publish_alert()
+    bot = RunningBot(_config(broker, telegram, live_api, tmp_path), broker).start()
+    try:
+        status = _ask(telegram, "/status")
+        machine = _ask(telegram, f"/machine {scene.failing}")
+        unknown = _ask(telegram, "/machine no-such-machine")
+        alerts = _ask(telegram, "/alerts")
+        acked = _ask(telegram, f"/ack {scene.alert.alert_id}")
+        after = _ask(telegram, "/alerts", chat=CHAT_B)
+        missing = _ask(telegram, "/ack no-such-alert")
+        usage = _ask(telegram, "/machine")
+    finally:
+        bot.stop()
+    assert "1 failure" in status
+    assert "1 normal" in status
+    assert status.index(scene.failing) < status.index(scene.healthy)  # worst first
+    assert f"{scene.failing}: failure, online" in machine
+    assert "93 %" in machine
+    assert "torque 65.7 Nm" in machine
+    assert "Open alerts: 1" in machine
+    assert scene.alert.alert_id in machine
+    assert "No machine no-such-machine" in unknown
+    assert f"/ack {scene.alert.alert_id}" in alerts
+    assert scene.failing in alerts
+    assert "acknowledged by Ada Lovelace" in acked
+    assert "acknowledged by Ada Lovelace" in after
+    (view,) = [
+        a for a in scene.get("/api/alerts?state=open")["alerts"] if a["alert_id"] == scene.alert.alert_id
+    ]
+    assert view["acked_by"] == "Ada Lovelace"
+    assert "No alert no-such-alert" in missing
+    assert usage == "Usage: /machine ID"
+
+
+def test_an_alert_message_carries_the_readings_and_explanation_from_the_api(
+    broker, telegram, live_api, scene, tmp_path
+):
+    bot = RunningBot(_config(broker, telegram, live_api, tmp_path), broker).start()
+    try:
+        scene.publish_predictions()
+        scene.publish_alert()
+        assert telegram.wait_for(
+            lambda t: len(t.messages_to(CHAT_A)) == 1 and len(t.messages_to(CHAT_B)) == 1
+        )
+    finally:
+        bot.stop()
+    text = telegram.messages_to(CHAT_A)[0].text
+    assert "Overstrain failure (OSF)" in text
+    assert "tool wear 190 min" in text
+    assert "torque 65.7 Nm" in text
+    assert "wear × torque 12,483 min·Nm" in text
+    assert "Why: wear × torque 12,483 min·Nm, 113 % of the 11,000 limit for type L" in text
+
+
+def test_ack_without_an_api_token_says_how_to_enable_it(broker, telegram, live_api, scene, tmp_path):
+    scene.publish_predictions()
+    scene.publish_alert()
+    config = bot_config(broker, telegram, tmp_path, api_url=live_api.base, api_token=None)
+    bot = RunningBot(config, broker).start()
+    try:
+        reply = _ask(telegram, f"/ack {scene.alert.alert_id}")
+    finally:
+        bot.stop()
+    assert "FOREWARN_API_TOKEN" in reply
+    (view,) = [
+        a for a in scene.get("/api/alerts?state=open")["alerts"] if a["alert_id"] == scene.alert.alert_id
+    ]
+    assert view["acked_by"] is None

@@ -1,0 +1,119 @@
+"""MQTT payloads into rows, rows into the API's JSON, and the log's cursor (pure functions)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from api.decode import MalformedError, alert_row, prediction_row, status_of
+from api.rows import (
+    PREDICTION_FIELDS,
+    alert_view,
+    decode_cursor,
+    encode_cursor,
+    ms_to_ts,
+    prediction_view,
+    ts_to_ms,
+)
+from tests.support.api import alert, prediction
+
+
+def _encode(payload: dict[str, Any]) -> bytes:
+    return json.dumps(payload).encode()
+
+
+def test_a_prediction_survives_the_round_trip_through_a_row() -> None:
+    payload = prediction("press-7", "r-1", ts="2026-11-27T08:15:02.250Z", explanation={"torque_nm": 0.4})
+    view = prediction_view(prediction_row(_encode(payload), "press-7"))
+    assert list(view) == list(PREDICTION_FIELDS)
+    assert view == {
+        **payload,
+        "rotational_speed_rpm": float(payload["rotational_speed_rpm"]),
+        "tool_wear_min": float(payload["tool_wear_min"]),
+    }
+
+
+def test_timestamps_with_any_offset_become_the_same_instant() -> None:
+    assert ts_to_ms("2026-11-27T09:15:02.250+01:00") == ts_to_ms("2026-11-27T08:15:02.250Z")
+    assert ms_to_ts(ts_to_ms("2026-11-27T08:15:02.250Z")) == "2026-11-27T08:15:02.250Z"
+    assert ms_to_ts(0) == "1970-01-01T00:00:00.000Z"
+    assert ms_to_ts(-1) == "1969-12-31T23:59:59.999Z"  # outside the fast path: same format
+    assert ts_to_ms("0001-01-01T00:00:00+17:38") < 0  # far past with an offset: no overflow
+
+
+def test_a_timestamp_without_offset_or_outside_1970_to_9999_is_refused() -> None:
+    for ts in ("2026-11-27T08:15:02", "1960-01-01T00:00:00Z"):
+        with pytest.raises(MalformedError) as caught:
+            prediction_row(_encode(prediction("press-7", "r-1", ts=ts)), "press-7")
+        assert caught.value.field == "ts"
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"status": "broken"}, "status"),
+        ({"failure_probability": 1.5}, "failure_probability"),
+        ({"failure_probability": "high"}, "failure_probability"),
+        ({"torque_nm": None}, "torque_nm"),
+        ({"torque_nm": True}, "torque_nm"),
+        ({"ts": "yesterday"}, "ts"),
+        ({"ts": "2026-11-27T08:15:02"}, "ts"),
+        ({"reading_id": "a/b"}, "reading_id"),
+        ({"reading_id": "x" * 129}, "reading_id"),
+        ({"machine_id": "someone-else"}, "machine_id"),
+        ({"type": "Z"}, "type"),
+        ({"failure": 2}, "failure"),
+        ({"explanation": [1, 2]}, "explanation"),
+        ({"model_version": ""}, "model_version"),
+        ({"schema_version": -1}, "schema_version"),
+    ],
+)
+def test_a_malformed_prediction_names_the_field(change: dict[str, Any], field: str) -> None:
+    payload = {**prediction("press-7", "r-1"), **change}
+    with pytest.raises(MalformedError) as caught:
+        prediction_row(_encode(payload), "press-7")
+    assert caught.value.field == field
+
+
+@pytest.mark.parametrize("raw", [b"", b"not json", b"[1, 2]", b'{"a": NaN', b"9" * 70_000])
+def test_payloads_that_are_not_objects_are_refused(raw: bytes) -> None:
+    with pytest.raises(MalformedError):
+        prediction_row(raw, "press-7")
+
+
+def test_an_infinite_number_is_refused() -> None:
+    raw = _encode(prediction("press-7", "r-1")).replace(b'"torque_nm": 65.7', b'"torque_nm": 1e999')
+    with pytest.raises(MalformedError) as caught:
+        prediction_row(raw, "press-7")
+    assert caught.value.field == "torque_nm"
+
+
+def test_an_alert_becomes_a_row_and_back() -> None:
+    payload = alert("press-7", "a-1", opened_at="2026-11-27T08:15:02.262Z")
+    row = alert_row(_encode(payload), "press-7")
+    view = alert_view({**row, "acked_by": None, "acked_at_ms": None})
+    assert view == {**payload, "acked_by": None, "acked_at": None}
+
+
+def test_a_cleared_alert_keeps_its_clearing_time() -> None:
+    payload = alert("press-7", "a-1", state="cleared", cleared_at="2026-11-27T09:00:00.000Z")
+    assert alert_row(_encode(payload), "press-7")["cleared_at_ms"] == ts_to_ms("2026-11-27T09:00:00Z")
+
+
+def test_statuses_decode_and_unknown_states_are_refused() -> None:
+    assert status_of(b'{"state": "offline", "ts": "2026-11-27T08:15:00.000Z"}') == (
+        "offline",
+        ts_to_ms("2026-11-27T08:15:00Z"),
+    )
+    with pytest.raises(MalformedError):
+        status_of(b'{"state": "sleeping", "ts": "2026-11-27T08:15:00.000Z"}')
+
+
+def test_the_cursor_round_trips_and_refuses_forgeries() -> None:
+    cursor = (1_795_000_000_000, "press-7", "r-1")
+    assert decode_cursor(encode_cursor(cursor)) == cursor
+    for forged in ("", "!!!", "bm90IGpzb24", encode_cursor((1, "a", "b"))[:-2], "WzEsMl0"):
+        with pytest.raises(ValueError, match="cursor"):
+            decode_cursor(forged)

@@ -1,0 +1,229 @@
+"""The text of alert messages, digests and command replies (pure functions)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from contract import Alert
+from telegram_bot.alert_text import alert_message, digest_message, explanation_lines, readings_that_matter
+from telegram_bot.replies import alerts_reply, help_reply, machine_reply, menu, mutes_reply, status_reply
+from telegram_bot.text import MAX_TEXT, machine_link, percent, when
+from tests.support.payloads import example
+
+DASH = "http://localhost:8000"
+
+
+def _alert(**changes: Any) -> Alert:
+    return replace(Alert.from_dict(example("alert")), **changes)
+
+
+def _prediction(**changes: Any) -> dict[str, Any]:
+    return example("prediction") | changes
+
+
+def _visible(html_text: str) -> str:
+    return re.sub(r"<[^>]+>", "", html_text).replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+def test_an_opened_alert_names_everything_a_person_needs():
+    text = _visible(alert_message(_alert(), _prediction(), DASH))
+    assert text.splitlines() == [
+        "🔴 Failure detected on slave1",
+        "Power failure (PWF), probability 93 %",
+        "Readings: torque 65.7 Nm, speed 1,410 rpm, power 9.7 kW",
+        "Opened 2026-11-27 08:15:02 UTC",
+        "Acknowledge: /ack slave1-detected-slave1-000042",
+        "http://localhost:8000/#/machine/slave1",
+    ]
+
+
+def test_a_predicted_alert_without_readings_still_makes_sense():
+    text = _visible(alert_message(_alert(kind="predicted", predicted_mode=None), None, DASH))
+    assert text.startswith("🟠 Failure predicted on slave1\nFailure mode unknown, probability 93 %")
+    assert "Readings" not in text
+
+
+def test_a_cleared_alert_says_back_to_normal_with_both_times():
+    alert = _alert(state="cleared", cleared_at="2026-11-27T08:20:00.000Z")
+    text = _visible(alert_message(alert, None, DASH))
+    assert "✅ Cleared on slave1" in text
+    assert "back to normal" in text
+    assert "Opened 2026-11-27 08:15:02 UTC, cleared 2026-11-27 08:20:00 UTC" in text
+
+
+def test_data_is_escaped_for_telegram_html():
+    text = alert_message(_alert(machine_id="a<b>&c", predicted_mode="<x>"), None, DASH)
+    assert "a&lt;b&gt;&amp;c" in text
+    assert "&lt;x&gt;" in text
+    assert "<b>a<b>" not in text
+
+
+@pytest.mark.parametrize(
+    ("mode", "expected"),
+    [
+        ("TWF", ["tool wear 191 min"]),
+        ("HDF", ["air 298.9 K", "process 309.1 K", "speed 1,410 rpm", "process − air 10.2 K"]),
+        ("PWF", ["torque 65.7 Nm", "speed 1,410 rpm", "power 9.7 kW"]),
+        ("OSF", ["tool wear 191 min", "torque 65.7 Nm", "wear × torque 12,549 min·Nm"]),
+        (None, ["air 298.9 K", "process 309.1 K", "speed 1,410 rpm", "torque 65.7 Nm", "tool wear 191 min"]),
+    ],
+)
+def test_the_readings_that_matter_follow_the_failure_mode(mode, expected):
+    assert readings_that_matter(_prediction(), mode) == expected
+
+
+def test_missing_or_broken_readings_are_left_out():
+    assert readings_that_matter(_prediction(torque_nm=None), "PWF") == ["speed 1,410 rpm"]
+    assert readings_that_matter({"torque_nm": "65"}, None) == []
+
+
+@pytest.mark.parametrize(
+    ("explanation", "expected"),
+    [
+        (None, []),
+        ("not a mapping", []),
+        ({"conditions": ["power 9.7 kW below 3.5 kW"]}, ["power 9.7 kW below 3.5 kW"]),
+        ({"conditions": [{"text": "a"}, {"description": "b"}, {"nothing": 1}, 5]}, ["a", "b"]),
+        (
+            {"contributions": {"torque_nm": 0.31, "air_temp_k": -0.2, "tool_wear_min": 0.12}},
+            ["raised by torque_nm +0.31, tool_wear_min +0.12"],
+        ),
+        (
+            {"contributions": [{"feature": "torque_nm", "contribution": 0.4}, {"feature": 3}, "x"]},
+            ["raised by torque_nm +0.40"],
+        ),
+        ({"contributions": {"torque_nm": -0.4}}, []),
+        ({"conditions": ["1", "2", "3", "4"]}, ["1", "2", "3"]),
+    ],
+)
+def test_explanations_of_any_shape_render_defensively(explanation, expected):
+    assert explanation_lines(explanation) == expected
+
+
+def test_an_explanation_appears_as_why_lines():
+    prediction = _prediction(explanation={"conditions": ["wear × torque 11,840 min·Nm, 96 % of the limit"]})
+    assert "Why: wear × torque 11,840 min·Nm, 96 % of the limit" in alert_message(_alert(), prediction, DASH)
+
+
+def test_a_digest_lists_every_alert_when_they_fit():
+    alerts = [_alert(alert_id=f"id-{n}", machine_id=f"m{n}") for n in range(8)]
+    text, covered = digest_message(alerts, DASH, len(alerts))
+    assert covered == 8
+    assert "8 alert events at once" in text
+    assert all(f"id-{n}" in text for n in range(8))
+
+
+def test_a_huge_digest_is_split_into_messages_under_telegrams_limit():
+    alerts = [_alert(alert_id="x" * 64 + str(n), machine_id="m" * 64) for n in range(200)]
+    text, covered = digest_message(alerts, DASH, len(alerts))
+    assert 0 < covered < 200
+    assert len(_visible(text)) <= MAX_TEXT
+    assert f"… {200 - covered} more follow." in text
+
+
+def test_helpers_format_times_percentages_and_links():
+    assert when("2026-11-27T08:15:02.262Z") == "2026-11-27 08:15:02 UTC"
+    assert when("2026-11-27T09:15:02+01:00", with_date=False) == "08:15:02 UTC"
+    assert when(None) == "?"
+    assert when("yesterday") == "yesterday"
+    assert percent(0.934) == "93 %"
+    assert percent(float("nan")) == "?"
+    assert percent(True) == "?"
+    assert machine_link("http://h:8000/", "press 7") == "http://h:8000/#/machine/press%207"
+
+
+def _summary(
+    machine_id: str, status: str, online: bool = True, probability: float = 0.1, alerts: int = 0
+) -> dict[str, Any]:
+    return {
+        "machine_id": machine_id,
+        "online": online,
+        "status": status,
+        "last_seen": "2026-11-27T08:00:00Z",
+        "latest": _prediction(machine_id=machine_id, status=status, failure_probability=probability),
+        "open_alerts": [{"alert_id": f"a{n}"} for n in range(alerts)],
+        "threshold": 0.41,
+    }
+
+
+def test_status_lists_counts_then_machines_worst_first():
+    data = {
+        "machines": [
+            _summary("ok1", "normal"),
+            _summary("bad", "failure", probability=0.93, alerts=1),
+            _summary("gone", "normal", online=False),
+            _summary("warn", "predictive"),
+        ],
+        "counts": {"normal": 2, "predictive": 1, "failure": 1, "offline": 1, "online": 3},
+    }
+    lines = _visible(status_reply(data)).splitlines()
+    assert lines[0] == "4 machines: 🔴 1 failure · 🟠 1 predictive · 🟢 2 normal · ⚫ 1 offline"
+    assert [line.split()[1] for line in lines[1:5]] == ["bad", "warn", "gone", "ok1"]
+    assert lines[1] == "🔴 bad failure, 93 %, 1 open alert"
+    assert lines[3] == "⚫ gone offline, last seen 2026-11-27 08:00:00 UTC"
+
+
+def test_status_with_no_machines_and_with_too_many():
+    assert status_reply({"machines": [], "counts": {}}) == "No machines have reported yet."
+    many = {
+        "machines": [_summary(f"machine-{n:04d}" + "x" * 30, "normal") for n in range(500)],
+        "counts": None,
+    }
+    text = status_reply(many)
+    assert len(text) <= MAX_TEXT
+    assert "more (see the dashboard)" in text
+
+
+def test_machine_reply_shows_values_status_and_open_alerts():
+    machine = _summary("slave1", "failure", probability=0.93) | {
+        "open_alerts": [example("alert") | {"acked_by": None}]
+    }
+    text = _visible(machine_reply(machine, DASH))
+    assert text.startswith(
+        "🔴 slave1: failure, online\nFailure probability 93 % (threshold 41 %), power failure (PWF)"
+    )
+    assert "Latest: air 298.9 K, process 309.1 K, speed 1,410 rpm, torque 65.7 Nm, tool wear 191 min" in text
+    assert "Open alerts: 1" in text
+    assert "/ack slave1-detected-slave1-000042" in text
+    assert text.endswith("http://localhost:8000/#/machine/slave1")
+
+
+def test_machine_reply_of_a_machine_without_data():
+    text = _visible(
+        machine_reply({"machine_id": "new", "online": False, "status": None, "latest": None}, DASH)
+    )
+    assert text.startswith("⚪ new: no data, offline\nNo open alerts.")
+
+
+def test_alerts_reply_shows_who_acknowledged_and_how_to_ack():
+    opened = example("alert") | {"acked_by": None}
+    acked = example("alert") | {"alert_id": "other", "acked_by": "Ada"}
+    text = _visible(alerts_reply({"alerts": [opened, acked, example("alert") | {"state": "cleared"}]}))
+    assert text.startswith("2 open alerts")
+    assert "/ack slave1-detected-slave1-000042" in text
+    assert "acknowledged by Ada" in text
+    assert alerts_reply({"alerts": []}) == "✅ No open alerts."
+
+
+def test_help_and_mutes_replies():
+    assert "/mute ID MINUTES — silence a machine's alerts in this chat" in help_reply(DASH)
+    assert DASH in help_reply(DASH)
+    assert "Nothing is muted" in mutes_reply([])
+    until = datetime(2026, 11, 27, 9, 30, tzinfo=UTC)
+    assert (
+        _visible(mutes_reply([("press-7", until)]))
+        == "Muted in this chat:\npress-7 until 2026-11-27 09:30 UTC"
+    )
+
+
+def test_the_command_menu_fits_telegrams_rules():
+    entries = menu()
+    assert [name for name, _ in entries] == ["status", "machine", "alerts", "ack", "mute", "unmute", "help"]
+    assert all(re.fullmatch(r"[a-z0-9_]{1,32}", name) for name, _ in entries)
+    assert all(3 <= len(text) <= 256 for _, text in entries)
+    assert dict(entries)["machine"] == "ID: latest values, status, probability, open alerts"
