@@ -4,6 +4,11 @@
 # Chromium are installed here when missing).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# The browser tests drive Debian's Chromium (never a downloaded browser).
+if ! command -v chromium >/dev/null; then
+  sudo=""; [ "$(id -u)" = 0 ] || sudo=sudo
+  $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium >/dev/null
+fi
 if [ -d dashboard/node_modules ]; then
   (cd dashboard && npm run --silent lint && npm run --silent typecheck && npm test --silent)
 fi
