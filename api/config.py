@@ -63,6 +63,7 @@ class ApiConfig:
     housekeeping: bool = True  # background pruning and offline sweep
     prune_interval_s: float = 3600.0
     batch_rows: int = 500
+    models_dir: Path | None = None  # where the model cards are, for the drift report
 
     def __post_init__(self) -> None:
         if self.write_token is not None and len(self.write_token) < MIN_TOKEN_LENGTH:
@@ -95,6 +96,7 @@ def load() -> ApiConfig:
         threads=threads,
         max_streams=env_int("FOREWARN_API_MAX_STREAMS", threads // 2, minimum=1),
         max_streams_per_client=env_int("FOREWARN_API_MAX_STREAMS_PER_CLIENT", 5, minimum=1),
+        models_dir=env_path("FOREWARN_MODELS_DIR", state / "models"),
     )
 
 

@@ -138,6 +138,17 @@ def _paths() -> Doc:
                 parameters=[_MACHINE_ID, _path("reading_id", "reading id")],
             )
         },
+        "/api/drift": {
+            "get": _get(
+                "Per-sensor drift (population stability index) of recent readings from the model's training data",
+                _json("DriftResponse", "The drift report."),
+                parameters=[
+                    _MACHINE,
+                    _query("limit", "recent readings compared", {"type": "integer", "minimum": 10, "maximum": 50000,
+                                                                   "default": 1000}),
+                ],
+            )
+        },
         "/api/alerts": {
             "get": _get(
                 "Alerts, open first, newest first",

@@ -142,6 +142,24 @@ SCHEMAS: dict[str, Schema] = {
         }
     ),
     "AlertsResponse": _object({"alerts": {"type": "array", "items": _ref("AlertView")}}),
+    "DriftResponse": _object(
+        {
+            "model_version": {"type": ["string", "null"]},
+            "machine_id": {"type": ["string", "null"]},
+            "window": {"type": "integer", "description": "readings compared"},
+            "reason": {"type": ["string", "null"], "description": "why there is no report, if there is none"},
+            "features": {
+                "type": "array",
+                "items": _object(
+                    {
+                        "feature": {"type": "string"},
+                        "psi": {"type": "number"},
+                        "level": {"type": "string", "enum": ["stable", "moderate", "significant"]},
+                    }
+                ),
+            },
+        }
+    ),
     "AckRequest": _object(
         {
             "by": {

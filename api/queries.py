@@ -102,6 +102,16 @@ class Queries:
             )
         return None if row is None else prediction_view(row)
 
+    def recent_values(self, machine_id: str | None, columns: tuple[str, ...], limit: int) -> dict[str, list[float]]:
+        """The latest `limit` readings' values of `columns` (one machine or all), newest first."""
+        p = predictions.c
+        query = sa.select(*(p[name] for name in columns)).order_by(p.ts_ms.desc()).limit(limit)
+        if machine_id is not None:
+            query = query.where(p.machine_id == machine_id)
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).all()
+        return {name: [row[i] for row in rows] for i, name in enumerate(columns)}
+
     def alerts(self, state: str, machine_id: str | None, limit: int) -> list[dict[str, Any]]:
         """Alerts, open first, newest first."""
         a = alerts.c

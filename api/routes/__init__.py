@@ -5,6 +5,7 @@ from __future__ import annotations
 from api.routes.alerts import bp as alerts
 from api.routes.dashboard import bp as dashboard
 from api.routes.docs import bp as docs
+from api.routes.drift import bp as drift
 from api.routes.events import bp as events
 from api.routes.health import bp as health
 from api.routes.log import bp as log
@@ -13,4 +14,4 @@ from api.routes.machines import bp as machines
 __all__ = ["BLUEPRINTS"]
 
 # dashboard last: its catch-all file route must not shadow an API route
-BLUEPRINTS = (health, machines, log, alerts, events, docs, dashboard)
+BLUEPRINTS = (health, machines, log, alerts, drift, events, docs, dashboard)

@@ -1,0 +1,58 @@
+"""The drift report compares recent readings with the model card's training distribution."""
+
+# mypy: disable-error-code="index"
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from api import create_app, runtime_of
+from model.drift import reference_distribution
+from tests.support.api import database_url_fixture, feed, prediction, test_config  # noqa: F401  (fixtures)
+
+
+def _models_dir(tmp_path: Path) -> Path:
+    rng = np.random.default_rng(3)
+    columns = {"air_temp_k": rng.normal(300, 2, 5000), "process_temp_k": rng.normal(310, 1.5, 5000),
+               "rotational_speed_rpm": rng.normal(1500, 150, 5000), "torque_nm": rng.normal(40, 10, 5000),
+               "tool_wear_min": rng.uniform(0, 240, 5000)}
+    folder = tmp_path / "models"
+    (folder / "v1").mkdir(parents=True)
+    (folder / "v1" / "card.json").write_text(json.dumps({"training_distribution": reference_distribution(columns)}))
+    (folder / "current").write_text("v1\n")
+    return folder
+
+
+def test_a_sensor_far_from_the_training_data_is_reported_significant(database_url: str, tmp_path: Path) -> None:
+    app = create_app(test_config(database_url, models_dir=_models_dir(tmp_path)))
+    try:
+        rng = np.random.default_rng(4)
+        rows = [
+            prediction("m1", f"r{i}", air_temp_k=round(float(rng.normal(300, 2)), 1),
+                       process_temp_k=round(float(rng.normal(310, 1.5)), 1), rotational_speed_rpm=1500.0,
+                       torque_nm=round(float(rng.normal(60, 5)), 1), tool_wear_min=float(rng.integers(0, 240)))
+            for i in range(300)
+        ]
+        feed(app, predictions=rows)
+        body = app.test_client().get("/api/drift?machine=m1&limit=300").json
+        levels = {f["feature"]: f["level"] for f in body["features"]}
+        assert body["model_version"] == "v1"
+        assert body["window"] == 300
+        assert levels["torque_nm"] == "significant"
+        assert levels["air_temp_k"] == "stable"
+        assert levels["rotational_speed_rpm"] == "significant"  # a constant where training varied
+    finally:
+        runtime_of(app).stop()
+
+
+def test_without_a_model_card_the_report_says_why(database_url: str) -> None:
+    app = create_app(test_config(database_url))
+    try:
+        body = app.test_client().get("/api/drift").json
+        assert body["features"] == []
+        assert "training distribution" in body["reason"]
+    finally:
+        runtime_of(app).stop()
