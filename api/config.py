@@ -4,7 +4,7 @@
 |---|---|---|
 | FOREWARN_API_HOST / FOREWARN_API_PORT | 127.0.0.1 / 8000 | where waitress listens |
 | FOREWARN_DATABASE_URL | sqlite under $FOREWARN_VAR_DIR/api/forewarn.db | SQLite (WAL) or postgresql://... |
-| FOREWARN_API_TOKEN (or _FILE) | unset | bearer token of write routes; unset: writes answer 503 |
+| FOREWARN_API_TOKEN (or FOREWARN_API_TOKEN_FILE) | unset | bearer token of write routes; unset: writes answer 503 |
 | FOREWARN_API_READ_TOKEN_REQUIRED | false | reads need the same token too |
 | FOREWARN_CORS_ORIGINS | none | comma list of origins allowed to call the API from a browser |
 | FOREWARN_RETENTION_DAYS | 30 | history older than this is pruned in the background |

@@ -6,6 +6,7 @@
 #   - a copy of the CA certificate beside the passwords, for the clients to trust;
 #   - the `broker-health` account (viewer) that the broker's health check logs in with, its
 #     password in the broker's own volume (the broker container reads it, no one else);
+#   - the API's write token, when there is none;
 #   - the model (python -m training) when there is none.
 #
 # Runs as the image's non-root user; every setting comes from the environment compose gives.
@@ -24,6 +25,12 @@ mv "$secrets_dir/.ca.crt.tmp" "$secrets_dir/ca.crt"
 
 if [ ! -s "$health_dir/broker-health.password" ] || ! grep -q '"broker-health"' "$broker_config/users.json"; then
     FOREWARN_SECRETS_DIR="$health_dir" python -m broker add-user broker-health --role viewer --save
+fi
+
+# The API's write token (acknowledging alerts), unless the operator sets FOREWARN_API_TOKEN.
+if [ ! -s "$secrets_dir/api.token" ]; then
+    (umask 077; python -c 'import secrets; print(secrets.token_urlsafe(32))' > "$secrets_dir/api.token")
+    echo "generated the API write token in the credentials volume (api.token)"
 fi
 
 if [ -f "$models_dir/current" ]; then
