@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import signal
 import subprocess
@@ -19,13 +20,27 @@ from model.scoring import Scorer
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
+def test_share_group() -> str:
+    """A shared-subscription group of the current test's own.
+
+    A stopped worker's persistent session stays in its group and keeps receiving a share of
+    the readings until it expires; on a broker shared by the whole session, a group per test
+    keeps one test's old workers from taking another test's readings.
+    """
+    test = os.environ.get("PYTEST_CURRENT_TEST", "").split(" ")[0]
+    return "t" + hashlib.sha256(test.encode()).hexdigest()[:12]
+
+
+test_share_group.__test__ = False  # type: ignore[attr-defined]  # a helper, not a test
+
+
 def worker_config(broker: LocalBroker, models_dir: Path, worker_id: str, **overrides: object) -> WorkerConfig:
     password = broker.add_user("inference-worker", "worker")
     instance = validate_name(f"inference-worker-{worker_id}")
     config = WorkerConfig(
         mqtt=broker.settings("inference-worker", password, client_id=instance,
                              session_expiry_s=3600, receive_maximum=2000),
-        topics=broker.topics, instance=instance, share_group="inference", models_dir=models_dir,
+        topics=broker.topics, instance=instance, share_group=test_share_group(), models_dir=models_dir,
         max_batch=256, receive_maximum=2000, clear_after=5, stats_interval_s=5.0, model_poll_s=1.0,
     )
     return replace(config, **overrides)  # type: ignore[arg-type]
@@ -44,7 +59,7 @@ def worker_env(broker: LocalBroker, models_dir: Path, worker_id: str, password: 
         "FOREWARN_MQTT_CA": str(broker.ca_file), "FOREWARN_MQTT_USERNAME": "inference-worker",
         "FOREWARN_MQTT_PASSWORD": password, "FOREWARN_WORKER_ID": worker_id,
         "FOREWARN_MODELS_DIR": str(models_dir), "FOREWARN_SESSION_EXPIRY_S": "3600",
-        "FOREWARN_STATS_INTERVAL_S": "2",
+        "FOREWARN_STATS_INTERVAL_S": "2", "FOREWARN_SHARE_GROUP": test_share_group(),
     }
 
 

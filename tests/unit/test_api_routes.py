@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from flask import Flask
 
 from api import create_app, runtime_of
@@ -23,6 +24,13 @@ from tests.support.api import (  # noqa: F401  (fixtures)
 
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 NOW = datetime.now(UTC).replace(microsecond=0)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_now() -> None:
+    """Each test's readings are recent when it runs, however long the suite took to get here."""
+    global NOW  # noqa: PLW0603
+    NOW = datetime.now(UTC).replace(microsecond=0)
 
 
 def _at(seconds_ago: float) -> str:
