@@ -16,6 +16,7 @@ import dataclasses
 import signal
 from types import FrameType
 
+from flask import Flask
 from waitress.server import create_server
 
 from api.app import create_app, runtime_of
@@ -47,7 +48,7 @@ def main() -> int:
         max_request_body_size=_WAITRESS_MAX_BODY,
         ident="forewarn-api",
     )
-    signal.signal(signal.SIGTERM, _interrupt)
+    _stop_on_signals(app)
     log.info(
         "serving on http://%s:%d (%d threads, %d event streams max)",
         config.host,
@@ -65,8 +66,19 @@ def main() -> int:
     return 0
 
 
-def _interrupt(_signum: int, _frame: FrameType | None) -> None:
-    raise KeyboardInterrupt
+def _stop_on_signals(app: Flask) -> None:
+    """SIGTERM and Ctrl-C end the event streams first, then stop the server.
+
+    waitress's run() answers the interrupt by waiting up to 5 s for its threads before our
+    `finally` runs, and each open event stream holds a thread until the hub closes.
+    """
+
+    def interrupt(_signum: int, _frame: FrameType | None) -> None:
+        runtime_of(app).hub.close()
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
+    signal.signal(signal.SIGINT, interrupt)
 
 
 if __name__ == "__main__":
