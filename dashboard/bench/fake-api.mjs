@@ -60,8 +60,33 @@ function explanationFor(p) {
       { feature: 'tool_wear_min', value: p.tool_wear_min, contribution: 0.12 },
       { feature: 'rotational_speed_rpm', value: p.rotational_speed_rpm, contribution: -0.04 },
     ],
-    conditions: [{ mode: 'HDF', text: 'air-process temperature gap below 8.6 K at low speed', margin: 0.4 }],
+    rest: 0.011,
+    conditions: [{ mode: 'HDF', holds: false, text: 'air-process temperature gap near the 8.6 K limit at low speed', margin: 0.4 }],
+    // like inference_worker/early_warning.py: only near the tool-wear region
+    ...(p.tool_wear_min >= 185 && {
+      early_warning: {
+        mode: 'TWF',
+        remaining_min: 200 - p.tool_wear_min,
+        text: `tool wear ${p.tool_wear_min} min: about ${Math.max(0, 200 - p.tool_wear_min)} min of tool use left before the tool-wear failure region (200 min)`,
+      },
+    }),
   };
+}
+
+const DRIFT_FEATURES = ['air_temp_k', 'process_temp_k', 'rotational_speed_rpm', 'torque_nm', 'tool_wear_min'];
+
+/** A drift report shaped like api/routes/drift.py; a few machines drift moderately or badly. */
+function driftFor(api, machineId, limit) {
+  const machines = machineId ? api.machines.filter((m) => m.id === machineId) : api.machines;
+  const window = Math.min(limit, machines.reduce((n, m) => n + m.history.length, 0));
+  const base = { model_version: 'fake0000', machine_id: machineId, window, reason: window ? null : 'no readings yet', features: [] };
+  if (!window) return base;
+  const index = machineId ? api.machines.findIndex((m) => m.id === machineId) : 0;
+  const features = DRIFT_FEATURES.map((feature, i) => {
+    const psi = Number((0.02 + ((index * 7 + i * 13) % 10 === 0 ? 0.3 : (index + i) % 6 === 0 ? 0.15 : 0.03 * (i % 3))).toFixed(4));
+    return { feature, psi, level: psi >= 0.25 ? 'significant' : psi >= 0.1 ? 'moderate' : 'stable' };
+  });
+  return { ...base, features };
 }
 
 function downsample(points, limit) {
@@ -208,6 +233,7 @@ function route(api, req, res, url) {
     api.emit('alert', alert);
     return json(res, 200, alert);
   }
+  if (url.pathname === '/api/drift') return json(res, 200, driftFor(api, q.get('machine'), Number(q.get('limit') ?? 1000)));
   if (url.pathname === '/api/export.csv') {
     res.writeHead(200, { 'Content-Type': 'text/csv' });
     res.end(['machine_id,reading_id,ts,status,failure_probability', ...api.logItems(q).map((p) => `${p.machine_id},${p.reading_id},${p.ts},${p.status},${p.failure_probability}`)].join('\n'));

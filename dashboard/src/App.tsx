@@ -7,6 +7,7 @@ import { countMachines, sortedMachines } from './state/live';
 import type { Route } from './state/routes';
 import { href, parseHash } from './state/routes';
 import { AlertsView } from './views/AlertsView';
+import { DriftView } from './views/DriftView';
 import { LogView } from './views/LogView';
 import { MachineView } from './views/MachineView';
 import { Overview } from './views/Overview';
@@ -62,6 +63,8 @@ function Page({ route }: { route: Route }) {
       return <LogView />;
     case 'alerts':
       return <AlertsView />;
+    case 'drift':
+      return <DriftView />;
     case 'not-found':
       return (
         <Empty title="Page not found">
@@ -94,6 +97,9 @@ export function App() {
           <NavLink to={href.alerts()} active={route.name === 'alerts'}>
             Alerts
             <LiveSummary />
+          </NavLink>
+          <NavLink to={href.drift()} active={route.name === 'drift'}>
+            Drift
           </NavLink>
         </nav>
         <ConnectionBadge />

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { parseExplanation } from '../src/state/explanation';
+import type { Explanation } from '../src/state/explanation';
+import { explainedTotal, parseExplanation, remainingText } from '../src/state/explanation';
 import { formatAgo, sparkPoints } from '../src/state/format';
+import { FULL_EXPLANATION, withoutEarlyWarning } from './explanationSample';
 
 describe('parseExplanation', () => {
   it('returns null for a missing or empty explanation', () => {
@@ -20,7 +22,7 @@ describe('parseExplanation', () => {
     });
     expect(parsed?.contributions.map((c) => c.feature)).toEqual(['torque_nm', 'air_temp_k']);
     expect(parsed?.baseValue).toBe(0.03);
-    expect(parsed?.conditions).toEqual([{ mode: 'PWF', text: 'power above 9 kW', margin: 0.2 }]);
+    expect(parsed?.conditions).toEqual([{ mode: 'PWF', text: 'power above 9 kW', margin: 0.2, holds: null }]);
   });
 
   it('skips malformed entries instead of throwing', () => {
@@ -29,7 +31,13 @@ describe('parseExplanation', () => {
       conditions: 'none',
       base_value: Number.NaN,
     });
-    expect(parsed).toEqual({ contributions: [{ feature: 'ok', value: null, contribution: 0.5 }], baseValue: null, conditions: [] });
+    expect(parsed).toEqual({
+      contributions: [{ feature: 'ok', value: null, contribution: 0.5 }],
+      baseValue: null,
+      conditions: [],
+      rest: null,
+      earlyWarning: null,
+    });
   });
 });
 
@@ -45,5 +53,56 @@ describe('format', () => {
     expect(formatAgo('2026-11-27T09:59:30Z', now)).toBe('30 s ago');
     expect(formatAgo('2026-11-27T07:00:00Z', now)).toBe('3 h ago');
     expect(formatAgo(null, now)).toBe('never');
+  });
+});
+
+describe('parseExplanation of the worker shape', () => {
+  it('reads every part: base, rest, signed contributions, conditions and the early warning', () => {
+    const parsed = parseExplanation(FULL_EXPLANATION);
+    expect(parsed).toEqual({
+      baseValue: 0.0339,
+      rest: 0.0121,
+      contributions: [
+        { feature: 'overstrain_ratio', value: 0.984, contribution: 0.412 },
+        { feature: 'tool_wear_min', value: 212, contribution: 0.1874 },
+        { feature: 'rotational_speed_rpm', value: 1380, contribution: -0.0412 },
+      ],
+      conditions: [
+        { mode: 'OSF', holds: false, margin: -176.6, text: FULL_EXPLANATION.conditions[0]?.text },
+        { mode: 'PWF', holds: true, margin: 412, text: FULL_EXPLANATION.conditions[1]?.text },
+      ],
+      earlyWarning: { mode: 'TWF', remainingMin: 12.4, text: FULL_EXPLANATION.early_warning.text },
+    });
+    expect(explainedTotal(parsed as Explanation)).toBeCloseTo(0.6042, 6);
+  });
+
+  it('treats a missing early_warning key as no warning', () => {
+    const parsed = parseExplanation(withoutEarlyWarning());
+    expect(parsed?.earlyWarning).toBeNull();
+    expect(parsed?.contributions).toHaveLength(3);
+  });
+
+  it('survives every part being null', () => {
+    expect(parseExplanation({ base_value: null, rest: null, contributions: null, conditions: null, early_warning: null })).toBeNull();
+    const onlyWarning = parseExplanation({ contributions: null, early_warning: { mode: 'OSF', remaining_min: 0, text: null } });
+    expect(onlyWarning).toEqual({ contributions: [], baseValue: null, conditions: [], rest: null, earlyWarning: { mode: 'OSF', remainingMin: 0, text: '' } });
+    expect(explainedTotal(onlyWarning as Explanation)).toBeNull();
+  });
+
+  it('drops unusable warnings and conditions, and keeps an unknown holds as null', () => {
+    const parsed = parseExplanation({
+      base_value: 0.03,
+      early_warning: { mode: 'TWF', remaining_min: 'soon', text: 42 },
+      conditions: [{ mode: 'HDF', holds: 'yes', margin: null, text: 'process − air 8.1 K below the 8.6 K limit' }, { mode: 'PWF', holds: true }],
+    });
+    expect(parsed?.earlyWarning).toBeNull();
+    expect(parsed?.conditions).toEqual([{ mode: 'HDF', holds: null, margin: null, text: 'process − air 8.1 K below the 8.6 K limit' }]);
+    expect(parseExplanation({ early_warning: ['TWF', 3] })).toBeNull();
+  });
+
+  it('words the time left', () => {
+    expect(remainingText(12.4)).toBe('about 12 min of tool use left');
+    expect(remainingText(-3)).toBe('inside the failure region now');
+    expect(remainingText(null)).toBeNull();
   });
 });

@@ -2,6 +2,7 @@
  * Typed client of the Forewarn HTTP API (notes/API_SHAPES.md), same origin, relative URLs.
  * Payload types come from contract.gen.ts; only the API's own wrappers are declared here.
  */
+import { parseDrift } from '../state/drift';
 import { markReadsNeedToken, storedCredentials } from './auth';
 import type { Alert, Prediction, PredictionStatus } from './contract.gen';
 
@@ -74,6 +75,26 @@ export interface HealthResponse {
   version: string;
 }
 
+export type DriftLevel = 'stable' | 'moderate' | 'significant';
+
+/** One sensor's population stability index against the training data (model/drift.py). */
+export interface DriftFeature {
+  feature: string;
+  psi: number;
+  level: DriftLevel;
+}
+
+/** GET /api/drift (DriftResponse in api/openapi_schemas.py); machine_id null = the whole fleet. */
+export interface DriftResponse {
+  model_version: string | null;
+  machine_id: string | null;
+  /** Readings compared. */
+  window: number;
+  /** Why there is no report, if there is none. */
+  reason: string | null;
+  features: DriftFeature[];
+}
+
 /** Data of the SSE `status` event (not the MQTT Status payload). */
 export interface StatusEvent {
   machine_id: string;
@@ -137,6 +158,9 @@ function query(params: Record<string, string | number | null | undefined>): stri
 
 const enc = encodeURIComponent;
 
+/** Readings a drift report compares with the training data. */
+export const DRIFT_LIMIT = 1000;
+
 export const api = {
   health: () => request<HealthResponse>('api/health'),
   machines: () => request<MachinesResponse>('api/machines'),
@@ -147,6 +171,9 @@ export const api = {
   log: (search: string) => request<LogResponse>(`api/log${search}`),
   reading: (machine: string, readingId: string) =>
     request<Prediction>(`api/readings/${enc(machine)}/${enc(readingId)}`),
+  /** Drift of one machine's latest `limit` readings, or of the fleet's when `machine` is omitted. */
+  drift: (machine?: string, limit = DRIFT_LIMIT) =>
+    request<unknown>(`api/drift${query({ machine, limit })}`).then(parseDrift),
   alerts: (state: 'open' | 'cleared' | 'all' = 'all', machine?: string) =>
     request<AlertsResponse>(`api/alerts${query({ state, machine })}`),
   ack: (alertId: string, token: string, by: string) =>

@@ -1,6 +1,11 @@
 /**
  * Defensive reading of a prediction's `explanation`, which the model may omit (null) or
  * shape differently in a later version: bad entries are skipped, never thrown on.
+ *
+ * Shape (model/explain.py, inference_worker/early_warning.py):
+ * `{base_value, rest, contributions: [{feature, value, contribution}],
+ *   conditions: [{mode, holds, margin, text}], early_warning?: {mode, remaining_min, text}}`
+ * where base_value + Σ contribution + rest = the failure probability.
  */
 export interface Contribution {
   feature: string;
@@ -12,13 +17,34 @@ export interface Condition {
   mode: string;
   text: string;
   margin: number | null;
+  /** true: the failure-mode rule is met; false: nearly met; null: not said. */
+  holds: boolean | null;
+}
+
+export interface EarlyWarning {
+  mode: string;
+  /** Minutes of tool use left before the failure region; 0 or less: already inside. */
+  remainingMin: number | null;
+  text: string;
 }
 
 export interface Explanation {
   contributions: Contribution[];
   baseValue: number | null;
   conditions: Condition[];
+  /** The features not listed, summed. */
+  rest: number | null;
+  earlyWarning: EarlyWarning | null;
 }
+
+/** Failure modes of the AI4I data set, for tooltips. */
+export const FAILURE_MODES: Readonly<Record<string, string>> = {
+  TWF: 'tool wear failure',
+  HDF: 'heat dissipation failure',
+  PWF: 'power failure',
+  OSF: 'overstrain failure',
+  RNF: 'random failure',
+};
 
 type Loose = Record<string, unknown>;
 
@@ -30,6 +56,10 @@ function finite(value: unknown): number | null {
   return typeof value === 'number' && Number.isFinite(value) ? value : null;
 }
 
+function text(value: unknown): string {
+  return typeof value === 'string' ? value : '';
+}
+
 function contribution(entry: unknown): Contribution | null {
   if (!isLoose(entry) || typeof entry.feature !== 'string') return null;
   const amount = finite(entry.contribution);
@@ -38,7 +68,17 @@ function contribution(entry: unknown): Contribution | null {
 
 function condition(entry: unknown): Condition | null {
   if (!isLoose(entry) || typeof entry.text !== 'string') return null;
-  return { mode: typeof entry.mode === 'string' ? entry.mode : '', text: entry.text, margin: finite(entry.margin) };
+  const holds = typeof entry.holds === 'boolean' ? entry.holds : null;
+  return { mode: text(entry.mode), text: entry.text, margin: finite(entry.margin), holds };
+}
+
+/** A warning needs words to show: its text, or at least the minutes left. */
+function earlyWarning(raw: unknown): EarlyWarning | null {
+  if (!isLoose(raw)) return null;
+  const remainingMin = finite(raw.remaining_min);
+  const words = text(raw.text).trim();
+  if (!words && remainingMin === null) return null;
+  return { mode: text(raw.mode), remainingMin, text: words };
 }
 
 function list<T>(value: unknown, parse: (entry: unknown) => T | null): T[] {
@@ -53,6 +93,20 @@ export function parseExplanation(raw: unknown): Explanation | null {
   );
   const conditions = list(raw.conditions, condition);
   const baseValue = finite(raw.base_value);
-  if (contributions.length === 0 && conditions.length === 0 && baseValue === null) return null;
-  return { contributions, baseValue, conditions };
+  const warning = earlyWarning(raw.early_warning);
+  if (contributions.length === 0 && conditions.length === 0 && baseValue === null && warning === null) return null;
+  return { contributions, baseValue, conditions, rest: finite(raw.rest), earlyWarning: warning };
+}
+
+/** base + Σ contributions + rest: the probability the explanation adds up to, when complete. */
+export function explainedTotal(explanation: Explanation): number | null {
+  if (explanation.baseValue === null) return null;
+  const listed = explanation.contributions.reduce((sum, c) => sum + c.contribution, 0);
+  return explanation.baseValue + listed + (explanation.rest ?? 0);
+}
+
+/** How the early warning's time reads: "about 12 min left", or inside the region already. */
+export function remainingText(minutes: number | null): string | null {
+  if (minutes === null) return null;
+  return minutes <= 0 ? 'inside the failure region now' : `about ${Math.round(minutes)} min of tool use left`;
 }

@@ -1,9 +1,10 @@
-/** Hash routes: #/, #/machine/ID, #/log, #/alerts. No router dependency needed. */
+/** Hash routes: #/, #/machine/ID, #/log, #/alerts, #/drift. No router dependency needed. */
 export type Route =
   | { name: 'overview' }
   | { name: 'machine'; id: string }
   | { name: 'log' }
   | { name: 'alerts' }
+  | { name: 'drift' }
   | { name: 'not-found'; hash: string };
 
 export function parseHash(hash: string): Route {
@@ -11,6 +12,7 @@ export function parseHash(hash: string): Route {
   if (path === '/' || path === '') return { name: 'overview' };
   if (path === '/log') return { name: 'log' };
   if (path === '/alerts') return { name: 'alerts' };
+  if (path === '/drift') return { name: 'drift' };
   const machine = /^\/machine\/([^/]+)\/?$/.exec(path);
   if (machine?.[1]) {
     try {
@@ -27,4 +29,5 @@ export const href = {
   machine: (id: string) => `#/machine/${encodeURIComponent(id)}`,
   log: () => '#/log',
   alerts: () => '#/alerts',
+  drift: () => '#/drift',
 };

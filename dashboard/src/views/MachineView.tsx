@@ -10,6 +10,7 @@ import type { SeriesColumns, WindowKey } from '../state/series';
 import { WINDOWS } from '../state/series';
 import { href } from '../state/routes';
 import { AlertList } from './AlertList';
+import { DriftPanel } from './DriftPanel';
 import { useAlerts } from './useAlerts';
 import { useSeries } from './useSeries';
 
@@ -152,6 +153,7 @@ export function MachineView({ id }: { id: string }) {
       <WindowSelector value={window} onChange={setWindow} />
       <ChartsArea id={id} window={window} />
       <AlertList alerts={alerts.alerts} load={alerts.load} onRetry={alerts.retry} onAcked={alerts.replace} showMachine={false} />
+      <DriftPanel machine={id} />
     </section>
   );
 }

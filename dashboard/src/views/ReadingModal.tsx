@@ -5,65 +5,15 @@ import type { Prediction } from '../api/client';
 import { SENSOR_FIELDS, api } from '../api/client';
 import { Modal } from '../components/Modal';
 import { StatusPill } from '../components/StatusPill';
-import type { Explanation } from '../state/explanation';
 import { parseExplanation } from '../state/explanation';
 import { SENSOR_META, formatDateTime, formatNumber, formatPercent } from '../state/format';
+import { ExplanationView } from './ExplanationView';
 
 function Field({ label, children }: { label: string; children: ReactNode }) {
   return (
     <div className="field">
       <dt>{label}</dt>
       <dd>{children}</dd>
-    </div>
-  );
-}
-
-function ExplanationView({ explanation }: { explanation: Explanation }) {
-  const largest = Math.max(1e-9, ...explanation.contributions.map((c) => Math.abs(c.contribution)));
-  return (
-    <div className="explanation" data-testid="explanation">
-      {explanation.baseValue !== null && (
-        <p className="muted">
-          Base value (average prediction) {formatPercent(explanation.baseValue)}; each feature below pushed this
-          reading's probability up (+) or down (−).
-        </p>
-      )}
-      {explanation.contributions.length > 0 && (
-        <table className="contributions" aria-label="Feature contributions">
-          <thead>
-            <tr>
-              <th scope="col">Feature</th>
-              <th scope="col">Value</th>
-              <th scope="col">Contribution</th>
-            </tr>
-          </thead>
-          <tbody>
-            {explanation.contributions.map((c) => (
-              <tr key={c.feature} data-testid="contribution">
-                <th scope="row">{c.feature}</th>
-                <td>{formatNumber(c.value, 2)}</td>
-                <td>
-                  <span className={c.contribution >= 0 ? 'bar bar-up' : 'bar bar-down'} style={{ width: `${(Math.abs(c.contribution) / largest) * 100}%` }} aria-hidden="true" />
-                  <span className="bar-label">
-                    {c.contribution >= 0 ? '+' : '−'}
-                    {formatNumber(Math.abs(c.contribution), 3)}
-                  </span>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
-      {explanation.conditions.length > 0 && (
-        <ul className="conditions" aria-label="Failure conditions">
-          {explanation.conditions.map((c, i) => (
-            <li key={`${c.mode}-${i}`} data-testid="condition">
-              {c.mode && <strong>{c.mode}</strong>} {c.text}
-              {c.margin !== null && <span className="muted"> (margin {formatNumber(c.margin, 2)})</span>}
-            </li>
-          ))}
-        </ul>
-      )}
     </div>
   );
 }
