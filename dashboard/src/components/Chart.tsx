@@ -5,6 +5,7 @@
 import { useEffect, useLayoutEffect, useRef } from 'react';
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
+import { nearConstantYRange, showPoints, windowXRange } from '../state/chartRange';
 
 export interface ChartSeries {
   label: string;
@@ -17,7 +18,10 @@ interface ChartProps {
   /** uPlot AlignedData: x (seconds) then one column per series. */
   data: uPlot.AlignedData;
   series: readonly ChartSeries[];
+  /** A fixed y-axis; without it the axis follows the data (a constant series gets ± 1 %). */
   yRange?: [number, number];
+  /** Pin the x-axis to this many milliseconds ending now (re-evaluated on every setData). */
+  xWindowMs?: number;
   height?: number;
   testId?: string;
   summary: string;
@@ -25,12 +29,25 @@ interface ChartProps {
 
 const AXIS = { stroke: '#9aa4b2', grid: { stroke: 'rgba(154,164,178,0.15)', width: 1 }, ticks: { show: false } };
 
-function options(props: ChartProps, width: number): uPlot.Options {
-  const yScale: uPlot.Scale = props.yRange ? { range: props.yRange } : {};
+const yAuto: uPlot.Range.Function = (_u, min, max) =>
+  nearConstantYRange(min, max) ?? uPlot.rangeNum(min, max, 0.1, true);
+
+/** Dots for the points in view when they are few, so a lone reading is not invisible. */
+const fewPoints: uPlot.Series.Points.Show = (_u, _series, idx0, idx1) => showPoints(idx1 - idx0 + 1);
+
+function options(props: ChartProps, width: number, latest: { current: ChartProps }): uPlot.Options {
+  const xScale: uPlot.Scale = { time: true };
+  if (props.xWindowMs !== undefined) {
+    // Reads the latest props: the window is the one shown now, not the one at creation.
+    xScale.range = (u) => {
+      const xs = u.data[0];
+      return windowXRange(latest.current.xWindowMs ?? 0, Date.now(), xs.length > 0 ? (xs[xs.length - 1] ?? null) : null);
+    };
+  }
   return {
     width,
     height: props.height ?? 160,
-    scales: { x: { time: true }, y: yScale },
+    scales: { x: xScale, y: { range: props.yRange ?? yAuto } },
     axes: [AXIS, { ...AXIS, size: 56 }],
     legend: { show: true, live: true },
     cursor: { drag: { x: false, y: false } },
@@ -40,7 +57,7 @@ function options(props: ChartProps, width: number): uPlot.Options {
         label: s.label,
         stroke: s.stroke,
         width: 1.5,
-        points: { show: false },
+        points: { show: fewPoints },
         ...(s.dash ? { dash: s.dash } : {}),
       })),
     ],
@@ -59,7 +76,7 @@ export function Chart(props: ChartProps) {
   useEffect(() => {
     const root = box.current;
     if (!root) return undefined;
-    const chart = new uPlot(options(latest.current, root.clientWidth || 300), latest.current.data, root);
+    const chart = new uPlot(options(latest.current, root.clientWidth || 300, latest), latest.current.data, root);
     plot.current = chart;
     const observer = new ResizeObserver(() => {
       chart.setSize({ width: root.clientWidth || 300, height: latest.current.height ?? 160 });

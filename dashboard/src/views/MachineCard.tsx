@@ -21,7 +21,9 @@ export const MachineCard = memo(function MachineCard({ machine }: { machine: Mac
       aria-label={label}
     >
       <div className="card-head">
-        <h3 className="card-title">{id}</h3>
+        <h3 className="card-title" title={id}>
+          {id}
+        </h3>
         <StatusPill status={status} online={online} />
       </div>
       <div className="card-probability">

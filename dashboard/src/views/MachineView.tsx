@@ -39,7 +39,7 @@ function lastOf(column: readonly number[] | undefined): number | null {
   return column && column.length > 0 ? (column[column.length - 1] ?? null) : null;
 }
 
-function Charts({ columns, threshold }: { columns: SeriesColumns; threshold: number | null }) {
+function Charts({ columns, threshold, windowMs }: { columns: SeriesColumns; threshold: number | null; windowMs: number }) {
   const [xs] = columns;
   const probability = columns[SENSOR_FIELDS.length + 1];
   const probabilityData = useMemo<uPlot.AlignedData>(() => {
@@ -57,6 +57,7 @@ function Charts({ columns, threshold }: { columns: SeriesColumns; threshold: num
         data={probabilityData}
         series={probabilitySeries}
         yRange={[0, 1]}
+        xWindowMs={windowMs}
         testId="chart-probability"
         summary={`latest ${formatPercent(lastOf(probability))}, threshold ${formatPercent(threshold)}`}
       />
@@ -69,6 +70,7 @@ function Charts({ columns, threshold }: { columns: SeriesColumns; threshold: num
             title={`${meta.label} (${meta.unit})`}
             data={[xs, column]}
             series={[{ label: meta.label, stroke: COLORS[i] ?? '#ccc' }]}
+            xWindowMs={windowMs}
             testId={`chart-${field}`}
             summary={`latest ${formatNumber(lastOf(column), meta.digits)} ${meta.unit}`}
           />
@@ -105,7 +107,7 @@ function ChartsArea({ id, window }: { id: string; window: WindowKey }) {
   return (
     <>
       {load.downsampled && <p className="muted">Downsampled by the server to keep the charts light.</p>}
-      <Charts columns={columns} threshold={limit} />
+      <Charts columns={columns} threshold={limit} windowMs={WINDOWS[window].ms} />
     </>
   );
 }
