@@ -34,17 +34,21 @@ class AlertTracker:
         self.clear_after = clear_after
         self._machines: dict[str, _MachineAlerts] = {}
 
-    def update(self, prediction: Prediction, now: str) -> list[Alert]:
-        """The alert events this prediction causes (usually none)."""
+    def update(self, prediction: Prediction, now: str, early_warning: str | None = None) -> list[Alert]:
+        """The alert events this prediction causes (usually none).
+
+        `early_warning` (a sentence) opens a `predicted` alert on a reading the model still
+        calls normal: the wear is heading into a failure region.
+        """
         machine = self._machines.setdefault(prediction.machine_id, _MachineAlerts())
-        kind = KIND_OF_STATUS.get(prediction.status)
+        kind = KIND_OF_STATUS.get(prediction.status) or ("predicted" if early_warning else None)
         if kind is None:
             machine.calm_streak += 1
             return self._clear_if_calm(machine, prediction, now)
         machine.calm_streak = 0
         if kind in machine.open:
             return []
-        alert = _opened(prediction, kind, now)
+        alert = _opened(prediction, kind, now, early_warning)
         machine.open[kind] = alert
         return [alert]
 
@@ -70,7 +74,7 @@ class AlertTracker:
         return [alert for machine in self._machines.values() for alert in machine.open.values()]
 
 
-def _opened(prediction: Prediction, kind: str, now: str) -> Alert:
+def _opened(prediction: Prediction, kind: str, now: str, early_warning: str | None = None) -> Alert:
     return Alert(
         alert_id=alert_id_for(prediction.machine_id, kind, prediction.reading_id),
         machine_id=prediction.machine_id,
@@ -81,12 +85,14 @@ def _opened(prediction: Prediction, kind: str, now: str) -> Alert:
         reading_id=prediction.reading_id,
         failure_probability=prediction.failure_probability,
         predicted_mode=prediction.predicted_mode,
-        message=_message(prediction, kind),
+        message=_message(prediction, kind, early_warning),
     )
 
 
-def _message(prediction: Prediction, kind: str) -> str:
+def _message(prediction: Prediction, kind: str, early_warning: str | None = None) -> str:
     probability = f"{prediction.failure_probability:.0%}"
+    if kind == "predicted" and prediction.status == "normal" and early_warning:
+        return f"{prediction.machine_id}: early warning, {early_warning}"
     mode = f" ({prediction.predicted_mode})" if prediction.predicted_mode else ""
     if kind == "detected":
         described = prediction.failure_description or "failure"

@@ -53,3 +53,14 @@ def test_an_alert_opened_by_a_peer_is_not_opened_again() -> None:
     mine.observe(opened)
     assert _run(mine, ["predictive"] * 5) == []
     assert mine.open_alerts() == [opened]
+
+
+def test_an_early_warning_opens_a_predicted_alert_on_a_reading_the_model_calls_normal() -> None:
+    tracker = AlertTracker(clear_after=2)
+    (opened,) = tracker.update(_prediction("normal", 1), "t1", early_warning="about 12 min of tool use left")
+    assert (opened.kind, opened.state) == ("predicted", "open")
+    assert opened.message == "m1: early warning, about 12 min of tool use left"
+    assert tracker.update(_prediction("normal", 2), "t2", early_warning="about 10 min of tool use left") == []
+    tracker.update(_prediction("normal", 3), "t3")
+    (cleared,) = tracker.update(_prediction("normal", 4), "t4")
+    assert cleared.state == "cleared"

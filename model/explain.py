@@ -1,0 +1,201 @@
+"""Why a prediction says what it says: per-feature contributions and failure-mode rules.
+
+Contributions are the forest's decision-path contributions, computed from the trees
+themselves: walking a row from the root to its leaf, each split moves the node's
+failure probability (1 - P(none)); that change is credited to the split's feature.
+Averaged over the trees, `base_value + sum(contributions)` equals the forest's failure
+probability for the row, exactly. Rows are walked level by level for all rows at once,
+so the cost is per tree and depth, not per row.
+
+Rule conditions restate the AI4I failure modes (heat dissipation, power, overstrain)
+in plain words with their margin, for readings in or near a failure region.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from model.engineering import (
+    FEATURE_NAMES,
+    HEAT_LIMIT_K,
+    HEAT_LIMIT_RPM,
+    OVERSTRAIN_LIMITS,
+    engineer,
+)
+
+__all__ = ["Explainer", "ForestArrays", "forest_arrays", "rule_conditions"]
+
+POWER_LOW_W, POWER_HIGH_W = 3500.0, 9000.0
+NEAR_LIMIT = 0.9  # report a rule from 90 % of its limit, before it fires
+TOP_CONTRIBUTIONS = 5
+_TYPE_NAMES = ("L", "M", "H")
+
+
+@dataclass(frozen=True)
+class ForestArrays:
+    """The fitted scaler and forest as plain arrays: all the explainer needs, no scikit-learn.
+
+    Nodes of all trees are numbered globally; `roots` holds each tree's root. Leaves
+    have `left == -1`. `failure` is each node's failure probability (1 - P(none)).
+    """
+
+    left: np.ndarray
+    right: np.ndarray
+    feature: np.ndarray
+    threshold: np.ndarray
+    failure: np.ndarray
+    roots: np.ndarray
+    scaler_mean: np.ndarray
+    scaler_scale: np.ndarray
+
+    def save(self, path: Path) -> None:
+        with path.open("wb") as handle:
+            np.savez_compressed(handle, **{f.name: getattr(self, f.name) for f in fields(self)})
+
+    @classmethod
+    def load(cls, path: Path) -> ForestArrays:
+        with np.load(path, allow_pickle=False) as data:  # plain arrays only: nothing to execute
+            return cls(**{f.name: np.asarray(data[f.name]) for f in fields(cls)})
+
+
+def forest_arrays(pipeline: Any, no_failure_index: int) -> ForestArrays:
+    """Extract ForestArrays from a fitted Pipeline([features, StandardScaler, RandomForest])."""
+    scaler, forest = pipeline.steps[-2][1], pipeline.steps[-1][1]
+    parts: dict[str, list[np.ndarray]] = {name: [] for name in ("left", "right", "feature", "threshold", "failure")}
+    roots, offset = [], 0
+    for estimator in forest.estimators_:
+        tree = estimator.tree_
+        roots.append(offset)
+        inner = tree.children_left >= 0
+        parts["left"].append(np.where(inner, tree.children_left + offset, -1))
+        parts["right"].append(np.where(inner, tree.children_right + offset, -1))
+        parts["feature"].append(np.where(inner, tree.feature, 0))
+        parts["threshold"].append(tree.threshold)
+        value = tree.value[:, 0, :]
+        parts["failure"].append(1.0 - value[:, no_failure_index] / value.sum(axis=1))
+        offset += tree.node_count
+    arrays = {name: np.concatenate(chunks) for name, chunks in parts.items()}
+    return ForestArrays(roots=np.array(roots), scaler_mean=scaler.mean_, scaler_scale=scaler.scale_, **arrays)
+
+
+class Explainer:
+    """Decision-path contributions of a forest, for raw (n, 6) rows; numpy only."""
+
+    def __init__(self, arrays: ForestArrays) -> None:
+        self._a = arrays
+        self._trees = len(arrays.roots)
+        self._base = float(arrays.failure[arrays.roots].mean())
+
+    @property
+    def base_value(self) -> float:
+        return self._base
+
+    def explain(self, raw: np.ndarray) -> list[dict[str, Any]]:
+        """One explanation per raw row: base value, top contributions, rule conditions."""
+        if len(raw) == 0:
+            return []
+        features = engineer(raw)
+        contributions = self._walk(features)
+        return [_explanation(self._base, contributions[i], features[i], raw[i]) for i in range(len(raw))]
+
+    def contributions(self, raw: np.ndarray) -> np.ndarray:
+        """(n, features) signed contributions; each row sums to probability - base."""
+        return self._walk(engineer(raw))
+
+    def _walk(self, features: np.ndarray) -> np.ndarray:
+        """All rows through all trees at once, one tree level per step."""
+        a = self._a
+        # The trees compare float32 features against float64 thresholds, as scikit-learn does.
+        x = ((features - a.scaler_mean) / a.scaler_scale).astype(np.float32).astype(np.float64)
+        n = len(x)
+        rows = np.repeat(np.arange(n), self._trees)
+        node = np.tile(a.roots, n)
+        totals = np.zeros((n, len(FEATURE_NAMES)))
+        active = np.flatnonzero(a.left[node] >= 0)
+        while active.size:
+            at = node[active]
+            split = a.feature[at]
+            child = np.where(x[rows[active], split] <= a.threshold[at], a.left[at], a.right[at])
+            np.add.at(totals, (rows[active], split), a.failure[child] - a.failure[at])
+            node[active] = child
+            active = active[a.left[child] >= 0]
+        return totals / self._trees
+
+
+def _explanation(base: float, contributions: np.ndarray, features: np.ndarray, raw: np.ndarray) -> dict[str, Any]:
+    order = np.argsort(-np.abs(contributions))[:TOP_CONTRIBUTIONS]
+    shown = [i for i in order if contributions[i] != 0.0]
+    return {
+        "base_value": round(base, 4),
+        # the features not listed, summed, so base + contributions + rest = probability
+        "rest": round(float(contributions.sum() - contributions[shown].sum()), 4),
+        "contributions": [
+            {"feature": FEATURE_NAMES[i], "value": round(float(features[i]), 3),
+             "contribution": round(float(contributions[i]), 4)}
+            for i in shown
+        ],
+        "conditions": rule_conditions(raw),
+    }
+
+
+def rule_conditions(raw: np.ndarray) -> list[dict[str, Any]]:
+    """The AI4I failure-mode rules this raw row meets or nearly meets, in plain words."""
+    type_code, air, process, rpm, torque, wear = (float(v) for v in raw)
+    power = torque * rpm * 2 * np.pi / 60
+    conditions = [_heat(process - air, rpm), _power(power), _overstrain(wear, torque, int(type_code))]
+    return [c for c in conditions if c is not None]
+
+
+def _heat(diff_k: float, rpm: float) -> dict[str, Any] | None:
+    if diff_k >= HEAT_LIMIT_K / NEAR_LIMIT or rpm >= HEAT_LIMIT_RPM:
+        return None
+    holds = diff_k < HEAT_LIMIT_K
+    text = (f"process − air {diff_k:.1f} K {'below' if holds else 'near'} the {HEAT_LIMIT_K} K limit "
+            f"at {rpm:,.0f} rpm (< {HEAT_LIMIT_RPM:,.0f})")
+    return {"mode": "HDF", "holds": holds, "margin": round(diff_k - HEAT_LIMIT_K, 2), "text": text}
+
+
+def _power(power_w: float) -> dict[str, Any] | None:
+    if POWER_LOW_W / NEAR_LIMIT < power_w < POWER_HIGH_W * NEAR_LIMIT:
+        return None
+    limit = POWER_LOW_W if power_w <= POWER_LOW_W / NEAR_LIMIT else POWER_HIGH_W
+    holds = power_w < POWER_LOW_W or power_w > POWER_HIGH_W
+    side = "lower" if limit == POWER_LOW_W else "upper"
+    text = f"power {power_w:,.0f} W, {power_w / limit:.0%} of the {limit:,.0f} W {side} limit"
+    return {"mode": "PWF", "holds": holds, "margin": round(power_w - limit, 1), "text": text}
+
+
+def _overstrain(wear: float, torque: float, type_code: int) -> dict[str, Any] | None:
+    limit = float(OVERSTRAIN_LIMITS[type_code])
+    strain = wear * torque
+    if strain < NEAR_LIMIT * limit:
+        return None
+    share = f"{strain / limit:.0%} of the {limit:,.0f} limit for type {_TYPE_NAMES[type_code]}"
+    text = f"wear × torque {strain:,.0f} min·Nm, {share}"
+    return {"mode": "OSF", "holds": strain > limit, "margin": round(strain - limit, 1), "text": text}
+
+
+EXPLAINER_FILE = "explainer.npz"
+
+
+def save_explainer(pipeline: Any, no_failure_index: int, version_dir: Path) -> str:
+    """Write the explainer arrays beside a saved model; returns their sha256 for the card."""
+    path = version_dir / EXPLAINER_FILE
+    forest_arrays(pipeline, no_failure_index).save(path)
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def load_explainer(version_dir: Path, expected_sha256: str | None) -> Explainer | None:
+    """The explainer of a model version, or None when it has none or its file does not match."""
+    path = version_dir / EXPLAINER_FILE
+    if expected_sha256 is None or not path.exists():
+        return None
+    data = path.read_bytes()
+    if hashlib.sha256(data).hexdigest() != expected_sha256:
+        return None
+    return Explainer(ForestArrays.load(path))
