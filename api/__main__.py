@@ -17,15 +17,12 @@ import signal
 from types import FrameType
 
 from flask import Flask
-from waitress.server import create_server
 
 from api.app import create_app, runtime_of
 from api.config import load
+from api.server import create_api_server
 from common.logs import setup_logging
 from common.settings import run_cli
-
-# Waitress answers bodies this big with 413 itself; Flask checks the 16 KiB limit below it.
-_WAITRESS_MAX_BODY = 64 * 1024
 
 
 def main() -> int:
@@ -40,14 +37,7 @@ def main() -> int:
         print(f"ok: settings valid, database reachable ({config.database_url.split('://')[0]})")
         return 0
     app = create_app(config)
-    server = create_server(
-        app,
-        host=config.host,
-        port=config.port,
-        threads=config.threads,
-        max_request_body_size=_WAITRESS_MAX_BODY,
-        ident="forewarn-api",
-    )
+    server = create_api_server(app, config.host, config.port, config.threads)
     _stop_on_signals(app)
     log.info(
         "serving on http://%s:%d (%d threads, %d event streams max)",

@@ -21,12 +21,12 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from flask import Flask
-from waitress.server import create_server
 
 from api import create_app, runtime_of
 from api.config import ApiConfig
 from api.decode import alert_row, prediction_row
 from api.rows import ts_to_ms
+from api.server import create_api_server
 from api.store import BatchResult
 from contract import format_ts
 
@@ -144,7 +144,7 @@ class Served:
 
     def __init__(self, app: Flask, threads: int = 8) -> None:
         self.port = free_port()
-        self.server = create_server(app, host="127.0.0.1", port=self.port, threads=threads)
+        self.server = create_api_server(app, "127.0.0.1", self.port, threads)  # production settings
         self.thread = threading.Thread(target=self.server.run, daemon=True)
         self.thread.start()
 
