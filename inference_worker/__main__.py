@@ -25,7 +25,7 @@ def main() -> int:
     cfg = config.load()
     log = setup_logging(cfg.instance)
     try:
-        scorer = Scorer(load_model(cfg.models_dir))
+        scorer = Scorer(load_model(cfg.models_dir, defer_pipeline=True))
     except ModelError as exc:
         raise ConfigError(str(exc)) from None
     log.info("serving model %s (threshold %.3f)", scorer.version, scorer.threshold)

@@ -4,11 +4,17 @@ Layout (old versions stay, so a rollback is rewriting ``current``)::
 
     models/current                  # text: the active version, e.g. "3f2a9c1b7d04"
     models/3f2a9c1b7d04/model.skops # the fitted Pipeline, skops format
+    models/3f2a9c1b7d04/model.onnx  # optional: its scaler + forest for onnxruntime
     models/3f2a9c1b7d04/card.json   # metrics, threshold, data and library versions
 
 The version is the first 12 hex digits of the model file's sha256. Loading checks the
 file against the card and refuses any type outside :data:`TRUSTED_TYPES`, because
-loading a model is running code: skops only rebuilds types we allow.
+loading a model is running code: skops only rebuilds types we allow. ``model.onnx``
+(see model/onnx_export.py) is checked against the sha256 its card records.
+
+scikit-learn and skops are imported only when a pipeline is built: importing them costs
+about 140 MB and 1-3 s, which a worker serving the ONNX export never needs to pay
+(``load_model(..., defer_pipeline=True)``).
 """
 
 from __future__ import annotations
@@ -17,19 +23,21 @@ import hashlib
 import json
 import os
 import re
+import threading
 import zipfile
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import skops.io
-from sklearn.pipeline import Pipeline
+if TYPE_CHECKING:
+    from sklearn.pipeline import Pipeline
 
 __all__ = [
     "CARD_FILE",
     "CURRENT_FILE",
     "MODEL_FILE",
     "NO_FAILURE",
+    "ONNX_FILE",
     "TRUSTED_TYPES",
     "LoadedModel",
     "ModelError",
@@ -39,6 +47,8 @@ __all__ = [
 ]
 
 MODEL_FILE = "model.skops"
+ONNX_FILE = "model.onnx"
+EXPLAINER_FILE = "explainer.npz"  # decision-path arrays (model/explain.py), numpy only
 CARD_FILE = "card.json"
 CURRENT_FILE = "current"
 NO_FAILURE = "none"  # the classifier's label for "no failure"
@@ -52,19 +62,58 @@ class ModelError(Exception):
     """A model that is missing, corrupt or untrusted; the message is one line."""
 
 
-@dataclass(frozen=True)
 class LoadedModel:
-    """A verified model version ready for scoring."""
+    """A verified model version ready for scoring.
 
-    version: str
-    pipeline: Pipeline
-    card: dict[str, Any]
-    threshold: float
-    classes: tuple[str, ...]
+    ``pipeline`` is the scikit-learn source of truth; ``onnx`` its serving export, if any.
+    A pipeline given as ``load_pipeline`` is built on first use (its file was verified).
+    """
+
+    def __init__(  # noqa: PLR0917 - the historical positional order of the dataclass
+        self,
+        version: str,
+        pipeline: Pipeline | None,
+        card: dict[str, Any],
+        threshold: float,
+        classes: tuple[str, ...],
+        onnx: bytes | None = None,
+        load_pipeline: Callable[[], Pipeline] | None = None,
+    ) -> None:
+        if pipeline is None and load_pipeline is None:
+            raise ValueError("LoadedModel needs a pipeline or a way to load it")
+        self.version = version
+        self.card = card
+        self.threshold = threshold
+        self.classes = classes
+        self.onnx = onnx
+        self._pipeline = pipeline
+        self._load_pipeline = load_pipeline
+        self._lock = threading.Lock()
+
+    @property
+    def pipeline(self) -> Pipeline:
+        """The fitted Pipeline, built now if it was deferred (raises ModelError)."""
+        with self._lock:
+            if self._pipeline is None:
+                assert self._load_pipeline is not None
+                self._pipeline = self._load_pipeline()
+            return self._pipeline
+
+    @property
+    def pipeline_loaded(self) -> bool:
+        return self._pipeline is not None
+
+    def __repr__(self) -> str:
+        return f"LoadedModel(version={self.version!r}, threshold={self.threshold}, onnx={self.onnx is not None})"
 
 
-def save_model(pipeline: Pipeline, card: dict[str, Any], models_dir: Path) -> str:
-    """Write a new version (model file + card), point ``current`` at it, return the version."""
+def save_model(
+    pipeline: Pipeline, card: dict[str, Any], models_dir: Path, onnx: bytes | None = None,
+    explainer: bytes | None = None,
+) -> str:
+    """Write a new version (model file, ONNX export if any, card), point ``current`` at it."""
+    import skops.io
+
     data = skops.io.dumps(pipeline, compression=zipfile.ZIP_DEFLATED)
     digest = hashlib.sha256(data).hexdigest()
     version = digest[:12]
@@ -72,6 +121,13 @@ def save_model(pipeline: Pipeline, card: dict[str, Any], models_dir: Path) -> st
     folder.mkdir(parents=True, exist_ok=True)
     full_card = {**card, "version": version, "model_sha256": digest, "model_bytes": len(data)}
     _write_atomic(folder / MODEL_FILE, data)
+    if onnx is not None:
+        full_card["onnx"] = {**card.get("onnx", {}), "file": ONNX_FILE,
+                             "sha256": hashlib.sha256(onnx).hexdigest(), "bytes": len(onnx)}
+        _write_atomic(folder / ONNX_FILE, onnx)
+    if explainer is not None:
+        full_card["explainer"] = {"file": EXPLAINER_FILE, "sha256": hashlib.sha256(explainer).hexdigest()}
+        _write_atomic(folder / EXPLAINER_FILE, explainer)
     _write_atomic(folder / CARD_FILE, json.dumps(full_card, indent=2).encode() + b"\n")
     # The pointer moves last, so readers never see a version whose files are incomplete.
     _write_atomic(models_dir / CURRENT_FILE, f"{version}\n".encode())
@@ -95,8 +151,12 @@ def current_version(models_dir: Path) -> str | None:
     return text or None
 
 
-def load_model(models_dir: Path, version: str | None = None) -> LoadedModel:
-    """Load and verify `version` (default: the current one), or raise ModelError."""
+def load_model(models_dir: Path, version: str | None = None, defer_pipeline: bool = False) -> LoadedModel:
+    """Load and verify `version` (default: the current one), or raise ModelError.
+
+    With `defer_pipeline` and an ONNX export, every file is verified against the card now
+    but the scikit-learn pipeline is only built when first asked for (see module doc).
+    """
     version = version or current_version(models_dir)
     if version is None:
         raise ModelError(f"no model in {models_dir}: run `python -m training`")
@@ -106,9 +166,41 @@ def load_model(models_dir: Path, version: str | None = None) -> LoadedModel:
     card = _read_card(folder / CARD_FILE, version)
     data = _read_model_bytes(folder / MODEL_FILE, version)
     _verify_digest(data, card, version)
-    pipeline = _untrusted_free_load(data, version)
+    onnx = _read_onnx(folder, card, version)
+
+    def build() -> Pipeline:
+        pipeline = _untrusted_free_load(data, version)
+        _check_classes(pipeline, card, version)
+        return pipeline
+
+    if defer_pipeline and onnx is not None:
+        classes = _card_classes(card, version)
+        return LoadedModel(version, None, card, _check_threshold(card, version), classes, onnx, load_pipeline=build)
+    pipeline = build()
     classes = _check_classes(pipeline, card, version)
-    return LoadedModel(version, pipeline, card, _check_threshold(card, version), classes)
+    return LoadedModel(version, pipeline, card, _check_threshold(card, version), classes, onnx)
+
+
+def _read_onnx(folder: Path, card: dict[str, Any], version: str) -> bytes | None:
+    """The ONNX export the card lists, checked against its sha256; None when it lists none."""
+    entry = card.get("onnx")
+    if entry is None:
+        return None
+    path = folder / ONNX_FILE
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ModelError(f"model {version}: cannot read {path} that its card lists: {exc.strerror}") from None
+    if not isinstance(entry, dict) or entry.get("sha256") != hashlib.sha256(data).hexdigest():
+        raise ModelError(f"model {version}: {ONNX_FILE} does not match its card; refusing to load")
+    return data
+
+
+def _card_classes(card: dict[str, Any], version: str) -> tuple[str, ...]:
+    classes = card.get("classes")
+    if not isinstance(classes, list) or NO_FAILURE not in classes or not all(isinstance(c, str) for c in classes):
+        raise ModelError(f"model {version}: card classes {classes!r} lack the {NO_FAILURE!r} class")
+    return tuple(classes)
 
 
 def _read_card(path: Path, version: str) -> dict[str, Any]:
@@ -142,6 +234,9 @@ def _verify_digest(data: bytes, card: dict[str, Any], version: str) -> None:
 
 
 def _untrusted_free_load(data: bytes, version: str) -> Pipeline:
+    import skops.io
+    from sklearn.pipeline import Pipeline
+
     # Load from the bytes we hashed, not the path, so the file cannot change in between.
     try:
         found = skops.io.get_untrusted_types(data=data)

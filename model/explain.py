@@ -14,6 +14,8 @@ in plain words with their margin, for readings in or near a failure region.
 from __future__ import annotations
 
 import hashlib
+import io
+import json
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -28,7 +30,7 @@ from model.engineering import (
     engineer,
 )
 
-__all__ = ["Explainer", "ForestArrays", "forest_arrays", "rule_conditions"]
+__all__ = ["Explainer", "ForestArrays", "forest_arrays", "load_explainer", "rule_conditions"]
 
 POWER_LOW_W, POWER_HIGH_W = 3500.0, 9000.0
 NEAR_LIMIT = 0.9  # report a rule from 90 % of its limit, before it fires
@@ -53,14 +55,22 @@ class ForestArrays:
     scaler_mean: np.ndarray
     scaler_scale: np.ndarray
 
+    def to_bytes(self) -> bytes:
+        buffer = io.BytesIO()
+        np.savez_compressed(buffer, **{f.name: getattr(self, f.name) for f in fields(self)})
+        return buffer.getvalue()
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> ForestArrays:
+        with np.load(io.BytesIO(data), allow_pickle=False) as arrays:  # plain arrays: nothing to execute
+            return cls(**{f.name: np.asarray(arrays[f.name]) for f in fields(cls)})
+
     def save(self, path: Path) -> None:
-        with path.open("wb") as handle:
-            np.savez_compressed(handle, **{f.name: getattr(self, f.name) for f in fields(self)})
+        path.write_bytes(self.to_bytes())
 
     @classmethod
     def load(cls, path: Path) -> ForestArrays:
-        with np.load(path, allow_pickle=False) as data:  # plain arrays only: nothing to execute
-            return cls(**{f.name: np.asarray(data[f.name]) for f in fields(cls)})
+        return cls.from_bytes(path.read_bytes())
 
 
 def forest_arrays(pipeline: Any, no_failure_index: int) -> ForestArrays:
@@ -180,22 +190,23 @@ def _overstrain(wear: float, torque: float, type_code: int) -> dict[str, Any] | 
     return {"mode": "OSF", "holds": strain > limit, "margin": round(strain - limit, 1), "text": text}
 
 
-EXPLAINER_FILE = "explainer.npz"
 
-
-def save_explainer(pipeline: Any, no_failure_index: int, version_dir: Path) -> str:
-    """Write the explainer arrays beside a saved model; returns their sha256 for the card."""
-    path = version_dir / EXPLAINER_FILE
-    forest_arrays(pipeline, no_failure_index).save(path)
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def load_explainer(version_dir: Path, expected_sha256: str | None) -> Explainer | None:
-    """The explainer of a model version, or None when it has none or its file does not match."""
-    path = version_dir / EXPLAINER_FILE
-    if expected_sha256 is None or not path.exists():
+def load_explainer(version_dir: Path, card: dict[str, Any]) -> Explainer | None:
+    """The explainer saved with a model version, or None when it has none or its file does not match."""
+    entry = card.get("explainer") or {}
+    try:
+        data = (version_dir / entry["file"]).read_bytes()
+    except (KeyError, OSError):
         return None
-    data = path.read_bytes()
-    if hashlib.sha256(data).hexdigest() != expected_sha256:
+    if hashlib.sha256(data).hexdigest() != entry.get("sha256"):
         return None
-    return Explainer(ForestArrays.load(path))
+    return Explainer(ForestArrays.from_bytes(data))
+
+
+def explainer_of(models_dir: Path, version: str) -> Explainer | None:
+    """The explainer of a saved model version (reads its card; None if it has none)."""
+    try:
+        card = json.loads((models_dir / version / "card.json").read_text())
+    except (OSError, ValueError):
+        return None
+    return load_explainer(models_dir / version, card)

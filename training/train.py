@@ -3,7 +3,9 @@
 1. Split the rows 80/20, stratified by mode, with a fixed seed.
 2. On the 80 % training part, k-fold out-of-fold probabilities choose the threshold.
 3. Fit on the whole training part; score the untouched 20 % for the card's metrics.
-4. Save the pipeline and its card; point ``current`` at the new version.
+4. Export the scaler + forest to ONNX for serving, checked against the pipeline on
+   every row (model/onnx_export.py); a failed or disagreeing export is left out.
+5. Save the pipeline, the export and the card; point ``current`` at the new version.
 
 The shipped model is the one the validation metrics describe (it has not seen the
 validation rows).
@@ -26,8 +28,11 @@ import skops
 from sklearn.pipeline import Pipeline
 
 from contract import utc_now_iso
-from model.artifact import LoadedModel, load_model, save_model
+from model.artifact import NO_FAILURE, LoadedModel, load_model, save_model
+from model.drift import reference_distribution
+from model.explain import forest_arrays
 from model.features import FEATURE_NAMES, RAW_COLUMNS
+from model.onnx_export import export_checked
 from model.scoring import Scorer
 from training.dataset import Dataset, load_dataset
 from training.metrics import binary_metrics, score_metrics
@@ -90,16 +95,22 @@ def train(
         seconds=seconds,
         train_rows=len(train_part),
     )
-    version = save_model(pipeline, card, models_dir)
+    exported = export_checked(pipeline, data.raw, threshold)
+    if exported is not None:
+        card["onnx"] = {"parity": exported[1].as_dict(), "libraries": _onnx_libraries()}
+    card["training_distribution"] = reference_distribution(dict(zip(RAW_COLUMNS, data.raw.T, strict=True)))
+    explainer = forest_arrays(pipeline, list(pipeline.classes_).index(NO_FAILURE)).to_bytes()
+    version = save_model(pipeline, card, models_dir, onnx=exported[0] if exported else None, explainer=explainer)
     log.info("saved model %s to %s", version, models_dir / version)
     # Reading it back proves the saved version loads under the worker's checks.
     return TrainResult(version, load_model(models_dir, version).card, seconds)
 
 
 def validate(pipeline: Pipeline, data: Dataset, threshold: float) -> dict[str, Any]:
-    """Metrics of `pipeline` on `data`, scored exactly as the worker scores."""
+    """Metrics of `pipeline` on `data`, scored as the worker scores (with the pipeline itself,
+    the source of truth; the ONNX export the worker serves agrees within 1e-6)."""
     classes = tuple(str(label) for label in pipeline.classes_)
-    scorer = Scorer(LoadedModel("unsaved", pipeline, {}, threshold, classes))
+    scorer = Scorer(LoadedModel("unsaved", pipeline, {}, threshold, classes), engine="scikit-learn")
     return score_metrics(data, scorer.score(data.raw), threshold)
 
 
@@ -143,3 +154,9 @@ def _libraries() -> dict[str, str]:
         "pandas": pd.__version__,
         "skops": skops.__version__,
     }
+
+
+def _onnx_libraries() -> dict[str, str]:
+    from importlib.metadata import version
+
+    return {name: version(name) for name in ("skl2onnx", "onnx", "onnxruntime")}

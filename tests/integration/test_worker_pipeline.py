@@ -13,7 +13,7 @@ from common.mqtt import connect_client, create_client, wait_connected
 from contract import Channel, Prediction, Rejection
 from inference_worker.service import Worker
 from tests.support.mqtt import Collector, publish_and_wait
-from tests.support.payloads import encode, reading
+from tests.support.payloads import encode, example, reading
 from tests.support.stack import start_worker, worker_config
 
 
@@ -107,3 +107,26 @@ def test_an_alert_opens_once_and_clears_once_for_a_machine_that_goes_bad_then_re
     alerts = [json.loads(m.payload) for m in viewer.on_topic(broker.topics.alerts(machine_id))]
     detected = [(a["state"], a["reading_id"]) for a in alerts if a["kind"] == "detected"]
     assert detected == [("open", spell[0]["reading_id"]), ("cleared", spell[0]["reading_id"])]
+
+
+def test_a_failing_reading_is_explained_and_a_worn_tool_raises_an_early_warning(
+    worker: Worker, viewer: Collector, sensor, broker: LocalBroker, machine_id: str
+) -> None:
+    failing = example("reading") | {"reading_id": "explain-me", "ts": reading()["ts"]}
+    worn = reading(tool_wear_min=192)
+    for payload in (failing, worn):
+        publish_and_wait(sensor, broker.topics.readings(machine_id), encode(payload))
+    explained, warned = (Prediction.from_json(p) for p in _from(viewer, broker.topics.predictions(machine_id), 2))
+    assert explained.status == "failure"
+    assert explained.explanation is not None
+    shown = sum(c["contribution"] for c in explained.explanation["contributions"])
+    total = explained.explanation["base_value"] + shown + explained.explanation["rest"]
+    assert abs(total - explained.failure_probability) < 0.01
+    assert {c["mode"] for c in explained.explanation["conditions"]} >= {"PWF"}
+    assert warned.status == "normal"
+    assert warned.explanation is not None
+    assert warned.explanation["early_warning"]["mode"] == "TWF"
+    alerts = [json.loads(p) for p in _from(viewer, broker.topics.alerts(machine_id), 2)]
+    early = [a for a in alerts if a["kind"] == "predicted"]
+    assert len(early) == 1
+    assert "early warning" in early[0]["message"]

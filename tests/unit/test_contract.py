@@ -45,7 +45,10 @@ def test_parse_round_trips_and_refuses_extra_levels() -> None:
 
 
 def test_every_example_payload_loads_into_its_dataclass() -> None:
-    for name, cls in [("prediction", Prediction), ("alert", Alert), ("rejection", Rejection), ("status", Status)]:
+    payloads: list[tuple[str, type[Prediction | Alert | Rejection | Status]]] = [
+        ("prediction", Prediction), ("alert", Alert), ("rejection", Rejection), ("status", Status),
+    ]
+    for name, cls in payloads:
         data = example(name)
         assert cls.from_dict(data).to_dict() == data
     assert parse_reading(encode(example("reading"))).reading_id == "slave1-000042"

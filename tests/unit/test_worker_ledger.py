@@ -5,7 +5,7 @@ from __future__ import annotations
 from inference_worker.ledger import AckLedger
 
 
-def _ledger():
+def _ledger() -> tuple[AckLedger, list[int]]:
     acked: list[int] = []
     return AckLedger(lambda mid, _qos: acked.append(mid)), acked
 
