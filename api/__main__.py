@@ -11,9 +11,12 @@ received is stored and acknowledged first.
 
 from __future__ import annotations
 
+import _thread
 import argparse
 import dataclasses
 import signal
+import threading
+import time
 from types import FrameType
 
 from flask import Flask
@@ -23,6 +26,8 @@ from api.config import load
 from api.server import create_api_server
 from common.logs import setup_logging
 from common.settings import run_cli
+
+_STREAMS_END_S = 5.0  # longest wait for open event streams to send their last events
 
 
 def main() -> int:
@@ -57,13 +62,30 @@ def main() -> int:
 
 
 def _stop_on_signals(app: Flask) -> None:
-    """SIGTERM and Ctrl-C end the event streams first, then stop the server.
+    """SIGTERM and Ctrl-C wind down while waitress still serves, then stop the server.
 
-    waitress's run() answers the interrupt by waiting up to 5 s for its threads before our
-    `finally` runs, and each open event stream holds a thread until the hub closes.
+    First what was received is stored and acknowledged and its events go out, then the hub
+    closes and each open event stream sends what is left and ends; a dashboard resuming with
+    its Last-Event-ID at the next process then misses nothing. waitress's run() answers the
+    final interrupt by waiting up to 5 s for its threads, which the streams no longer hold.
+    A second signal stops at once.
     """
+    winding_down = threading.Event()
+
+    def wind_down() -> None:
+        state = runtime_of(app)
+        state.stop()
+        deadline = time.monotonic() + _STREAMS_END_S
+        while state.streams.open_streams() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.2)  # waitress's loop writes the streams' last bytes
+        _thread.interrupt_main()  # the SIGINT handler below, now in its second round
 
     def interrupt(_signum: int, _frame: FrameType | None) -> None:
+        if not winding_down.is_set():
+            winding_down.set()
+            threading.Thread(target=wind_down, name="wind-down", daemon=True).start()
+            return
         runtime_of(app).hub.close()
         raise KeyboardInterrupt
 

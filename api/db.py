@@ -24,6 +24,7 @@ from common.settings import ConfigError
 
 __all__ = [
     "alerts",
+    "api_state",
     "create_database_engine",
     "create_schema",
     "history_minutes",
@@ -118,6 +119,15 @@ history_minutes = sa.Table(
     sa.Column("max_probability", sa.Float, nullable=False),
     sa.Column("max_rank", sa.SmallInteger, nullable=False),  # worst status: 0 normal, 1 predictive, 2 failure
     sa.PrimaryKeyConstraint("machine_id", "minute_ms", name="pk_history_minutes"),
+)
+
+# The API's own small state: the last event id of a clean shutdown ("event_floor"), so the next
+# process continues the ids and a dashboard resuming with Last-Event-ID misses nothing.
+api_state = sa.Table(
+    "api_state",
+    metadata,
+    sa.Column("key", sa.String(64), primary_key=True),
+    sa.Column("value", sa.BigInteger, nullable=False),
 )
 
 machines = sa.Table(

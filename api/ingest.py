@@ -56,6 +56,7 @@ class MqttIngest:
         self.writer = BatchWriter(store, on_committed, self._ack, max_rows=batch_rows)
         self.malformed = 0
         self._malformed_lock = threading.Lock()
+        self._closing = threading.Event()
 
     def subscriptions(self) -> list[tuple[str, int]]:
         channels = (Channel.PREDICTIONS, Channel.ALERTS, Channel.STATUS)
@@ -70,6 +71,7 @@ class MqttIngest:
 
     def stop(self) -> None:
         """Commit and acknowledge what is queued, then leave the broker (the session stays)."""
+        self._closing.set()  # take no more: under a steady flow the queue would never run dry
         self.writer.stop()
         if self.client.is_connected():
             publish_status(self.client, self.status_topic, "offline").wait_for_publish(timeout=2)
@@ -85,6 +87,8 @@ class MqttIngest:
             self.client.ack(mid, qos)
 
     def _on_message(self, _client: mqtt.Client, _userdata: object, message: mqtt.MQTTMessage) -> None:
+        if self._closing.is_set():
+            return  # not acknowledged: the session keeps it and the broker delivers it after the restart
         try:
             item = self._decode(message.topic, bytes(message.payload), message.mid, message.qos)
         except Exception as exc:  # any bad message: count, log, acknowledge, go on

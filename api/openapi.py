@@ -57,7 +57,7 @@ _ERRORS: dict[str, str] = {
     "404": "No such machine, reading, alert or file.",
     "413": "Request body over 16 KiB.",
     "429": "Too many requests (writes: 10/s, burst 20, per client; event streams: 5 per client).",
-    "503": "Writes disabled: FOREWARN_API_TOKEN is not set.",
+    "503": "Writes disabled: FOREWARN_API_TOKEN is not set. Event streams: the API is shutting down; reconnect.",
 }
 _RETRY_AFTER = {"Retry-After": {"description": "seconds to wait", "schema": {"type": "integer"}}}
 
@@ -208,6 +208,7 @@ def _paths() -> Doc:
                     "content": {"text/event-stream": {"schema": {"type": "string"}}},
                 },
                 "429",
+                "503",
                 parameters=[
                     {
                         "name": "Last-Event-ID",

@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 EXTENSION_KEY = "forewarn"
 VERSION = "0.1.0"
 _DAY_MS = 86_400_000
+EVENT_FLOOR = "event_floor"
 
 
 class Runtime:
@@ -49,7 +50,10 @@ class Runtime:
         self.store = Store(self.engine)
         self.queries = Queries(self.engine)
         self.cache = StateCache(offline_after_ms=round(config.offline_after_s * 1000))
-        self.hub = EventHub(config.event_buffer)
+        # After a clean shutdown the ids go on from its last one, so a client resuming with that
+        # Last-Event-ID sees no gap; after a crash they start afresh (time-based) and it resyncs.
+        floor = self.store.take_state(EVENT_FLOOR)
+        self.hub = EventHub(config.event_buffer, first_id=None if floor is None else floor + 1)
         self.streams = StreamLimiter(config.max_streams_per_client, config.max_streams)
         self.rate_limiter = RateLimiter(config.write_rate_per_s, config.write_burst)
         self.ingest: MqttIngest | None = None
@@ -90,6 +94,10 @@ class Runtime:
             self.ingest.stop()
         self.housekeeper.stop()
         self.hub.close()
+        try:
+            self.store.save_state(EVENT_FLOOR, self.hub.last_id)
+        except sa.exc.SQLAlchemyError as exc:  # the next start then begins new ids: clients resync
+            log.warning("could not save the last event id: %s", exc)
         self.engine.dispose()
         self._started = False
 

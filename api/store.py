@@ -15,7 +15,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from api.db import alerts, machines, predictions, upsert
+from api.db import alerts, api_state, machines, predictions, upsert
 from api.history import add_to_rollup, prune_rollup
 from api.rows import alert_view
 
@@ -99,6 +99,18 @@ class Store:
                 )
             )
         return removed
+
+    def take_state(self, key: str) -> int | None:
+        """Read and forget a saved value: a process that crashes later must not find it again."""
+        with self.engine.begin() as conn:
+            value = conn.execute(sa.select(api_state.c.value).where(api_state.c.key == key)).scalar()
+            conn.execute(sa.delete(api_state).where(api_state.c.key == key))
+        return None if value is None else int(value)
+
+    def save_state(self, key: str, value: int) -> None:
+        with self.engine.begin() as conn:
+            insert = upsert(conn, api_state).values(key=key, value=value)
+            conn.execute(insert.on_conflict_do_update(index_elements=[api_state.c.key], set_={"value": value}))
 
     def ping(self) -> bool:
         """True when the database answers."""

@@ -12,8 +12,10 @@ logs it, so any run can be repeated.
 
 Settings come from the environment (publisher/config.py); the password from
 FOREWARN_MQTT_PASSWORD(_FILE), by default var/secrets/<machine>.password. Every reading is
-written to var/outbox/<machine>.db before it is sent and deleted on its PUBACK, so readings
-survive broker outages and restarts (at least once; the reading id makes duplicates harmless).
+written to var/outbox/<machine>.db before it is sent and kept FOREWARN_OUTBOX_KEEP_ACKED_S (15 s)
+after its PUBACK, then deleted; after every reconnect the kept ones are sent again, so readings
+survive broker outages, broker crashes and publisher restarts (at least once; the reading id makes
+duplicates harmless).
 SIGTERM or Ctrl-C stops cleanly: queued readings get a few seconds to be acknowledged, the rest
 stay in the outbox and are sent first on the next start. If the broker refuses the machine's
 messages as not authorized, the publisher stops with exit status 2 and says what to fix.

@@ -8,19 +8,31 @@ the ones in flight when the link drops and resends them, in order, right after t
 CONNACK. A row handed over in the instant between the reconnect and that resend would
 overtake them, so after a reconnect new rows wait until the resent ones are acknowledged.
 Everything beyond the window waits in the outbox, not in paho's memory.
+
+After every (re)connect the rows the broker acknowledged within the outbox's keep window are
+sent once more before new ones: a broker that crashed may have lost them from its periodic
+snapshot (see outbox.py). Their reading ids make these copies harmless downstream.
+
+A PUBACK saying "No matching subscribers" means nobody will ever score that reading: no
+worker is subscribed (Mosquitto 2.0.11 does not restore shared subscriptions after a restart,
+so this happens until the worker is back). Such rows stay queued and are sent again after a
+pause, before anything newer.
 """
 
 from __future__ import annotations
 
 import logging
 import queue
+import time
+from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.reasoncodes import ReasonCode
 
-from publisher.outbox import Outbox
+from contract import MAX_PAYLOAD_BYTES
+from publisher.outbox import Entry, Outbox
 
 __all__ = ["Sender", "SenderCounters"]
 
@@ -31,6 +43,7 @@ _QUEUED = (mqtt.MQTT_ERR_SUCCESS, mqtt.MQTT_ERR_NO_CONN)  # NO_CONN: paho sends 
 _WAKE_UP, _LINK_UP, _LINK_DOWN = 0, -1, -2
 _FIRST_FAILURE = 0x80  # MQTT 5 reason codes from here on are refusals
 _NOT_AUTHORIZED = 0x87
+_NO_MATCHING_SUBSCRIBERS = 0x10
 _Event = tuple[int, int, str]  # message id (or one of the above), reason code, reason in words
 
 
@@ -39,25 +52,31 @@ class SenderCounters:
     """What happened to the messages since start."""
 
     published: int = 0  # handed to MQTT; a resend after a restart counts again
-    acked: int = 0
+    acked: int = 0  # PUBACKs received, re-sent rows included
     refused: int = 0  # refused for the message itself: dropped, because a resend would be refused too
+    replayed: int = 0  # acknowledged rows sent again after a reconnect, in case the broker lost them
+    unrouted: int = 0  # PUBACKs saying nobody subscribes: those rows were kept and sent again
 
 
 class Sender:
     """Feeds one outbox to one paho client."""
 
-    def __init__(self, client: mqtt.Client, outbox: Outbox, window: int) -> None:
+    def __init__(self, client: mqtt.Client, outbox: Outbox, window: int, unrouted_pause_s: float = 1.0) -> None:
         if window < 1:
             raise ValueError("window must be at least 1")
         self.client = client
         self.outbox = outbox
         self.window = window
+        self.unrouted_pause_s = unrouted_pause_s
         self.counters = SenderCounters()
         self._events: queue.SimpleQueue[_Event] = queue.SimpleQueue()
-        self._in_flight: dict[int, int] = {}  # paho message id -> outbox row id
+        self._in_flight: dict[int, Entry] = {}  # paho message id -> outbox row
         self._cursor = 0  # highest row id handed to paho in this process
         self._online = False
         self._holding = False  # after a reconnect: until paho's resends are acknowledged
+        self._replay: deque[Entry] = deque()  # acknowledged rows to send again after a reconnect
+        self._unrouted: deque[Entry] = deque()  # rows nobody subscribed to: sent again after a pause
+        self._paused_until = 0.0
         # Set when the broker says "Not authorized": the account or the topic prefix is wrong and
         # every further publish would be refused too (Mosquitto even drops the link each time).
         self.denied: str | None = None
@@ -103,16 +122,40 @@ class Sender:
     def feed(self) -> None:
         """Hand the oldest rows not yet in flight to paho, up to the window."""
         room = self.window - len(self._in_flight)
-        if room <= 0 or not self._online or self._holding or self.denied:
+        if room <= 0 or not self._online or self._holding or self.denied or time.monotonic() < self._paused_until:
+            return
+        for again in (self._unrouted, self._replay):
+            while again and room > 0:
+                if not self._hand_over(again[0]):
+                    return
+                if again is self._replay:
+                    self.counters.replayed += 1
+                again.popleft()
+                room -= 1
+        if room <= 0:
             return
         for entry in self.outbox.after(self._cursor, room):
-            info = self.client.publish(entry.topic, entry.payload, qos=1)
-            if info.rc not in _QUEUED:
-                log.error("MQTT client did not take outbox row %d: %s", entry.id, mqtt.error_string(info.rc))
+            if len(entry.payload) > MAX_PAYLOAD_BYTES:
+                self._drop_oversized(entry)  # Mosquitto would drop the link for it, and paho resend it forever
+            elif not self._hand_over(entry):
                 return
-            self._in_flight[info.mid] = entry.id
+            else:
+                self.counters.published += 1
             self._cursor = entry.id
-            self.counters.published += 1
+
+    def _drop_oversized(self, entry: Entry) -> None:
+        self.outbox.discard([entry.id])
+        self.counters.refused += 1
+        log.warning("outbox row %d is %d bytes, over %d: dropped, not sent", entry.id, len(entry.payload),
+                    MAX_PAYLOAD_BYTES)
+
+    def _hand_over(self, entry: Entry) -> bool:
+        info = self.client.publish(entry.topic, entry.payload, qos=1)
+        if info.rc not in _QUEUED:
+            log.error("MQTT client did not take outbox row %d: %s", entry.id, mqtt.error_string(info.rc))
+            return False
+        self._in_flight[info.mid] = entry
+        return True
 
     def _collect(self, timeout: float) -> list[_Event]:
         items = []
@@ -125,27 +168,51 @@ class Sender:
         return items
 
     def _apply(self, events: list[_Event]) -> None:
-        done = []
+        acked: list[int] = []
+        refused: list[int] = []
         for mid, code, reason in events:
             if mid in (_LINK_UP, _LINK_DOWN):
-                self._online = mid == _LINK_UP
-                self._holding = self._online and bool(self._in_flight)
+                self._link_changed(mid == _LINK_UP)
                 continue
             if code == _NOT_AUTHORIZED and self.denied is None:
                 self.denied = reason  # the reading stays queued: it is the ACL that needs fixing
                 log.error("broker refused a publish: %s", reason)
-            row_id = self._in_flight.pop(mid, None)
-            if row_id is not None and code != _NOT_AUTHORIZED:
-                self._settle(row_id, code, reason)
-                done.append(row_id)
-        if done:
-            self.outbox.ack(done)
+            entry = self._in_flight.pop(mid, None)
+            if entry is None or code == _NOT_AUTHORIZED:
+                continue
+            if code == _NO_MATCHING_SUBSCRIBERS:
+                self._hold_unrouted(entry)
+            else:
+                (acked if self._settle(entry.id, code, reason) else refused).append(entry.id)
+        if acked:
+            self.outbox.ack(acked)
+        if refused:
+            self.outbox.discard(refused)
         if not self._in_flight:
             self._holding = False
 
-    def _settle(self, row_id: int, code: int, reason: str) -> None:
+    def _link_changed(self, up: bool) -> None:
+        self._online = up
+        self._holding = up and bool(self._in_flight)
+        if up and self.outbox.keep_acked_ms:
+            self._replay = deque(self.outbox.recently_acked())
+            if self._replay:
+                log.info("reconnected: sending the %d most recently acknowledged readings again", len(self._replay))
+
+    def _hold_unrouted(self, entry: Entry) -> None:
+        if not self._unrouted:
+            log.warning("the broker has no subscriber for %s (is the inference worker connected?); "
+                        "keeping the readings and sending them again in %.0f s", entry.topic, self.unrouted_pause_s)
+        self._unrouted.append(entry)
+        self.counters.unrouted += 1
+        self._paused_until = time.monotonic() + self.unrouted_pause_s
+
+    def _settle(self, row_id: int, code: int, reason: str) -> bool:
+        """Count the outcome; True when the broker accepted the message."""
         if code < _FIRST_FAILURE:
             self.counters.acked += 1
-        else:  # e.g. quota exceeded, payload format invalid: a resend would be refused again
-            self.counters.refused += 1
-            log.warning("broker refused outbox row %d (%s); dropped, not retried", row_id, reason)
+            return True
+        # e.g. quota exceeded, payload format invalid: a resend would be refused again
+        self.counters.refused += 1
+        log.warning("broker refused outbox row %d (%s); dropped, not retried", row_id, reason)
+        return False

@@ -158,7 +158,9 @@ class ReadingPublisher:
         counters = self.sender.counters
         return (
             f"produced={self.sequence} published={counters.published} acked={counters.acked} "
-            f"refused={counters.refused} outbox={self.outbox.depth} in_flight={self.sender.in_flight} "
+            f"refused={counters.refused} replayed={counters.replayed} unrouted={counters.unrouted} "
+            f"outbox={self.outbox.depth} "
+            f"in_flight={self.sender.in_flight} "
             f"dropped={self.outbox.dropped} bad_rows={self.bad_rows}"
         )
 
@@ -191,7 +193,7 @@ def _create_client(config: PublisherConfig, status_topic: str) -> mqtt.Client:
 
 def _open_outbox(config: PublisherConfig) -> Outbox:
     try:
-        return Outbox(config.outbox_path, config.outbox_max_rows)
+        return Outbox(config.outbox_path, config.outbox_max_rows, round(config.outbox_keep_acked_s * 1000))
     except (sqlite3.Error, OSError) as exc:  # e.g. not a database, or a read-only folder
         raise ConfigError(f"outbox {config.outbox_path}: {exc}") from None
 

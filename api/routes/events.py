@@ -34,6 +34,8 @@ def events() -> Response:
     state = runtime()
     last_id = _last_event_id()
     client = request.remote_addr or "unknown"
+    if state.hub.closed:  # shutting down: the client comes back to the next process
+        raise ApiError(503, "shutting down; reconnect", headers={"Retry-After": "1"})
     if not state.streams.acquire(client):
         raise ApiError(429, "too many open event streams", headers={"Retry-After": "5"})
     released = False
@@ -90,6 +92,10 @@ def _stream(hub: EventHub, last_id: int | None, keepalive_s: float, hung_up: Cal
             yield "".join(format_event(event) for event in fresh)
         elif not hub.closed and not hung_up():
             yield ": keepalive\n\n"
+    if hub.closed and not hung_up():  # shutting down: what was published before the close still goes out
+        rest, _gap = hub.after(cursor)
+        if rest:
+            yield "".join(format_event(event) for event in rest)
     # returning ends the response: waitress closes it, which releases the stream's slot
 
 

@@ -74,12 +74,20 @@ def test_an_acknowledgement_deletes_the_row_and_makes_room(outbox: Outbox, clien
     assert queued(client)[-2:] == [b"4", b"5"]
 
 
-def test_no_matching_subscribers_is_a_success(outbox: Outbox, client: mqtt.Client) -> None:
-    sender = online(client, outbox, window=2)
-    puback(client, list(client._out_messages)[:1], NO_SUBSCRIBERS)
+@pytest.mark.parametrize("pause_s", [0.0, 60.0])
+def test_no_matching_subscribers_keeps_the_row_and_sends_it_again_after_a_pause(
+    outbox: Outbox, client: mqtt.Client, pause_s: float
+) -> None:
+    sender = Sender(client, outbox, window=2, unrouted_pause_s=pause_s)
+    sender.link_up()
     sender.pump(0)
-    assert sender.counters.acked == 1
-    assert outbox.depth == 9
+    puback(client, list(client._out_messages)[:1], NO_SUBSCRIBERS)  # nobody subscribed: never scored
+    sender.pump(0)
+    assert (sender.counters.acked, sender.counters.unrouted, outbox.depth) == (0, 1, 10)
+    if pause_s:
+        assert sender.in_flight == 1  # paused: nothing is handed over meanwhile
+    else:
+        assert queued(client)[-1] == b"0"  # the same reading again, before any newer one
 
 
 def test_a_message_refused_for_itself_is_counted_and_not_retried(outbox: Outbox, client: mqtt.Client) -> None:
