@@ -32,7 +32,7 @@ class EventStreamClient:
         self.seen = _Seen()
         self._lock = threading.Lock()
         self._stop = threading.Event()
-        self._conn: http.client.HTTPConnection | None = None
+        self._sock: socket.socket | None = None
         self._thread = threading.Thread(target=self._run, name="sse-client", daemon=True)
         self._thread.start()
 
@@ -42,11 +42,10 @@ class EventStreamClient:
 
     def close(self) -> None:
         self._stop.set()
-        conn = self._conn
-        if conn is not None and conn.sock is not None:
+        sock = self._sock
+        if sock is not None:
             with contextlib.suppress(OSError):
-                conn.sock.shutdown(socket.SHUT_RDWR)  # wakes a blocked read at once; close() alone does not
-            conn.sock.close()
+                sock.shutdown(socket.SHUT_RDWR)  # wakes a blocked read at once; close() alone does not
         self._thread.join(timeout=5)
 
     def _run(self) -> None:
@@ -59,9 +58,10 @@ class EventStreamClient:
         headers = {"Accept": "text/event-stream"}
         if self.last_id is not None:
             headers["Last-Event-ID"] = str(self.last_id)
-        self._conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
-        self._conn.request("GET", "/api/events", headers=headers)
-        response = self._conn.getresponse()
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        conn.request("GET", "/api/events", headers=headers)
+        self._sock = conn.sock  # the response takes the socket over: keep it to end a read from close()
+        response = conn.getresponse()
         if response.status != 200:
             with self._lock:
                 self.seen.refused += 1
