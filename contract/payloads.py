@@ -295,9 +295,12 @@ def _reading_id(data: dict[str, Any]) -> str:
 def _timestamp(data: dict[str, Any]) -> str:
     value = _text(data, "ts")
     try:
-        return format_ts(parse_ts(value))
+        moment = parse_ts(value)
     except (ValueError, OverflowError) as exc:
         raise InvalidReading("bad_timestamp", f"ts {value[:40]!r}: {exc}", "ts") from None
+    if moment.year < 1970:  # a clock that was never set; history is kept in epoch milliseconds
+        raise InvalidReading("bad_timestamp", f"ts {value[:40]!r} is before 1970", "ts")
+    return format_ts(moment)
 
 
 def _machine_type(data: dict[str, Any]) -> MachineType:
@@ -309,7 +312,7 @@ def _machine_type(data: dict[str, Any]) -> MachineType:
 
 def _optional_text(data: dict[str, Any], name: str, max_len: int) -> str | None:
     value = data.get(name)
-    if value is None:
+    if value is None or value == "":  # an empty CSV cell means "not given"
         return None
     if not isinstance(value, str) or len(value) > max_len:
         raise InvalidReading("wrong_type", f"{name} must be a string of at most {max_len}", name)

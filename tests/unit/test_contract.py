@@ -6,7 +6,10 @@ import json
 
 import pytest
 
+from api.decode import prediction_row
+from api.rows import ts_to_ms
 from contract import (
+    READING_NUMBERS,
     Alert,
     Channel,
     InvalidName,
@@ -72,6 +75,8 @@ def test_a_valid_reading_is_normalised_to_utc() -> None:
         (encode(reading(air_temp_k=-5)), "out_of_bounds", "air_temp_k"),
         (encode(reading(ts="yesterday")), "bad_timestamp", "ts"),
         (encode(reading(ts="2026-11-27T10:00:00")), "bad_timestamp", "ts"),
+        (encode(reading(ts="1969-12-31T23:59:59Z")), "bad_timestamp", "ts"),
+        (encode(reading(ts="1970-01-01T00:30:00+01:00")), "bad_timestamp", "ts"),
         (encode(reading(type="X")), "bad_value", "type"),
         (encode(reading(failure=2)), "bad_value", "failure"),
         (encode(reading(reading_id="a/b")), "bad_value", "reading_id"),
@@ -82,6 +87,26 @@ def test_bad_readings_are_rejected_with_a_reason(payload: bytes, reason: str, fi
     with pytest.raises(InvalidReading) as caught:
         parse_reading(payload, machine_id="m1")
     assert (caught.value.reason, caught.value.field) == (reason, field)
+
+
+def test_empty_optional_text_means_not_given() -> None:
+    # Found by the S4 fuzzing: "" passed the parser and then failed the API's non-empty check.
+    parsed = parse_reading(encode(reading(product_id="", failure_description="")))
+    assert (parsed.product_id, parsed.failure_description) == (None, None)
+
+
+@pytest.mark.parametrize("ts", ["1970-01-01T00:00:00Z", "9999-12-31T23:59:59.9999Z", "2026-11-27T10:00:00-12:00"])
+def test_a_reading_at_the_edges_makes_a_prediction_the_api_stores(ts: str) -> None:
+    """The worker's parser and the API's decoder agree on the edges (1970, year 9999, empty text)."""
+    parsed = parse_reading(encode(reading(ts=ts, failure_description="", product_id="")))
+    values = {name: getattr(parsed, name) for name in READING_NUMBERS}
+    prediction = Prediction(
+        reading_id=parsed.reading_id, machine_id="m1", ts=parsed.ts, scored_at=parsed.ts, status="normal",
+        failure_probability=0.1, predicted_mode=None, model_version="v1", threshold=0.5, type=parsed.type,
+        product_id=parsed.product_id, failure_description=parsed.failure_description, **values,
+    )
+    row = prediction_row(prediction.to_json(), "m1")
+    assert row["ts_ms"] == ts_to_ms(parsed.ts)
 
 
 @pytest.mark.parametrize("literal", ["NaN", "Infinity", "-Infinity", "1e999"])
