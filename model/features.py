@@ -1,11 +1,11 @@
 """Feature engineering shared by training and serving, and its scikit-learn Pipeline step.
 
 The numpy code lives in :mod:`model.engineering` (importable without scikit-learn, which
-the worker serving the ONNX export never loads); this module re-exports it and adds
+the worker serving the ONNX export never loads); this module adds
 :class:`FeatureBuilder`, the first step of the saved Pipeline (skops names it
 ``model.features.FeatureBuilder``, so it stays here).
 
-    raw = raw_matrix(readings)     # (n, 6) float64 in RAW_COLUMNS order
+    raw = raw_matrix(readings)     # model.engineering: (n, 6) float64 in RAW_COLUMNS order
     features = engineer(raw)       # (n, len(FEATURE_NAMES))
 """
 
@@ -16,32 +16,9 @@ from typing import Any, Self
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 
-from model.engineering import (
-    FEATURE_NAMES,
-    HEAT_LIMIT_K,
-    HEAT_LIMIT_RPM,
-    OVERSTRAIN_LIMITS,
-    POWER_BAND_W,
-    RAW_COLUMNS,
-    RPM_PER_KELVIN,
-    TYPE_CODES,
-    engineer,
-    raw_matrix,
-)
+from model.engineering import FEATURE_NAMES, engineer
 
-__all__ = [
-    "FEATURE_NAMES",
-    "HEAT_LIMIT_K",
-    "HEAT_LIMIT_RPM",
-    "OVERSTRAIN_LIMITS",
-    "POWER_BAND_W",
-    "RAW_COLUMNS",
-    "RPM_PER_KELVIN",
-    "TYPE_CODES",
-    "FeatureBuilder",
-    "engineer",
-    "raw_matrix",
-]
+__all__ = ["FeatureBuilder"]
 
 
 class FeatureBuilder(TransformerMixin, BaseEstimator):  # type: ignore[misc]

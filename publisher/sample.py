@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 from contract import Reading
 
@@ -36,19 +36,11 @@ class Sample:
 
     def to_reading(self, reading_id: str, ts: str) -> Reading:
         """The contract payload for this sample."""
-        return Reading(
-            reading_id=reading_id,
-            ts=ts,
-            type=self.type,  # type: ignore[arg-type]  # checked by contract.parse_reading before sending
-            air_temp_k=self.air_temp_k,
-            process_temp_k=self.process_temp_k,
-            rotational_speed_rpm=self.rotational_speed_rpm,
-            torque_nm=self.torque_nm,
-            tool_wear_min=self.tool_wear_min,
-            product_id=self.product_id,
-            failure=self.failure,
-            failure_description=self.failure_description,
-        )
+        values = {name: getattr(self, name) for name in _SAMPLE_FIELDS}
+        return Reading(reading_id=reading_id, ts=ts, **values)  # type checked by contract.parse_reading
+
+
+_SAMPLE_FIELDS = tuple(item.name for item in fields(Sample))  # a Reading's fields but its id and ts
 
 
 def describe_modes(modes: Iterable[str]) -> str:

@@ -27,7 +27,7 @@ import pandas as pd
 
 from contract import PHYSICAL_BOUNDS
 from model.artifact import NO_FAILURE
-from model.features import TYPE_CODES
+from model.engineering import TYPE_CODES
 
 __all__ = [
     "COLUMNS",

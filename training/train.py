@@ -30,8 +30,8 @@ from sklearn.pipeline import Pipeline
 from contract import utc_now_iso
 from model.artifact import NO_FAILURE, LoadedModel, load_model, save_model
 from model.drift import reference_distribution
+from model.engineering import FEATURE_NAMES, RAW_COLUMNS
 from model.explain import forest_arrays
-from model.features import FEATURE_NAMES, RAW_COLUMNS
 from model.onnx_export import export_checked
 from model.scoring import Scorer
 from training.dataset import Dataset, load_dataset

@@ -7,8 +7,8 @@ import pytest
 
 from contract import parse_reading
 from model.artifact import NO_FAILURE, load_model
+from model.engineering import raw_matrix
 from model.explain import Explainer, ForestArrays, forest_arrays, rule_conditions
-from model.features import raw_matrix
 from tests.support.payloads import encode, example, reading
 
 

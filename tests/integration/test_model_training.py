@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from model.artifact import current_version, load_model
-from model.features import FEATURE_NAMES
+from model.engineering import FEATURE_NAMES
 from training.config import DEFAULT_DATA
 from training.dataset import COLUMNS
 from training.evaluate import evaluate_file

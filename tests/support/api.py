@@ -33,6 +33,7 @@ from contract import format_ts
 POSTGRES_ENV = "FOREWARN_TEST_POSTGRES_URL"
 REQUIRE_POSTGRES_ENV = "FOREWARN_TEST_REQUIRE_POSTGRES"  # CI sets 1: no silent skip there
 TOKEN = "test-token-0123456789abcdef"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
 ALLOWED_ORIGIN = "https://dashboard.example"
 EXAMPLES = Path(__file__).resolve().parents[2] / "contract" / "examples"
 
@@ -88,6 +89,28 @@ def iso(moment: datetime) -> str:
 
 def ago(seconds: float) -> str:
     return iso(datetime.now(UTC) - timedelta(seconds=seconds))
+
+
+_test_now = [datetime.now(UTC).replace(microsecond=0)]
+
+
+@pytest.fixture(name="_fresh_now", autouse=True)
+def fresh_now_fixture() -> None:
+    """One "now" per test (import it to use it): readings stay recent however long the suite ran."""
+    _test_now[0] = datetime.now(UTC).replace(microsecond=0)
+
+
+def test_now() -> datetime:
+    """The current test's "now" (whole seconds), set by the `_fresh_now` fixture."""
+    return _test_now[0]
+
+
+test_now.__test__ = False  # type: ignore[attr-defined]  # a helper, not a test
+
+
+def at(seconds_ago: float) -> str:
+    """A timestamp `seconds_ago` before the current test's "now"."""
+    return iso(test_now() - timedelta(seconds=seconds_ago))
 
 
 def prediction(machine_id: str, reading_id: str, ts: str | None = None, **changes: Any) -> dict[str, Any]:

@@ -7,51 +7,39 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import UTC, datetime, timedelta
 
-import pytest
 import sqlalchemy as sa
 from flask import Flask
 
 from api import create_app, runtime_of
 from api.db import history_minutes
 from tests.support.api import (  # noqa: F401  (fixtures)
+    AUTH,
     TOKEN,
     alert,
     api_app_fixture,
+    at,
     database_url_fixture,
     feed,
+    fresh_now_fixture,
     iso,
     prediction,
     test_config,
+    test_now,
 )
-
-AUTH = {"Authorization": f"Bearer {TOKEN}"}
-NOW = datetime.now(UTC).replace(microsecond=0)
-
-
-@pytest.fixture(autouse=True)
-def _fresh_now() -> None:
-    """Each test's readings are recent when it runs, however long the suite took to get here."""
-    global NOW  # noqa: PLW0603
-    NOW = datetime.now(UTC).replace(microsecond=0)
-
-
-def _at(seconds_ago: float) -> str:
-    return iso(NOW - timedelta(seconds=seconds_ago))
 
 
 def test_alerts_open_first_newest_first_and_a_clearing_is_final(api_app: Flask) -> None:
     feed(
         api_app,
         alerts=[
-            alert("m1", "old", opened_at=_at(300)),
-            alert("m1", "new", opened_at=_at(100)),
-            alert("m2", "gone", opened_at=_at(50)),
+            alert("m1", "old", opened_at=at(300)),
+            alert("m1", "new", opened_at=at(100)),
+            alert("m2", "gone", opened_at=at(50)),
         ],
     )
-    feed(api_app, alerts=[alert("m2", "gone", state="cleared", opened_at=_at(50))])
-    feed(api_app, alerts=[alert("m2", "gone", opened_at=_at(50))])  # a late redelivery of the opening
+    feed(api_app, alerts=[alert("m2", "gone", state="cleared", opened_at=at(50))])
+    feed(api_app, alerts=[alert("m2", "gone", opened_at=at(50))])  # a late redelivery of the opening
     client = api_app.test_client()
     assert [a["alert_id"] for a in client.get("/api/alerts").json["alerts"]] == ["new", "old", "gone"]
     assert [a["alert_id"] for a in client.get("/api/alerts?state=cleared").json["alerts"]] == ["gone"]
@@ -87,9 +75,9 @@ def test_the_csv_export_streams_the_filtered_log(api_app: Flask) -> None:
     feed(
         api_app,
         predictions=[
-            prediction("m1", "r1", _at(3), status="failure", product_id="=HYPERLINK(1)"),
-            prediction("m1", "r2", _at(2)),
-            prediction("m2", "r3", _at(1)),
+            prediction("m1", "r1", at(3), status="failure", product_id="=HYPERLINK(1)"),
+            prediction("m1", "r2", at(2)),
+            prediction("m2", "r3", at(1)),
         ],
     )
     client = api_app.test_client()
@@ -106,7 +94,7 @@ def test_the_csv_export_streams_the_filtered_log(api_app: Flask) -> None:
 
 
 def test_the_export_covers_more_than_one_page(api_app: Flask) -> None:
-    feed(api_app, predictions=[prediction("m1", f"r{n}", _at(n)) for n in range(1_050)])
+    feed(api_app, predictions=[prediction("m1", f"r{n}", at(n)) for n in range(1_050)])
     text = api_app.test_client().get("/api/export.csv").get_data(as_text=True)
     assert len(text.splitlines()) == 1_051
 
@@ -117,12 +105,12 @@ def test_pruning_removes_old_history_and_its_counts(database_url: str) -> None:
         feed(
             app,
             predictions=[
-                prediction("m1", "old", _at(2 * 86_400), status="failure"),
-                prediction("m1", "new", _at(10)),
+                prediction("m1", "old", at(2 * 86_400), status="failure"),
+                prediction("m1", "new", at(10)),
             ],
             alerts=[
-                alert("m1", "a-old", state="cleared", opened_at=_at(3 * 86_400), cleared_at=_at(2 * 86_400)),
-                alert("m1", "a-open", opened_at=_at(3 * 86_400)),
+                alert("m1", "a-old", state="cleared", opened_at=at(3 * 86_400), cleared_at=at(2 * 86_400)),
+                alert("m1", "a-open", opened_at=at(3 * 86_400)),
             ],
         )
         runtime_of(app).prune()

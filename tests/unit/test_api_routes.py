@@ -5,48 +5,37 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
-import pytest
 from flask import Flask
 
 from api import create_app, runtime_of
 from tests.support.api import (  # noqa: F401  (fixtures)
+    AUTH,
     TOKEN,
     alert,
     api_app_fixture,
+    at,
     database_url_fixture,
     feed,
+    fresh_now_fixture,
     iso,
     prediction,
     test_config,
+    test_now,
 )
-
-AUTH = {"Authorization": f"Bearer {TOKEN}"}
-NOW = datetime.now(UTC).replace(microsecond=0)
-
-
-@pytest.fixture(autouse=True)
-def _fresh_now() -> None:
-    """Each test's readings are recent when it runs, however long the suite took to get here."""
-    global NOW  # noqa: PLW0603
-    NOW = datetime.now(UTC).replace(microsecond=0)
-
-
-def _at(seconds_ago: float) -> str:
-    return iso(NOW - timedelta(seconds=seconds_ago))
 
 
 def test_machines_list_every_machine_with_latest_status_alerts_and_counts(api_app: Flask) -> None:
     feed(
         api_app,
         predictions=[
-            prediction("m1", "r1", _at(3)),
-            prediction("m1", "r2", _at(2), status="predictive", failure_probability=0.6),
-            prediction("m2", "r1", _at(2), status="failure", failure_probability=0.95, failure=1),
+            prediction("m1", "r1", at(3)),
+            prediction("m1", "r2", at(2), status="predictive", failure_probability=0.6),
+            prediction("m2", "r1", at(2), status="failure", failure_probability=0.95, failure=1),
         ],
         alerts=[alert("m2", "m2-detected-r1")],
-        statuses=[("m3", "offline", _at(1))],
+        statuses=[("m3", "offline", at(1))],
     )
     body = api_app.test_client().get("/api/machines").json
     by_id = {m["machine_id"]: m for m in body["machines"]}
@@ -84,9 +73,9 @@ def test_a_restarted_api_shows_the_same_machines(database_url: str) -> None:
     app = create_app(test_config(database_url))
     feed(
         app,
-        predictions=[prediction("m1", "r1", _at(1), status="failure")],
+        predictions=[prediction("m1", "r1", at(1), status="failure")],
         alerts=[alert("m1", "a1")],
-        statuses=[("m1", "online", _at(1))],
+        statuses=[("m1", "online", at(1))],
     )
     before = app.test_client().get("/api/machines").json
     runtime_of(app).stop()
@@ -98,11 +87,11 @@ def test_a_restarted_api_shows_the_same_machines(database_url: str) -> None:
 
 
 def test_history_is_oldest_first_and_raw_when_it_fits(api_app: Flask) -> None:
-    feed(api_app, predictions=[prediction("m1", f"r{n}", _at(100 - n)) for n in range(10)])
+    feed(api_app, predictions=[prediction("m1", f"r{n}", at(100 - n)) for n in range(10)])
     body = api_app.test_client().get("/api/machines/m1/history?limit=10").json
     assert body["downsampled"] is False
     assert body["threshold"] == 0.41
-    assert [p["ts"] for p in body["points"]] == [_at(100 - n) for n in range(10)]
+    assert [p["ts"] for p in body["points"]] == [at(100 - n) for n in range(10)]
     assert set(body["points"][0]) == {
         "ts",
         "air_temp_k",
@@ -120,7 +109,7 @@ def test_history_is_bucketed_with_mean_values_max_probability_and_worst_status(a
         prediction(
             "m1",
             f"r{n}",
-            _at(1000 - n),
+            at(1000 - n),
             torque_nm=float(n),
             failure_probability=n / 100,
             status="failure" if n == 3 else "normal",
@@ -140,7 +129,7 @@ def test_history_is_bucketed_with_mean_values_max_probability_and_worst_status(a
 
 
 def test_long_windows_are_bucketed_from_the_minute_rollup(api_app: Flask) -> None:
-    hour = NOW.replace(minute=0, second=0) - timedelta(hours=11)
+    hour = test_now().replace(minute=0, second=0) - timedelta(hours=11)
     readings = [
         prediction(
             "m1",
@@ -166,11 +155,11 @@ def test_long_windows_are_bucketed_from_the_minute_rollup(api_app: Flask) -> Non
 
 
 def test_history_window_defaults_to_the_last_24_hours_and_checks_parameters(api_app: Flask) -> None:
-    feed(api_app, predictions=[prediction("m1", "old", _at(90_000)), prediction("m1", "new", _at(10))])
+    feed(api_app, predictions=[prediction("m1", "old", at(90_000)), prediction("m1", "new", at(10))])
     client = api_app.test_client()
     assert len(client.get("/api/machines/m1/history").json["points"]) == 1
-    assert len(client.get(f"/api/machines/m1/history?since={_at(100_000)}").json["points"]) == 2
-    assert client.get(f"/api/machines/m1/history?since={_at(0)}&until={_at(100)}").json["points"] == []
+    assert len(client.get(f"/api/machines/m1/history?since={at(100_000)}").json["points"]) == 2
+    assert client.get(f"/api/machines/m1/history?since={at(0)}&until={at(100)}").json["points"] == []
     for query, field in [
         ("limit=0", "limit"),
         ("limit=x", "limit"),
@@ -183,7 +172,7 @@ def test_history_window_defaults_to_the_last_24_hours_and_checks_parameters(api_
 
 
 def test_the_log_pages_through_everything_once_newest_first(api_app: Flask) -> None:
-    readings = [prediction(f"m{n % 3}", f"r{n}", _at(n // 2)) for n in range(25)]  # ties in time
+    readings = [prediction(f"m{n % 3}", f"r{n}", at(n // 2)) for n in range(25)]  # ties in time
     feed(api_app, predictions=readings)
     client = api_app.test_client()
     seen: list[tuple[str, str]] = []
@@ -203,9 +192,9 @@ def test_the_log_filters_by_status_machine_and_time(api_app: Flask) -> None:
     feed(
         api_app,
         predictions=[
-            prediction("m1", "a", _at(30), status="failure"),
-            prediction("m1", "b", _at(20)),
-            prediction("m2", "c", _at(10), status="failure"),
+            prediction("m1", "a", at(30), status="failure"),
+            prediction("m1", "b", at(20)),
+            prediction("m2", "c", at(10), status="failure"),
         ],
     )
     client = api_app.test_client()
@@ -216,9 +205,9 @@ def test_the_log_filters_by_status_machine_and_time(api_app: Flask) -> None:
     assert ids("status=failure") == ["c", "a"]
     assert ids("machine=m1") == ["b", "a"]
     assert ids("status=failure&machine=m1") == ["a"]
-    assert ids(f"since={_at(25)}") == ["c", "b"]
-    assert ids(f"until={_at(25)}") == ["a"]
-    assert ids(f"since={_at(0)}&until={_at(100)}") == []  # an empty window
+    assert ids(f"since={at(25)}") == ["c", "b"]
+    assert ids(f"until={at(25)}") == ["a"]
+    assert ids(f"since={at(0)}&until={at(100)}") == []  # an empty window
     for query, field in [
         ("status=bad", "status"),
         ("machine=a/b", "machine"),

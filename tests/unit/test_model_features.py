@@ -9,7 +9,8 @@ import pytest
 from sklearn.pipeline import Pipeline
 
 from contract import Reading
-from model.features import FEATURE_NAMES, RAW_COLUMNS, TYPE_CODES, FeatureBuilder, engineer, raw_matrix
+from model.engineering import FEATURE_NAMES, RAW_COLUMNS, TYPE_CODES, engineer, raw_matrix
+from model.features import FeatureBuilder
 
 
 def _features(raw_row: list[float]) -> dict[str, float]:

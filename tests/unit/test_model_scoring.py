@@ -7,7 +7,7 @@ import pytest
 from sklearn.pipeline import Pipeline
 
 from model.artifact import NO_FAILURE, LoadedModel
-from model.features import FEATURE_NAMES, engineer
+from model.engineering import FEATURE_NAMES, engineer
 from model.scoring import MODE_FLOOR_RATIO, Scorer
 from training.modelling import Hyperparameters, build_pipeline
 
