@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import random
+
+import numpy as np
+
 from bench.early_warning import evaluate
 from contract import Reading, parse_reading
-from inference_worker.early_warning import WearForecaster
+from inference_worker.early_warning import WearForecaster, percentile
 from tests.support.payloads import encode, reading
 
 
@@ -44,3 +48,11 @@ def test_on_simulated_machines_it_meets_its_targets() -> None:
     assert report.warned_share >= 0.90
     assert report.median_lead >= 10
     assert report.false_per_10k <= 5
+
+
+def test_percentile_is_numpys_to_the_bit() -> None:
+    rng = random.Random(7)
+    for _ in range(5_000):
+        values = [round(rng.uniform(3.0, 77.0), rng.choice([1, 6])) for _ in range(rng.randint(1, 50))]
+        for q in (90, 50, 0, 100, 33.3):
+            assert percentile(values, q) == float(np.percentile(values, q))
