@@ -90,11 +90,15 @@ def connect_client(
     status_topic: str | None = None,
     subscriptions: Sequence[tuple[str, int]] = (),
     on_connected: Callable[[], None] | None = None,
+    *,
+    start_loop: bool = True,
 ) -> None:
-    """Connect asynchronously and start the network thread.
+    """Connect asynchronously and (unless `start_loop=False`) start paho's network thread.
 
     On every (re)connect the status goes online and subscriptions are renewed;
-    renewing is harmless when the broker kept the session.
+    renewing is harmless when the broker kept the session. With `start_loop=False`
+    no thread is started: the caller drives the client (connect, loop_read/loop_write/
+    loop_misc, reconnect), as the inference worker does for both its connections.
     """
 
     def on_connect(
@@ -130,7 +134,8 @@ def connect_client(
         clean_start=settings.session_expiry_s == 0,
         properties=properties,
     )
-    client.loop_start()
+    if start_loop:
+        client.loop_start()
 
 
 def publish_status(client: mqtt.Client, topic: str, state: str) -> mqtt.MQTTMessageInfo:

@@ -24,7 +24,7 @@ class _Batch:
 
 
 class AckLedger:
-    """Thread-safe: `register` from the scoring thread, `confirmed` from paho's thread."""
+    """Thread-safe, though the worker now calls it from its one loop thread only."""
 
     def __init__(self, ack: Callable[[int, int], object]) -> None:
         self._ack = ack

@@ -1,4 +1,4 @@
-"""The worker's MQTT adapter: paho's thread only enqueues, one scoring thread does the rest.
+"""The worker's MQTT adapter: one thread reads, scores, publishes and acknowledges.
 
 Readings arrive through the MQTT 5 shared subscription `$share/<group>/...`, so
 starting another worker splits the load. Acknowledgements are manual: a reading is
@@ -7,18 +7,23 @@ acknowledged once the broker confirmed everything its batch produced (see ledger
 Back-pressure: Mosquitto 2.0.11 keeps to our MQTT 5 Receive Maximum only until we
 acknowledge: each PUBACK of the oldest message in flight lets a whole Receive Maximum
 more in, so with a backlog it pushes all of it at once. The inbox is therefore bounded
-(FOREWARN_RECEIVE_MAXIMUM) and paho's thread waits while it is full, which stops reading
-the socket (TCP holds the rest on the broker). Outputs go out on a second connection of
-their own, so their confirmations never queue behind readings on the paused one.
+(FOREWARN_RECEIVE_MAXIMUM) and the input socket is not read while it is full (TCP holds
+the rest on the broker). Outputs go out on a second connection of their own, so their
+confirmations never queue behind readings on the paused one.
+
+Both connections are served by the same thread that scores (see network.py): between
+two batches it reads what arrived, writes what is queued and keeps the sessions alive.
+A batch therefore holds the network for its duration (milliseconds; the keepalive is
+tens of seconds).
 """
 
 from __future__ import annotations
 
 import functools
 import logging
-import queue
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass, replace
 
 import paho.mqtt.client as mqtt
@@ -28,9 +33,11 @@ from common.mqtt import connect_client, create_client, publish_status
 from contract import Alert, Channel, utc_now_iso
 from inference_worker.alerts import AlertTracker
 from inference_worker.config import WorkerConfig
-from inference_worker.core import BatchProcessor, Incoming
+from inference_worker.core import BatchProcessor, Incoming, Outgoing
 from inference_worker.ledger import AckLedger
 from inference_worker.metrics import WorkerMetrics
+from inference_worker.network import Link, wait
+from inference_worker.paho_tables import install as install_paho_tables
 from model.artifact import current_version, load_model
 from model.explain import explainer_of
 from model.scoring import Scorer
@@ -40,9 +47,12 @@ log = logging.getLogger(__name__)
 # Outputs published and not yet confirmed: the Receive Maximum Mosquitto advertises
 # (its max_inflight_messages, 1000 in mosquitto.conf). paho could enforce it
 # (max_inflight), but then scans every unconfirmed message on each PUBACK: 17 % of the
-# worker's time at 1,000 in flight. So paho's bound is off and _OutputWindow keeps it.
+# worker's time at 1,000 in flight. So paho's bound is off and the worker keeps it.
 OUTPUT_WINDOW = 1000
 WINDOW_WAIT_S = 5.0  # never stall for good on a confirmation that will not come
+IDLE_WAIT_S = 0.2  # longest select() when there is nothing to do (stop and timers are checked after)
+STOP_DRAIN_S = 2.0  # on stop: for the last confirmations (their readings get acked), then for the status
+STOP_JOIN_S = 7.0  # the loop needs at most 5 s of it; a supervisor's patience is about 10 s
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,28 +62,17 @@ class _Queued:
     qos: int
 
 
-class _OutputWindow:
-    """Counts unconfirmed outputs; the scoring thread waits while the window is full."""
+@dataclass(slots=True)
+class _Scored:
+    """A scored batch whose outputs wait for room in the output window."""
 
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self._used = 0
-        self._freed = threading.Condition()
-
-    def take(self, count: int) -> None:
-        with self._freed:
-            self._freed.wait_for(lambda: self._used + count <= self.size or self._used == 0, WINDOW_WAIT_S)
-            self._used += count
-
-    def give_back(self) -> None:
-        with self._freed:
-            if self._used > 0:  # status publishes were never taken
-                self._used -= 1
-                self._freed.notify()
+    inputs: list[tuple[int, int]]
+    outgoing: list[Outgoing]
+    since: float
 
 
 class Worker:
-    """Owns the MQTT client, the scoring thread and the model in service."""
+    """Owns both MQTT clients, the loop thread and the model in service."""
 
     def __init__(self, config: WorkerConfig, scorer: Scorer) -> None:
         self.config = config
@@ -82,20 +81,25 @@ class Worker:
         explainer_for = functools.lru_cache(maxsize=4)(functools.partial(explainer_of, config.models_dir))
         self.processor = BatchProcessor(self.topics, scorer, AlertTracker(config.clear_after), utc_now_iso,
                                         explainer_for=explainer_for)
-        self._inbox: queue.Queue[_Queued | Alert] = queue.Queue(maxsize=config.receive_maximum)
+        self._inbox: deque[_Queued | Alert] = deque()  # bounded by the reading loop, see _read_input
+        self._scored: _Scored | None = None
+        self._unconfirmed = 0  # outputs published and not yet confirmed (the output window)
         self._stop = threading.Event()
         self._status_topic = self.topics.service_status(config.instance)
         if not config.mqtt.receive_maximum:  # FOREWARN_RECEIVE_MAXIMUM bounds the readings we hold
             self.config = config = replace(config, mqtt=replace(config.mqtt, receive_maximum=config.receive_maximum))
+        install_paho_tables()  # paho's per-packet Properties, built cheaply (see paho_tables.py)
         self.client = create_client(config.mqtt, self._status_topic, manual_ack=True, max_inflight=0)
         self._output_settings = replace(config.mqtt, client_id=f"{config.instance}-out", session_expiry_s=0,
                                         receive_maximum=0)
         self.output = create_client(self._output_settings, None, max_inflight=0)
-        self._window = _OutputWindow(OUTPUT_WINDOW)
-        self.ledger = AckLedger(self.client.ack)
+        self._input_link = Link(self.client, config.instance)
+        self._output_link = Link(self.output, f"{config.instance}-out")
+        self._links = (self._output_link, self._input_link)  # confirmations first: they free the window
+        self.ledger = AckLedger(self._ack)
         self.client.on_message = self._on_message
         self.output.on_publish = self._on_publish
-        self._thread = threading.Thread(target=self._run, name="scorer", daemon=True)
+        self._thread = threading.Thread(target=self._run, name="worker-loop", daemon=True)
 
     @property
     def subscriptions(self) -> list[tuple[str, int]]:
@@ -106,67 +110,61 @@ class Worker:
         ]
 
     def start(self) -> None:
-        self._thread.start()
-        connect_client(self.output, self._output_settings)
+        connect_client(self.output, self._output_settings, start_loop=False)
         connect_client(self.client, self.config.mqtt, subscriptions=self.subscriptions,
-                       on_connected=self._announce_online)
+                       on_connected=self._announce_online, start_loop=False)
+        self._thread.start()  # it makes the first connections
 
     def stop(self) -> None:
-        """Graceful stop: say offline, let in-flight confirmations land, disconnect."""
+        """Graceful stop: let in-flight confirmations land (their readings get acked), say offline, disconnect."""
         self._stop.set()
-        self._thread.join(timeout=5)
-        if self.client.is_connected():
-            publish_status(self.client, self._status_topic, "offline").wait_for_publish(timeout=2)
-        for client in (self.client, self.output):
-            client.disconnect()
-            client.loop_stop()
+        self._thread.join(timeout=STOP_JOIN_S)
 
     def _announce_online(self) -> None:
         publish_status(self.client, self._status_topic, "online")  # not an output: no ledger entry
 
-    # -- paho's network thread: decode nothing, just hand off ---------------------------
+    # -- paho callbacks (on the loop thread, from Link.read) -----------------------------
 
     def _on_message(self, _client: mqtt.Client, _userdata: object, message: mqtt.MQTTMessage) -> None:
-        if message.topic.endswith(f"/{Channel.ALERTS.value}"):
-            self._observe_alert(message)
+        topic = message.topic  # decoded by paho on each access
+        if topic.endswith(f"/{Channel.ALERTS.value}"):
+            self._observe_alert(topic, message)
             return
         self.metrics.received += 1
-        self._hand_off(_Queued(Incoming(message.topic, bytes(message.payload)), message.mid, message.qos))
+        self._inbox.append(_Queued(Incoming(topic, bytes(message.payload)), message.mid, message.qos))
 
-    def _hand_off(self, item: _Queued | Alert) -> None:
-        """Wait for room in the inbox (this pauses reading); give up only when stopping (no ack: redelivered)."""
-        while not self._stop.is_set():
-            try:
-                self._inbox.put(item, timeout=0.5)
-                return
-            except queue.Full:
-                continue
-
-    def _observe_alert(self, message: mqtt.MQTTMessage) -> None:
+    def _observe_alert(self, topic: str, message: mqtt.MQTTMessage) -> None:
         try:
-            self._hand_off(Alert.from_json(bytes(message.payload)))
+            self._inbox.append(Alert.from_json(bytes(message.payload)))  # in order with the readings
         except (ValueError, TypeError):
-            log.warning("ignored a malformed alert on %s", message.topic)
+            log.warning("ignored a malformed alert on %s", topic)
         finally:
-            self.client.ack(message.mid, message.qos)
+            self._ack(message.mid, message.qos)
 
     def _on_publish(self, _client: mqtt.Client, _userdata: object, mid: int,
                     reason: ReasonCode, _props: object) -> None:
         if reason.is_failure:
             self.metrics.publish_refused += 1
             log.error("broker refused an output (mid %d): %s", mid, reason)
-        self._window.give_back()
+        self._unconfirmed = max(self._unconfirmed - 1, 0)
         self.ledger.confirmed(mid)
 
-    # -- the scoring thread --------------------------------------------------------------
+    def _ack(self, mid: int, qos: int) -> None:
+        """Acknowledge a reading; not while the input reconnects (the broker redelivers it anyway)."""
+        if self._input_link.usable:
+            self.client.ack(mid, qos)
+
+    # -- the loop ------------------------------------------------------------------------
 
     def _run(self) -> None:
         next_stats = time.monotonic() + self.config.stats_interval_s
         next_model_check = time.monotonic() + self.config.model_poll_s
         while not self._stop.is_set():
-            batch = self._take_batch()
-            if batch:
-                self._process(batch)
+            self._serve_network(0.0 if self._has_work() else IDLE_WAIT_S)
+            self._publish_scored()
+            if self._scored is None and self._inbox and self._output_link.connected:
+                self._score(self._take_batch())
+                self._publish_scored()
             now = time.monotonic()
             if now >= next_stats:
                 log.info("%s acked=%d unconfirmed_batches=%d", self.metrics.summary_and_reset_window(),
@@ -175,38 +173,59 @@ class Worker:
             if now >= next_model_check:
                 self._maybe_swap_model()
                 next_model_check = now + self.config.model_poll_s
+        self._shut_down()
+
+    def _has_work(self) -> bool:
+        return bool(self._inbox) and self._scored is None and self._output_link.connected
+
+    def _serve_network(self, timeout: float) -> None:
+        """Wait up to `timeout` for the sockets, then read, write and keep both sessions alive."""
+        inbox_has_room = len(self._inbox) < self.config.receive_maximum
+        wanted = [self._output_link, self._input_link] if inbox_has_room else [self._output_link]
+        readable, writable = wait(self._links, wanted, timeout)
+        if self._output_link in readable:
+            self._output_link.read()  # every confirmation that arrived: the client has them in flight
+        if self._input_link in readable:
+            self._read_input()
+        for link in self._links:
+            if link in writable:
+                link.write()
+            link.tick()
+
+    def _read_input(self) -> None:
+        """Read until the socket is drained, a batch is waiting or the inbox is full.
+
+        paho reads one packet per call here (the client has nothing in flight), and the
+        inbox grows by at most one per packet, so its bound holds exactly.
+        """
+        link, limit = self._input_link, self.config.receive_maximum
+        for _ in range(self.config.max_batch):
+            link.read()
+            if len(self._inbox) >= limit or not link.has_data():
+                return
 
     def _take_batch(self) -> list[_Queued]:
-        """Block briefly for the first message, then take whatever else is already waiting."""
+        """What the inbox holds, up to max_batch readings; alerts in between update the tracker."""
         batch: list[_Queued] = []
-        try:
-            item = self._inbox.get(timeout=0.2)
-            while True:
-                if isinstance(item, Alert):
-                    self.processor.tracker.observe(item)
-                else:
-                    batch.append(item)
-                if len(batch) >= self.config.max_batch:
-                    break
-                item = self._inbox.get_nowait()
-        except queue.Empty:
-            pass
+        while self._inbox and len(batch) < self.config.max_batch:
+            item = self._inbox.popleft()
+            if isinstance(item, Alert):
+                self.processor.tracker.observe(item)
+            else:
+                batch.append(item)
         return batch
 
-    def _process(self, batch: list[_Queued]) -> None:
-        if self.config.score_delay_ms:  # tests only: a model this much slower per reading
-            time.sleep(self.config.score_delay_ms * len(batch) / 1000)
+    def _score(self, batch: list[_Queued]) -> None:
+        if not batch:
+            return
+        if self.config.score_delay_ms and self._stop.wait(self.config.score_delay_ms * len(batch) / 1000):
+            return  # tests only (a model this much slower per reading); stopping: the batch stays unacked
         try:
             result = self.processor.process([q.message for q in batch])
         except Exception:  # a bug must not take the service down; the readings stay unacked
             log.exception("batch of %d failed; readings left unacknowledged for redelivery", len(batch))
             return
-        outgoing = result.outgoing(self.topics)
-        self._window.take(len(outgoing))
-        publish = self.output.publish
-        mids = [publish(o.topic, o.payload, qos=1).mid for o in outgoing]
-        self.metrics.published += len(mids)
-        self.ledger.register([(q.mid, q.qos) for q in batch], mids)
+        self._scored = _Scored([(q.mid, q.qos) for q in batch], result.outgoing(self.topics), time.monotonic())
         newest = result.predictions[-1].ts if result.predictions else None
         self.metrics.count_batch(len(batch), len(result.predictions), [r.reason for _, r in result.rejections],
                                  len(result.alerts), newest)
@@ -214,6 +233,40 @@ class Worker:
             log.warning("rejected reading on %s (%s): %s", rejection.topic, rejection.reason, rejection.detail)
             if machine is None:
                 log.warning("no machine to report the rejection to: %s", rejection.topic)
+
+    def _publish_scored(self) -> None:
+        """Publish the scored batch once the output window has room for all of it."""
+        scored = self._scored
+        if scored is None or not self._output_link.connected:
+            return
+        count = len(scored.outgoing)
+        fits = self._unconfirmed + count <= OUTPUT_WINDOW or self._unconfirmed == 0
+        if not fits and time.monotonic() - scored.since < WINDOW_WAIT_S:
+            return
+        self._scored = None
+        publish = self.output.publish
+        mids = [publish(o.topic, o.payload, qos=1).mid for o in scored.outgoing]
+        self._unconfirmed += count
+        self.metrics.published += count
+        self.ledger.register(scored.inputs, mids)
+
+    def _shut_down(self) -> None:
+        """Publish what is scored, wait a little for its confirmations, say offline, disconnect."""
+        deadline = time.monotonic() + STOP_DRAIN_S
+        while (self._scored or self.ledger.unconfirmed_batches) and self._output_link.connected \
+                and time.monotonic() < deadline:
+            self._publish_scored()
+            self._serve_network(0.05)
+        if self._input_link.connected:
+            status = publish_status(self.client, self._status_topic, "offline")
+            deadline = time.monotonic() + STOP_DRAIN_S
+            while not status.is_published() and self._input_link.connected and time.monotonic() < deadline:
+                self._serve_network(0.05)
+        for link in self._links:
+            link.close()
+        deadline = time.monotonic() + 1.0
+        while not all(link.closed for link in self._links) and time.monotonic() < deadline:
+            self._serve_network(0.05)
 
     def _maybe_swap_model(self) -> None:
         """Hot swap: between two batches, so no reading is lost or scored twice."""
