@@ -53,6 +53,7 @@ WINDOW_WAIT_S = 5.0  # never stall for good on a confirmation that will not come
 IDLE_WAIT_S = 0.2  # longest select() when there is nothing to do (stop and timers are checked after)
 STOP_DRAIN_S = 2.0  # on stop: for the last confirmations (their readings get acked), then for the status
 STOP_JOIN_S = 7.0  # the loop needs at most 5 s of it; a supervisor's patience is about 10 s
+_ALERTS_SUFFIX = f"/{Channel.ALERTS.value}"  # peers' alerts arrive on the readings' connection
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,7 +128,7 @@ class Worker:
 
     def _on_message(self, _client: mqtt.Client, _userdata: object, message: mqtt.MQTTMessage) -> None:
         topic = message.topic  # decoded by paho on each access
-        if topic.endswith(f"/{Channel.ALERTS.value}"):
+        if topic.endswith(_ALERTS_SUFFIX):
             self._observe_alert(topic, message)
             return
         self.metrics.received += 1
@@ -162,7 +163,7 @@ class Worker:
         while not self._stop.is_set():
             self._serve_network(0.0 if self._has_work() else IDLE_WAIT_S)
             self._publish_scored()
-            if self._scored is None and self._inbox and self._output_link.connected:
+            if self._has_work():
                 self._score(self._take_batch())
                 self._publish_scored()
             now = time.monotonic()
@@ -176,6 +177,7 @@ class Worker:
         self._shut_down()
 
     def _has_work(self) -> bool:
+        """Readings to score, nothing scored still waiting, and somewhere to publish the outputs."""
         return bool(self._inbox) and self._scored is None and self._output_link.connected
 
     def _serve_network(self, timeout: float) -> None:

@@ -216,16 +216,25 @@ class Pipeline:
 
     def wait_worker_online(self, worker_id: str, process: subprocess.Popen[bytes], timeout: float = 60) -> float:
         """Wait for the worker's "online" status published after now (it has subscribed by then)."""
+        return self.wait_service_online(f"inference-worker-{worker_id}", process,
+                                        self.root / f"worker-{worker_id}.log", timeout)
+
+    def wait_service_online(self, service: str, process: subprocess.Popen[bytes], log: Path,
+                            timeout: float = 60) -> float:
+        """Wait for `service`'s "online" status published after now.
+
+        A service publishes it after its SUBSCRIBE on the same connection, so from then on
+        it receives what is published.
+        """
         assert self.tally is not None, "start_tally() first: it watches the statuses"
         since = time.monotonic()
-        topic = self.broker.topics.service_status(f"inference-worker-{worker_id}")
-        log = self.root / f"worker-{worker_id}.log"
+        topic = self.broker.topics.service_status(service)
 
         def online() -> bool:
-            assert process.poll() is None, f"worker {worker_id} exited: {self.tail(log)}"
+            assert process.poll() is None, f"{service} exited: {self.tail(log)}"
             return any(at >= since and state == "online" for at, state in self.tally.statuses(topic))  # type: ignore[union-attr]
 
-        assert wait_until(online, timeout, 0.05), f"worker {worker_id} never came online: {self.tail(log)}"
+        assert wait_until(online, timeout, 0.05), f"{service} never came online: {self.tail(log)}"
         return time.monotonic()
 
     def stop_worker(self, worker_id: str, sig: int = 9) -> None:

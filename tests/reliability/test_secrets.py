@@ -82,7 +82,7 @@ def _is_test_fake(text: str, kind: str) -> bool:
 def debug_stack(own_broker: LocalBroker, models_dir: Path, tmp_path: Path):
     """Worker, publisher, API and bot as processes logging at DEBUG; yields the secrets and the logs."""
     with Pipeline(own_broker, models_dir, tmp_path) as line, FakeTelegram() as telegram:
-        tally = line.start_tally()
+        line.start_tally()
         debug = {"FOREWARN_LOG_LEVEL": "DEBUG"}
         api_token = secrets.token_urlsafe(24)
         api_port = free_port()
@@ -94,12 +94,8 @@ def debug_stack(own_broker: LocalBroker, models_dir: Path, tmp_path: Path):
             "FOREWARN_MQTT_CA": str(own_broker.ca_file), "FOREWARN_MQTT_USERNAME": "api",
             "FOREWARN_MQTT_PASSWORD": line.api_password,
         }
-        since = time.monotonic()
         api = spawn("api", api_env, tmp_path / "api.log")
-        # its "online" follows its SUBSCRIBE on the same connection: predictions from now on reach it
-        api_status = own_broker.topics.service_status("api")
-        online = lambda: any(at >= since and state == "online" for at, state in tally.statuses(api_status))  # noqa: E731
-        assert wait_until(online, 60), "the API never came online"
+        line.wait_service_online("api", api, tmp_path / "api.log")  # subscribed: predictions reach it
         bot_env = api_env | {
             "TELEGRAM_BOT_TOKEN": telegram.token, "TELEGRAM_API_BASE_URL": telegram.base_url,
             "TELEGRAM_ALLOWED_CHAT_IDS": "111", "FOREWARN_API_URL": f"http://127.0.0.1:{api_port}",
