@@ -127,4 +127,3 @@ def _origins(raw: str) -> tuple[str, ...]:
                 f"FOREWARN_CORS_ORIGINS: {origin!r} must be an origin like https://host:port ('*' is refused)"
             )
     return origins
-

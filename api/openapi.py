@@ -144,8 +144,11 @@ def _paths() -> Doc:
                 _json("DriftResponse", "The drift report."),
                 parameters=[
                     _MACHINE,
-                    _query("limit", "recent readings compared", {"type": "integer", "minimum": 10, "maximum": 50000,
-                                                                   "default": 1000}),
+                    _query(
+                        "limit",
+                        "recent readings compared",
+                        {"type": "integer", "minimum": 10, "maximum": 50000, "default": 1000},
+                    ),
                 ],
             )
         },

@@ -67,8 +67,13 @@ def _model(args: argparse.Namespace, folder: Path) -> Path:
         return Path(args.models_dir).resolve()
     models = folder / "models"
     print("training a model for the bench (python -m training) ...", flush=True)
-    subprocess.run([sys.executable, "-m", "training", "--models-dir", str(models)], cwd=HERE.parent,
-                   check=True, capture_output=True, timeout=300)
+    subprocess.run(
+        [sys.executable, "-m", "training", "--models-dir", str(models)],
+        cwd=HERE.parent,
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
     return models
 
 
@@ -77,11 +82,19 @@ def _context(broker: LocalBroker, models_dir: Path, folder: Path, args: argparse
     viewer = broker.settings("bench-viewer", broker.add_user("bench-viewer", "viewer"))
     watcher = StatusWatcher(viewer, broker.topics.all_service_statuses())
     return scenarios.Context(
-        broker=broker, models_dir=models_dir, folder=folder,
+        broker=broker,
+        models_dir=models_dir,
+        folder=folder,
         sensor=broker.settings("bench-m1", broker.add_user("bench-m1", "sensor")),
-        viewer=viewer, worker=broker.settings("inference-worker", worker_password),
-        worker_password=worker_password, watcher=watcher, backlog=args.backlog, window_s=args.window,
-        latency_s=args.seconds, sustained_rate=args.sustained_rate, sustained_s=args.seconds,
+        viewer=viewer,
+        worker=broker.settings("inference-worker", worker_password),
+        worker_password=worker_password,
+        watcher=watcher,
+        backlog=args.backlog,
+        window_s=args.window,
+        latency_s=args.seconds,
+        sustained_rate=args.sustained_rate,
+        sustained_s=args.seconds,
     )
 
 
@@ -115,8 +128,14 @@ def _api_section(seconds: float) -> dict[str, Any]:
         return {"skipped": f"only {seconds:.0f} s left of the time budget"}
     print(f"\n== API benchmark: python -m bench.bench_api {' '.join(API_ARGS)}", flush=True)
     try:
-        done = subprocess.run([sys.executable, "-m", "bench.bench_api", *API_ARGS], check=False,
-                              cwd=HERE.parent, capture_output=True, text=True, timeout=seconds)
+        done = subprocess.run(
+            [sys.executable, "-m", "bench.bench_api", *API_ARGS],
+            check=False,
+            cwd=HERE.parent,
+            capture_output=True,
+            text=True,
+            timeout=seconds,
+        )
     except subprocess.TimeoutExpired:
         print(f"API benchmark: stopped after {seconds:.0f} s (time budget)")
         return {"error": f"stopped after {seconds:.0f} s (time budget)"}
@@ -143,15 +162,29 @@ def main(argv: list[str] | None = None) -> int:
         shutil.rmtree(folder, ignore_errors=True)
     ratio = report.ratios(results)
     checks = report.targets(results, ratio)
-    settings = {"backlog": args.backlog, "window_s": args.window, "latency_rate": ctx.latency_rate,
-                "latency_s": args.seconds, "sustained_rate": args.sustained_rate, "sustained_s": args.seconds,
-                "grace_s": scenarios.GRACE_S, "bounded_grace_s": scenarios.BOUNDED_GRACE_S}
+    settings = {
+        "backlog": args.backlog,
+        "window_s": args.window,
+        "latency_rate": ctx.latency_rate,
+        "latency_s": args.seconds,
+        "sustained_rate": args.sustained_rate,
+        "sustained_s": args.seconds,
+        "grace_s": scenarios.GRACE_S,
+        "bounded_grace_s": scenarios.BOUNDED_GRACE_S,
+    }
     print("\n" + report.table(results, ratio, settings))
     print("\ntargets (issue 7):\n" + report.target_lines(checks))
     output: dict[str, Any] = {
-        "machine": {"cpus": os.cpu_count(), "load_before": [round(x, 2) for x in load_before],
-                    "python": platform.python_version(), "platform": platform.platform()},
-        "settings": settings, "results": results, "ratios": ratio, "targets": checks,
+        "machine": {
+            "cpus": os.cpu_count(),
+            "load_before": [round(x, 2) for x in load_before],
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+        },
+        "settings": settings,
+        "results": results,
+        "ratios": ratio,
+        "targets": checks,
     }
     if not args.no_api:
         output["api"] = _api_section(args.budget - (time.monotonic() - started))

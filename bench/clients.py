@@ -44,19 +44,28 @@ def _csv_rows() -> list[dict[str, str]]:
 
 
 def _payload(reading_id: str, ts: str, row: dict[str, str]) -> bytes:
-    return json.dumps({
-        "reading_id": reading_id, "ts": ts, "type": row["Category"],
-        "air_temp_k": float(row["Air_Temp"]), "process_temp_k": float(row["Process_Temp"]),
-        "rotational_speed_rpm": float(row["Rotational_Speed"]), "torque_nm": float(row["Torque"]),
-        "tool_wear_min": float(row["Tool_Life"]), "product_id": row["Identifier"],
-        "failure": int(row["Failure"]), "failure_description": row["Failure_Description"],
-    }, separators=(",", ":")).encode()
+    return json.dumps(
+        {
+            "reading_id": reading_id,
+            "ts": ts,
+            "type": row["Category"],
+            "air_temp_k": float(row["Air_Temp"]),
+            "process_temp_k": float(row["Process_Temp"]),
+            "rotational_speed_rpm": float(row["Rotational_Speed"]),
+            "torque_nm": float(row["Torque"]),
+            "tool_wear_min": float(row["Tool_Life"]),
+            "product_id": row["Identifier"],
+            "failure": int(row["Failure"]),
+            "failure_description": row["Failure_Description"],
+        },
+        separators=(",", ":"),
+    ).encode()
 
 
 def reading_id(payload: bytes | bytearray) -> bytes:
     """The reading id in a reading or prediction payload, found without decoding JSON."""
     start = payload.find(_RID) + len(_RID)
-    return bytes(payload[start : payload.find(b"\"", start)])
+    return bytes(payload[start : payload.find(b'"', start)])
 
 
 def _connected(settings: MqttSettings, **kwargs: Any) -> mqtt.Client:
@@ -91,8 +100,15 @@ def publisher(conn: Connection, settings: MqttSettings, topic: str, *, tag: str,
         info = client.publish(topic, payload, qos=1)
     if info is not None:
         info.wait_for_publish(timeout=120)
-    conn.send({"sent": sent, "started": started, "finished": sent[-1] if sent else started,
-               "acked": time.monotonic(), "cpu_s": time.process_time() - cpu})
+    conn.send(
+        {
+            "sent": sent,
+            "started": started,
+            "finished": sent[-1] if sent else started,
+            "acked": time.monotonic(),
+            "cpu_s": time.process_time() - cpu,
+        }
+    )
     client.disconnect()
     client.loop_stop()
 
@@ -116,8 +132,7 @@ def collector(conn: Connection, settings: MqttSettings, filters: list[str], pers
 
     settings = replace(settings, session_expiry_s=3600 if persistent else 0)
     subscribed: list[bool] = []
-    client = _connected(settings, on_message=on_message,
-                        on_subscribe=lambda *_args: subscribed.append(True))
+    client = _connected(settings, on_message=on_message, on_subscribe=lambda *_args: subscribed.append(True))
     connect_client(client, settings, subscriptions=[(f, 1) for f in filters])
     deadline = time.monotonic() + 20
     while not subscribed and time.monotonic() < deadline:

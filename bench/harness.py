@@ -58,8 +58,12 @@ class Published:
 def publish(settings: MqttSettings, topic: str, tag: str, count: int, rate: float = 0.0) -> Published:
     """Run one publisher process to completion (every PUBACK received)."""
     ours, theirs = _SPAWN.Pipe()
-    process = _SPAWN.Process(target=clients.publisher, args=(theirs, settings, topic),
-                             kwargs={"tag": tag, "count": count, "rate": rate}, daemon=True)
+    process = _SPAWN.Process(
+        target=clients.publisher,
+        args=(theirs, settings, topic),
+        kwargs={"tag": tag, "count": count, "rate": rate},
+        daemon=True,
+    )
     process.start()
     try:
         _expect(ours, 30, "publisher")
@@ -186,9 +190,15 @@ class Services:
         with self.log.open("ab") as out:
             for worker_id in self.ids:
                 env = self.env | {"FOREWARN_WORKER_ID": worker_id}
-                self.processes.append(subprocess.Popen(
-                    [sys.executable, "-m", self.module], cwd=REPO_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT
-                ))
+                self.processes.append(
+                    subprocess.Popen(
+                        [sys.executable, "-m", self.module],
+                        cwd=REPO_ROOT,
+                        env=env,
+                        stdout=out,
+                        stderr=subprocess.STDOUT,
+                    )
+                )
 
     @property
     def pids(self) -> list[int]:
@@ -222,9 +232,14 @@ class Services:
 def service_env(broker: LocalBroker, models_dir: Path, password: str, group: str) -> dict[str, str]:
     """The environment `python -m inference_worker` (or the seed design) needs here."""
     return os.environ | {
-        "FOREWARN_MQTT_HOST": broker.host, "FOREWARN_MQTT_PORT": str(broker.port),
-        "FOREWARN_MQTT_CA": str(broker.ca_file), "FOREWARN_MQTT_USERNAME": "inference-worker",
-        "FOREWARN_MQTT_PASSWORD": password, "FOREWARN_MODELS_DIR": str(models_dir),
-        "FOREWARN_SESSION_EXPIRY_S": "3600", "FOREWARN_SHARE_GROUP": group,
-        "FOREWARN_STATS_INTERVAL_S": "5", "FOREWARN_MODEL_POLL_S": "60",
+        "FOREWARN_MQTT_HOST": broker.host,
+        "FOREWARN_MQTT_PORT": str(broker.port),
+        "FOREWARN_MQTT_CA": str(broker.ca_file),
+        "FOREWARN_MQTT_USERNAME": "inference-worker",
+        "FOREWARN_MQTT_PASSWORD": password,
+        "FOREWARN_MODELS_DIR": str(models_dir),
+        "FOREWARN_SESSION_EXPIRY_S": "3600",
+        "FOREWARN_SHARE_GROUP": group,
+        "FOREWARN_STATS_INTERVAL_S": "5",
+        "FOREWARN_MODEL_POLL_S": "60",
     }

@@ -47,8 +47,12 @@ def targets(results: dict[str, dict[str, Any]], ratio: dict[str, dict[str, float
         ("start-up to first prediction <= 3 s", one.get("drain", {}).get("startup_s"), 3.0, "<="),
     ]
     return [
-        {"target": name, "value": value, "limit": limit,
-         "met": None if value is None else (value >= limit if op == ">=" else value <= limit)}
+        {
+            "target": name,
+            "value": value,
+            "limit": limit,
+            "met": None if value is None else (value >= limit if op == ">=" else value <= limit),
+        }
         for name, value, limit, op in checks
     ]
 
@@ -76,16 +80,31 @@ def _row(name: str, result: dict[str, Any], ratio: dict[str, float | None]) -> l
     ]
 
 
-HEADER = ["design", "drain/s", "x echo", "x seed", "start s", "sust. deliv/s (miss)",
-          "p50/p99/max ms", "miss", "CPU ms/1k", "RSS MB"]
+HEADER = [
+    "design",
+    "drain/s",
+    "x echo",
+    "x seed",
+    "start s",
+    "sust. deliv/s (miss)",
+    "p50/p99/max ms",
+    "miss",
+    "CPU ms/1k",
+    "RSS MB",
+]
 
 
-def table(results: dict[str, dict[str, Any]], ratio: dict[str, dict[str, float | None]],
-          settings: dict[str, Any]) -> str:
+def table(
+    results: dict[str, dict[str, Any]], ratio: dict[str, dict[str, float | None]], settings: dict[str, Any]
+) -> str:
     rows = [HEADER] + [_row(name, result, ratio.get(name, {})) for name, result in results.items()]
     widths = [max(len(row[i]) for row in rows) for i in range(len(HEADER))]
-    lines = ["  ".join(cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths,
-             strict=True))) for row in rows]
+    lines = [
+        "  ".join(
+            cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths, strict=True))
+        )
+        for row in rows
+    ]
     lines.insert(1, "-" * len(lines[0]))
     echo = results.get("echo", {})
     notes = [

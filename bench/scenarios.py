@@ -71,8 +71,9 @@ def first_arrivals(records: list[tuple[bytes, float]], tag: str) -> tuple[dict[i
     return first, duplicates
 
 
-def drain(ctx: Context, start: Callable[[], None], collector: Collector, cpu: Callable[[], float],
-          bounded: bool) -> dict[str, Any]:
+def drain(
+    ctx: Context, start: Callable[[], None], collector: Collector, cpu: Callable[[], float], bounded: bool
+) -> dict[str, Any]:
     """Pre-queue the backlog, start the consumer, time it until the last prediction."""
     publish(ctx.sensor, ctx.reading_topic, "drain", ctx.backlog)
     time.sleep(0.5)  # let the broker settle after the burst
@@ -91,15 +92,29 @@ def drain(ctx: Context, start: Callable[[], None], collector: Collector, cpu: Ca
     t_first, t_last = min(first.values()), max(first.values())
     span = (t_last if complete else ended) - t_first
     return {
-        "readings": ctx.backlog, "received": received, "duplicates": duplicates, "complete": complete,
-        "seconds": round(span, 3), "rate": round(received / span, 1) if span > 0 else 0.0,
-        "startup_s": round(t_first - started, 3), "cpu_s": round(cpu_used, 2),
-        "cpu_ms_per_1k": round(1000 * cpu_used / received * 1000, 1), "broker_cpu_s": round(broker_used, 2),
+        "readings": ctx.backlog,
+        "received": received,
+        "duplicates": duplicates,
+        "complete": complete,
+        "seconds": round(span, 3),
+        "rate": round(received / span, 1) if span > 0 else 0.0,
+        "startup_s": round(t_first - started, 3),
+        "cpu_s": round(cpu_used, 2),
+        "cpu_ms_per_1k": round(1000 * cpu_used / received * 1000, 1),
+        "broker_cpu_s": round(broker_used, 2),
     }
 
 
-def live(ctx: Context, collector: Collector, cpu: Callable[[], float], *, tag: str, rate: float,
-         seconds: float, grace: float = GRACE_S) -> dict[str, Any]:
+def live(
+    ctx: Context,
+    collector: Collector,
+    cpu: Callable[[], float],
+    *,
+    tag: str,
+    rate: float,
+    seconds: float,
+    grace: float = GRACE_S,
+) -> dict[str, Any]:
     """Offer readings at `rate` for `seconds`; latency and delivery of their predictions."""
     count = int(rate * seconds)
     broker_cpu, cpu_before = ctx.broker_cpu(), cpu()
@@ -108,15 +123,20 @@ def live(ctx: Context, collector: Collector, cpu: Callable[[], float], *, tag: s
     cpu_used, broker_used = cpu() - cpu_before, ctx.broker_cpu() - broker_cpu
     first, duplicates = first_arrivals(collector.take(), tag)
     return _live_figures(sent, first, duplicates) | {
-        "offered_rate": rate, "cpu_s": round(cpu_used, 2), "broker_cpu_s": round(broker_used, 2),
+        "offered_rate": rate,
+        "cpu_s": round(cpu_used, 2),
+        "broker_cpu_s": round(broker_used, 2),
     }
 
 
 def _live_figures(sent: Published, first: dict[int, float], duplicates: int) -> dict[str, Any]:
     latencies = np.array([arrived - sent.sent[seq] for seq, arrived in first.items()]) * 1000
     figures: dict[str, Any] = {
-        "sent": len(sent.sent), "published_rate": round(sent.rate, 1), "received": len(first),
-        "missing": len(sent.sent) - len(first), "duplicates": duplicates,
+        "sent": len(sent.sent),
+        "published_rate": round(sent.rate, 1),
+        "received": len(first),
+        "missing": len(sent.sent) - len(first),
+        "duplicates": duplicates,
     }
     if len(first):
         span = max(first.values()) - sent.started
@@ -153,8 +173,7 @@ def echo(ctx: Context) -> dict[str, Any]:
         result: dict[str, Any] = {"drain": drain(ctx, collector.start, collector, cpu, bounded=False)}
         result["echo"] = _echo_live(ctx, collector, cpu)
         result["latency"] = live(ctx, collector, cpu, tag="lat", rate=ctx.latency_rate, seconds=ctx.latency_s)
-        result["sustained"] = live(ctx, collector, cpu, tag="sus", rate=ctx.sustained_rate,
-                                   seconds=ctx.sustained_s)
+        result["sustained"] = live(ctx, collector, cpu, tag="sus", rate=ctx.sustained_rate, seconds=ctx.sustained_s)
         result["peak_rss_mb"] = round(peak_rss_mb(collector.pid), 1)
     finally:
         collector.stop()
@@ -172,7 +191,8 @@ def _echo_live(ctx: Context, collector: Collector, cpu: Callable[[], float]) -> 
     figures["rate"] = figures.get("delivered_rate", 0.0)
     used = cpu() - cpu_before
     return figures | {
-        "cpu_s": round(used, 2), "subscriber_us_per_msg": round(1e6 * used / max(len(first), 1), 1),
+        "cpu_s": round(used, 2),
+        "subscriber_us_per_msg": round(1e6 * used / max(len(first), 1), 1),
         "publisher_us_per_msg": round(1e6 * sent.cpu_s / max(len(sent.sent), 1), 1),
     }
 
@@ -187,13 +207,22 @@ def services(ctx: Context, name: str, module: str, ids: list[str], bounded: bool
             _start_online(ctx, group)  # creates the persistent sessions
             group.stop()
             result["drain"] = drain(ctx, group.start, collector, group.cpu, bounded)
-            for phase, rate, seconds in (("latency", ctx.latency_rate, ctx.latency_s),
-                                         ("sustained", ctx.sustained_rate, ctx.sustained_s)):
+            for phase, rate, seconds in (
+                ("latency", ctx.latency_rate, ctx.latency_s),
+                ("sustained", ctx.sustained_rate, ctx.sustained_s),
+            ):
                 if bounded:  # drop the backlog it could not take, so phases do not mix
                     _restart_clean(ctx, group)
                 group.sample_rss()
-                result[phase] = live(ctx, collector, group.cpu, tag=phase[:3], rate=rate, seconds=seconds,
-                                     grace=BOUNDED_GRACE_S if bounded else GRACE_S)
+                result[phase] = live(
+                    ctx,
+                    collector,
+                    group.cpu,
+                    tag=phase[:3],
+                    rate=rate,
+                    seconds=seconds,
+                    grace=BOUNDED_GRACE_S if bounded else GRACE_S,
+                )
             group.sample_rss()
         finally:
             group.stop()

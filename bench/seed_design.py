@@ -43,13 +43,24 @@ def main() -> int:
             return
         probability = float(1.0 - pipeline.predict_proba(raw_matrix([reading]))[0, none])
         prediction = Prediction(
-            reading_id=reading.reading_id, machine_id=machine_id, ts=reading.ts, scored_at=utc_now_iso(),
+            reading_id=reading.reading_id,
+            machine_id=machine_id,
+            ts=reading.ts,
+            scored_at=utc_now_iso(),
             status="predictive" if probability >= loaded.threshold else "normal",
-            failure_probability=round(probability, 4), predicted_mode=None, model_version=loaded.version,
-            threshold=loaded.threshold, type=reading.type, air_temp_k=reading.air_temp_k,
-            process_temp_k=reading.process_temp_k, rotational_speed_rpm=reading.rotational_speed_rpm,
-            torque_nm=reading.torque_nm, tool_wear_min=reading.tool_wear_min, product_id=reading.product_id,
-            failure=reading.failure, failure_description=reading.failure_description,
+            failure_probability=round(probability, 4),
+            predicted_mode=None,
+            model_version=loaded.version,
+            threshold=loaded.threshold,
+            type=reading.type,
+            air_temp_k=reading.air_temp_k,
+            process_temp_k=reading.process_temp_k,
+            rotational_speed_rpm=reading.rotational_speed_rpm,
+            torque_nm=reading.torque_nm,
+            tool_wear_min=reading.tool_wear_min,
+            product_id=reading.product_id,
+            failure=reading.failure,
+            failure_description=reading.failure_description,
         )
         client.publish(topics.predictions(machine_id), prediction.to_json(), qos=1)
 

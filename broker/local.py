@@ -66,8 +66,13 @@ class LocalBroker:
 
     def settings(self, username: str, password: str, client_id: str | None = None, **extra: object) -> MqttSettings:
         return MqttSettings(
-            host=self.host, port=self.port, ca_file=self.ca_file, username=username,
-            password=password, client_id=client_id or username, **extra,  # type: ignore[arg-type]
+            host=self.host,
+            port=self.port,
+            ca_file=self.ca_file,
+            username=username,
+            password=password,
+            client_id=client_id or username,
+            **extra,  # type: ignore[arg-type]
         )
 
     def start(self, timeout: float = 10.0) -> None:
@@ -83,8 +88,10 @@ class LocalBroker:
             if self.process is not None and self.process.poll() is not None:
                 raise RuntimeError(f"mosquitto exited: {self.log_file.read_text()[-2000:]}")
             try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as raw, \
-                        context.wrap_socket(raw, server_hostname="localhost"):
+                with (
+                    socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as raw,
+                    context.wrap_socket(raw, server_hostname="localhost"),
+                ):
                     return
             except OSError:
                 time.sleep(0.05)

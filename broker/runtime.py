@@ -46,9 +46,7 @@ class BrokerPaths:
 
 def render_config(template: str, port: int, paths: BrokerPaths, bind: str = "127.0.0.1") -> str:
     """The committed config with container paths pointed at `paths` and the listener moved."""
-    text = template.replace(CONTAINER_CONFIG, f"{paths.config_dir}/").replace(
-        CONTAINER_DATA, f"{paths.data_dir}/"
-    )
+    text = template.replace(CONTAINER_CONFIG, f"{paths.config_dir}/").replace(CONTAINER_DATA, f"{paths.data_dir}/")
     text, count = re.subn(r"(?m)^listener 8883$", f"listener {port} {bind}", text)
     if count != 1:
         raise ValueError("mosquitto.conf must contain exactly one line 'listener 8883'")

@@ -43,8 +43,6 @@ def _handlers(service: str) -> list[logging.Handler]:
     if log_dir:
         Path(log_dir).mkdir(parents=True, exist_ok=True)
         handlers.append(
-            logging.handlers.RotatingFileHandler(
-                Path(log_dir) / f"{service}.log", maxBytes=10_000_000, backupCount=5
-            )
+            logging.handlers.RotatingFileHandler(Path(log_dir) / f"{service}.log", maxBytes=10_000_000, backupCount=5)
         )
     return handlers

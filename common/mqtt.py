@@ -28,7 +28,12 @@ from contract import Status
 log = logging.getLogger(__name__)
 
 __all__ = [
-    "MqttSettings", "connect_client", "create_client", "publish_status", "settings_from_env", "wait_connected",
+    "MqttSettings",
+    "connect_client",
+    "create_client",
+    "publish_status",
+    "settings_from_env",
+    "wait_connected",
 ]
 
 
@@ -101,9 +106,7 @@ def connect_client(
     loop_misc, reconnect), as the inference worker does for both its connections.
     """
 
-    def on_connect(
-        client: mqtt.Client, _userdata: object, _flags: object, reason: ReasonCode, _props: object
-    ) -> None:
+    def on_connect(client: mqtt.Client, _userdata: object, _flags: object, reason: ReasonCode, _props: object) -> None:
         if reason.is_failure:
             log.error("broker refused connection: %s", reason)
             return

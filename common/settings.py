@@ -12,7 +12,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 __all__ = [
-    "ConfigError", "env_float", "env_int", "env_optional_secret", "env_path", "env_secret", "env_str", "run_cli",
+    "ConfigError",
+    "env_float",
+    "env_int",
+    "env_optional_secret",
+    "env_path",
+    "env_secret",
+    "env_str",
+    "run_cli",
     "var_dir",
 ]
 

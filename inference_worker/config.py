@@ -32,7 +32,8 @@ def load() -> WorkerConfig:
     username = env_str("FOREWARN_MQTT_USERNAME", "inference-worker")
     instance = validate_name(f"inference-worker-{env_str('FOREWARN_WORKER_ID', socket.gethostname())}"[:64])
     mqtt = settings_from_env(
-        username, client_id=instance,
+        username,
+        client_id=instance,
         session_expiry_s=env_int("FOREWARN_SESSION_EXPIRY_S", 7 * 24 * 3600, minimum=0),
         receive_maximum=env_int("FOREWARN_RECEIVE_MAXIMUM", 2000, minimum=1),
     )

@@ -77,7 +77,11 @@ class BatchProcessor:
     """Turns a batch of raw messages into predictions, alerts and rejections."""
 
     def __init__(  # noqa: PLR0917 - the worker's wiring, in one place
-        self, topics: Topics, scorer: Scorer, tracker: AlertTracker, clock: Callable[[], str],
+        self,
+        topics: Topics,
+        scorer: Scorer,
+        tracker: AlertTracker,
+        clock: Callable[[], str],
         explainer_for: Callable[[str], Explainer | None] = lambda _version: None,
         forecaster: WearForecaster | None = None,
     ) -> None:
@@ -114,8 +118,13 @@ class BatchProcessor:
     def _rejection(self, message: Incoming, reason: str, detail: str, field_name: str | None) -> Rejection:
         excerpt = message.payload[:EXCERPT_CHARS].decode("utf-8", errors="replace")
         return Rejection(
-            reason=reason, detail=detail, topic=message.topic, received_at=self.clock(),
-            field=field_name, reading_id=_reading_id_hint(message.payload), payload_excerpt=excerpt,
+            reason=reason,
+            detail=detail,
+            topic=message.topic,
+            received_at=self.clock(),
+            field=field_name,
+            reading_id=_reading_id_hint(message.payload),
+            payload_excerpt=excerpt,
         )
 
     def _score(self, valid: list[tuple[str, Reading]], result: BatchResult) -> None:
@@ -148,24 +157,43 @@ class BatchProcessor:
         for i, explanation in zip(wanted, explanations, strict=True):
             warning = warnings[i]
             if warning is not None:
-                explanation["early_warning"] = {"mode": warning.mode, "remaining_min": round(warning.remaining_min, 1),
-                                                "text": warning.describe()}
+                explanation["early_warning"] = {
+                    "mode": warning.mode,
+                    "remaining_min": round(warning.remaining_min, 1),
+                    "text": warning.describe(),
+                }
             predictions[i] = replace(predictions[i], explanation=explanation or None)
         return predictions
 
 
 def _prediction(  # noqa: PLR0917 - private builder called from one place
-    machine_id: str, reading: Reading, probability: float, mode: str | None,
-    scored_at: str, version: str, threshold: float,
+    machine_id: str,
+    reading: Reading,
+    probability: float,
+    mode: str | None,
+    scored_at: str,
+    version: str,
+    threshold: float,
 ) -> Prediction:
     return Prediction(
-        reading_id=reading.reading_id, machine_id=machine_id, ts=reading.ts, scored_at=scored_at,
+        reading_id=reading.reading_id,
+        machine_id=machine_id,
+        ts=reading.ts,
+        scored_at=scored_at,
         status=status_of(reading, probability, threshold),  # type: ignore[arg-type]
-        failure_probability=round(probability, 4), predicted_mode=mode, model_version=version,
-        threshold=threshold, type=reading.type, air_temp_k=reading.air_temp_k,
-        process_temp_k=reading.process_temp_k, rotational_speed_rpm=reading.rotational_speed_rpm,
-        torque_nm=reading.torque_nm, tool_wear_min=reading.tool_wear_min, product_id=reading.product_id,
-        failure=reading.failure, failure_description=reading.failure_description,
+        failure_probability=round(probability, 4),
+        predicted_mode=mode,
+        model_version=version,
+        threshold=threshold,
+        type=reading.type,
+        air_temp_k=reading.air_temp_k,
+        process_temp_k=reading.process_temp_k,
+        rotational_speed_rpm=reading.rotational_speed_rpm,
+        torque_nm=reading.torque_nm,
+        tool_wear_min=reading.tool_wear_min,
+        product_id=reading.product_id,
+        failure=reading.failure,
+        failure_description=reading.failure_description,
     )
 
 

@@ -101,8 +101,9 @@ class Link:
     def _start_reconnect(self) -> None:
         delay = self._delay
         self._delay = min(max(self._delay * 2, MIN_RECONNECT_DELAY_S), MAX_RECONNECT_DELAY_S)
-        self._reconnecting = threading.Thread(target=self._reconnect, args=(delay,), daemon=True,
-                                              name=f"{self.name}-reconnect")
+        self._reconnecting = threading.Thread(
+            target=self._reconnect, args=(delay,), daemon=True, name=f"{self.name}-reconnect"
+        )
         self._reconnecting.start()
 
     def _reconnect(self, delay: float) -> None:

@@ -59,5 +59,7 @@ def install() -> bool:
 
 
 def _has_expected_tables() -> bool:
-    return all(isinstance(getattr(_TABLES, name, None), kind)
-               for name, kind in (("types", list), ("names", dict), ("properties", dict)))
+    return all(
+        isinstance(getattr(_TABLES, name, None), kind)
+        for name, kind in (("types", list), ("names", dict), ("properties", dict))
+    )

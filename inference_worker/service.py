@@ -80,8 +80,9 @@ class Worker:
         self.topics = config.topics
         self.metrics = WorkerMetrics()
         explainer_for = functools.lru_cache(maxsize=4)(functools.partial(explainer_of, config.models_dir))
-        self.processor = BatchProcessor(self.topics, scorer, AlertTracker(config.clear_after), utc_now_iso,
-                                        explainer_for=explainer_for)
+        self.processor = BatchProcessor(
+            self.topics, scorer, AlertTracker(config.clear_after), utc_now_iso, explainer_for=explainer_for
+        )
         self._inbox: deque[_Queued | Alert] = deque()  # bounded by the reading loop, see _read_input
         self._scored: _Scored | None = None
         self._unconfirmed = 0  # outputs published and not yet confirmed (the output window)
@@ -91,8 +92,9 @@ class Worker:
             self.config = config = replace(config, mqtt=replace(config.mqtt, receive_maximum=config.receive_maximum))
         install_paho_tables()  # paho's per-packet Properties, built cheaply (see paho_tables.py)
         self.client = create_client(config.mqtt, self._status_topic, manual_ack=True, max_inflight=0)
-        self._output_settings = replace(config.mqtt, client_id=f"{config.instance}-out", session_expiry_s=0,
-                                        receive_maximum=0)
+        self._output_settings = replace(
+            config.mqtt, client_id=f"{config.instance}-out", session_expiry_s=0, receive_maximum=0
+        )
         self.output = create_client(self._output_settings, None, max_inflight=0)
         self._input_link = Link(self.client, config.instance)
         self._output_link = Link(self.output, f"{config.instance}-out")
@@ -112,8 +114,13 @@ class Worker:
 
     def start(self) -> None:
         connect_client(self.output, self._output_settings, start_loop=False)
-        connect_client(self.client, self.config.mqtt, subscriptions=self.subscriptions,
-                       on_connected=self._announce_online, start_loop=False)
+        connect_client(
+            self.client,
+            self.config.mqtt,
+            subscriptions=self.subscriptions,
+            on_connected=self._announce_online,
+            start_loop=False,
+        )
         self._thread.start()  # it makes the first connections
 
     def stop(self) -> None:
@@ -142,8 +149,9 @@ class Worker:
         finally:
             self._ack(message.mid, message.qos)
 
-    def _on_publish(self, _client: mqtt.Client, _userdata: object, mid: int,
-                    reason: ReasonCode, _props: object) -> None:
+    def _on_publish(
+        self, _client: mqtt.Client, _userdata: object, mid: int, reason: ReasonCode, _props: object
+    ) -> None:
         if reason.is_failure:
             self.metrics.publish_refused += 1
             log.error("broker refused an output (mid %d): %s", mid, reason)
@@ -168,8 +176,12 @@ class Worker:
                 self._publish_scored()
             now = time.monotonic()
             if now >= next_stats:
-                log.info("%s acked=%d unconfirmed_batches=%d", self.metrics.summary_and_reset_window(),
-                         self.ledger.acked, self.ledger.unconfirmed_batches)
+                log.info(
+                    "%s acked=%d unconfirmed_batches=%d",
+                    self.metrics.summary_and_reset_window(),
+                    self.ledger.acked,
+                    self.ledger.unconfirmed_batches,
+                )
                 next_stats = now + self.config.stats_interval_s
             if now >= next_model_check:
                 self._maybe_swap_model()
@@ -229,8 +241,9 @@ class Worker:
             return
         self._scored = _Scored([(q.mid, q.qos) for q in batch], result.outgoing(self.topics), time.monotonic())
         newest = result.predictions[-1].ts if result.predictions else None
-        self.metrics.count_batch(len(batch), len(result.predictions), [r.reason for _, r in result.rejections],
-                                 len(result.alerts), newest)
+        self.metrics.count_batch(
+            len(batch), len(result.predictions), [r.reason for _, r in result.rejections], len(result.alerts), newest
+        )
         for machine, rejection in result.rejections:
             log.warning("rejected reading on %s (%s): %s", rejection.topic, rejection.reason, rejection.detail)
             if machine is None:
@@ -255,8 +268,11 @@ class Worker:
     def _shut_down(self) -> None:
         """Publish what is scored, wait a little for its confirmations, say offline, disconnect."""
         deadline = time.monotonic() + STOP_DRAIN_S
-        while (self._scored or self.ledger.unconfirmed_batches) and self._output_link.connected \
-                and time.monotonic() < deadline:
+        while (
+            (self._scored or self.ledger.unconfirmed_batches)
+            and self._output_link.connected
+            and time.monotonic() < deadline
+        ):
             self._publish_scored()
             self._serve_network(0.05)
         if self._input_link.connected:

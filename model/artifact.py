@@ -108,7 +108,10 @@ class LoadedModel:
 
 
 def save_model(
-    pipeline: Pipeline, card: dict[str, Any], models_dir: Path, onnx: bytes | None = None,
+    pipeline: Pipeline,
+    card: dict[str, Any],
+    models_dir: Path,
+    onnx: bytes | None = None,
     explainer: bytes | None = None,
 ) -> str:
     """Write a new version (model file, ONNX export if any, card), point ``current`` at it."""
@@ -122,8 +125,12 @@ def save_model(
     full_card = {**card, "version": version, "model_sha256": digest, "model_bytes": len(data)}
     _write_atomic(folder / MODEL_FILE, data)
     if onnx is not None:
-        full_card["onnx"] = {**card.get("onnx", {}), "file": ONNX_FILE,
-                             "sha256": hashlib.sha256(onnx).hexdigest(), "bytes": len(onnx)}
+        full_card["onnx"] = {
+            **card.get("onnx", {}),
+            "file": ONNX_FILE,
+            "sha256": hashlib.sha256(onnx).hexdigest(),
+            "bytes": len(onnx),
+        }
         _write_atomic(folder / ONNX_FILE, onnx)
     if explainer is not None:
         full_card["explainer"] = {"file": EXPLAINER_FILE, "sha256": hashlib.sha256(explainer).hexdigest()}
@@ -228,8 +235,7 @@ def _verify_digest(data: bytes, card: dict[str, Any], version: str) -> None:
     digest = hashlib.sha256(data).hexdigest()
     if card.get("model_sha256") != digest or not digest.startswith(version):
         raise ModelError(
-            f"model {version}: {MODEL_FILE} (sha256 {digest[:12]}) does not match its card "
-            f"or version; refusing to load"
+            f"model {version}: {MODEL_FILE} (sha256 {digest[:12]}) does not match its card or version; refusing to load"
         )
 
 

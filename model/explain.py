@@ -145,8 +145,11 @@ def _explanation(base: float, contributions: np.ndarray, features: np.ndarray, r
         # the features not listed, summed, so base + contributions + rest = probability
         "rest": round(float(contributions.sum() - contributions[shown].sum()), 4),
         "contributions": [
-            {"feature": FEATURE_NAMES[i], "value": round(float(features[i]), 3),
-             "contribution": round(float(contributions[i]), 4)}
+            {
+                "feature": FEATURE_NAMES[i],
+                "value": round(float(features[i]), 3),
+                "contribution": round(float(contributions[i]), 4),
+            }
             for i in shown
         ],
         "conditions": rule_conditions(raw),
@@ -165,8 +168,10 @@ def _heat(diff_k: float, rpm: float) -> dict[str, Any] | None:
     if diff_k >= HEAT_LIMIT_K / NEAR_LIMIT or rpm >= HEAT_LIMIT_RPM:
         return None
     holds = diff_k < HEAT_LIMIT_K
-    text = (f"process − air {diff_k:.1f} K {'below' if holds else 'near'} the {HEAT_LIMIT_K} K limit "
-            f"at {rpm:,.0f} rpm (< {HEAT_LIMIT_RPM:,.0f})")
+    text = (
+        f"process − air {diff_k:.1f} K {'below' if holds else 'near'} the {HEAT_LIMIT_K} K limit "
+        f"at {rpm:,.0f} rpm (< {HEAT_LIMIT_RPM:,.0f})"
+    )
     return {"mode": "HDF", "holds": holds, "margin": round(diff_k - HEAT_LIMIT_K, 2), "text": text}
 
 
@@ -188,7 +193,6 @@ def _overstrain(wear: float, torque: float, type_code: int) -> dict[str, Any] | 
     share = f"{strain / limit:.0%} of the {limit:,.0f} limit for type {_TYPE_NAMES[type_code]}"
     text = f"wear × torque {strain:,.0f} min·Nm, {share}"
     return {"mode": "OSF", "holds": strain > limit, "margin": round(strain - limit, 1), "text": text}
-
 
 
 def load_explainer(version_dir: Path, card: dict[str, Any]) -> Explainer | None:

@@ -83,7 +83,8 @@ def export_onnx(pipeline: Any) -> bytes:
     width = len(FEATURE_NAMES)
     try:
         trees = convert_sklearn(
-            forest, initial_types=[(_SCALED, FloatTensorType([None, width]))],
+            forest,
+            initial_types=[(_SCALED, FloatTensorType([None, width]))],
             options={id(forest): {"zipmap": False}},
         )
     except Exception as exc:  # skl2onnx raises many types for unsupported models
@@ -96,18 +97,25 @@ def export_onnx(pipeline: Any) -> bytes:
         helper.make_node("Cast", ["scaled"], [_SCALED], to=TensorProto.FLOAT),
     ]
     new_graph = helper.make_graph(
-        prologue + list(graph.node), "forewarn_forest",
+        prologue + list(graph.node),
+        "forewarn_forest",
         [helper.make_tensor_value_info(INPUT_NAME, TensorProto.DOUBLE, [None, width])],
         [output for output in graph.output if output.name == OUTPUT_NAME],
-        [numpy_helper.from_array(mean, "scaler_mean"), numpy_helper.from_array(scale, "scaler_scale"),
-         *graph.initializer],
+        [
+            numpy_helper.from_array(mean, "scaler_mean"),
+            numpy_helper.from_array(scale, "scaler_scale"),
+            *graph.initializer,
+        ],
     )
     model = helper.make_model(new_graph, opset_imports=list(trees.opset_import), producer_name="forewarn")
     model.ir_version = trees.ir_version
-    helper.set_model_props(model, {
-        META_CLASSES: json.dumps([str(c) for c in forest.classes_]),
-        META_FEATURES: json.dumps(list(FEATURE_NAMES)),
-    })
+    helper.set_model_props(
+        model,
+        {
+            META_CLASSES: json.dumps([str(c) for c in forest.classes_]),
+            META_FEATURES: json.dumps(list(FEATURE_NAMES)),
+        },
+    )
     return bytes(model.SerializeToString())
 
 
@@ -154,8 +162,10 @@ def parity(pipeline: Any, onnx_model: bytes, raw: np.ndarray, threshold: float) 
     flagged = (1.0 - expected[:, none]) >= threshold
     flagged_onnx = (1.0 - got[:, none]) >= threshold
     return Parity(
-        rows=len(raw), max_abs_diff=float(np.max(np.abs(got - expected), initial=0.0)),
-        label_agreement=float(np.mean(flagged == flagged_onnx)) if len(raw) else 1.0, threshold=threshold,
+        rows=len(raw),
+        max_abs_diff=float(np.max(np.abs(got - expected), initial=0.0)),
+        label_agreement=float(np.mean(flagged == flagged_onnx)) if len(raw) else 1.0,
+        threshold=threshold,
     )
 
 
@@ -168,8 +178,7 @@ def export_checked(pipeline: Any, raw: np.ndarray, threshold: float) -> tuple[by
         log.warning("no ONNX export, the worker will serve with scikit-learn: %s", exc)
         return None
     except Exception as exc:  # onnxruntime refusing the graph, or not installed
-        log.warning("ONNX export not usable, the worker will serve with scikit-learn: %s: %s",
-                    type(exc).__name__, exc)
+        log.warning("ONNX export not usable, the worker will serve with scikit-learn: %s: %s", type(exc).__name__, exc)
         return None
     if checked.max_abs_diff > MAX_ABS_DIFF or checked.label_agreement < MIN_AGREEMENT:
         log.warning("ONNX export disagrees with scikit-learn (%s); not shipped", checked)

@@ -56,9 +56,7 @@ class Entry:
 class Outbox:
     """The queue in one SQLite file; use from one thread only."""
 
-    def __init__(
-        self, path: Path, max_rows: int, keep_acked_ms: int = 0, clock: Callable[[], int] = _wall_ms
-    ) -> None:
+    def __init__(self, path: Path, max_rows: int, keep_acked_ms: int = 0, clock: Callable[[], int] = _wall_ms) -> None:
         if max_rows < 1:
             raise ValueError("max_rows must be at least 1")
         if keep_acked_ms < 0:

@@ -107,9 +107,7 @@ def _header_positions(header: list[str] | None, source: str) -> dict[str, int]:
     names = [name.strip().lstrip("\ufeff") for name in header]
     missing = [column for column in COLUMNS if column not in names]
     if missing:
-        raise BadFileError(
-            f"{source}:1: header lacks {', '.join(missing)}; expected the columns {', '.join(COLUMNS)}"
-        )
+        raise BadFileError(f"{source}:1: header lacks {', '.join(missing)}; expected the columns {', '.join(COLUMNS)}")
     return {column: names.index(column) for column in COLUMNS}
 
 
@@ -123,9 +121,7 @@ def parse_fields(fields: list[str], positions: dict[str, int], width: int) -> Sa
         type=_category(text["Category"]),
         product_id=_optional_text("Identifier", text["Identifier"], MAX_IDENTIFIER),
         failure=_flag(text["Failure"]),
-        failure_description=_optional_text(
-            "Failure_Description", text["Failure_Description"], MAX_DESCRIPTION
-        ),
+        failure_description=_optional_text("Failure_Description", text["Failure_Description"], MAX_DESCRIPTION),
         **values,  # type: ignore[arg-type]
     )
 

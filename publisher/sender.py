@@ -146,8 +146,9 @@ class Sender:
     def _drop_oversized(self, entry: Entry) -> None:
         self.outbox.discard([entry.id])
         self.counters.refused += 1
-        log.warning("outbox row %d is %d bytes, over %d: dropped, not sent", entry.id, len(entry.payload),
-                    MAX_PAYLOAD_BYTES)
+        log.warning(
+            "outbox row %d is %d bytes, over %d: dropped, not sent", entry.id, len(entry.payload), MAX_PAYLOAD_BYTES
+        )
 
     def _hand_over(self, entry: Entry) -> bool:
         info = self.client.publish(entry.topic, entry.payload, qos=1)
@@ -201,8 +202,12 @@ class Sender:
 
     def _hold_unrouted(self, entry: Entry) -> None:
         if not self._unrouted:
-            log.warning("the broker has no subscriber for %s (is the inference worker connected?); "
-                        "keeping the readings and sending them again in %.0f s", entry.topic, self.unrouted_pause_s)
+            log.warning(
+                "the broker has no subscriber for %s (is the inference worker connected?); "
+                "keeping the readings and sending them again in %.0f s",
+                entry.topic,
+                self.unrouted_pause_s,
+            )
         self._unrouted.append(entry)
         self.counters.unrouted += 1
         self._paused_until = time.monotonic() + self.unrouted_pause_s

@@ -66,9 +66,7 @@ class ReadingPublisher:
         """Connect (in the background, retrying) and hand over what a previous run left behind."""
         if self.outbox.depth:
             log.info("outbox holds %d readings from a previous run; sending them first", self.outbox.depth)
-        connect_client(
-            self.client, self.config.mqtt, status_topic=self.status_topic, on_connected=self.sender.link_up
-        )
+        connect_client(self.client, self.config.mqtt, status_topic=self.status_topic, on_connected=self.sender.link_up)
         self.sender.follow_disconnects()
 
     def offer(self, sample: Sample) -> str:

@@ -15,9 +15,7 @@ from publisher.simulation import Simulator
 __all__ = ["replay_items", "simulated_items"]
 
 
-def replay_items(
-    path: Path, start_row: int = 0, loop: bool = False
-) -> tuple[Iterator[Sourced], list[BadRow]]:
+def replay_items(path: Path, start_row: int = 0, loop: bool = False) -> tuple[Iterator[Sourced], list[BadRow]]:
     """The file's good rows from data row `start_row` (0-based), endlessly if `loop`; plus its bad rows.
 
     The file is read once, up front: a bad header or an empty file stops the replay before

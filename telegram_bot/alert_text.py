@@ -48,8 +48,7 @@ def alert_message(alert: Alert, prediction: Mapping[str, Any] | None, dashboard_
 
 def _opened_lines(alert: Alert, prediction: Mapping[str, Any] | None) -> list[str]:
     lines = [
-        f"{KIND_ICONS.get(alert.kind, '🟠')} <b>{kind_title(alert.kind)}</b>"
-        f" on <b>{esc(alert.machine_id)}</b>",
+        f"{KIND_ICONS.get(alert.kind, '🟠')} <b>{kind_title(alert.kind)}</b> on <b>{esc(alert.machine_id)}</b>",
         f"{_upper_first(mode_text(alert.predicted_mode))}, probability {percent(alert.failure_probability)}",
     ]
     if prediction is not None:

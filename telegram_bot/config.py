@@ -118,9 +118,7 @@ def _mqtt_settings(state: Path) -> MqttSettings:
 
 def _ca_file(path: Path) -> Path:
     if not path.is_file():
-        raise ConfigError(
-            f"FOREWARN_MQTT_CA: no CA certificate at {path} (`python -m broker init` makes one)"
-        )
+        raise ConfigError(f"FOREWARN_MQTT_CA: no CA certificate at {path} (`python -m broker init` makes one)")
     try:
         ssl.create_default_context(cafile=str(path))
     except ssl.SSLError as exc:
@@ -137,5 +135,3 @@ def _pacing() -> Pacing:
         retry_base_s=env_float("TELEGRAM_RETRY_BASE_S", 1.0, minimum=0.01),
         retry_max_s=env_float("TELEGRAM_RETRY_MAX_S", 60.0, minimum=0.01),
     )
-
-

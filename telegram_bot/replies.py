@@ -63,8 +63,7 @@ def status_reply(data: Mapping[str, Any]) -> str:
         return "No machines have reported yet."
     counts = data["counts"] if isinstance(data.get("counts"), Mapping) else {}
     summary = " · ".join(
-        f"{icon} {_count(counts, state)} {state}"
-        for state, icon in (*STATUS_ICONS.items(), ("offline", OFFLINE_ICON))
+        f"{icon} {_count(counts, state)} {state}" for state, icon in (*STATUS_ICONS.items(), ("offline", OFFLINE_ICON))
     )
     header = f"<b>{len(machines)} machines</b>: {summary}"
     lines = [_status_line(m) for m in sorted(machines, key=_severity)]

@@ -106,18 +106,14 @@ class Store:
 
     def outcomes(self, alert_id: str) -> dict[tuple[str, int], str | None]:
         """{(state, chat_id): outcome or None when pending} of one alert (for checks and tests)."""
-        rows = self._db.execute(
-            "SELECT state, chat_id, outcome FROM deliveries WHERE alert_id = ?", (alert_id,)
-        )
+        rows = self._db.execute("SELECT state, chat_id, outcome FROM deliveries WHERE alert_id = ?", (alert_id,))
         return {(str(state), int(chat)): outcome for state, chat, outcome in rows}
 
     def prune(self, now: datetime, keep_days: int = 30) -> int:
         """Forget done deliveries older than `keep_days`; returns how many."""
         cutoff = format_ts(now - timedelta(days=keep_days))
         with self._db:
-            cursor = self._db.execute(
-                "DELETE FROM deliveries WHERE outcome IS NOT NULL AND done_at < ?", (cutoff,)
-            )
+            cursor = self._db.execute("DELETE FROM deliveries WHERE outcome IS NOT NULL AND done_at < ?", (cutoff,))
             self._db.execute("DELETE FROM mutes WHERE until < ?", (format_ts(now),))
         return max(cursor.rowcount, 0)
 
@@ -131,9 +127,7 @@ class Store:
     def unmute(self, chat_id: int, machine_id: str) -> bool:
         """Lift a mute; False when the machine was not muted in that chat."""
         with self._db:
-            cursor = self._db.execute(
-                "DELETE FROM mutes WHERE chat_id = ? AND machine_id = ?", (chat_id, machine_id)
-            )
+            cursor = self._db.execute("DELETE FROM mutes WHERE chat_id = ? AND machine_id = ?", (chat_id, machine_id))
         return cursor.rowcount > 0
 
     def mutes(self, chat_id: int, now: datetime) -> list[tuple[str, datetime]]:

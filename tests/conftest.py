@@ -41,6 +41,9 @@ def models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("models")
     subprocess.run(
         [sys.executable, "-m", "training", "--models-dir", str(folder)],
-        check=True, cwd=REPO_ROOT, capture_output=True, timeout=600,
+        check=True,
+        cwd=REPO_ROOT,
+        capture_output=True,
+        timeout=600,
     )
     return folder

@@ -102,9 +102,7 @@ class Dataset:
 
     def subset(self, index: np.ndarray) -> Dataset:
         """The rows at `index` (or where a boolean mask is true)."""
-        return Dataset(
-            self.raw[index], self.failure[index], self.mode[index], self.mode_flags[index], self.files
-        )
+        return Dataset(self.raw[index], self.failure[index], self.mode[index], self.mode_flags[index], self.files)
 
 
 def load_dataset(paths: Sequence[Path]) -> Dataset:

@@ -22,9 +22,7 @@ def _headline(metrics: dict[str, Any]) -> str:
 
 
 def _per_mode(metrics: dict[str, Any]) -> str:
-    parts = [
-        f"{mode} {m['detected']}/{m['n']} ({m['recall']:.2f})" for mode, m in metrics["per_mode"].items()
-    ]
+    parts = [f"{mode} {m['detected']}/{m['n']} ({m['recall']:.2f})" for mode, m in metrics["per_mode"].items()]
     return "recall per mode: " + ("  ".join(parts) or "no failures")
 
 

@@ -49,8 +49,7 @@ __all__ = ["TrainResult", "train"]
 log = logging.getLogger(__name__)
 
 THRESHOLD_METHOD = (
-    "centre of the near-best (within 0.01) F1 plateau of k-fold out-of-fold probabilities "
-    "on the training part"
+    "centre of the near-best (within 0.01) F1 plateau of k-fold out-of-fold probabilities on the training part"
 )
 
 

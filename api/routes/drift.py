@@ -22,8 +22,13 @@ def drift() -> Response:
     machine = machine_id(request.args.get("machine"))
     limit = integer(request.args, "limit", 1000, 10, 50_000)
     version, reference = _reference(state.config.models_dir)
-    body: dict[str, Any] = {"model_version": version, "machine_id": machine, "window": 0, "reason": None,
-                            "features": []}
+    body: dict[str, Any] = {
+        "model_version": version,
+        "machine_id": machine,
+        "window": 0,
+        "reason": None,
+        "features": [],
+    }
     if reference is None:
         body["reason"] = "the model card has no training distribution (retrain with `python -m training`)"
         return jsonify(body)

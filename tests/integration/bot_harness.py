@@ -66,9 +66,7 @@ class RunningBot:
         """Start and wait until the bot's MQTT session is up (its status says online)."""
         before = self._online_count()
         self._thread.start()
-        self._status.wait_for(
-            lambda seen: self._online_count(seen) > before or self.error is not None, timeout
-        )
+        self._status.wait_for(lambda seen: self._online_count(seen) > before or self.error is not None, timeout)
         if self.error is not None:
             raise RuntimeError("bot failed to start") from self.error
         if self._online_count() <= before:

@@ -102,9 +102,7 @@ def test_a_chat_not_on_the_list_gets_nothing_and_its_text_is_not_logged(broker, 
     assert "my-secret-words" not in caplog.text
 
 
-def test_429s_and_500s_delay_but_never_drop_or_duplicate_an_alert(
-    broker, telegram, publisher, machine_id, tmp_path
-):
+def test_429s_and_500s_delay_but_never_drop_or_duplicate_an_alert(broker, telegram, publisher, machine_id, tmp_path):
     telegram.fail_next(
         "sendMessage",
         Failure(429, retry_after=1),
@@ -137,18 +135,14 @@ def test_a_restart_does_not_resend_old_alerts(broker, telegram, publisher, machi
     bot = RunningBot(config, broker).start()
     try:
         publisher.publish(first)
-        assert telegram.wait_for(
-            lambda t: len(t.messages_to(CHAT_A)) == 1 and len(t.messages_to(CHAT_B)) == 1
-        )
+        assert telegram.wait_for(lambda t: len(t.messages_to(CHAT_A)) == 1 and len(t.messages_to(CHAT_B)) == 1)
     finally:
         bot.stop()
     publisher.publish(second)  # while the bot is away: its persistent session keeps it
     publisher.publish(first)  # and a republished old event: already delivered, so never again
     bot = RunningBot(config, broker).start()
     try:
-        assert telegram.wait_for(
-            lambda t: len(t.messages_to(CHAT_A)) == 2 and len(t.messages_to(CHAT_B)) == 2
-        )
+        assert telegram.wait_for(lambda t: len(t.messages_to(CHAT_A)) == 2 and len(t.messages_to(CHAT_B)) == 2)
         time.sleep(SETTLE_S)
     finally:
         bot.stop()
@@ -157,9 +151,7 @@ def test_a_restart_does_not_resend_old_alerts(broker, telegram, publisher, machi
         assert _count_mentions(telegram, chat, second.alert_id) == 1
 
 
-def test_deliveries_pending_at_a_stop_go_out_after_the_restart(
-    broker, telegram, publisher, machine_id, tmp_path
-):
+def test_deliveries_pending_at_a_stop_go_out_after_the_restart(broker, telegram, publisher, machine_id, tmp_path):
     config = bot_config(broker, telegram, tmp_path)
     alert = make_alert(machine_id)
     telegram.fail_next("sendMessage", *[Failure(500)] * 1000)  # Telegram down: nothing can go out
@@ -175,9 +167,7 @@ def test_deliveries_pending_at_a_stop_go_out_after_the_restart(
     telegram.clear_failures()  # Telegram is back
     bot = RunningBot(config, broker).start()
     try:
-        assert telegram.wait_for(
-            lambda t: len(t.messages_to(CHAT_A)) == 1 and len(t.messages_to(CHAT_B)) == 1
-        )
+        assert telegram.wait_for(lambda t: len(t.messages_to(CHAT_A)) == 1 and len(t.messages_to(CHAT_B)) == 1)
         time.sleep(SETTLE_S)
     finally:
         bot.stop()
@@ -201,9 +191,7 @@ def test_a_burst_of_alerts_becomes_one_digest_per_chat(broker, telegram, publish
         assert all(alert.alert_id in digest.text for alert in alerts)
 
 
-def test_a_muted_machine_sends_nothing_to_that_chat_until_unmuted(
-    broker, telegram, publisher, machine_id, tmp_path
-):
+def test_a_muted_machine_sends_nothing_to_that_chat_until_unmuted(broker, telegram, publisher, machine_id, tmp_path):
     bot = RunningBot(bot_config(broker, telegram, tmp_path), broker).start()
     try:
         telegram.user_says(CHAT_A, f"/mute {machine_id} 30")
@@ -216,9 +204,7 @@ def test_a_muted_machine_sends_nothing_to_that_chat_until_unmuted(
         assert telegram.wait_for(lambda t: len(t.messages_to(CHAT_A)) == 2)
         heard = make_alert(machine_id)
         publisher.publish(heard)
-        assert telegram.wait_for(
-            lambda t: len(t.messages_to(CHAT_A)) == 3 and len(t.messages_to(CHAT_B)) == 2
-        )
+        assert telegram.wait_for(lambda t: len(t.messages_to(CHAT_A)) == 3 and len(t.messages_to(CHAT_B)) == 2)
         time.sleep(SETTLE_S)
     finally:
         bot.stop()
@@ -227,9 +213,7 @@ def test_a_muted_machine_sends_nothing_to_that_chat_until_unmuted(
     assert _count_mentions(telegram, CHAT_B, muted.alert_id) == 1
 
 
-def test_a_malformed_alert_is_dropped_and_the_next_one_still_arrives(
-    broker, telegram, publisher, machine_id, tmp_path
-):
+def test_a_malformed_alert_is_dropped_and_the_next_one_still_arrives(broker, telegram, publisher, machine_id, tmp_path):
     bot = RunningBot(bot_config(broker, telegram, tmp_path), broker).start()
     try:
         publisher.publish_raw(machine_id, b'{"alert_id": "x", "nonsense": true}')

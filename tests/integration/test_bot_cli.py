@@ -47,9 +47,7 @@ def test_a_bad_chat_list_is_one_line_and_exit_2(tmp_path):
 
 
 def test_a_missing_mqtt_password_is_one_line_and_exit_2(tmp_path):
-    result = _run(
-        tmp_path, TELEGRAM_BOT_TOKEN="123:abc", TELEGRAM_ALLOWED_CHAT_IDS="12", FOREWARN_MQTT_CA=CA_FILE
-    )
+    result = _run(tmp_path, TELEGRAM_BOT_TOKEN="123:abc", TELEGRAM_ALLOWED_CHAT_IDS="12", FOREWARN_MQTT_CA=CA_FILE)
     assert result.returncode == 2
     assert result.stderr.startswith("error: FOREWARN_MQTT_PASSWORD: cannot read ")
     assert result.stderr.count("\n") == 1

@@ -77,9 +77,7 @@ class Scene:
 
     def publish_alert(self) -> None:
         def visible() -> bool:
-            return any(
-                a["alert_id"] == self.alert.alert_id for a in self.get("/api/alerts?state=open")["alerts"]
-            )
+            return any(a["alert_id"] == self.alert.alert_id for a in self.get("/api/alerts?state=open")["alerts"])
 
         self._until(visible, lambda: self.worker.publish(self.alert))
 
@@ -153,9 +151,7 @@ def test_commands_answer_from_the_live_api(broker, telegram, live_api, scene, tm
     assert scene.failing in alerts
     assert "acknowledged by Ada Lovelace" in acked
     assert "acknowledged by Ada Lovelace" in after
-    (view,) = [
-        a for a in scene.get("/api/alerts?state=open")["alerts"] if a["alert_id"] == scene.alert.alert_id
-    ]
+    (view,) = [a for a in scene.get("/api/alerts?state=open")["alerts"] if a["alert_id"] == scene.alert.alert_id]
     assert view["acked_by"] == "Ada Lovelace"
     assert "No alert no-such-alert" in missing
     assert usage == "Usage: /machine ID"
@@ -168,9 +164,7 @@ def test_an_alert_message_carries_the_readings_and_explanation_from_the_api(
     try:
         scene.publish_predictions()
         scene.publish_alert()
-        assert telegram.wait_for(
-            lambda t: len(t.messages_to(CHAT_A)) == 1 and len(t.messages_to(CHAT_B)) == 1
-        )
+        assert telegram.wait_for(lambda t: len(t.messages_to(CHAT_A)) == 1 and len(t.messages_to(CHAT_B)) == 1)
     finally:
         bot.stop()
     text = telegram.messages_to(CHAT_A)[0].text
@@ -191,7 +185,5 @@ def test_ack_without_an_api_token_says_how_to_enable_it(broker, telegram, live_a
     finally:
         bot.stop()
     assert "FOREWARN_API_TOKEN" in reply
-    (view,) = [
-        a for a in scene.get("/api/alerts?state=open")["alerts"] if a["alert_id"] == scene.alert.alert_id
-    ]
+    (view,) = [a for a in scene.get("/api/alerts?state=open")["alerts"] if a["alert_id"] == scene.alert.alert_id]
     assert view["acked_by"] is None

@@ -19,11 +19,11 @@ from common.mqtt import connect_client, create_client, wait_connected
 from tests.support.mqtt import Collector, publish_and_wait
 
 
-def _connect_result(broker: LocalBroker, username: str | None, password: str | None,
-                    ca_file: str | None = None, tls: bool = True) -> str:
+def _connect_result(
+    broker: LocalBroker, username: str | None, password: str | None, ca_file: str | None = None, tls: bool = True
+) -> str:
     """Try one connection; return 'ok' or the failure in words."""
-    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"probe-{uuid.uuid4().hex[:6]}",
-                         protocol=mqtt.MQTTv5)
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"probe-{uuid.uuid4().hex[:6]}", protocol=mqtt.MQTTv5)
     if tls:
         client.tls_set(ca_certs=ca_file or str(broker.ca_file), tls_version=ssl.PROTOCOL_TLS_CLIENT)
     if username is not None:
@@ -74,8 +74,10 @@ def test_a_broker_signed_by_another_ca_is_refused(broker: LocalBroker, machine_i
 def test_a_sensor_cannot_publish_for_another_machine(broker: LocalBroker, machine_id: str) -> None:
     victim = f"{machine_id}-victim"
     attacker_password = broker.add_user(machine_id, "sensor")
-    watcher = Collector(broker.settings("__watch__", broker.add_user("__watch__", "viewer")),
-                        [broker.topics.readings(victim), broker.topics.readings(machine_id)])
+    watcher = Collector(
+        broker.settings("__watch__", broker.add_user("__watch__", "viewer")),
+        [broker.topics.readings(victim), broker.topics.readings(machine_id)],
+    )
     attacker = create_client(broker.settings(machine_id, attacker_password), status_topic=None)
     connect_client(attacker, broker.settings(machine_id, attacker_password))
     try:

@@ -37,8 +37,15 @@ def compose(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
     if command is None:
         pytest.skip("Docker Compose v2 is not installed (`docker compose` or docker-compose v2)")
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("FOREWARN_", "TELEGRAM_", "COMPOSE_"))}
-    return subprocess.run([*command, "-f", str(REPO_ROOT / "compose.yaml"), *args], cwd=REPO_ROOT,
-                          env=clean | env, capture_output=True, text=True, timeout=60, check=False)
+    return subprocess.run(
+        [*command, "-f", str(REPO_ROOT / "compose.yaml"), *args],
+        cwd=REPO_ROOT,
+        env=clean | env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
 
 
 def _literal(text: str) -> str:

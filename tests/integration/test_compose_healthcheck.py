@@ -25,8 +25,14 @@ def listener() -> Iterator[socket.socket]:
 
 
 def run_check(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, str(SCRIPT), *args], env=os.environ | env,
-                          capture_output=True, text=True, timeout=30, check=False)
+    return subprocess.run(
+        [sys.executable, str(SCRIPT), *args],
+        env=os.environ | env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
 
 
 def test_mqtt_healthy_while_the_process_holds_a_connection(listener: socket.socket) -> None:
@@ -60,8 +66,10 @@ def test_mqtt_counts_only_the_service_and_its_children(listener: socket.socket) 
 def test_mqtt_sees_connections_of_descendants(listener: socket.socket) -> None:
     """Under compose's `init: true` the service is a child of PID 1."""
     port = listener.getsockname()[1]
-    child = (f"import os, socket, time; s = socket.create_connection(('127.0.0.1', {port})); "
-             "print(os.getpid(), flush=True); time.sleep(30)")
+    child = (
+        f"import os, socket, time; s = socket.create_connection(('127.0.0.1', {port})); "
+        "print(os.getpid(), flush=True); time.sleep(30)"
+    )
     parent = f"import subprocess, sys; subprocess.run([sys.executable, '-c', {child!r}])"
     process = subprocess.Popen([sys.executable, "-c", parent], stdout=subprocess.PIPE, text=True)
     assert process.stdout is not None

@@ -61,8 +61,10 @@ def test_a_gone_workers_session_keeps_its_share_until_the_same_id_returns(
     first, second = workers
     running: list[Worker] = [start_worker(first), start_worker(second)]
     machine = f"m-{uuid.uuid4().hex[:12]}"
-    viewer = Collector(own_broker.settings("viewer-x", own_broker.add_user("viewer-x", "viewer")),
-                       [own_broker.topics.predictions(machine)])
+    viewer = Collector(
+        own_broker.settings("viewer-x", own_broker.add_user("viewer-x", "viewer")),
+        [own_broker.topics.predictions(machine)],
+    )
     try:
         wait_online(own_broker, second.instance)
         running.pop().stop()  # replica 2 leaves; its session (and subscription) stays

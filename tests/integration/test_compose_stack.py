@@ -187,8 +187,15 @@ def _wait_for_readings(stack: LocalCompose, machine: str, count: int) -> None:
 
 def test_bot_without_token_stops_with_one_line() -> None:
     with LocalCompose({"FOREWARN_API_TOKEN": TOKEN}, profiles=("telegram",)) as compose:
-        result = subprocess.run(compose.argv("telegram-bot"), cwd=REPO_ROOT, env=compose.environment("telegram-bot"),
-                                capture_output=True, text=True, timeout=30, check=False)
+        result = subprocess.run(
+            compose.argv("telegram-bot"),
+            cwd=REPO_ROOT,
+            env=compose.environment("telegram-bot"),
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
     assert result.returncode == 2
     assert "set TELEGRAM_BOT_TOKEN" in result.stderr
     assert result.stderr.count("\n") == 1

@@ -35,11 +35,14 @@ def test_onnx_and_scikit_learn_agree_on_every_row_of_both_data_files(models_dir:
     probabilities = loaded.pipeline.predict_proba(data.raw)
     none = loaded.classes.index(NO_FAILURE)
     max_diff = float(np.max(np.abs(fast.failure_probability - truth.failure_probability)))
-    agreement = float(np.mean((fast.failure_probability >= loaded.threshold)
-                              == (truth.failure_probability >= loaded.threshold)))
+    agreement = float(
+        np.mean((fast.failure_probability >= loaded.threshold) == (truth.failure_probability >= loaded.threshold))
+    )
     modes = float(np.mean([a == b for a, b in zip(fast.predicted_mode, truth.predicted_mode, strict=True)]))
-    print(f"\nONNX vs scikit-learn on {len(data.raw):,} rows: max |p diff| {max_diff:.2e}, "
-          f"label agreement at {loaded.threshold} {agreement:.2%}, mode agreement {modes:.2%}")
+    print(
+        f"\nONNX vs scikit-learn on {len(data.raw):,} rows: max |p diff| {max_diff:.2e}, "
+        f"label agreement at {loaded.threshold} {agreement:.2%}, mode agreement {modes:.2%}"
+    )
     assert len(data.raw) == 8000
     assert np.allclose(truth.failure_probability, 1 - probabilities[:, none])
     assert max_diff <= MAX_DIFF
@@ -112,8 +115,14 @@ print(scorer.engine, round(float(batch.failure_probability[0]), 4), heavy, loade
 
 def test_the_worker_way_of_loading_never_imports_scikit_learn(models_dir: Path) -> None:
     example = REPO_ROOT / "contract" / "examples" / "reading.json"
-    done = subprocess.run([sys.executable, "-c", SERVING, str(models_dir), str(example)], cwd=REPO_ROOT,
-                          capture_output=True, text=True, timeout=120, check=True)
+    done = subprocess.run(
+        [sys.executable, "-c", SERVING, str(models_dir), str(example)],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
     engine, probability, heavy, built = done.stdout.split(maxsplit=3)
     assert engine == "onnxruntime"
     assert 0.0 <= float(probability) <= 1.0

@@ -114,8 +114,7 @@ def test_train_command_writes_a_version_under_the_var_dir(tmp_path: Path) -> Non
 def test_bad_csv_line_is_one_line_naming_file_and_line(tmp_path: Path) -> None:
     bad = tmp_path / "bad.csv"
     bad.write_text(
-        ",".join(COLUMNS)
-        + "\nM1,M,298.1,308.6,1551,42.8,0,0,No Failure\nM2,M,hot,308.6,1551,42.8,0,0,No Failure\n"
+        ",".join(COLUMNS) + "\nM1,M,298.1,308.6,1551,42.8,0,0,No Failure\nM2,M,hot,308.6,1551,42.8,0,0,No Failure\n"
     )
     result = _cli("--data", str(bad), var_dir=tmp_path)
     assert result.returncode == 1

@@ -25,9 +25,7 @@ GOOD_ROWS = [
 ]
 
 
-def environment(
-    tmp_path: Path, broker: LocalBroker | None = None, password: str | None = None
-) -> dict[str, str]:
+def environment(tmp_path: Path, broker: LocalBroker | None = None, password: str | None = None) -> dict[str, str]:
     env = os.environ | {
         "FOREWARN_VAR_DIR": str(tmp_path / "var"),
         "FOREWARN_MQTT_PASSWORD": password or "not-used-before-the-error",
@@ -116,10 +114,7 @@ def test_a_missing_password_is_named(tmp_path: Path) -> None:
     result = publisher(env, "simulate", "--machine", "m1")
     assert result.returncode == 2
     secret = tmp_path / "var" / "secrets" / "m1.password"
-    assert (
-        result.stderr.strip()
-        == f"error: FOREWARN_MQTT_PASSWORD: cannot read {secret}: No such file or directory"
-    )
+    assert result.stderr.strip() == f"error: FOREWARN_MQTT_PASSWORD: cannot read {secret}: No such file or directory"
 
 
 def test_a_missing_ca_certificate_is_named(tmp_path: Path) -> None:
@@ -159,14 +154,10 @@ def test_a_replay_skips_bad_rows_by_line_and_publishes_the_rest(
     assert len({r.reading_id for r in readings}) == 3
 
 
-def test_a_seeded_simulation_publishes_the_seeded_stream(
-    broker: LocalBroker, machine_id: str, tmp_path: Path
-) -> None:
+def test_a_seeded_simulation_publishes_the_seeded_stream(broker: LocalBroker, machine_id: str, tmp_path: Path) -> None:
     collector = viewer(broker, machine_id)
     env = environment(tmp_path, broker, broker.add_user(machine_id, "sensor"))
-    result = publisher(
-        env, "simulate", "--machine", machine_id, "--count", "40", "--rate", "0", "--seed", "9"
-    )
+    result = publisher(env, "simulate", "--machine", machine_id, "--count", "40", "--rate", "0", "--seed", "9")
     payloads = reading_messages(collector, 40)
     collector.close()
     assert result.returncode == 0, result.stderr
@@ -205,9 +196,7 @@ def test_sigterm_stops_a_looping_replay_cleanly(broker: LocalBroker, machine_id:
     started = time.monotonic()
     stdout, stderr = process.communicate(timeout=30)
     status_topic = broker.topics.status(machine_id)
-    messages = collector.wait_for(
-        lambda m: any(x.topic == status_topic and b"offline" in x.payload for x in m)
-    )
+    messages = collector.wait_for(lambda m: any(x.topic == status_topic and b"offline" in x.payload for x in m))
     collector.close()
     assert process.returncode == 0, stderr
     assert time.monotonic() - started < 10
@@ -225,6 +214,4 @@ def test_an_account_without_the_sensor_role_stops_with_a_hint(
     env = environment(tmp_path, broker, broker.add_user(machine_id, "viewer"))
     result = publisher(env, "simulate", "--machine", machine_id, "--rate", "10")
     assert result.returncode == 2
-    assert result.stderr.strip().startswith(
-        f"error: the broker refuses what {machine_id} publishes (Not authorized)"
-    )
+    assert result.stderr.strip().startswith(f"error: the broker refuses what {machine_id} publishes (Not authorized)")

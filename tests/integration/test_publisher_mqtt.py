@@ -89,9 +89,7 @@ def test_readings_arrive_in_order_between_online_and_offline(
     status_topic = broker.topics.status(machine_id)
 
     def offline_seen(messages: list[Received]) -> bool:
-        return any(
-            Status.from_json(m.payload).state == "offline" for m in messages if m.topic == status_topic
-        )
+        return any(Status.from_json(m.payload).state == "offline" for m in messages if m.topic == status_topic)
 
     messages = collector.wait_for(lambda m: len(readings(m)) >= 30 and offline_seen(m))
     collector.close()
@@ -113,9 +111,7 @@ def test_readings_taken_while_the_broker_is_down_arrive_after_it_returns(
 ) -> None:
     password = own_broker.add_user(machine_id, "sensor")
     collector = watch(own_broker, machine_id, persistent=True)
-    publisher = ReadingPublisher(
-        publisher_config(own_broker, machine_id, password, tmp_path, max_inflight=10)
-    )
+    publisher = ReadingPublisher(publisher_config(own_broker, machine_id, password, tmp_path, max_inflight=10))
     publisher.start()
     items = simulated_items(seed=2, machine_type="H", count=None)
     before = offer(publisher, items, 5)
@@ -143,9 +139,7 @@ def test_a_restarted_publisher_first_sends_what_the_last_one_left(
     # The first run never reaches a broker, and its outbox holds only 15 readings.
     nowhere = replace(broker.settings(machine_id, sensor, client_id=f"{machine_id}-a"), port=free_port())
     first = ReadingPublisher(
-        publisher_config(
-            broker, machine_id, sensor, tmp_path, outbox_max_rows=15, flush_timeout_s=0.2, mqtt=nowhere
-        )
+        publisher_config(broker, machine_id, sensor, tmp_path, outbox_max_rows=15, flush_timeout_s=0.2, mqtt=nowhere)
     )
     first.start()
     left = offer(first, simulated_items(seed=3, machine_type=None, count=None), 20)

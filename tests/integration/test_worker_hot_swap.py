@@ -23,8 +23,10 @@ def test_the_worker_swaps_in_a_new_current_model_between_batches(
     shutil.copytree(models_dir, models)
     old = current_version(models)
     worker = start_worker(worker_config(broker, models, "hot-swap", model_poll_s=0.5))
-    viewer = Collector(broker.settings("viewer-swap", broker.add_user("viewer-swap", "viewer")),
-                       [broker.topics.all_of(Channel.PREDICTIONS)])
+    viewer = Collector(
+        broker.settings("viewer-swap", broker.add_user("viewer-swap", "viewer")),
+        [broker.topics.all_of(Channel.PREDICTIONS)],
+    )
     settings = broker.settings(machine_id, broker.add_user(machine_id, "sensor"))
     sensor = create_client(settings, None)
     connect_client(sensor, settings)
@@ -42,8 +44,13 @@ def test_the_worker_swaps_in_a_new_current_model_between_batches(
 
     try:
         publish(50)
-        subprocess.run([sys.executable, "-m", "training", "--models-dir", str(models), "--seed", "7"],
-                       check=True, cwd=REPO_ROOT, capture_output=True, timeout=300)
+        subprocess.run(
+            [sys.executable, "-m", "training", "--models-dir", str(models), "--seed", "7"],
+            check=True,
+            cwd=REPO_ROOT,
+            capture_output=True,
+            timeout=300,
+        )
         new = current_version(models)
         assert new != old
         for _ in range(40):  # until the new model answers (polled every 0.5 s), 20 s at most

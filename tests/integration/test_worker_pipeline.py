@@ -27,9 +27,10 @@ def worker(broker: LocalBroker, models_dir) -> Iterator[Worker]:
 @pytest.fixture(scope="module")
 def viewer(broker: LocalBroker) -> Iterator[Collector]:
     topics = broker.topics
-    collector = Collector(broker.settings("viewer-test", broker.add_user("viewer-test", "viewer")),
-                          [topics.all_of(Channel.PREDICTIONS), topics.all_of(Channel.REJECTED),
-                           topics.all_of(Channel.ALERTS)])
+    collector = Collector(
+        broker.settings("viewer-test", broker.add_user("viewer-test", "viewer")),
+        [topics.all_of(Channel.PREDICTIONS), topics.all_of(Channel.REJECTED), topics.all_of(Channel.ALERTS)],
+    )
     yield collector
     collector.close()
 

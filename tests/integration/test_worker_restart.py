@@ -24,8 +24,10 @@ def test_a_killed_worker_loses_nothing(broker: LocalBroker, models_dir, machine_
     # A group of its own: the session broker keeps other modules' stopped workers in the default
     # group, and Mosquitto queues a share of every reading for such offline members.
     env["FOREWARN_SHARE_GROUP"] = "restart-test"
-    viewer = Collector(broker.settings("viewer-restart", broker.add_user("viewer-restart", "viewer")),
-                       [broker.topics.all_of(Channel.PREDICTIONS)])
+    viewer = Collector(
+        broker.settings("viewer-restart", broker.add_user("viewer-restart", "viewer")),
+        [broker.topics.all_of(Channel.PREDICTIONS)],
+    )
     worker = spawn("inference_worker", env, tmp_path / "worker.log")
     wait_online(broker, "inference-worker-restart-test")  # its session exists from then on
     sensor_settings = broker.settings(machine_id, broker.add_user(machine_id, "sensor"))

@@ -38,19 +38,35 @@ def pipeline_worker(
     tag = uuid.uuid4().hex[:6]
     name, instance = f"worker-{tag}", f"inference-worker-{tag}"
     settings = broker.settings(name, broker.add_user(name, "worker"), client_id=instance, session_expiry_s=600)
-    worker = start_worker(WorkerConfig(
-        mqtt=settings, topics=broker.topics, instance=instance, share_group=name, models_dir=models_dir,
-        max_batch=256, receive_maximum=1000, clear_after=5, stats_interval_s=5.0, model_poll_s=60.0,
-    ))
+    worker = start_worker(
+        WorkerConfig(
+            mqtt=settings,
+            topics=broker.topics,
+            instance=instance,
+            share_group=name,
+            models_dir=models_dir,
+            max_batch=256,
+            receive_maximum=1000,
+            clear_after=5,
+            stats_interval_s=5.0,
+            model_poll_s=60.0,
+        )
+    )
     db_path = tmp_path_factory.mktemp("api") / "api.db"
     api_name = f"api-{tag}"
-    api = create_app(ApiConfig(database_url=f"sqlite:///{db_path}", topics=broker.topics, housekeeping=False,
-                               mqtt=broker.settings(api_name, broker.add_user(api_name, "viewer"),
-                                                    session_expiry_s=600),
-                               dashboard_dir=Path("/nonexistent-dashboard")))
+    api = create_app(
+        ApiConfig(
+            database_url=f"sqlite:///{db_path}",
+            topics=broker.topics,
+            housekeeping=False,
+            mqtt=broker.settings(api_name, broker.add_user(api_name, "viewer"), session_expiry_s=600),
+            dashboard_dir=Path("/nonexistent-dashboard"),
+        )
+    )
     watcher_name = f"watch-{tag}"
-    watcher = Collector(broker.settings(watcher_name, broker.add_user(watcher_name, "viewer")),
-                        [broker.topics.all_of(Channel.REJECTED)])
+    watcher = Collector(
+        broker.settings(watcher_name, broker.add_user(watcher_name, "viewer")), [broker.topics.all_of(Channel.REJECTED)]
+    )
 
     def rows_of(machine_id: str) -> list[str]:
         with sqlite3.connect(f"file:{db_path}?mode=ro", uri=True) as db:

@@ -180,35 +180,48 @@ class Pipeline:
     # -- parts ------------------------------------------------------------------------------
 
     def start_api(self, **overrides: object) -> Flask:
-        settings = self.broker.settings("api", self.api_password, client_id=f"api-{uuid.uuid4().hex[:6]}",
-                                        session_expiry_s=3600, keepalive=self.api_keepalive)
+        settings = self.broker.settings(
+            "api",
+            self.api_password,
+            client_id=f"api-{uuid.uuid4().hex[:6]}",
+            session_expiry_s=3600,
+            keepalive=self.api_keepalive,
+        )
         values: dict[str, object] = {"housekeeping": False, "dashboard_dir": Path("/nonexistent-dashboard")}
-        config = ApiConfig(database_url=f"sqlite:///{self.db_path}", mqtt=settings, topics=self.broker.topics,
-                           **(values | overrides))  # type: ignore[arg-type]
+        config = ApiConfig(
+            database_url=f"sqlite:///{self.db_path}",
+            mqtt=settings,
+            topics=self.broker.topics,
+            **(values | overrides),  # type: ignore[arg-type]
+        )
         self.api = create_app(config)
         assert wait_until(lambda: runtime_of(self.api).ingest.connected, 20), "API never connected"  # type: ignore[union-attr,arg-type]
         return self.api
 
     def start_tally(self, channels: tuple[Channel, ...] = (Channel.PREDICTIONS, Channel.STATUS)) -> Tally:
-        settings = self.broker.settings("observer", self.observer_password, client_id=f"obs-{uuid.uuid4().hex[:6]}",
-                                        session_expiry_s=3600)
+        settings = self.broker.settings(
+            "observer", self.observer_password, client_id=f"obs-{uuid.uuid4().hex[:6]}", session_expiry_s=3600
+        )
         topics = [self.broker.topics.all_of(channel) for channel in channels]
         self.tally = Tally(settings, [*topics, self.broker.topics.all_service_statuses()])
         return self.tally
 
-    def worker_env(self, worker_id: str, port: int | None = None,
-                   extra: dict[str, str] | None = None) -> dict[str, str]:
+    def worker_env(
+        self, worker_id: str, port: int | None = None, extra: dict[str, str] | None = None
+    ) -> dict[str, str]:
         env = worker_env(self.broker, self.models_dir, worker_id, self.worker_password)
         env |= {"FOREWARN_LOG_LEVEL": "INFO", "FOREWARN_RECEIVE_MAXIMUM": "1000"}
         if port is not None:
             env["FOREWARN_MQTT_PORT"] = str(port)
         return env | (extra or {})
 
-    def start_worker(self, worker_id: str, *, port: int | None = None, wait: bool = True,
-                     env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+    def start_worker(
+        self, worker_id: str, *, port: int | None = None, wait: bool = True, env: dict[str, str] | None = None
+    ) -> subprocess.Popen[bytes]:
         """`python -m inference_worker` with id `worker_id`; `env` adds settings (e.g. a test delay)."""
-        process = spawn("inference_worker", self.worker_env(worker_id, port, env),
-                        self.root / f"worker-{worker_id}.log")
+        process = spawn(
+            "inference_worker", self.worker_env(worker_id, port, env), self.root / f"worker-{worker_id}.log"
+        )
         self.workers[worker_id] = process
         if wait:
             self.wait_worker_online(worker_id, process)
@@ -216,11 +229,13 @@ class Pipeline:
 
     def wait_worker_online(self, worker_id: str, process: subprocess.Popen[bytes], timeout: float = 60) -> float:
         """Wait for the worker's "online" status published after now (it has subscribed by then)."""
-        return self.wait_service_online(f"inference-worker-{worker_id}", process,
-                                        self.root / f"worker-{worker_id}.log", timeout)
+        return self.wait_service_online(
+            f"inference-worker-{worker_id}", process, self.root / f"worker-{worker_id}.log", timeout
+        )
 
-    def wait_service_online(self, service: str, process: subprocess.Popen[bytes], log: Path,
-                            timeout: float = 60) -> float:
+    def wait_service_online(
+        self, service: str, process: subprocess.Popen[bytes], log: Path, timeout: float = 60
+    ) -> float:
         """Wait for `service`'s "online" status published after now.
 
         A service publishes it after its SUBSCRIBE on the same connection, so from then on
@@ -241,24 +256,53 @@ class Pipeline:
         process = self.workers.pop(worker_id)
         kill(process, sig)  # type: ignore[arg-type]
 
-    def start_publisher(self, machine_id: str, count: int, rate: float, *, port: int | None = None,
-                        keepalive: int = 30, keep_acked_s: float = 15.0,
-                        env: dict[str, str] | None = None) -> Publisher:
+    def start_publisher(
+        self,
+        machine_id: str,
+        count: int,
+        rate: float,
+        *,
+        port: int | None = None,
+        keepalive: int = 30,
+        keep_acked_s: float = 15.0,
+        env: dict[str, str] | None = None,
+    ) -> Publisher:
         """`python -m publisher simulate` of `count` readings at `rate` per second (0: unthrottled)."""
         password = self.broker.add_user(machine_id, "sensor")
         outbox_dir = self.root / "outbox"
-        settings = os.environ | {
-            "FOREWARN_MQTT_HOST": self.broker.host, "FOREWARN_MQTT_PORT": str(port or self.broker.port),
-            "FOREWARN_MQTT_CA": str(self.broker.ca_file), "FOREWARN_MQTT_PASSWORD": password,
-            "FOREWARN_TOPIC_PREFIX": self.broker.topics.prefix, "FOREWARN_OUTBOX_DIR": str(outbox_dir),
-            "FOREWARN_PUBLISHER_FLUSH_S": "300", "FOREWARN_PUBLISHER_STATS_S": "2",
-            "FOREWARN_MQTT_KEEPALIVE": str(keepalive), "FOREWARN_OUTBOX_KEEP_ACKED_S": str(keep_acked_s),
-            "FOREWARN_LOG_LEVEL": "INFO",
-        } | (env or {})
+        settings = (
+            os.environ
+            | {
+                "FOREWARN_MQTT_HOST": self.broker.host,
+                "FOREWARN_MQTT_PORT": str(port or self.broker.port),
+                "FOREWARN_MQTT_CA": str(self.broker.ca_file),
+                "FOREWARN_MQTT_PASSWORD": password,
+                "FOREWARN_TOPIC_PREFIX": self.broker.topics.prefix,
+                "FOREWARN_OUTBOX_DIR": str(outbox_dir),
+                "FOREWARN_PUBLISHER_FLUSH_S": "300",
+                "FOREWARN_PUBLISHER_STATS_S": "2",
+                "FOREWARN_MQTT_KEEPALIVE": str(keepalive),
+                "FOREWARN_OUTBOX_KEEP_ACKED_S": str(keep_acked_s),
+                "FOREWARN_LOG_LEVEL": "INFO",
+            }
+            | (env or {})
+        )
         log = self.root / f"publisher-{machine_id}.log"
         seed = str(abs(hash(machine_id)) % 1_000_000)
-        process = spawn("publisher", settings, log, "simulate", "--machine", machine_id, "--rate", str(rate),
-                        "--count", str(count), "--seed", seed)
+        process = spawn(
+            "publisher",
+            settings,
+            log,
+            "simulate",
+            "--machine",
+            machine_id,
+            "--rate",
+            str(rate),
+            "--count",
+            str(count),
+            "--seed",
+            seed,
+        )
         publisher = Publisher(machine_id, count, outbox_dir / f"{machine_id}.db", process, log, password)
         self.publishers.append(publisher)
         return publisher

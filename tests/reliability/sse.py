@@ -93,4 +93,3 @@ class EventStreamClient:
                 self.seen.prediction_events += 1
         if "id" in event:
             self.last_id = int(event["id"])
-

@@ -43,8 +43,10 @@ def _tls_handshake(broker: LocalBroker, version: ssl.TLSVersion) -> str:
         context.minimum_version = context.maximum_version = version
     context.set_ciphers("DEFAULT:@SECLEVEL=0")  # let the client offer it; the broker must say no
     try:
-        with socket.create_connection(("127.0.0.1", broker.port), timeout=5) as raw, \
-                context.wrap_socket(raw, server_hostname="localhost") as tls:
+        with (
+            socket.create_connection(("127.0.0.1", broker.port), timeout=5) as raw,
+            context.wrap_socket(raw, server_hostname="localhost") as tls,
+        ):
             return f"ok {tls.version()}"
     except (ssl.SSLError, OSError) as exc:
         return f"refused: {exc}"
@@ -96,8 +98,12 @@ class Party:
 @pytest.fixture
 def parties(broker: LocalBroker) -> dict[str, Party]:
     tag = uuid.uuid4().hex[:6]
-    wanted = {"sensor": f"s2-press-{tag}", "other_sensor": f"s2-lathe-{tag}", "worker": f"s2-worker-{tag}",
-              "viewer": f"s2-viewer-{tag}"}
+    wanted = {
+        "sensor": f"s2-press-{tag}",
+        "other_sensor": f"s2-lathe-{tag}",
+        "worker": f"s2-worker-{tag}",
+        "viewer": f"s2-viewer-{tag}",
+    }
     roles = {"sensor": "sensor", "other_sensor": "sensor", "worker": "worker", "viewer": "viewer"}
     return {key: Party(name, roles[key], broker.add_user(name, roles[key])) for key, name in wanted.items()}
 
@@ -137,13 +143,30 @@ def _forbidden_publishes(topics: Topics, parties: dict[str, Party]) -> list[tupl
     """(party, topic) for every write outside the party's rights."""
     own, other = parties["sensor"].name, parties["other_sensor"].name
     viewer = parties["viewer"].name
-    sensor = [topics.readings(other), topics.status(other), topics.predictions(own), topics.alerts(own),
-              topics.rejected(own), topics.service_status(own), topics.readings(own) + "/extra"]
+    sensor = [
+        topics.readings(other),
+        topics.status(other),
+        topics.predictions(own),
+        topics.alerts(own),
+        topics.rejected(own),
+        topics.service_status(own),
+        topics.readings(own) + "/extra",
+    ]
     worker = [topics.readings(own), topics.status(own), topics.readings(own) + "/extra"]
-    viewer_rows = [topics.readings(own), topics.status(own), topics.predictions(own), topics.alerts(own),
-                   topics.rejected(own), topics.service_status(parties["worker"].name)]
-    return ([("sensor", t) for t in sensor] + [("worker", t) for t in worker]
-            + [("viewer", t) for t in viewer_rows] + [("viewer", topics.service_status(viewer) + "/x")])
+    viewer_rows = [
+        topics.readings(own),
+        topics.status(own),
+        topics.predictions(own),
+        topics.alerts(own),
+        topics.rejected(own),
+        topics.service_status(parties["worker"].name),
+    ]
+    return (
+        [("sensor", t) for t in sensor]
+        + [("worker", t) for t in worker]
+        + [("viewer", t) for t in viewer_rows]
+        + [("viewer", topics.service_status(viewer) + "/x")]
+    )
 
 
 def _marked(messages: list[Received], marker: bytes) -> list[Received]:
@@ -156,8 +179,12 @@ def test_s2_no_role_can_write_outside_its_rights(
     marker = f"forged-{uuid.uuid4().hex[:8]}".encode()
     attempts = _forbidden_publishes(broker.topics, parties)
     with ThreadPoolExecutor(max_workers=6) as pool:  # one connection per attempt, a few at a time
-        list(pool.map(lambda attempt: _publish_once(broker, parties[attempt[0]], attempt[1],
-                                                    b'{"note": "' + marker + b'"}'), attempts))
+        list(
+            pool.map(
+                lambda attempt: _publish_once(broker, parties[attempt[0]], attempt[1], b'{"note": "' + marker + b'"}'),
+                attempts,
+            )
+        )
     control = f"allowed-{uuid.uuid4().hex[:8]}".encode()
     own = parties["sensor"].name
     _publish_once(broker, parties["sensor"], broker.topics.readings(own), b'{"note": "' + control + b'"}')
@@ -180,14 +207,31 @@ def test_s2_no_role_can_read_outside_its_rights(broker: LocalBroker, parties: di
     topics = broker.topics
     other = parties["other_sensor"].name
     spies = {
-        "sensor": _subscriber(broker, parties["sensor"], [
-            "#", f"{topics.prefix}/#", topics.readings(other), topics.all_of(Channel.PREDICTIONS),
-            topics.all_of(Channel.ALERTS), topics.all_of(Channel.STATUS), topics.all_service_statuses(), "$SYS/#",
-        ]),
-        "worker": _subscriber(broker, parties["worker"], [
-            topics.all_of(Channel.PREDICTIONS), topics.all_of(Channel.STATUS), topics.all_of(Channel.REJECTED),
-            topics.all_service_statuses(), "$SYS/#",
-        ]),
+        "sensor": _subscriber(
+            broker,
+            parties["sensor"],
+            [
+                "#",
+                f"{topics.prefix}/#",
+                topics.readings(other),
+                topics.all_of(Channel.PREDICTIONS),
+                topics.all_of(Channel.ALERTS),
+                topics.all_of(Channel.STATUS),
+                topics.all_service_statuses(),
+                "$SYS/#",
+            ],
+        ),
+        "worker": _subscriber(
+            broker,
+            parties["worker"],
+            [
+                topics.all_of(Channel.PREDICTIONS),
+                topics.all_of(Channel.STATUS),
+                topics.all_of(Channel.REJECTED),
+                topics.all_service_statuses(),
+                "$SYS/#",
+            ],
+        ),
         "viewer": _subscriber(broker, parties["viewer"], ["$SYS/#"]),
     }
     witness = _subscriber(broker, parties["viewer"], [topics.all_of(c) for c in Channel])
@@ -202,8 +246,11 @@ def test_s2_no_role_can_read_outside_its_rights(broker: LocalBroker, parties: di
         witness.wait_for(lambda msgs: len(_marked(msgs, marker)) >= 5, timeout=10)
         time.sleep(0.5)  # anything wrongly routed to a spy has arrived by now
         leaked = {who: [m.topic for m in spy.messages] for who, spy in spies.items()}  # none may arrive at all
-        report("S2-subscribe", witnessed=len(_marked(witness.messages, marker)),
-               foreign_deliveries=sum(len(v) for v in leaked.values()))
+        report(
+            "S2-subscribe",
+            witnessed=len(_marked(witness.messages, marker)),
+            foreign_deliveries=sum(len(v) for v in leaked.values()),
+        )
         assert len(_marked(witness.messages, marker)) == 5
         assert leaked == {"sensor": [], "worker": [], "viewer": []}
     finally:
@@ -220,9 +267,15 @@ def test_s3_names_that_could_escape_their_subtree_are_refused_at_provisioning(tm
     with pytest.raises(InvalidName):
         accounts.add(name, "sensor")
     assert accounts.users() == {}
-    cli = subprocess.run([sys.executable, "-m", "broker", "add-user", name, "--role", "sensor"], cwd=REPO_ROOT,
-                         env={"PATH": "/usr/bin:/bin", "FOREWARN_VAR_DIR": str(tmp_path / "var")},
-                         capture_output=True, text=True, timeout=60, check=False)
+    cli = subprocess.run(
+        [sys.executable, "-m", "broker", "add-user", name, "--role", "sensor"],
+        cwd=REPO_ROOT,
+        env={"PATH": "/usr/bin:/bin", "FOREWARN_VAR_DIR": str(tmp_path / "var")},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert cli.returncode == 2
     assert cli.stderr.startswith("error: ")
     assert "Traceback" not in cli.stderr
@@ -230,9 +283,15 @@ def test_s3_names_that_could_escape_their_subtree_are_refused_at_provisioning(tm
 
 
 def test_s3_a_publisher_refuses_such_a_machine_name(tmp_path) -> None:
-    cli = subprocess.run([sys.executable, "-m", "publisher", "simulate", "--machine", "machine-7/evil"],
-                         cwd=REPO_ROOT, env={"PATH": "/usr/bin:/bin", "FOREWARN_VAR_DIR": str(tmp_path)},
-                         capture_output=True, text=True, timeout=60, check=False)
+    cli = subprocess.run(
+        [sys.executable, "-m", "publisher", "simulate", "--machine", "machine-7/evil"],
+        cwd=REPO_ROOT,
+        env={"PATH": "/usr/bin:/bin", "FOREWARN_VAR_DIR": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert cli.returncode == 2
     assert cli.stderr.startswith("error: --machine"), cli.stderr
 

@@ -27,8 +27,14 @@ from tests.support.api import ALLOWED_ORIGIN, TOKEN, Served, alert, feed, test_c
 
 OLD_TOKEN = "rotated-away-token-0123456789"
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
-HOSTILE_ORIGINS = ["https://evil.example", "null", f"{ALLOWED_ORIGIN}.evil.example",
-                   ALLOWED_ORIGIN.replace("https://", "http://"), ALLOWED_ORIGIN + ":8443", "*"]
+HOSTILE_ORIGINS = [
+    "https://evil.example",
+    "null",
+    f"{ALLOWED_ORIGIN}.evil.example",
+    ALLOWED_ORIGIN.replace("https://", "http://"),
+    ALLOWED_ORIGIN + ":8443",
+    "*",
+]
 
 
 @pytest.fixture
@@ -40,8 +46,15 @@ def served(tmp_path: Path) -> Iterator[tuple[Flask, Served]]:
     server.close()
 
 
-def _request(port: int, method: str, path: str, headers: dict[str, str] | None = None,
-             body: bytes | None = None, *, source: str = "127.0.0.1") -> http.client.HTTPResponse:
+def _request(
+    port: int,
+    method: str,
+    path: str,
+    headers: dict[str, str] | None = None,
+    body: bytes | None = None,
+    *,
+    source: str = "127.0.0.1",
+) -> http.client.HTTPResponse:
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10, source_address=(source, 0))
     conn.request(method, path, body=body, headers=headers or {})
     response = conn.getresponse()
@@ -76,7 +89,7 @@ def test_s5_a_20_kib_body_gets_413_with_a_length_and_chunked(served: tuple[Flask
         conn.putheader(name, value)
     conn.endheaders()
     for start in range(0, len(body), 4096):
-        part = body[start:start + 4096]
+        part = body[start : start + 4096]
         conn.send(f"{len(part):x}\r\n".encode() + part + b"\r\n")
     conn.send(b"0\r\n\r\n")
     chunked = conn.getresponse()
@@ -94,26 +107,45 @@ def test_s6_every_write_route_refuses_a_missing_wrong_or_rotated_token(served: t
     database = runtime_of(app).config.database_url
     before_rotation = create_app(test_config(database, write_token=OLD_TOKEN))
     try:  # the old token did work, before it was rotated away
-        assert before_rotation.test_client().post(
-            "/api/alerts/x/ack", json={"by": "ann"}, headers={"Authorization": f"Bearer {OLD_TOKEN}"}
-        ).status_code == 404
+        assert (
+            before_rotation.test_client()
+            .post("/api/alerts/x/ack", json={"by": "ann"}, headers={"Authorization": f"Bearer {OLD_TOKEN}"})
+            .status_code
+            == 404
+        )
     finally:
         runtime_of(before_rotation).stop()
     feed(app, alerts=[alert("m1", "x")])
     writes = [(m, p) for m, p in _routes(app) if m in WRITE_METHODS]
-    tokens = {"none": None, "wrong": "Bearer wrong-token-0123456789", "rotated": f"Bearer {OLD_TOKEN}",
-              "basic": f"Basic {TOKEN}", "query": None}
+    tokens = {
+        "none": None,
+        "wrong": "Bearer wrong-token-0123456789",
+        "rotated": f"Bearer {OLD_TOKEN}",
+        "basic": f"Basic {TOKEN}",
+        "query": None,
+    }
     answers: Counter[int] = Counter()
     for n, ((method, path), (kind, header)) in enumerate((w, t) for w in writes for t in tokens.items()):
         headers = {"Content-Type": "application/json"} | ({"Authorization": header} if header else {})
         target = f"{path}?access_token={TOKEN}" if kind == "query" else path  # never accepted for writes
         source = f"127.0.1.{n % 250 + 1}"  # many addresses: the rate limit must not hide the token check
         answers[_request(server.port, method, target, headers, b'{"by": "eve"}', source=source).status] += 1
-    control = _request(server.port, "POST", "/api/alerts/x/ack",
-                       {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"}, b'{"by": "ann"}')
+    control = _request(
+        server.port,
+        "POST",
+        "/api/alerts/x/ack",
+        {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"},
+        b'{"by": "ann"}',
+    )
     refused = answers[401] + answers[403]
-    report("S6", write_routes=len(writes), attempts=sum(answers.values()), answers=dict(answers),
-           refused_share=refused / sum(answers.values()), control_status=control.status)
+    report(
+        "S6",
+        write_routes=len(writes),
+        attempts=sum(answers.values()),
+        answers=dict(answers),
+        refused_share=refused / sum(answers.values()),
+        control_status=control.status,
+    )
     assert writes
     assert refused == sum(answers.values())  # 100 %
     assert control.status == 200  # the right token still works: the refusals are about the token
@@ -128,15 +160,21 @@ def test_s7_a_hostile_origin_never_gets_an_allow_origin_header(served: tuple[Fla
     checked = 0
     for method, path in _routes(app):
         for origin in HOSTILE_ORIGINS:
-            preflight = {"Origin": origin, "Access-Control-Request-Method": method,
-                         "Access-Control-Request-Headers": "authorization, content-type"}
-            for answer in (_request(server.port, "OPTIONS", path, preflight),
-                           _request(server.port, method, path, {"Origin": origin})):
+            preflight = {
+                "Origin": origin,
+                "Access-Control-Request-Method": method,
+                "Access-Control-Request-Headers": "authorization, content-type",
+            }
+            for answer in (
+                _request(server.port, "OPTIONS", path, preflight),
+                _request(server.port, method, path, {"Origin": origin}),
+            ):
                 checked += 1
                 if any(name.lower().startswith("access-control-allow") for name, _ in answer.getheaders()):
                     leaks.append((method, path, origin))
-    allowed = _request(server.port, "OPTIONS", "/api/alerts/x/ack",
-                       {"Origin": ALLOWED_ORIGIN, "Access-Control-Request-Method": "POST"})
+    allowed = _request(
+        server.port, "OPTIONS", "/api/alerts/x/ack", {"Origin": ALLOWED_ORIGIN, "Access-Control-Request-Method": "POST"}
+    )
     report("S7", responses_checked=checked, allow_origin_leaks=len(leaks))
     assert checked > 20
     assert leaks == []
@@ -206,9 +244,15 @@ def test_s8_a_write_flood_from_one_client_is_throttled(served: tuple[Flask, Serv
     conn.close()
     allowed = round(config.write_burst + config.write_rate_per_s * seconds)  # what the limiter lets through
     excess = rate * seconds - allowed
-    report("S8-writes", sent=rate * seconds, answers=dict(answers), excess=excess,
-           throttled_share_of_excess=round(answers[429] / excess, 3), other_reads=len(reader.latencies),
-           other_reads_p95_ms=reader.p95_ms())
+    report(
+        "S8-writes",
+        sent=rate * seconds,
+        answers=dict(answers),
+        excess=excess,
+        throttled_share_of_excess=round(answers[429] / excess, 3),
+        other_reads=len(reader.latencies),
+        other_reads_p95_ms=reader.p95_ms(),
+    )
     assert answers[429] >= 0.9 * excess
     assert reader.failures == 0
     assert reader.p95_ms() < 500
@@ -216,8 +260,7 @@ def test_s8_a_write_flood_from_one_client_is_throttled(served: tuple[Flask, Serv
 
 async def _open_stream(port: int, source: str, held: list[asyncio.StreamWriter]) -> str:
     try:
-        reader, writer = await asyncio.wait_for(
-            asyncio.open_connection("127.0.0.1", port, local_addr=(source, 0)), 20)
+        reader, writer = await asyncio.wait_for(asyncio.open_connection("127.0.0.1", port, local_addr=(source, 0)), 20)
         writer.write(b"GET /api/events HTTP/1.1\r\nHost: api\r\nAccept: text/event-stream\r\n\r\n")
         status = (await asyncio.wait_for(reader.readline(), 20)).split()
     except (OSError, TimeoutError):
@@ -250,10 +293,17 @@ def test_s8_500_event_streams_at_once_are_capped(served: tuple[Flask, Served]) -
         outcomes, answered_s = asyncio.run(_stream_flood(server.port, attempts, hold_s=1.0))
     excess = attempts - cap
     refused = attempts - outcomes["200"]
-    report("S8-streams", attempts=attempts, cap=cap, outcomes=dict(outcomes), all_answered_s=round(answered_s, 2),
-           excess=excess,
-           refused_share_of_excess=round(refused / excess, 3), other_reads=len(reader.latencies),
-           other_reads_p95_ms=reader.p95_ms())
+    report(
+        "S8-streams",
+        attempts=attempts,
+        cap=cap,
+        outcomes=dict(outcomes),
+        all_answered_s=round(answered_s, 2),
+        excess=excess,
+        refused_share_of_excess=round(refused / excess, 3),
+        other_reads=len(reader.latencies),
+        other_reads_p95_ms=reader.p95_ms(),
+    )
     assert outcomes["200"] <= cap
     assert refused >= 0.9 * excess
     assert reader.failures == 0

@@ -36,13 +36,20 @@ class ApiProcess:
         self.log = pipeline.root / "api.log"
         broker = pipeline.broker
         self.env = os.environ | {
-            "FOREWARN_DATABASE_URL": f"sqlite:///{pipeline.db_path}", "FOREWARN_API_PORT": str(self.port),
-            "FOREWARN_API_THREADS": "24", "FOREWARN_API_MAX_STREAMS": "16",
-            "FOREWARN_API_MAX_STREAMS_PER_CLIENT": "16", "FOREWARN_DASHBOARD_DIR": "/nonexistent-dashboard",
-            "FOREWARN_MQTT_HOST": broker.host, "FOREWARN_MQTT_PORT": str(broker.port),
-            "FOREWARN_MQTT_CA": str(broker.ca_file), "FOREWARN_MQTT_USERNAME": "api",
-            "FOREWARN_MQTT_PASSWORD": pipeline.api_password, "FOREWARN_API_CLIENT_ID": "api-r8",
-            "FOREWARN_TOPIC_PREFIX": broker.topics.prefix, "FOREWARN_LOG_LEVEL": "INFO",
+            "FOREWARN_DATABASE_URL": f"sqlite:///{pipeline.db_path}",
+            "FOREWARN_API_PORT": str(self.port),
+            "FOREWARN_API_THREADS": "24",
+            "FOREWARN_API_MAX_STREAMS": "16",
+            "FOREWARN_API_MAX_STREAMS_PER_CLIENT": "16",
+            "FOREWARN_DASHBOARD_DIR": "/nonexistent-dashboard",
+            "FOREWARN_MQTT_HOST": broker.host,
+            "FOREWARN_MQTT_PORT": str(broker.port),
+            "FOREWARN_MQTT_CA": str(broker.ca_file),
+            "FOREWARN_MQTT_USERNAME": "api",
+            "FOREWARN_MQTT_PASSWORD": pipeline.api_password,
+            "FOREWARN_API_CLIENT_ID": "api-r8",
+            "FOREWARN_TOPIC_PREFIX": broker.topics.prefix,
+            "FOREWARN_LOG_LEVEL": "INFO",
         }
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -100,10 +107,17 @@ def test_r8_api_restarted_under_ten_event_stream_clients(api_process: tuple[Pipe
         wait_until(lambda: all(stored <= c.predictions() for c in clients), 30, 0.5)
         missed = [len(stored - c.predictions()) for c in clients]
         figures = pipeline.outcome()
-        report("R8", **figures, clients=CLIENTS, restarts=RESTARTS, api_down_s=restarts_s,
-               events_missed_per_client=missed, resyncs=[c.seen.resyncs for c in clients],
-               resumed_with_last_event_id=[c.seen.resumed_with_id for c in clients],
-               prediction_events_per_client=[c.seen.prediction_events for c in clients])
+        report(
+            "R8",
+            **figures,
+            clients=CLIENTS,
+            restarts=RESTARTS,
+            api_down_s=restarts_s,
+            events_missed_per_client=missed,
+            resyncs=[c.seen.resyncs for c in clients],
+            resumed_with_last_event_id=[c.seen.resumed_with_id for c in clients],
+            prediction_events_per_client=[c.seen.prediction_events for c in clients],
+        )
         assert figures["lost"] == 0
         assert all(c.seen.resumed_with_id >= RESTARTS for c in clients), "clients did not resume with an id"
         assert missed == [0] * CLIENTS, f"events missed per client: {missed}"

@@ -39,8 +39,14 @@ def test_r2_broker_restarted_five_times_during_10000_readings(pipeline: Pipeline
     pipeline.wait_publishers(180)  # a publisher ends only when every reading was acknowledged
     assert pipeline.wait_stored(total, 180), f"only {pipeline.stored_count()} of {total} stored"
     figures = pipeline.outcome()
-    report("R2", **figures, restarts=restarts, stored_at_each_restart=stored_at_restart,
-           total_s=round(time.monotonic() - started, 1), publisher=publisher.stats())
+    report(
+        "R2",
+        **figures,
+        restarts=restarts,
+        stored_at_each_restart=stored_at_restart,
+        total_s=round(time.monotonic() - started, 1),
+        publisher=publisher.stats(),
+    )
     assert figures["expected"] == total
     assert figures["lost"] == 0
     assert figures["stored"] == total
@@ -70,8 +76,14 @@ def test_r3_broker_killed_three_times_while_publishers_keep_their_outbox(pipelin
     pipeline.wait_publishers(180)
     assert pipeline.wait_stored(total, 180), f"only {pipeline.stored_count()} of {total} stored"
     figures = pipeline.outcome()
-    report("R3", **figures, kills=kills, outbox_drained_after_restart_s=drains,
-           total_s=round(time.monotonic() - started, 1), publishers=[p.stats() for p in publishers])
+    report(
+        "R3",
+        **figures,
+        kills=kills,
+        outbox_drained_after_restart_s=drains,
+        total_s=round(time.monotonic() - started, 1),
+        publishers=[p.stats() for p in publishers],
+    )
     assert figures["expected"] == total
     assert figures["lost"] == 0
     assert figures["stored"] == total

@@ -42,13 +42,16 @@ from tests.support.payloads import reading
 EXAMPLES = int(os.environ.get("FOREWARN_FUZZ_EXAMPLES", "2000"))
 TOPICS = Topics()
 MACHINE = "fuzz-1"
-FUZZ = settings(max_examples=EXAMPLES, deadline=None, database=None,
-                derandomize=os.environ.get("FOREWARN_FUZZ_RANDOM") != "1",
-                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+FUZZ = settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    database=None,
+    derandomize=os.environ.get("FOREWARN_FUZZ_RANDOM") != "1",
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True, allow_infinity=True)
-    | st.text(max_size=40),
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True, allow_infinity=True) | st.text(max_size=40),
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=4),
     max_leaves=12,
 )
@@ -89,8 +92,16 @@ payloads = st.one_of(
 )
 topics = st.one_of(
     st.just(TOPICS.readings(MACHINE)),
-    st.sampled_from([TOPICS.readings(MACHINE) + "/extra", TOPICS.status(MACHINE), "pdm/machines//readings",
-                     "pdm/machines/a b/readings", "other/topic", "pdm/machines/" + "x" * 65 + "/readings"]),
+    st.sampled_from(
+        [
+            TOPICS.readings(MACHINE) + "/extra",
+            TOPICS.status(MACHINE),
+            "pdm/machines//readings",
+            "pdm/machines/a b/readings",
+            "other/topic",
+            "pdm/machines/" + "x" * 65 + "/readings",
+        ]
+    ),
     st.text(max_size=60),
 )
 

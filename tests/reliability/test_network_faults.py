@@ -42,8 +42,10 @@ def pipeline(own_broker: LocalBroker, models_dir: Path, tmp_path: Path) -> Itera
 
 @pytest.fixture
 def proxies(pipeline: Pipeline) -> Iterator[tuple[FaultyProxy, FaultyProxy]]:
-    with FaultyProxy("127.0.0.1", pipeline.broker.port) as sensor_link, \
-            FaultyProxy("127.0.0.1", pipeline.broker.port) as worker_link:
+    with (
+        FaultyProxy("127.0.0.1", pipeline.broker.port) as sensor_link,
+        FaultyProxy("127.0.0.1", pipeline.broker.port) as worker_link,
+    ):
         yield sensor_link, worker_link
 
 
@@ -124,10 +126,18 @@ def test_r5_network_cuts_and_resets_between_clients_and_broker(
     pipeline.wait_publishers(180)
     assert pipeline.wait_stored(publisher.count, 120), f"only {pipeline.stored_count()} stored"
     figures = pipeline.outcome()
-    report("R5", **figures, keepalive_s=KEEPALIVE, cut_s=CUT_S, machine_shown_offline_after_cut_s=offline_s,
-           last_will_after_cut_s=will_s,
-           sensor_back_after_heal_s=sensor_back_s, worker_back_after_heal_s=worker_back_s,
-           back_after_reset_s=reset_back_s, publisher=publisher.stats())
+    report(
+        "R5",
+        **figures,
+        keepalive_s=KEEPALIVE,
+        cut_s=CUT_S,
+        machine_shown_offline_after_cut_s=offline_s,
+        last_will_after_cut_s=will_s,
+        sensor_back_after_heal_s=sensor_back_s,
+        worker_back_after_heal_s=worker_back_s,
+        back_after_reset_s=reset_back_s,
+        publisher=publisher.stats(),
+    )
     assert figures["lost"] == 0
     assert figures["stored"] == publisher.count
     assert max(offline_s) <= 1.5 * KEEPALIVE + 2, f"machine shown offline after {offline_s} s"

@@ -54,9 +54,16 @@ def test_s5_an_oversized_message_in_the_outbox_is_dropped_not_resent_forever(
 ) -> None:
     password = broker.add_user(machine_id, "sensor")
     settings = broker.settings(machine_id, password, client_id=f"{machine_id}-pub-{uuid.uuid4().hex[:6]}")
-    config = PublisherConfig(machine_id=machine_id, mqtt=settings, topics=broker.topics,
-                             outbox_path=tmp_path / "outbox.db", outbox_max_rows=1000, max_inflight=10,
-                             stats_interval_s=60.0, flush_timeout_s=10.0)
+    config = PublisherConfig(
+        machine_id=machine_id,
+        mqtt=settings,
+        topics=broker.topics,
+        outbox_path=tmp_path / "outbox.db",
+        outbox_max_rows=1000,
+        max_inflight=10,
+        stats_interval_s=60.0,
+        flush_timeout_s=10.0,
+    )
     publisher = ReadingPublisher(config)
     topic = broker.topics.readings(machine_id)
     for size in (TWENTY_KIB, 70 * 1024):  # e.g. left by an older version, or a corrupted file
@@ -85,8 +92,13 @@ def test_s5_an_oversized_message_in_the_outbox_is_dropped_not_resent_forever(
         assert publisher.flush(15) == 0
         publisher.wait_until(time.monotonic() + 3)  # a reconnect loop would show up here
         counters = publisher.sender.counters
-        report("S5-mqtt-outbox", refused=counters.refused, acked=counters.acked, connects_seen=len(connects),
-               delivered=len(arrived))
+        report(
+            "S5-mqtt-outbox",
+            refused=counters.refused,
+            acked=counters.acked,
+            connects_seen=len(connects),
+            delivered=len(arrived),
+        )
         assert counters.refused == 2
         assert counters.acked == 5
         assert len(connects) <= 1  # the first connection at most (it may precede the counting): no loop

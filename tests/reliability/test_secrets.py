@@ -34,12 +34,25 @@ TRACKED_NAMES = re.compile(r"(^|/)(var/|\.env$|passwd$|acl$|users\.json$)|\.(key
 
 def test_s9_secret_files_are_readable_by_their_owner_only(tmp_path: Path) -> None:
     state = tmp_path / "var"
-    done = subprocess.run([sys.executable, "-m", "broker", "init"], cwd=REPO_ROOT, capture_output=True, text=True,
-                          env={"PATH": os.environ["PATH"], "FOREWARN_VAR_DIR": str(state)}, timeout=120, check=False)
+    done = subprocess.run(
+        [sys.executable, "-m", "broker", "init"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        env={"PATH": os.environ["PATH"], "FOREWARN_VAR_DIR": str(state)},
+        timeout=120,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     config = state / "broker" / "config"
-    files = [*sorted((state / "secrets").glob("*.password")), config / "passwd", config / "acl",
-             config / "users.json", config / "tls" / "ca.key", config / "tls" / "server.key"]
+    files = [
+        *sorted((state / "secrets").glob("*.password")),
+        config / "passwd",
+        config / "acl",
+        config / "users.json",
+        config / "tls" / "ca.key",
+        config / "tls" / "server.key",
+    ]
     modes = {str(path.relative_to(state)): oct(stat.S_IMODE(path.stat().st_mode)) for path in files}
     secrets_dir = oct(stat.S_IMODE((state / "secrets").stat().st_mode))
     report("S9-modes", files=modes, secrets_dir=secrets_dir)
@@ -64,8 +77,11 @@ def test_s9_no_secret_is_tracked_by_git() -> None:
         if not path.is_file() or path.stat().st_size > 2_000_000:
             continue
         text = path.read_text(errors="ignore")
-        found += [(name, kind) for kind, pattern in SECRET_PATTERNS.items()
-                  if pattern.search(text) and not _is_test_fake(text, kind)]
+        found += [
+            (name, kind)
+            for kind, pattern in SECRET_PATTERNS.items()
+            if pattern.search(text) and not _is_test_fake(text, kind)
+        ]
     report("S9-git", tracked_files=len(tracked), secret_files=secret_files, secret_contents=found)
     assert secret_files == []
     assert set(ignored) == {"var/secrets/api.password", "var/broker/config/passwd", ".env"}
@@ -87,29 +103,51 @@ def debug_stack(own_broker: LocalBroker, models_dir: Path, tmp_path: Path):
         api_token = secrets.token_urlsafe(24)
         api_port = free_port()
         bot_password = own_broker.add_user("telegram-bot", "viewer")
-        api_env = os.environ | debug | {
-            "FOREWARN_DATABASE_URL": f"sqlite:///{line.db_path}", "FOREWARN_API_PORT": str(api_port),
-            "FOREWARN_API_TOKEN": api_token, "FOREWARN_DASHBOARD_DIR": "/nonexistent-dashboard",
-            "FOREWARN_MQTT_HOST": own_broker.host, "FOREWARN_MQTT_PORT": str(own_broker.port),
-            "FOREWARN_MQTT_CA": str(own_broker.ca_file), "FOREWARN_MQTT_USERNAME": "api",
-            "FOREWARN_MQTT_PASSWORD": line.api_password,
-        }
+        api_env = (
+            os.environ
+            | debug
+            | {
+                "FOREWARN_DATABASE_URL": f"sqlite:///{line.db_path}",
+                "FOREWARN_API_PORT": str(api_port),
+                "FOREWARN_API_TOKEN": api_token,
+                "FOREWARN_DASHBOARD_DIR": "/nonexistent-dashboard",
+                "FOREWARN_MQTT_HOST": own_broker.host,
+                "FOREWARN_MQTT_PORT": str(own_broker.port),
+                "FOREWARN_MQTT_CA": str(own_broker.ca_file),
+                "FOREWARN_MQTT_USERNAME": "api",
+                "FOREWARN_MQTT_PASSWORD": line.api_password,
+            }
+        )
         api = spawn("api", api_env, tmp_path / "api.log")
         line.wait_service_online("api", api, tmp_path / "api.log")  # subscribed: predictions reach it
         bot_env = api_env | {
-            "TELEGRAM_BOT_TOKEN": telegram.token, "TELEGRAM_API_BASE_URL": telegram.base_url,
-            "TELEGRAM_ALLOWED_CHAT_IDS": "111", "FOREWARN_API_URL": f"http://127.0.0.1:{api_port}",
-            "FOREWARN_MQTT_USERNAME": "telegram-bot", "FOREWARN_MQTT_PASSWORD": bot_password,
-            "FOREWARN_TELEGRAM_STATE_DIR": str(tmp_path / "bot"), "TELEGRAM_POLL_TIMEOUT_S": "1",
+            "TELEGRAM_BOT_TOKEN": telegram.token,
+            "TELEGRAM_API_BASE_URL": telegram.base_url,
+            "TELEGRAM_ALLOWED_CHAT_IDS": "111",
+            "FOREWARN_API_URL": f"http://127.0.0.1:{api_port}",
+            "FOREWARN_MQTT_USERNAME": "telegram-bot",
+            "FOREWARN_MQTT_PASSWORD": bot_password,
+            "FOREWARN_TELEGRAM_STATE_DIR": str(tmp_path / "bot"),
+            "TELEGRAM_POLL_TIMEOUT_S": "1",
         }
         bot = spawn("telegram_bot", bot_env, tmp_path / "bot.log")
         try:
             line.start_worker("s9", env=debug)
             publisher = line.start_publisher("s9-mill", count=50, rate=50, env=debug)
-            yield {"api": api_port, "telegram": telegram, "line": line, "publisher": publisher,
-                   "secrets": {"api token": api_token, "bot token": telegram.token, "api password": line.api_password,
-                               "worker password": line.worker_password, "bot password": bot_password,
-                               "sensor password": publisher.password}}
+            yield {
+                "api": api_port,
+                "telegram": telegram,
+                "line": line,
+                "publisher": publisher,
+                "secrets": {
+                    "api token": api_token,
+                    "bot token": telegram.token,
+                    "api password": line.api_password,
+                    "worker password": line.worker_password,
+                    "bot password": bot_password,
+                    "sensor password": publisher.password,
+                },
+            }
         finally:
             for process in (bot, api):
                 kill(process, signal.SIGTERM)
@@ -130,8 +168,13 @@ def test_s9_no_secret_appears_in_any_log(debug_stack, own_broker: LocalBroker, t
     line.wait_publishers(60)
     assert line.wait_stored(50, 60)
     # the token travels in a header, a query string and a wrong guess; the bot is asked for things
-    _http(port, "/api/alerts/x/ack", {"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
-          "POST", b'{"by": "ann"}')
+    _http(
+        port,
+        "/api/alerts/x/ack",
+        {"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+        "POST",
+        b'{"by": "ann"}',
+    )
     _http(port, f"/api/export.csv?access_token={token}")
     _http(port, "/api/alerts/x/ack", {"Authorization": f"Bearer {token}x"}, "POST", b"{}")
     for command in ("/start", "/status", "/ack x"):
@@ -140,11 +183,18 @@ def test_s9_no_secret_appears_in_any_log(debug_stack, own_broker: LocalBroker, t
     time.sleep(1)
     logs = {path.name: path.read_text(errors="replace") for path in tmp_path.glob("*.log")}
     logs["mosquitto.log"] = own_broker.log_file.read_text(errors="replace")
-    leaks = [(name, kind) for name, text in logs.items()
-             for kind, secret in debug_stack["secrets"].items() if secret in text]
+    leaks = [
+        (name, kind) for name, text in logs.items() for kind, secret in debug_stack["secrets"].items() if secret in text
+    ]
     debug_lines = sum(text.count(" DEBUG ") for text in logs.values())
-    report("S9-logs", logs=sorted(logs), log_bytes=sum(len(t) for t in logs.values()), debug_lines=debug_lines,
-           secrets_checked=len(debug_stack["secrets"]), leaks=leaks)
+    report(
+        "S9-logs",
+        logs=sorted(logs),
+        log_bytes=sum(len(t) for t in logs.values()),
+        debug_lines=debug_lines,
+        secrets_checked=len(debug_stack["secrets"]),
+        leaks=leaks,
+    )
     assert debug_lines > 0, "nothing logged at DEBUG: the check would prove nothing"
     assert {"api.log", "bot.log", "mosquitto.log", "worker-s9.log", "publisher-s9-mill.log"} <= set(logs)
     assert leaks == []

@@ -33,9 +33,15 @@ def test_r1_worker_killed_five_times_during_20000_readings(pipeline: Pipeline) -
     assert pipeline.wait_stored(total, 180), f"only {pipeline.stored_count()} of {total} stored"
     pipeline.wait_publishers(60)
     figures = pipeline.outcome()
-    report("R1", **figures, kills=kills, stored_at_each_kill=killed_at,
-           drained_after_last_restart_s=round(time.monotonic() - last_restart, 1),
-           total_s=round(time.monotonic() - started, 1), publisher=publisher.stats())
+    report(
+        "R1",
+        **figures,
+        kills=kills,
+        stored_at_each_kill=killed_at,
+        drained_after_last_restart_s=round(time.monotonic() - last_restart, 1),
+        total_s=round(time.monotonic() - started, 1),
+        publisher=publisher.stats(),
+    )
     assert figures["expected"] == total
     assert figures["lost"] == 0
     assert figures["stored"] == total
@@ -63,8 +69,14 @@ def test_r4_worker_offline_while_50000_readings_arrive(pipeline: Pipeline) -> No
     drained_s = time.monotonic() - returned
     figures = pipeline.outcome()
     drops = _broker_drops(pipeline)
-    report("R4", **figures, queued_while_away_s=round(queued_s, 1), drained_after_return_s=round(drained_s, 1),
-           broker_drop_lines=len(drops), publishers=[p.stats() for p in publishers])
+    report(
+        "R4",
+        **figures,
+        queued_while_away_s=round(queued_s, 1),
+        drained_after_return_s=round(drained_s, 1),
+        broker_drop_lines=len(drops),
+        publishers=[p.stats() for p in publishers],
+    )
     assert figures["expected"] == total
     assert figures["lost"] == 0
     assert figures["stored"] == total
@@ -77,8 +89,9 @@ def _sequence(reading_id: str) -> int:
 
 def _worker_received(pipeline: Pipeline, worker_id: str) -> int:
     """What the worker's last stats line says it received since its last start."""
-    stats = [line for line in (pipeline.root / f"worker-{worker_id}.log").read_text().splitlines()
-             if "received=" in line]
+    stats = [
+        line for line in (pipeline.root / f"worker-{worker_id}.log").read_text().splitlines() if "received=" in line
+    ]
     return int(stats[-1].split("received=", 1)[1].split()[0]) if stats else 0
 
 
@@ -103,10 +116,15 @@ def test_r6_two_workers_one_killed_for_20_s(pipeline: Pipeline) -> None:
     assert pipeline.wait_stored(total, 120), f"only {pipeline.stored_count()} of {total} stored"
     pipeline.wait_publishers(60)
     figures = pipeline.outcome()
-    report("R6", **figures, away_s=away_s, produced_when_back=produced_when_back,
-           drained_after_return_s=round(drained_s, 1),
-           returned_worker_received=_worker_received(pipeline, "r6-b"),
-           other_worker_received=_worker_received(pipeline, "r6-a"))
+    report(
+        "R6",
+        **figures,
+        away_s=away_s,
+        produced_when_back=produced_when_back,
+        drained_after_return_s=round(drained_s, 1),
+        returned_worker_received=_worker_received(pipeline, "r6-b"),
+        other_worker_received=_worker_received(pipeline, "r6-a"),
+    )
     assert figures["lost"] == 0
     assert figures["stored"] == total
     assert drained_s <= 10.0, f"drained {drained_s:.1f} s after the worker returned (criterion: 10 s)"
@@ -127,8 +145,9 @@ def test_r7_scoring_ten_times_slower_than_input_for_60_s(pipeline: Pipeline) -> 
     rate, slow_s, receive_maximum = 200, 60.0, 1_000
     total = int(rate * slow_s)
     # capacity 20 readings/s against 200 arriving: ten times slower than the input
-    slow = pipeline.start_worker("r7", env={"FOREWARN_SCORE_DELAY_MS": str(1000 * 10 / rate),
-                                            "FOREWARN_RECEIVE_MAXIMUM": str(receive_maximum)})
+    slow = pipeline.start_worker(
+        "r7", env={"FOREWARN_SCORE_DELAY_MS": str(1000 * 10 / rate), "FOREWARN_RECEIVE_MAXIMUM": str(receive_maximum)}
+    )
     publisher = pipeline.start_publisher("r7-drill", count=total, rate=rate)
     samples: list[int] = []
     started = time.monotonic()
@@ -145,11 +164,21 @@ def test_r7_scoring_ten_times_slower_than_input_for_60_s(pipeline: Pipeline) -> 
     figures = pipeline.outcome()
     settled = samples[10:]  # after start-up: model loaded, first window filled
     drops = _broker_drops(pipeline)
-    report("R7", **figures, slow_s=slow_s, input_rate=rate, scored_while_slow=scored_while_slow,
-           rss_kib_first=samples[0], rss_kib_at_10s=settled[0], rss_kib_max=max(samples),
-           rss_growth_after_10s_kib=max(settled) - settled[0], max_held_unacked=max(held, default=-1),
-           broker_drop_lines=len(drops), drained_after_return_s=round(time.monotonic() - returned, 1),
-           publisher=publisher.stats())
+    report(
+        "R7",
+        **figures,
+        slow_s=slow_s,
+        input_rate=rate,
+        scored_while_slow=scored_while_slow,
+        rss_kib_first=samples[0],
+        rss_kib_at_10s=settled[0],
+        rss_kib_max=max(samples),
+        rss_growth_after_10s_kib=max(settled) - settled[0],
+        max_held_unacked=max(held, default=-1),
+        broker_drop_lines=len(drops),
+        drained_after_return_s=round(time.monotonic() - returned, 1),
+        publisher=publisher.stats(),
+    )
     assert scored_while_slow < total / 5, "the worker was not actually slowed down"
     # the bounded inbox, plus the batch being scored and one waiting for its confirmations
     assert held, "the worker logged no stats"

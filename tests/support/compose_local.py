@@ -113,8 +113,12 @@ class LocalCompose:
         if "docker/replica_id.py" in service.command:
             env["FOREWARN_WORKER_ID"] = str(replica)
         venv_bin = str(Path(sys.executable).parent)
-        return {"PATH": f"{venv_bin}:{os.environ.get('PATH', '/usr/bin:/bin')}", "LANG": "C.UTF-8",
-                "HOME": str(self.root), **env}
+        return {
+            "PATH": f"{venv_bin}:{os.environ.get('PATH', '/usr/bin:/bin')}",
+            "LANG": "C.UTF-8",
+            "HOME": str(self.root),
+            **env,
+        }
 
     def argv(self, name: str) -> list[str]:
         return [self.translate(name, word) for word in self.service(name).command]
@@ -138,8 +142,15 @@ class LocalCompose:
 
     def run_one_shot(self, name: str, timeout: float = 600) -> int:
         with self.log_file(name).open("ab") as log:
-            result = subprocess.run(self.argv(name), cwd=REPO_ROOT, env=self.environment(name),
-                                    stdout=log, stderr=subprocess.STDOUT, timeout=timeout, check=False)
+            result = subprocess.run(
+                self.argv(name),
+                cwd=REPO_ROOT,
+                env=self.environment(name),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                timeout=timeout,
+                check=False,
+            )
         self.exit_codes[name] = result.returncode
         return result.returncode
 
@@ -151,8 +162,13 @@ class LocalCompose:
             self.processes[(name, replica)] = broker.process
             return broker.process
         with self.log_file(name, replica).open("ab") as log:
-            process = subprocess.Popen(self.argv(name), cwd=REPO_ROOT, env=self.environment(name, replica),
-                                       stdout=log, stderr=subprocess.STDOUT)
+            process = subprocess.Popen(
+                self.argv(name),
+                cwd=REPO_ROOT,
+                env=self.environment(name, replica),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
         self.processes[(name, replica)] = process
         return process
 
@@ -165,8 +181,14 @@ class LocalCompose:
         if process.poll() is not None:
             return False, f"exited with {process.returncode}"
         env = self.environment(name, replica) | {"FOREWARN_HEALTHCHECK_PID": str(process.pid)}
-        result = subprocess.run([self.translate(name, word) for word in argv], cwd=REPO_ROOT, env=env,
-                                capture_output=True, timeout=20, check=False)
+        result = subprocess.run(
+            [self.translate(name, word) for word in argv],
+            cwd=REPO_ROOT,
+            env=env,
+            capture_output=True,
+            timeout=20,
+            check=False,
+        )
         return result.returncode == 0, (result.stdout + result.stderr).decode(errors="replace").strip()
 
     def wait_healthy(self, name: str, replica: int = 1, timeout: float = 60) -> None:
@@ -200,7 +222,7 @@ class LocalCompose:
             if condition == "service_completed_successfully":
                 assert self.exit_codes.get(dependency) == 0, f"{name} needs {dependency} to have completed"
             elif condition == "service_healthy":
-                for (service, replica) in list(self.processes):
+                for service, replica in list(self.processes):
                     if service == dependency:
                         self.wait_healthy(service, replica)
 

@@ -19,8 +19,13 @@ def example(name: str) -> dict[str, Any]:
 def reading(**overrides: Any) -> dict[str, Any]:
     """A valid, healthy reading with a fresh id; override any field."""
     base = example("reading") | {
-        "reading_id": f"r-{uuid.uuid4().hex[:12]}", "ts": utc_now_iso(), "torque_nm": 40.0,
-        "rotational_speed_rpm": 1500, "tool_wear_min": 20, "failure": 0, "failure_description": "No Failure",
+        "reading_id": f"r-{uuid.uuid4().hex[:12]}",
+        "ts": utc_now_iso(),
+        "torque_nm": 40.0,
+        "rotational_speed_rpm": 1500,
+        "tool_wear_min": 20,
+        "failure": 0,
+        "failure_description": "No Failure",
     }
     return base | overrides
 

@@ -38,10 +38,18 @@ def worker_config(broker: LocalBroker, models_dir: Path, worker_id: str, **overr
     password = broker.add_user("inference-worker", "worker")
     instance = validate_name(f"inference-worker-{worker_id}")
     config = WorkerConfig(
-        mqtt=broker.settings("inference-worker", password, client_id=instance,
-                             session_expiry_s=3600, receive_maximum=2000),
-        topics=broker.topics, instance=instance, share_group=test_share_group(), models_dir=models_dir,
-        max_batch=256, receive_maximum=2000, clear_after=5, stats_interval_s=5.0, model_poll_s=1.0,
+        mqtt=broker.settings(
+            "inference-worker", password, client_id=instance, session_expiry_s=3600, receive_maximum=2000
+        ),
+        topics=broker.topics,
+        instance=instance,
+        share_group=test_share_group(),
+        models_dir=models_dir,
+        max_batch=256,
+        receive_maximum=2000,
+        clear_after=5,
+        stats_interval_s=5.0,
+        model_poll_s=1.0,
     )
     return replace(config, **overrides)  # type: ignore[arg-type]
 
@@ -55,18 +63,24 @@ def start_worker(config: WorkerConfig) -> Worker:
 def worker_env(broker: LocalBroker, models_dir: Path, worker_id: str, password: str) -> dict[str, str]:
     """The environment `python -m inference_worker` needs to reach the test broker."""
     return os.environ | {
-        "FOREWARN_MQTT_HOST": broker.host, "FOREWARN_MQTT_PORT": str(broker.port),
-        "FOREWARN_MQTT_CA": str(broker.ca_file), "FOREWARN_MQTT_USERNAME": "inference-worker",
-        "FOREWARN_MQTT_PASSWORD": password, "FOREWARN_WORKER_ID": worker_id,
-        "FOREWARN_MODELS_DIR": str(models_dir), "FOREWARN_SESSION_EXPIRY_S": "3600",
-        "FOREWARN_STATS_INTERVAL_S": "2", "FOREWARN_SHARE_GROUP": test_share_group(),
+        "FOREWARN_MQTT_HOST": broker.host,
+        "FOREWARN_MQTT_PORT": str(broker.port),
+        "FOREWARN_MQTT_CA": str(broker.ca_file),
+        "FOREWARN_MQTT_USERNAME": "inference-worker",
+        "FOREWARN_MQTT_PASSWORD": password,
+        "FOREWARN_WORKER_ID": worker_id,
+        "FOREWARN_MODELS_DIR": str(models_dir),
+        "FOREWARN_SESSION_EXPIRY_S": "3600",
+        "FOREWARN_STATS_INTERVAL_S": "2",
+        "FOREWARN_SHARE_GROUP": test_share_group(),
     }
 
 
 def spawn(module: str, env: dict[str, str], log: Path, *args: str) -> subprocess.Popen[bytes]:
     with log.open("ab") as out:
-        return subprocess.Popen([sys.executable, "-m", module, *args], cwd=REPO_ROOT, env=env,
-                                stdout=out, stderr=subprocess.STDOUT)
+        return subprocess.Popen(
+            [sys.executable, "-m", module, *args], cwd=REPO_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT
+        )
 
 
 def kill(process: subprocess.Popen[bytes], sig: signal.Signals = signal.SIGKILL) -> None:

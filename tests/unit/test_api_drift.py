@@ -16,9 +16,13 @@ from tests.support.api import database_url_fixture, feed, prediction, test_confi
 
 def _models_dir(tmp_path: Path) -> Path:
     rng = np.random.default_rng(3)
-    columns = {"air_temp_k": rng.normal(300, 2, 5000), "process_temp_k": rng.normal(310, 1.5, 5000),
-               "rotational_speed_rpm": rng.normal(1500, 150, 5000), "torque_nm": rng.normal(40, 10, 5000),
-               "tool_wear_min": rng.uniform(0, 240, 5000)}
+    columns = {
+        "air_temp_k": rng.normal(300, 2, 5000),
+        "process_temp_k": rng.normal(310, 1.5, 5000),
+        "rotational_speed_rpm": rng.normal(1500, 150, 5000),
+        "torque_nm": rng.normal(40, 10, 5000),
+        "tool_wear_min": rng.uniform(0, 240, 5000),
+    }
     folder = tmp_path / "models"
     (folder / "v1").mkdir(parents=True)
     (folder / "v1" / "card.json").write_text(json.dumps({"training_distribution": reference_distribution(columns)}))
@@ -31,9 +35,15 @@ def test_a_sensor_far_from_the_training_data_is_reported_significant(database_ur
     try:
         rng = np.random.default_rng(4)
         rows = [
-            prediction("m1", f"r{i}", air_temp_k=round(float(rng.normal(300, 2)), 1),
-                       process_temp_k=round(float(rng.normal(310, 1.5)), 1), rotational_speed_rpm=1500.0,
-                       torque_nm=round(float(rng.normal(60, 5)), 1), tool_wear_min=float(rng.integers(0, 240)))
+            prediction(
+                "m1",
+                f"r{i}",
+                air_temp_k=round(float(rng.normal(300, 2)), 1),
+                process_temp_k=round(float(rng.normal(310, 1.5)), 1),
+                rotational_speed_rpm=1500.0,
+                torque_nm=round(float(rng.normal(60, 5)), 1),
+                tool_wear_min=float(rng.integers(0, 240)),
+            )
             for i in range(300)
         ]
         feed(app, predictions=rows)

@@ -29,9 +29,7 @@ CA_FILE = Path("/etc/ssl/certs/ca-certificates.crt")
 
 def _deliveries(count: int, machine: str = "m") -> list[Delivery]:
     alert = Alert.from_dict(example("alert"))
-    return [
-        Delivery(n, 1, replace(alert, alert_id=f"a{n}", machine_id=f"{machine}{n % 2}")) for n in range(count)
-    ]
+    return [Delivery(n, 1, replace(alert, alert_id=f"a{n}", machine_id=f"{machine}{n % 2}")) for n in range(count)]
 
 
 def test_few_pending_alerts_go_one_by_one_oldest_first():
@@ -162,9 +160,7 @@ def test_the_bot_is_off_without_a_token(monkeypatch):
 
 
 def test_alert_payloads_decode_or_are_refused():
-    assert (
-        decode_alert(Alert.from_dict(example("alert")).to_json()).alert_id == "slave1-detected-slave1-000042"
-    )
+    assert decode_alert(Alert.from_dict(example("alert")).to_json()).alert_id == "slave1-detected-slave1-000042"
     for bad in (
         b"not json",
         b"[]",

@@ -180,13 +180,9 @@ def test_status_with_no_machines_and_with_too_many():
 
 
 def test_machine_reply_shows_values_status_and_open_alerts():
-    machine = _summary("slave1", "failure", probability=0.93) | {
-        "open_alerts": [example("alert") | {"acked_by": None}]
-    }
+    machine = _summary("slave1", "failure", probability=0.93) | {"open_alerts": [example("alert") | {"acked_by": None}]}
     text = _visible(machine_reply(machine, DASH))
-    assert text.startswith(
-        "🔴 slave1: failure, online\nFailure probability 93 % (threshold 41 %), power failure (PWF)"
-    )
+    assert text.startswith("🔴 slave1: failure, online\nFailure probability 93 % (threshold 41 %), power failure (PWF)")
     assert "Latest: air 298.9 K, process 309.1 K, speed 1,410 rpm, torque 65.7 Nm, tool wear 191 min" in text
     assert "Open alerts: 1" in text
     assert "/ack slave1-detected-slave1-000042" in text
@@ -194,9 +190,7 @@ def test_machine_reply_shows_values_status_and_open_alerts():
 
 
 def test_machine_reply_of_a_machine_without_data():
-    text = _visible(
-        machine_reply({"machine_id": "new", "online": False, "status": None, "latest": None}, DASH)
-    )
+    text = _visible(machine_reply({"machine_id": "new", "online": False, "status": None, "latest": None}, DASH))
     assert text.startswith("⚪ new: no data, offline\nNo open alerts.")
 
 
@@ -215,10 +209,7 @@ def test_help_and_mutes_replies():
     assert DASH in help_reply(DASH)
     assert "Nothing is muted" in mutes_reply([])
     until = datetime(2026, 11, 27, 9, 30, tzinfo=UTC)
-    assert (
-        _visible(mutes_reply([("press-7", until)]))
-        == "Muted in this chat:\npress-7 until 2026-11-27 09:30 UTC"
-    )
+    assert _visible(mutes_reply([("press-7", until)])) == "Muted in this chat:\npress-7 until 2026-11-27 09:30 UTC"
 
 
 def test_the_command_menu_fits_telegrams_rules():

@@ -32,8 +32,14 @@ DOCKERFILE = (REPO_ROOT / "Dockerfile").read_text()
 VERSION = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"]["version"]
 PACKAGES = ("contract", "common", "broker", "publisher", "inference_worker", "model", "training", "api", "telegram_bot")
 # Procfile process (make up) -> the compose service that runs the same thing.
-PROCFILE_TWINS = {"worker": "inference-worker", "api": "api", "slave1": "publisher-slave1",
-                  "slave2": "publisher-slave2", "sim1": "simulator", "bot": "telegram-bot"}
+PROCFILE_TWINS = {
+    "worker": "inference-worker",
+    "api": "api",
+    "slave1": "publisher-slave1",
+    "slave2": "publisher-slave2",
+    "sim1": "simulator",
+    "bot": "telegram-bot",
+}
 
 
 def _documented_services() -> set[str]:
@@ -101,7 +107,9 @@ def test_long_running_services_have_health_checks_and_restart() -> None:
         assert service.healthcheck_argv, f"{name} has no health check"
         assert service.spec["restart"] == "unless-stopped", name
     assert SERVICES["api"].healthcheck_argv == [
-        "python", "docker/healthcheck.py", f"http://127.0.0.1:{SERVICES['api'].environment['FOREWARN_API_PORT']}/api/health"
+        "python",
+        "docker/healthcheck.py",
+        f"http://127.0.0.1:{SERVICES['api'].environment['FOREWARN_API_PORT']}/api/health",
     ]
 
 
@@ -131,8 +139,17 @@ def test_no_host_path_outside_the_repository_is_mounted() -> None:
 
 def _reads_environment(path: Path) -> dict[str, bool]:
     """{variable: has a default} for each setting a config module reads."""
-    readers = {"env_str", "env_int", "env_float", "env_path", "env_secret", "_optional_secret", "_env_bool",
-               "_http_url", "get"}
+    readers = {
+        "env_str",
+        "env_int",
+        "env_float",
+        "env_path",
+        "env_secret",
+        "_optional_secret",
+        "_env_bool",
+        "_http_url",
+        "get",
+    }
     found: dict[str, bool] = {}
     for node in ast.walk(ast.parse(path.read_text())):
         if not isinstance(node, ast.Call) or not node.args or not isinstance(node.args[0], ast.Constant):

@@ -49,7 +49,10 @@ def test_parse_round_trips_and_refuses_extra_levels() -> None:
 
 def test_every_example_payload_loads_into_its_dataclass() -> None:
     payloads: list[tuple[str, type[Prediction | Alert | Rejection | Status]]] = [
-        ("prediction", Prediction), ("alert", Alert), ("rejection", Rejection), ("status", Status),
+        ("prediction", Prediction),
+        ("alert", Alert),
+        ("rejection", Rejection),
+        ("status", Status),
     ]
     for name, cls in payloads:
         data = example(name)
@@ -101,9 +104,19 @@ def test_a_reading_at_the_edges_makes_a_prediction_the_api_stores(ts: str) -> No
     parsed = parse_reading(encode(reading(ts=ts, failure_description="", product_id="")))
     values = {name: getattr(parsed, name) for name in READING_NUMBERS}
     prediction = Prediction(
-        reading_id=parsed.reading_id, machine_id="m1", ts=parsed.ts, scored_at=parsed.ts, status="normal",
-        failure_probability=0.1, predicted_mode=None, model_version="v1", threshold=0.5, type=parsed.type,
-        product_id=parsed.product_id, failure_description=parsed.failure_description, **values,
+        reading_id=parsed.reading_id,
+        machine_id="m1",
+        ts=parsed.ts,
+        scored_at=parsed.ts,
+        status="normal",
+        failure_probability=0.1,
+        predicted_mode=None,
+        model_version="v1",
+        threshold=0.5,
+        type=parsed.type,
+        product_id=parsed.product_id,
+        failure_description=parsed.failure_description,
+        **values,
     )
     row = prediction_row(prediction.to_json(), "m1")
     assert row["ts_ms"] == ts_to_ms(parsed.ts)

@@ -9,8 +9,10 @@ from model.drift import DRIFT_FEATURES, drift_report, psi, reference_distributio
 
 def _columns(rng: np.random.Generator, n: int, torque_mean: float = 40.0) -> dict[str, np.ndarray]:
     return {
-        "air_temp_k": rng.normal(300, 2, n), "process_temp_k": rng.normal(310, 1.5, n),
-        "rotational_speed_rpm": rng.normal(1540, 180, n), "torque_nm": rng.normal(torque_mean, 10, n),
+        "air_temp_k": rng.normal(300, 2, n),
+        "process_temp_k": rng.normal(310, 1.5, n),
+        "rotational_speed_rpm": rng.normal(1540, 180, n),
+        "torque_nm": rng.normal(torque_mean, 10, n),
         "tool_wear_min": rng.uniform(0, 240, n),
     }
 

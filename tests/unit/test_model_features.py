@@ -62,9 +62,7 @@ def test_heat_margin_is_negative_only_inside_the_heat_failure_region() -> None:
     assert too_warm["heat_margin"] > 0
 
 
-@pytest.mark.parametrize(
-    ("rpm", "torque", "negative"), [(1500, 20, True), (2800, 60, True), (1500, 40, False)]
-)
+@pytest.mark.parametrize(("rpm", "torque", "negative"), [(1500, 20, True), (2800, 60, True), (1500, 40, False)])
 def test_power_margin_is_negative_outside_the_power_band(rpm: float, torque: float, negative: bool) -> None:
     f = _features([0, 300, 310, rpm, torque, 10])
     assert bool(f["power_margin_w"] < 0) == negative
@@ -114,9 +112,7 @@ def test_heat_rule_compares_like_the_labels(air: float, process: float, rpm: flo
     ("code", "wear", "torque", "flag"),
     [(0, 200, 55.0, 0.0), (0, 200, 55.1, 1.0), (1, 200, 60.1, 1.0), (2, 200, 60.1, 0.0)],
 )
-def test_overstrain_rule_is_strictly_above_the_type_limit(
-    code: int, wear: float, torque: float, flag: float
-) -> None:
+def test_overstrain_rule_is_strictly_above_the_type_limit(code: int, wear: float, torque: float, flag: float) -> None:
     assert _features([code, 300, 310, 1500, torque, wear])["overstrain_rule"] == flag
 
 

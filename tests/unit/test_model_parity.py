@@ -19,10 +19,16 @@ from training.modelling import Hyperparameters, build_pipeline
 def _rows(count: int, seed: int) -> np.ndarray:
     rng = np.random.default_rng(seed)
     air = rng.uniform(296, 304, count)
-    return np.column_stack([
-        rng.integers(0, 3, count), air, air + rng.uniform(7.5, 12, count), rng.uniform(1200, 2800, count),
-        rng.uniform(5, 75, count), rng.uniform(0, 250, count),
-    ]).astype(float)
+    return np.column_stack(
+        [
+            rng.integers(0, 3, count),
+            air,
+            air + rng.uniform(7.5, 12, count),
+            rng.uniform(1200, 2800, count),
+            rng.uniform(5, 75, count),
+            rng.uniform(0, 250, count),
+        ]
+    ).astype(float)
 
 
 def _labels(raw: np.ndarray) -> np.ndarray:

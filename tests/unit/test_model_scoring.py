@@ -69,9 +69,7 @@ def test_mode_is_the_likeliest_failure_class_above_the_floor(pipeline: Pipeline)
     proba = pipeline.predict_proba(raw)
     classes = list(pipeline.classes_)
     assert scorer.mode_floor == pytest.approx(MODE_FLOOR_RATIO * 0.4)
-    for row, (probability, mode) in enumerate(
-        zip(batch.failure_probability, batch.predicted_mode, strict=True)
-    ):
+    for row, (probability, mode) in enumerate(zip(batch.failure_probability, batch.predicted_mode, strict=True)):
         if probability < scorer.mode_floor:
             assert mode is None
         else:

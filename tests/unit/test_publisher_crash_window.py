@@ -96,8 +96,10 @@ def test_an_outbox_of_the_previous_format_gains_the_column(tmp_path: Path) -> No
 
     path = tmp_path / "old.db"
     with sqlite3.connect(path) as db:
-        db.executescript("CREATE TABLE outbox (id INTEGER PRIMARY KEY AUTOINCREMENT, topic TEXT NOT NULL, "
-                         "payload BLOB NOT NULL); INSERT INTO outbox (topic, payload) VALUES ('t', X'78');")
+        db.executescript(
+            "CREATE TABLE outbox (id INTEGER PRIMARY KEY AUTOINCREMENT, topic TEXT NOT NULL, "
+            "payload BLOB NOT NULL); INSERT INTO outbox (topic, payload) VALUES ('t', X'78');"
+        )
     reopened = Outbox(path, max_rows=10, keep_acked_ms=1_000)
     assert reopened.depth == 1
     assert [e.payload for e in reopened.after(0, 10)] == [b"x"]

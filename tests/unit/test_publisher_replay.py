@@ -112,6 +112,4 @@ def test_a_field_too_large_for_csv_is_a_bad_row_and_reading_goes_on() -> None:
     huge = "L1,L,298.2,308.7,1408,46.3,3,0," + "x" * 200_000
     good, bad = load_rows(lines(huge, GOOD), "f.csv")
     assert [r.line for r in good] == [3]
-    assert [(b.line, b.reason.startswith("unreadable row (field larger than field limit")) for b in bad] == [
-        (2, True)
-    ]
+    assert [(b.line, b.reason.startswith("unreadable row (field larger than field limit")) for b in bad] == [(2, True)]

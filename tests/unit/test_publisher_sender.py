@@ -111,9 +111,7 @@ def test_not_authorized_keeps_the_reading_and_stops_sending(outbox: Outbox, clie
     assert len(queued(client)) == 2  # nothing more handed over
 
 
-def test_acknowledgements_of_other_messages_and_wake_ups_are_ignored(
-    outbox: Outbox, client: mqtt.Client
-) -> None:
+def test_acknowledgements_of_other_messages_and_wake_ups_are_ignored(outbox: Outbox, client: mqtt.Client) -> None:
     sender = online(client, outbox, window=2)
     puback(client, [60_000])
     sender.wake()

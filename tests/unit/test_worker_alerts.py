@@ -12,8 +12,13 @@ BASE = Prediction.from_dict(example("prediction"))
 
 
 def _prediction(status: str, n: int, machine: str = "m1") -> Prediction:
-    return replace(BASE, machine_id=machine, reading_id=f"r{n}", status=status,  # type: ignore[arg-type]
-                   failure_probability=0.9)
+    return replace(
+        BASE,
+        machine_id=machine,
+        reading_id=f"r{n}",
+        status=status,  # type: ignore[arg-type]
+        failure_probability=0.9,
+    )
 
 
 def _run(tracker: AlertTracker, statuses: list[str], machine: str = "m1"):

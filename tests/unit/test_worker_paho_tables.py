@@ -35,13 +35,16 @@ def _decoded(decode: str, *args: object) -> str:
     return repr(result._replace(properties=None)) + str(result.properties) + str(result.properties.isEmpty())
 
 
-@pytest.mark.parametrize(("decode", "args"), [
-    ("decode_publish", (0x32, _publish_packet(b"\x00"), MQTT5)),
-    ("decode_publish", (0x32, _publish_packet(_with_properties()), MQTT5)),
-    ("decode_puback", (0x40, b"\x00\x05", MQTT5)),
-    ("decode_puback", (0x40, b"\x00\x05\x10", MQTT5)),
-    ("decode_puback", (0x40, b"\x00\x05\x10\x05\x1f\x00\x02ok", MQTT5)),  # reason string
-])
+@pytest.mark.parametrize(
+    ("decode", "args"),
+    [
+        ("decode_publish", (0x32, _publish_packet(b"\x00"), MQTT5)),
+        ("decode_publish", (0x32, _publish_packet(_with_properties()), MQTT5)),
+        ("decode_puback", (0x40, b"\x00\x05", MQTT5)),
+        ("decode_puback", (0x40, b"\x00\x05\x10", MQTT5)),
+        ("decode_puback", (0x40, b"\x00\x05\x10\x05\x1f\x00\x02ok", MQTT5)),  # reason string
+    ],
+)
 def test_decoding_is_unchanged(monkeypatch: pytest.MonkeyPatch, decode: str, args: tuple[object, ...]) -> None:
     monkeypatch.setattr(_packet, "Properties", Properties)
     expected = _decoded(decode, *args)
