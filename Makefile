@@ -14,15 +14,21 @@ export FOREWARN_VAR_DIR ?= var
 up: setup
 	./scripts/up.sh
 
-test: setup
+test: setup lint
 	./scripts/test.sh
 
 bench: setup
 	$(BIN)/python -m bench
 
-lint: venv
+# Style and types: any finding fails (make test runs this first, so CI does too).
+lint: venv dashboard
+	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
 	$(BIN)/mypy .
+	@if [ -d dashboard/node_modules ]; then \
+	  cd dashboard && npm run --silent lint && npm run --silent typecheck; \
+	elif [ -n "$${CI:-}" ]; then echo "dashboard not linted: no dashboard/node_modules" >&2; exit 1; \
+	else echo "dashboard not linted: needs Node.js >= 20.19 (see scripts/build-dashboard.sh)"; fi
 
 setup: system-deps venv broker-init model dashboard
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The whole test suite: the dashboard's checks (ESLint, tsc, Vitest), then pytest with the
+# The whole test suite (after `make lint`): the dashboard's Vitest tests, then pytest with the
 # real services the tests need (Mosquitto is started by the fixtures; PostgreSQL and
 # Chromium are installed here when missing).
 set -euo pipefail
@@ -10,7 +10,7 @@ if ! command -v chromium >/dev/null; then
   $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium >/dev/null
 fi
 if [ -d dashboard/node_modules ]; then
-  (cd dashboard && npm run --silent lint && npm run --silent typecheck && npm test --silent)
+  (cd dashboard && npm test --silent)
 fi
 if [ -x scripts/ci-postgres.sh ] && [ -z "${FOREWARN_TEST_POSTGRES_URL:-}" ]; then
   FOREWARN_TEST_POSTGRES_URL="$(scripts/ci-postgres.sh)" && export FOREWARN_TEST_POSTGRES_URL
