@@ -18,14 +18,14 @@ from common.settings import ConfigError, run_cli
 from inference_worker import config
 from inference_worker.service import Worker
 from model.artifact import ModelError, load_model
-from model.scoring import Scorer
+from model.scoring import ModelScorer
 
 
 def main() -> int:
     cfg = config.load()
     log = setup_logging(cfg.instance)
     try:
-        scorer = Scorer(load_model(cfg.models_dir, defer_pipeline=True))
+        scorer = ModelScorer(load_model(cfg.models_dir, defer_pipeline=True))
     except ModelError as exc:
         raise ConfigError(str(exc)) from None
     log.info("serving model %s (threshold %.3f)", scorer.version, scorer.threshold)

@@ -33,14 +33,14 @@ from common.mqtt import connect_client, create_client, publish_status
 from contract import Alert, Channel, utc_now_iso
 from inference_worker.alerts import AlertTracker
 from inference_worker.config import WorkerConfig
-from inference_worker.core import BatchProcessor, Incoming, Outgoing
+from inference_worker.core import BatchProcessor, Incoming, Outgoing, Scorer
 from inference_worker.ledger import AckLedger
 from inference_worker.metrics import WorkerMetrics
 from inference_worker.network import Link, wait
 from inference_worker.paho_tables import install as install_paho_tables
 from model.artifact import current_version, load_model
 from model.explain import explainer_of
-from model.scoring import Scorer
+from model.scoring import ModelScorer
 
 log = logging.getLogger(__name__)
 
@@ -291,7 +291,7 @@ class Worker:
         try:
             version = current_version(self.config.models_dir)
             if version and version != self.processor.scorer.version:
-                self.processor.scorer = Scorer(load_model(self.config.models_dir, version, defer_pipeline=True))
+                self.processor.scorer = ModelScorer(load_model(self.config.models_dir, version, defer_pipeline=True))
                 log.info("now serving model %s", version)
         except Exception as exc:  # a broken new model must not stop the one in service
             log.error("model %s not swapped in: %s", version, exc)
