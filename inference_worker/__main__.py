@@ -6,6 +6,9 @@ Settings come from the environment (see inference_worker/config.py and the READM
 FOREWARN_MQTT_HOST/PORT/CA/USERNAME/PASSWORD(_FILE), FOREWARN_WORKER_ID (names this
 worker's persistent session: keep it stable across restarts), FOREWARN_MODELS_DIR, ...
 Start more workers with other FOREWARN_WORKER_IDs to split the load.
+
+Exit status: 0 after SIGTERM/SIGINT; 1 when the worker loop died of an unexpected error
+(it said `offline` first), so that a supervisor restarts it; 2 for a configuration error.
 """
 
 from __future__ import annotations
@@ -29,12 +32,15 @@ def main() -> int:
     except ModelError as exc:
         raise ConfigError(str(exc)) from None
     log.info("serving model %s (threshold %.3f)", scorer.version, scorer.threshold)
-    worker = Worker(cfg, scorer)
     stopping = threading.Event()
+    worker = Worker(cfg, scorer, on_failure=stopping.set)
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
     signal.signal(signal.SIGINT, lambda *_: stopping.set())
     worker.start()
     stopping.wait()
+    if worker.failed:
+        log.error("exiting with status 1: the worker loop died (see above)")
+        return 1
     log.info("stopping")
     worker.stop()
     return 0
