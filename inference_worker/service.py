@@ -109,7 +109,7 @@ class Worker:
 
     @property
     def subscriptions(self) -> list[tuple[str, int]]:
-        readings = f"{self.topics.all_of(Channel.READINGS)}/#"  # '#' also catches bad extra levels
+        readings = self.topics.all_readings_any_depth()  # bad extra levels too, to reject them
         return [
             (self.topics.shared(self.config.share_group, readings), 1),
             (self.topics.all_of(Channel.ALERTS), 1),  # peers' alerts keep every tracker in step
