@@ -18,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 
-/** Unions known even without payloads.py (the brief's minimum). */
+/** String unions of the status fields, for when payloads.py (whose Literal aliases say the same) cannot be read. */
 const FALLBACK_UNIONS = {
   status: ['normal', 'predictive', 'failure'],
   kind: ['predicted', 'detected'],
