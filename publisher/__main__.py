@@ -2,6 +2,12 @@
 
     python -m publisher replay data/slave1_data.csv --machine slave1 [--rate 1] [--loop] [--start-row 0]
     python -m publisher simulate --machine sim-1 [--type L|M|H] [--rate 1] [--seed N] [--count N]
+    python -m publisher opcua --machine ID --endpoint opc.tcp://HOST:4840 --map FILE
+    python -m publisher modbus --machine ID --host HOST [--port 502] [--unit 1] --map FILE
+
+The gateways (opcua, modbus) map a device's values onto the machine's profile as the mapping
+file says (docs/CONNECT.md); the mapping is checked before anything connects, and each problem is
+one line naming the file and line, with exit status 2.
 
 --rate is in readings per second; 0 publishes as fast as the broker acknowledges. --start-row
 is the 0-based index of the first data row (bad rows count); --loop starts again at row 0.
@@ -33,6 +39,7 @@ from pathlib import Path
 from common.logs import setup_logging
 from common.settings import ConfigError, run_cli
 from publisher import config as publisher_config
+from publisher.gateway.cli import GATEWAYS, add_gateway_commands, run_gateway_command
 from publisher.replay import BadRow
 from publisher.service import ReadingPublisher, Sourced, run
 from publisher.simulation import MACHINE_TYPES
@@ -83,11 +90,14 @@ def _parser() -> argparse.ArgumentParser:
     for sub in (replay, simulate):
         sub.add_argument("--machine", required=True, help="machine id, also the MQTT username")
         sub.add_argument("--rate", type=_rate, default=1.0, help="readings per second; 0 = unthrottled")
+    add_gateway_commands(commands)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command in GATEWAYS:
+        return run_gateway_command(args)
     config = publisher_config.load(args.machine)  # validates the machine id before it names a log file
     log = setup_logging(f"publisher-{config.machine_id}")
     items, bad_rows = _items(args, log)

@@ -7,11 +7,12 @@ samples at a rate and stops cleanly when asked.
 from __future__ import annotations
 
 import fcntl
+import json
 import logging
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TextIO
 
@@ -30,6 +31,7 @@ __all__ = ["ReadingPublisher", "Sourced", "run"]
 log = logging.getLogger(__name__)
 
 _MAX_WAIT_S = 0.25  # longest single wait, so a stop request is noticed quickly
+_ENCODER = json.JSONEncoder(separators=(",", ":"), allow_nan=False)  # the contract's compact JSON
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,11 +45,18 @@ class Sourced:
 class ReadingPublisher:
     """Turns samples into readings, queues them in the outbox and keeps the MQTT session."""
 
-    def __init__(self, config: PublisherConfig) -> None:
+    def __init__(
+        self,
+        config: PublisherConfig,
+        status_topic: str | None = None,
+        validate: Callable[[bytes], object] = parse_reading,
+    ) -> None:
         self.config = config
         self.machine_id = config.machine_id
         self.topic = config.topics.readings(self.machine_id)
-        self.status_topic = config.topics.status(self.machine_id)
+        # A gateway serving several machines announces itself as a service instead.
+        self.status_topic = status_topic or config.topics.status(self.machine_id)
+        self.validate = validate
         self.client = _create_client(config, self.status_topic)
         self._lock = _lock_outbox(config)
         try:
@@ -75,7 +84,24 @@ class ReadingPublisher:
         reading = sample.to_reading(reading_id(self.machine_id, self.run_id, self.sequence), utc_now_iso())
         payload = reading.to_json()
         parse_reading(payload)  # what the worker or the broker would refuse is refused here instead
-        dropped = self.outbox.put(self.topic, payload)
+        self._queue(self.topic, payload)
+        return reading.reading_id
+
+    def offer_values(self, values: Mapping[str, float | str], machine_id: str | None = None) -> str:
+        """Queue a flat reading of a profile's `values` for `machine_id` (default: this publisher's).
+
+        InvalidReading if the profile's check refuses it. Gateways use this instead of :meth:`offer`.
+        """
+        machine = machine_id or self.machine_id
+        self.sequence += 1
+        identifier = reading_id(machine, self.run_id, self.sequence)
+        payload = _ENCODER.encode({"reading_id": identifier, "ts": utc_now_iso(), **values}).encode()
+        self.validate(payload)
+        self._queue(self.config.topics.readings(machine), payload)
+        return identifier
+
+    def _queue(self, topic: str, payload: bytes) -> None:
+        dropped = self.outbox.put(topic, payload)
         if dropped:
             log.warning(
                 "outbox full (%d rows): dropped the %d oldest readings, %d dropped since start",
@@ -84,7 +110,11 @@ class ReadingPublisher:
                 self.outbox.dropped,
             )
         self.sender.feed()
-        return reading.reading_id
+
+    def pump(self, timeout: float) -> None:
+        """Process acknowledgements for up to `timeout` s (less if woken), logging the counters when due."""
+        self.sender.pump(min(timeout, _MAX_WAIT_S))
+        self._maybe_log_stats()
 
     @property
     def stopping(self) -> bool:
