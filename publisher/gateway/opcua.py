@@ -27,7 +27,7 @@ from contract import InvalidReading
 from publisher.gateway.assemble import Assembler, BadValue
 from publisher.gateway.mapping import OpcUaField, OpcUaMapping
 from publisher.gateway.profile import FieldSpec, Profile
-from publisher.gateway.runner import Handoff
+from publisher.gateway.runner import Handoff, sleep_unless_stopped
 from publisher.gateway.source import Located
 
 __all__ = ["OpcUaTarget", "opcua_session"]
@@ -74,7 +74,7 @@ async def opcua_session(target: OpcUaTarget, handoff: Handoff) -> None:
             await client.connect()
         except (OSError, TimeoutError, UaError) as exc:
             log.warning("OPC UA server %s not reachable (%s); retrying in %.0f s", target.endpoint, exc, delay)
-            await _sleep(handoff, delay)
+            await sleep_unless_stopped(handoff, delay)
             delay = min(delay * 2, _RETRY_MAX_S)
             continue
         try:
@@ -126,7 +126,7 @@ async def _report(client: Client, target: OpcUaTarget, assembler: Assembler, han
     connected = True
     next_due = asyncio.get_running_loop().time() + interval
     while not handoff.stop.is_set():
-        await _sleep(handoff, max(next_due - asyncio.get_running_loop().time(), 0.0))
+        await sleep_unless_stopped(handoff, max(next_due - asyncio.get_running_loop().time(), 0.0))
         next_due += interval
         if client.state is not UaClientState.CONNECTED:
             if connected:
@@ -148,14 +148,6 @@ def _submit(assembler: Assembler, handoff: Handoff) -> None:
         return
     if values is not None:
         handoff.submit(values)
-
-
-async def _sleep(handoff: Handoff, seconds: float) -> None:
-    """Sleep, waking up early (within 0.1 s) when the gateway is asked to stop."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + seconds
-    while not handoff.stop.is_set() and loop.time() < deadline:
-        await asyncio.sleep(min(0.1, deadline - loop.time()))
 
 
 async def _disconnect(client: Client) -> None:

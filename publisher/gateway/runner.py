@@ -19,7 +19,7 @@ from common.settings import ConfigError
 from contract import InvalidReading
 from publisher.service import ReadingPublisher
 
-__all__ = ["DeviceSession", "Handoff", "run_gateway"]
+__all__ = ["DeviceSession", "Handoff", "run_gateway", "sleep_unless_stopped"]
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +47,14 @@ class Handoff:
                 items.append(self._queue.get_nowait())
             except queue.Empty:
                 return items
+
+
+async def sleep_unless_stopped(handoff: Handoff, seconds: float) -> None:
+    """Sleep in the device thread, waking up early (within 50 ms) when the gateway is asked to stop."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
+    while not handoff.stop.is_set() and loop.time() < deadline:
+        await asyncio.sleep(min(0.05, deadline - loop.time()))
 
 
 DeviceSession = Callable[[Handoff], Coroutine[Any, Any, None]]
