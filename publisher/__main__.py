@@ -4,8 +4,9 @@
     python -m publisher simulate --machine sim-1 [--type L|M|H] [--rate 1] [--seed N] [--count N]
     python -m publisher opcua --machine ID --endpoint opc.tcp://HOST:4840 --map FILE
     python -m publisher modbus --machine ID --host HOST [--port 502] [--unit 1] --map FILE
+    python -m publisher sparkplug --map FILE       (the Sparkplug B host: group, host id and machines)
 
-The gateways (opcua, modbus) map a device's values onto the machine's profile as the mapping
+The gateways (opcua, modbus, sparkplug) map a device's values onto the machine's profile as the mapping
 file says (docs/CONNECT.md); the mapping is checked before anything connects, and each problem is
 one line naming the file and line, with exit status 2.
 

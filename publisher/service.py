@@ -12,7 +12,7 @@ import logging
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TextIO
 
@@ -71,11 +71,29 @@ class ReadingPublisher:
         self.stop_requested = threading.Event()
         self._next_stats = time.monotonic() + config.stats_interval_s
 
-    def start(self) -> None:
-        """Connect (in the background, retrying) and hand over what a previous run left behind."""
+    def start(
+        self, subscriptions: Sequence[tuple[str, int]] = (), on_connected: Callable[[], None] | None = None
+    ) -> None:
+        """Connect (in the background, retrying) and hand over what a previous run left behind.
+
+        `subscriptions` are renewed on every connect (the Sparkplug host reads as well as writes);
+        `on_connected` runs in paho's thread after each connect.
+        """
         if self.outbox.depth:
             log.info("outbox holds %d readings from a previous run; sending them first", self.outbox.depth)
-        connect_client(self.client, self.config.mqtt, status_topic=self.status_topic, on_connected=self.sender.link_up)
+
+        def connected() -> None:
+            self.sender.link_up()
+            if on_connected is not None:
+                on_connected()
+
+        connect_client(
+            self.client,
+            self.config.mqtt,
+            status_topic=self.status_topic,
+            subscriptions=subscriptions,
+            on_connected=connected,
+        )
         self.sender.follow_disconnects()
 
     def offer(self, sample: Sample) -> str:

@@ -17,7 +17,7 @@ from publisher.service import ReadingPublisher
 
 __all__ = ["add_gateway_commands", "run_gateway_command"]
 
-GATEWAYS = ("opcua", "modbus")
+GATEWAYS = ("opcua", "modbus", "sparkplug")
 
 
 def add_gateway_commands(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -29,6 +29,8 @@ def add_gateway_commands(commands: argparse._SubParsersAction) -> None:  # type:
     modbus.add_argument("--serial", help="RTU: serial port (e.g. /dev/ttyUSB0) instead of --host")
     modbus.add_argument("--baudrate", type=int, default=19200, help="RTU baud rate (default 19200)")
     modbus.add_argument("--unit", type=int, default=1, help="unit (slave) id (default 1)")
+    sparkplug = commands.add_parser("sparkplug", help="Sparkplug B host: map edge nodes' metrics onto machines")
+    sparkplug.add_argument("--map", required=True, type=Path, help="mapping file (YAML): group, host_id, machines")
     for sub in (opcua, modbus):
         sub.add_argument("--machine", required=True, help="machine id, also the MQTT username")
         sub.add_argument("--map", required=True, type=Path, help="mapping file (YAML)")
@@ -36,6 +38,10 @@ def add_gateway_commands(commands: argparse._SubParsersAction) -> None:  # type:
 
 def run_gateway_command(args: argparse.Namespace) -> int:
     """Validate the mapping, then run the gateway until SIGTERM/Ctrl-C."""
+    if args.command == "sparkplug":
+        from publisher.gateway.sparkplug_service import run_sparkplug
+
+        return run_sparkplug(args.map)
     config = publisher_config.load(args.machine)
     log = setup_logging(f"gateway-{config.machine_id}")
     session, validate = _session(args)  # the mapping is checked here, before anything connects

@@ -23,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from contract import InvalidName, validate_name
 from publisher.gateway.profile import Profile, UnknownProfile, load_profile
-from publisher.gateway.source import Located, load_model
+from publisher.gateway.source import Located, SourceError, load_model
 
 __all__ = [
     "Conversion",
@@ -38,6 +38,7 @@ __all__ = [
     "SparkplugMapping",
     "check_against_profile",
     "load_mapping",
+    "load_sparkplug_mapping",
 ]
 
 FieldName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
@@ -169,8 +170,18 @@ class SparkplugMachine(_Strict):
 
 class SparkplugMapping(_Strict):
     group: str = Field(min_length=1, description="Sparkplug group id")
-    host_id: str = Field("forewarn", description="this host application's id (its STATE topic)")
+    host_id: str = Field(
+        "sparkplug-host", description="this host application's id: its broker account, outbox and status"
+    )
     machines: list[SparkplugMachine] = Field(min_length=1)
+
+    @field_validator("host_id")
+    @classmethod
+    def _account(cls, value: str) -> str:
+        try:
+            return validate_name(value)
+        except InvalidName as exc:
+            raise ValueError(str(exc)) from None
 
     @model_validator(mode="after")
     def _unique(self) -> Self:
@@ -193,6 +204,25 @@ def load_mapping(path: Path, model: type[M]) -> tuple[M, Profile, Located]:
     profile = _profile(mapping.profile, located, ("profile",))
     check_against_profile(mapping.fields, mapping.constants, profile, located, ())
     return mapping, profile, located
+
+
+def load_sparkplug_mapping(path: Path) -> tuple[SparkplugMapping, dict[str, Profile], Located]:
+    """Validate the Sparkplug host's mapping and each machine's profile; SourceError lists every problem."""
+    mapping, located = load_model(path, SparkplugMapping)
+    profiles: dict[str, Profile] = {}
+    problems: list[str] = []
+    for index, machine in enumerate(mapping.machines):
+        at = ("machines", index)
+        try:
+            profiles[machine.machine] = profile = _profile(machine.profile, located, (*at, "profile"))
+            check_against_profile(machine.fields, machine.constants, profile, located, at)
+        except SourceError as exc:
+            problems.extend(str(exc).splitlines())
+    if len({m.machine for m in mapping.machines}) != len(mapping.machines):
+        problems.append(located.error(("machines",), "a machine is mapped twice"))
+    if problems:
+        raise located.fail(problems)
+    return mapping, profiles, located
 
 
 def _profile(profile_id: str, located: Located, loc: tuple[str | int, ...]) -> Profile:
