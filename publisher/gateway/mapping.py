@@ -23,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from contract import InvalidName, validate_name
 from publisher.gateway.profile import Profile, UnknownProfile, load_profile
-from publisher.gateway.source import Located, SourceError, load_model
+from publisher.gateway.source import Located, SourceError, read, validate
 
 __all__ = [
     "Conversion",
@@ -37,6 +37,8 @@ __all__ = [
     "SparkplugMachine",
     "SparkplugMapping",
     "check_against_profile",
+    "check_mapping",
+    "check_sparkplug_mapping",
     "load_mapping",
     "load_sparkplug_mapping",
 ]
@@ -200,7 +202,12 @@ M = TypeVar("M", OpcUaMapping, ModbusMapping)
 
 def load_mapping(path: Path, model: type[M]) -> tuple[M, Profile, Located]:
     """Validate a gateway's mapping file and its profile; SourceError lists every problem."""
-    mapping, located = load_model(path, model)
+    return check_mapping(read(path), model)
+
+
+def check_mapping(located: Located, model: type[M]) -> tuple[M, Profile, Located]:
+    """Validate parsed mapping data and its profile (no I/O); SourceError lists every problem."""
+    mapping = validate(located, model)
     profile = _profile(mapping.profile, located, ("profile",))
     check_against_profile(mapping.fields, mapping.constants, profile, located, ())
     return mapping, profile, located
@@ -208,7 +215,12 @@ def load_mapping(path: Path, model: type[M]) -> tuple[M, Profile, Located]:
 
 def load_sparkplug_mapping(path: Path) -> tuple[SparkplugMapping, dict[str, Profile], Located]:
     """Validate the Sparkplug host's mapping and each machine's profile; SourceError lists every problem."""
-    mapping, located = load_model(path, SparkplugMapping)
+    return check_sparkplug_mapping(read(path))
+
+
+def check_sparkplug_mapping(located: Located) -> tuple[SparkplugMapping, dict[str, Profile], Located]:
+    """Validate parsed Sparkplug mapping data (no I/O); SourceError lists every problem."""
+    mapping = validate(located, SparkplugMapping)
     profiles: dict[str, Profile] = {}
     problems: list[str] = []
     for index, machine in enumerate(mapping.machines):

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ValidationError
 
 from common.settings import ConfigError
 
-__all__ = ["Located", "SourceError", "load_model"]
+__all__ = ["Located", "SourceError", "load_model", "parse", "validate"]
 
 Model = TypeVar("Model", bound=BaseModel)
 Loc = tuple[str | int, ...]
@@ -55,6 +55,11 @@ def read(path: Path) -> Located:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise SourceError(f"{path}: cannot read: {getattr(exc, 'strerror', None) or exc}") from None
+    return parse(text, path)
+
+
+def parse(text: str, path: Path) -> Located:
+    """Parse YAML `text` (said to come from `path`) keeping line numbers; SourceError for bad YAML."""
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)
@@ -89,8 +94,13 @@ def _is_int(node: yaml.Node) -> bool:
 def load_model(path: Path, model: type[Model]) -> tuple[Model, Located]:
     """Parse and validate `path` as `model`; SourceError lists every problem with its line."""
     located = read(path)
+    return validate(located, model), located
+
+
+def validate(located: Located, model: type[Model]) -> Model:
+    """`located`'s data as `model`; SourceError lists every problem with its line."""
     try:
-        return model.model_validate(located.data), located
+        return model.model_validate(located.data)
     except ValidationError as exc:
         raise located.fail([located.error(_loc(e["loc"]), e["msg"]) for e in exc.errors()]) from None
 
