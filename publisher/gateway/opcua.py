@@ -72,6 +72,12 @@ async def opcua_session(target: OpcUaTarget, handoff: Handoff) -> None:
         client = await _client(target)
         try:
             await client.connect()
+        except UaStatusCodeError as exc:
+            _refused(exc, target)
+            log.warning("OPC UA server %s: %s; retrying in %.0f s", target.endpoint, exc, delay)
+            await sleep_unless_stopped(handoff, delay)
+            delay = min(delay * 2, _RETRY_MAX_S)
+            continue
         except (OSError, TimeoutError, UaError) as exc:
             log.warning("OPC UA server %s not reachable (%s); retrying in %.0f s", target.endpoint, exc, delay)
             await sleep_unless_stopped(handoff, delay)
@@ -82,6 +88,17 @@ async def opcua_session(target: OpcUaTarget, handoff: Handoff) -> None:
         finally:
             await _disconnect(client)
         return
+
+
+_REFUSALS = ("BadUser", "BadIdentity", "BadCertificate", "BadSecurity")
+
+
+def _refused(exc: UaStatusCodeError, target: OpcUaTarget) -> None:
+    """A server that refuses who we are will refuse every retry: ConfigError, naming what to fix."""
+    name = ua.StatusCode(exc.code).name
+    if name.startswith(_REFUSALS):
+        where = ("security",) if name.startswith(("BadCertificate", "BadSecurity")) else ("username",)
+        raise ConfigError(target.located.error(where, f"the server {target.endpoint} refuses us: {name}"))
 
 
 async def _serve(client: Client, target: OpcUaTarget, assembler: Assembler, handoff: Handoff) -> None:
