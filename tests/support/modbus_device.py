@@ -1,4 +1,4 @@
-"""A real pymodbus server playing a drive's Modbus TCP interface, in a thread of its own (tests, bench).
+"""A real pymodbus server playing a drive's Modbus TCP (or RTU) interface, in a thread of its own (tests, bench).
 
     with ModbusDevice(port) as device:
         device.set("holding", 20, "float32", 41.5)
@@ -16,7 +16,7 @@ from collections.abc import Coroutine
 from typing import Any, Literal, TypeVar
 
 from pymodbus.client.mixin import ModbusClientMixin
-from pymodbus.server import ModbusTcpServer
+from pymodbus.server import ModbusSerialServer, ModbusTcpServer
 from pymodbus.simulator import SimData, SimDevice
 from pymodbus.simulator.simutils import DataType
 
@@ -30,15 +30,16 @@ BITS = 16
 class ModbusDevice:
     """A Modbus TCP server on 127.0.0.1:`port` answering for unit `unit`."""
 
-    def __init__(self, port: int, unit: int = 1) -> None:
+    def __init__(self, port: int, unit: int = 1, serial: str | None = None) -> None:
         self.port = port
+        self.serial = serial  # RTU on this serial device (one end of a virtual pair) instead of TCP
         self.unit = unit
         self.words: dict[tuple[str, int], int] = {}
         self.bits: dict[tuple[str, int], bool] = {}
         self.reads = 0
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True, name="modbus-device")
-        self._server: ModbusTcpServer | None = None
+        self._server: ModbusTcpServer | ModbusSerialServer | None = None
 
     def set(
         self,
@@ -90,7 +91,11 @@ class ModbusDevice:
         bits = [SimData(0, count=BITS, values=False, datatype=DataType.BITS)]
         registers = [SimData(0, count=REGISTERS, values=0, datatype=DataType.REGISTERS)]
         device = SimDevice(self.unit, simdata=(bits, list(bits), registers, list(registers)), action=self._action)
-        server = ModbusTcpServer(device, address=("127.0.0.1", self.port))
+        server: ModbusTcpServer | ModbusSerialServer
+        if self.serial is not None:
+            server = ModbusSerialServer(device, port=self.serial, baudrate=19200)
+        else:
+            server = ModbusTcpServer(device, address=("127.0.0.1", self.port))
         await server.serve_forever(background=True)
         self._server = server
 
