@@ -148,7 +148,7 @@ class EdgeNode:
 
     def close(self, *, clean: bool = True) -> None:
         """Disconnect; `clean` publishes NDEATH first (an unclean end leaves it to the will)."""
-        if clean:
+        if clean and self.client.is_connected():
             topic, payload = self.messages.node_death()
             self.client.publish(topic, payload, qos=1).wait_for_publish(5)
             self.client.disconnect()
