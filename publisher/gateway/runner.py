@@ -40,13 +40,19 @@ class Handoff:
         self._queue.put((machine_id, values))
         self._wake()
 
-    def drain(self) -> list[tuple[str | None, Values]]:
-        items = []
-        while True:
+    @property
+    def empty(self) -> bool:
+        return self._queue.empty()
+
+    def drain(self, limit: int = 200) -> list[tuple[str | None, Values]]:
+        """Up to `limit` queued items (so acknowledgements are processed between batches)."""
+        items: list[tuple[str | None, Values]] = []
+        while len(items) < limit:
             try:
                 items.append(self._queue.get_nowait())
             except queue.Empty:
                 return items
+        return items
 
 
 async def sleep_unless_stopped(handoff: Handoff, seconds: float) -> None:
@@ -88,9 +94,9 @@ def run_gateway(publisher: ReadingPublisher, session: DeviceSession) -> None:
     publisher.start()
     try:
         while not publisher.stopping and not device.finished.is_set():
-            publisher.pump(0.25)
+            publisher.pump(0.25 if handoff.empty else 0.0)
             _offer(publisher, handoff.drain())
-        _offer(publisher, handoff.drain())
+        _offer(publisher, handoff.drain(limit=1_000_000))
     finally:
         _finish(device, handoff)
 

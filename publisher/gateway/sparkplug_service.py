@@ -30,6 +30,7 @@ __all__ = ["run_sparkplug"]
 
 log = logging.getLogger(__name__)
 
+_BATCH = 200  # messages handled between two looks at the broker's acknowledgements
 _RECONNECTED = ("", b"")  # queued by on_connect: messages may have been missed meanwhile
 
 
@@ -74,8 +75,9 @@ def _queueing(
 
 def _serve(publisher: ReadingPublisher, host: SparkplugHost, messages: queue.SimpleQueue[tuple[str, bytes]]) -> None:
     while not publisher.stopping:
-        publisher.pump(0.25)
-        while not publisher.stopping:
+        # Acknowledgements are applied between batches: a flood of messages must not starve them.
+        publisher.pump(0.0 if not messages.empty() else 0.25)
+        for _ in range(_BATCH):
             try:
                 topic, raw = messages.get_nowait()
             except queue.Empty:
