@@ -6,6 +6,7 @@ and the dashboard's type checks load them, so the two sides cannot drift apart.
 """
 
 from contract.payloads import (
+    DEFAULT_MAX_FUTURE_S,
     MAX_PAYLOAD_BYTES,
     PHYSICAL_BOUNDS,
     READING_NUMBERS,
@@ -33,6 +34,7 @@ from contract.topics import (
 )
 
 __all__ = [
+    "DEFAULT_MAX_FUTURE_S",
     "DEFAULT_PREFIX",
     "MACHINE_ID_PATTERN",
     "MAX_PAYLOAD_BYTES",

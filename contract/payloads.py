@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal, Self, get_args
 
 __all__ = [
+    "DEFAULT_MAX_FUTURE_S",
     "MAX_PAYLOAD_BYTES",
     "PHYSICAL_BOUNDS",
     "READING_NUMBERS",
@@ -68,7 +69,11 @@ REJECTION_REASONS = (
     "bad_timestamp",
     "bad_value",
     "machine_mismatch",
+    "rate_limited",  # the worker's per-sensor quota, not the payload (inference_worker/quota.py)
 )
+# How far ahead of the receiver's clock a reading's `ts` may be: clocks drift, but a reading
+# dated later than this would pin its machine's latest state and head the log until then.
+DEFAULT_MAX_FUTURE_S = 300.0
 
 
 class InvalidReading(ValueError):
@@ -221,8 +226,18 @@ class Status(_JsonPayload):
 # ---------------------------------------------------------------- reading parser
 
 
-def parse_reading(raw: bytes, machine_id: str | None = None) -> Reading:
-    """Decode and validate a reading payload, raising InvalidReading with a reason."""
+def parse_reading(
+    raw: bytes,
+    machine_id: str | None = None,
+    *,
+    now: datetime | None = None,
+    max_future_s: float = DEFAULT_MAX_FUTURE_S,
+) -> Reading:
+    """Decode and validate a reading payload, raising InvalidReading with a reason.
+
+    With `now` (the receiver's clock, aware), a `ts` more than `max_future_s` after it is
+    refused as ``bad_timestamp``; without it the time is not compared with any clock.
+    """
     if len(raw) > MAX_PAYLOAD_BYTES:
         raise InvalidReading("too_large", f"{len(raw)} bytes > {MAX_PAYLOAD_BYTES}")
     data = _decode_object(raw)
@@ -231,7 +246,7 @@ def parse_reading(raw: bytes, machine_id: str | None = None) -> Reading:
     numbers = {name: _number(data, name) for name in READING_NUMBERS}
     return Reading(
         reading_id=_reading_id(data),
-        ts=_timestamp(data),
+        ts=_timestamp(data, now, max_future_s),
         type=_machine_type(data),
         product_id=_optional_text(data, "product_id", 64),
         failure=_optional_flag(data, "failure"),
@@ -292,7 +307,7 @@ def _reading_id(data: dict[str, Any]) -> str:
     return value
 
 
-def _timestamp(data: dict[str, Any]) -> str:
+def _timestamp(data: dict[str, Any], now: datetime | None, max_future_s: float) -> str:
     value = _text(data, "ts")
     try:
         moment = parse_ts(value)
@@ -300,6 +315,11 @@ def _timestamp(data: dict[str, Any]) -> str:
         raise InvalidReading("bad_timestamp", f"ts {value[:40]!r}: {exc}", "ts") from None
     if moment.year < 1970:  # a clock that was never set; history is kept in epoch milliseconds
         raise InvalidReading("bad_timestamp", f"ts {value[:40]!r} is before 1970", "ts")
+    if now is not None and (moment - now).total_seconds() > max_future_s:
+        ahead = (moment - now).total_seconds()
+        raise InvalidReading(
+            "bad_timestamp", f"ts {value[:40]!r} is {ahead:.0f} s ahead of the clock (at most {max_future_s:g} s)", "ts"
+        )
     return format_ts(moment)
 
 
