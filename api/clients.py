@@ -20,6 +20,14 @@ __all__ = ["ConnectionGuard", "Network", "RealClientMiddleware", "is_trusted", "
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 PEER_KEY = "forewarn.peer"  # the TCP peer, kept in the WSGI environ when REMOTE_ADDR is replaced
+_PROXY_HEADERS = (
+    "HTTP_FORWARDED",
+    "HTTP_X_FORWARDED_FOR",
+    "HTTP_X_FORWARDED_HOST",
+    "HTTP_X_FORWARDED_PORT",
+    "HTTP_X_FORWARDED_PROTO",
+    "HTTP_X_FORWARDED_BY",
+)
 
 
 def parse_networks(items: Iterable[str]) -> tuple[Network, ...]:
@@ -63,7 +71,11 @@ def _is_address(text: str) -> bool:
 
 
 class RealClientMiddleware:
-    """WSGI middleware: REMOTE_ADDR becomes the real client (the peer stays in ``forewarn.peer``)."""
+    """WSGI middleware: REMOTE_ADDR becomes the real client (the peer stays in ``forewarn.peer``).
+
+    Proxy headers from a peer that is not a trusted proxy are dropped, so nothing further in
+    can be misled by them (waitress would drop them too, but it trusts one address at most).
+    """
 
     def __init__(self, app: Callable[..., Any], trusted: tuple[Network, ...]) -> None:
         self.app = app
@@ -72,8 +84,11 @@ class RealClientMiddleware:
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         peer = environ.get("REMOTE_ADDR", "")
         environ[PEER_KEY] = peer
-        if self.trusted:
+        if is_trusted(peer, self.trusted):
             environ["REMOTE_ADDR"] = real_client(peer, environ.get("HTTP_X_FORWARDED_FOR"), self.trusted)
+        else:
+            for key in _PROXY_HEADERS:
+                environ.pop(key, None)
         return self.app(environ, start_response)
 
 

@@ -117,6 +117,8 @@ def create_api_server(app: Flask, host: str, port: int, threads: int | None = No
         max_request_body_size=WAITRESS_MAX_BODY,
         channel_request_lookahead=REQUEST_LOOKAHEAD,
         ident="forewarn-api",
+        # api/clients.py reads X-Forwarded-For from the trusted proxies (waitress trusts one at most)
+        clear_untrusted_proxy_headers=False,
     )
     guard = ConnectionGuard(config.max_connections_per_client, config.trusted_proxies)
     dispatcher = ThreadedTaskDispatcher()
