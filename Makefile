@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | sha25
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 export FOREWARN_VAR_DIR ?= var
 
-.PHONY: up test bench lint setup system-deps venv broker-init model dashboard clean
+.PHONY: up test bench bench-fleet lint setup system-deps venv broker-init model dashboard clean
 
 up: setup
 	./scripts/up.sh
@@ -19,6 +19,10 @@ test: setup lint
 
 bench: setup
 	$(BIN)/python -m bench
+
+# How many machines at 1 Hz the whole stack carries (SQLite and PostgreSQL side by side; ~1 h).
+bench-fleet: setup
+	$(BIN)/python -m bench fleet
 
 # Style and types: any finding fails (make test runs this first, so CI does too).
 lint: venv dashboard

@@ -3,6 +3,7 @@
     python -m bench                       # everything, 3-4 minutes on 2 cores (`make bench`)
     python -m bench --only echo,worker    # some designs: echo, seed, worker, workers2
     python -m bench --backlog 20000 --no-api --models-dir var/models
+    python -m bench fleet                 # machines at 1 Hz through the whole stack (make bench-fleet)
 
 Starts its own Mosquitto from the project's config (TLS, QoS 1) on a free port, trains a
 model into a temporary folder (unless --models-dir), prints the table and the targets,
@@ -24,7 +25,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from bench import report, scenarios
-from bench.harness import StatusWatcher
+from bench.harness import StatusWatcher, train_model
 from broker.local import LocalBroker
 from common.settings import ConfigError, run_cli
 
@@ -65,16 +66,7 @@ def _model(args: argparse.Namespace, folder: Path) -> Path:
         if not (args.models_dir / "current").exists():
             raise ConfigError(f"--models-dir {args.models_dir}: no model there (no 'current' file)")
         return Path(args.models_dir).resolve()
-    models = folder / "models"
-    print("training a model for the bench (python -m training) ...", flush=True)
-    subprocess.run(
-        [sys.executable, "-m", "training", "--models-dir", str(models)],
-        cwd=HERE.parent,
-        check=True,
-        capture_output=True,
-        timeout=300,
-    )
-    return models
+    return train_model(folder)
 
 
 def _context(broker: LocalBroker, models_dir: Path, folder: Path, args: argparse.Namespace) -> scenarios.Context:
@@ -146,7 +138,12 @@ def _api_section(seconds: float) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parse(list(sys.argv[1:] if argv is None else argv))
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["fleet"]:  # python -m bench fleet: the whole stack at fleet scale (make bench-fleet)
+        from bench.fleet.run import main as fleet
+
+        return fleet(argv[1:])
+    args = _parse(argv)
     started = time.monotonic()
     load_before = os.getloadavg()
     folder = Path(tempfile.mkdtemp(prefix="forewarn-bench-"))

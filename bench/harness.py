@@ -229,6 +229,20 @@ class Services:
             forget_session(replace(settings, client_id=name))
 
 
+def train_model(folder: Path) -> Path:
+    """Train a model for a bench run into `folder`/models (python -m training, ~10 s)."""
+    models = folder / "models"
+    print("training a model for the bench (python -m training) ...", flush=True)
+    subprocess.run(
+        [sys.executable, "-m", "training", "--models-dir", str(models)],
+        cwd=REPO_ROOT,
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    return models
+
+
 def service_env(broker: LocalBroker, models_dir: Path, password: str, group: str) -> dict[str, str]:
     """The environment `python -m inference_worker` (or the seed design) needs here."""
     return os.environ | {

@@ -64,6 +64,12 @@ class LocalBroker:
         self.reload()
         return password
 
+    def add_users(self, names: list[str], role: str) -> dict[str, str]:
+        """Many users of one role at once (one write, one reload); returns their passwords."""
+        passwords = self.accounts.add_many(names, role)
+        self.reload()
+        return passwords
+
     def settings(self, username: str, password: str, client_id: str | None = None, **extra: object) -> MqttSettings:
         return MqttSettings(
             host=self.host,

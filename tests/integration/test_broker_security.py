@@ -92,3 +92,13 @@ def test_a_sensor_cannot_publish_for_another_machine(broker: LocalBroker, machin
         attacker.disconnect()
         attacker.loop_stop()
         watcher.close()
+
+
+def test_a_fleet_of_sensors_is_added_at_once_each_with_its_own_password(broker: LocalBroker, machine_id: str) -> None:
+    names = [f"{machine_id}-{n}" for n in range(3)]
+    passwords = broker.add_users(names, "sensor")
+    assert sorted(passwords) == names
+    assert len(set(passwords.values())) == 3
+    assert all(_connect_result(broker, name, passwords[name]) == "ok" for name in names)
+    assert _connect_result(broker, names[0], passwords[names[1]]) != "ok"
+    assert {broker.accounts.users()[name] for name in names} == {"sensor"}
