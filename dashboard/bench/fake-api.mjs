@@ -14,13 +14,18 @@ const HERE = dirname(fileURLToPath(import.meta.url));
 export const DIST = resolve(HERE, '../dist');
 export const FAKE_TOKEN = 'bench-token';
 const THRESHOLD = 0.41;
-const KEEP_PER_MACHINE = 3000;
+// History kept per machine for the history, log and export routes: 3,000 readings, fewer for
+// a big fleet so the fake's own memory stays bounded (2,000 machines x 150 over a 10-minute run).
+const KEEP_READINGS = 300_000;
+const keepPerMachine = (machines) => Math.min(3000, Math.max(100, Math.floor(KEEP_READINGS / machines)));
 const REPLAY_EVENTS = 10_000;
 const TYPES = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.map': 'application/json', '.svg': 'image/svg+xml' };
 
 function makeMachine(i) {
   return {
     id: `m${String(i + 1).padStart(2, '0')}`,
+    // machine profiles (issue 15): most machines are mills, every fifth a turbofan
+    profile: i % 5 === 4 ? 'turbofan' : 'ai4i-mill',
     type: ['L', 'M', 'H'][i % 3],
     seq: 0,
     air: 298 + (i % 5) * 0.3,
@@ -43,7 +48,7 @@ function predict(m, now) {
   const status = p >= 0.75 ? 'failure' : p >= THRESHOLD ? 'predictive' : 'normal';
   const ts = new Date(now).toISOString();
   return {
-    reading_id: `${m.id}-${String(m.seq).padStart(6, '0')}`, machine_id: m.id, ts, scored_at: ts, status,
+    reading_id: `${m.id}-${String(m.seq).padStart(6, '0')}`, machine_id: m.id, profile: m.profile, ts, scored_at: ts, status,
     failure_probability: Number(p.toFixed(3)), predicted_mode: status === 'normal' ? null : 'HDF',
     model_version: 'fake0000', threshold: THRESHOLD, type: m.type, air_temp_k: Number(m.air.toFixed(1)),
     process_temp_k: Number((m.air + 10 + Math.random()).toFixed(1)), rotational_speed_rpm: Math.round(1400 + Math.random() * 200),
@@ -106,6 +111,7 @@ class FakeApi {
   constructor({ machines = 50, rate = 10 } = {}) {
     this.machines = Array.from({ length: machines }, (_, i) => makeMachine(i));
     this.rate = rate;
+    this.keep = keepPerMachine(machines);
     this.events = []; // recent {id, event, data} for Last-Event-ID replay
     this.nextId = 1;
     this.clients = new Set();
@@ -133,7 +139,7 @@ class FakeApi {
       const m = this.machines[this.cursor];
       const p = predict(m, now);
       m.history.push(p);
-      if (m.history.length > KEEP_PER_MACHINE) m.history.splice(0, m.history.length - KEEP_PER_MACHINE);
+      if (m.history.length > this.keep) m.history.splice(0, m.history.length - this.keep);
       this.emit('prediction', p);
       this.updateAlert(m, p);
     }
@@ -157,7 +163,7 @@ class FakeApi {
   summary(m) {
     const latest = m.history.at(-1) ?? null;
     const open_alerts = [...this.alerts.values()].filter((a) => a.machine_id === m.id && a.state === 'open');
-    return { machine_id: m.id, online: m.online, status: latest?.status ?? null, last_seen: latest?.ts ?? null, latest,
+    return { machine_id: m.id, profile: m.profile, online: m.online, status: latest?.status ?? null, last_seen: latest?.ts ?? null, latest,
       open_alerts, counts: { readings: m.seq, predictive: 0, failure: 0 }, threshold: THRESHOLD };
   }
 

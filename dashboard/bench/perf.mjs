@@ -5,13 +5,18 @@
  * Usage:
  *   node bench/perf.mjs                          # fake API: 50 machines x 10 readings/s
  *   node bench/perf.mjs --url http://127.0.0.1:8000/ --seconds 30   # a running stack
+ *   node bench/perf.mjs --machines 2000 --rate 1 --views overview --seconds 600 --memory-every 30
  *   options: --seconds N (20)  --warmup N (3)  --machines N (50)  --rate HZ (10)
  *            --views overview,machine,log  --screenshots DIR  --json  --chromium PATH
  *            --cpu-throttle N (1: none; 4 emulates a CPU four times slower, like a small PC)
+ *            --memory-every S (0: off): every S seconds of the measurement, collect garbage and
+ *            read the JS heap and the DOM size, to show whether memory stays flat
  *
  * For each view it opens the page, waits for live data, then counts for N seconds:
  * PerformanceObserver 'longtask' entries (main-thread tasks over 50 ms), frames drawn
  * (requestAnimationFrame), the slowest frame gap, and live events the page applied.
+ * The overview also reports its first render: from navigation start to the first frame
+ * painted with machines (the page marks it: `forewarn:overview-first-render`).
  * With --url, something else must feed the stack (e.g. publishers); the fake API feeds itself.
  */
 import { mkdirSync } from 'node:fs';
@@ -23,7 +28,8 @@ const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable
   '--disable-component-update', '--disable-sync', '--no-first-run'];
 
 const DEFAULTS = { url: null, seconds: 20, warmup: 3, machines: 50, rate: 10, views: 'overview,machine,log',
-  screenshots: null, json: false, chromium: '/usr/bin/chromium', 'cpu-throttle': 1 };
+  screenshots: null, json: false, chromium: '/usr/bin/chromium', 'cpu-throttle': 1, 'memory-every': 0 };
+const FIRST_RENDER_MARK = 'forewarn:overview-first-render';
 
 function parseArgs(argv) {
   const options = { ...DEFAULTS };
@@ -37,7 +43,8 @@ function parseArgs(argv) {
     const value = argv[(i += 1)];
     if (value === undefined) throw new Error(`--${key} needs a value`);
     const numeric = typeof DEFAULTS[key] === 'number';
-    if (numeric && !(Number(value) > 0)) throw new Error(`--${key} must be a positive number, got ${value}`);
+    const least = key === 'memory-every' ? 0 : Number.MIN_VALUE;
+    if (numeric && !(Number(value) >= least)) throw new Error(`--${key} must be a positive number, got ${value}`);
     options[key] = numeric ? Number(value) : value;
   }
   return options;
@@ -90,7 +97,63 @@ async function firstMachine(page) {
   return id ? id.replace('machine-card-', '') : null;
 }
 
-async function measureView(page, base, view, options) {
+/** Milliseconds from navigation start to the overview's first frame with machines (null if never marked). */
+async function firstRender(page) {
+  await page.waitForFunction((mark) => performance.getEntriesByName(mark).length > 0, FIRST_RENDER_MARK, { timeout: 15_000 })
+    .catch(() => null);
+  return page.evaluate((mark) => performance.getEntriesByName(mark)[0]?.startTime ?? null, FIRST_RENDER_MARK);
+}
+
+/** The JS heap after a full garbage collection (what the page really keeps), and the DOM's size. */
+async function retained(cdp, page) {
+  await cdp.send('HeapProfiler.collectGarbage');
+  const { usedSize } = await cdp.send('Runtime.getHeapUsage');
+  const domNodes = await page.evaluate(() => document.getElementsByTagName('*').length);
+  return { heapMB: usedSize / 2 ** 20, domNodes };
+}
+
+/** Least-squares growth of `values` over the samples' span, per 10 minutes. */
+function growthPer10Min(samples, key) {
+  if (samples.length < 3) return null;
+  const xs = samples.map((s) => s.t);
+  const ys = samples.map((s) => s[key]);
+  const mx = xs.reduce((a, b) => a + b, 0) / xs.length;
+  const my = ys.reduce((a, b) => a + b, 0) / ys.length;
+  const sxx = xs.reduce((a, x) => a + (x - mx) ** 2, 0);
+  const sxy = xs.reduce((a, x, i) => a + (x - mx) * (ys[i] - my), 0);
+  return sxx ? (sxy / sxx) * 600 : null;
+}
+
+/** Wait `seconds`, sampling retained memory every `every` seconds (0: just wait). */
+async function watchMemory(cdp, page, seconds, every) {
+  if (!every) {
+    await page.waitForTimeout(seconds * 1000);
+    return null;
+  }
+  const samples = [];
+  const started = Date.now();
+  for (;;) {
+    const t = (Date.now() - started) / 1000;
+    samples.push({ t, ...(await retained(cdp, page)) });
+    const next = (samples.length) * every;
+    if (next > seconds) break;
+    await page.waitForTimeout(Math.max(0, started + next * 1000 - Date.now()));
+  }
+  const rest = started + seconds * 1000 - Date.now();
+  if (rest > 0) await page.waitForTimeout(rest);
+  samples.push({ t: (Date.now() - started) / 1000, ...(await retained(cdp, page)) });
+  const heaps = samples.map((s) => s.heapMB);
+  return {
+    samples,
+    heapStartMB: heaps[0],
+    heapEndMB: heaps.at(-1),
+    heapMaxMB: Math.max(...heaps),
+    heapGrowthMBPer10Min: growthPer10Min(samples, 'heapMB'),
+    domNodesMax: Math.max(...samples.map((s) => s.domNodes)),
+  };
+}
+
+async function measureView(page, cdp, base, view, options) {
   let hash = { overview: '#/', log: '#/log', machine: null }[view];
   if (view === 'machine') {
     await page.goto(`${base}#/`);
@@ -99,13 +162,15 @@ async function measureView(page, base, view, options) {
   }
   await page.goto(`${base}${hash}`);
   await waitForLive(page, view);
+  const firstRenderMs = view === 'overview' ? await firstRender(page) : null;
   await page.waitForTimeout(options.warmup * 1000);
   const before = await page.evaluate(() => window.__forewarn?.stats().applied ?? 0);
   await page.evaluate(() => window.__perf.reset());
-  await page.waitForTimeout(options.seconds * 1000);
+  const memory = await watchMemory(cdp, page, options.seconds, options['memory-every']);
   const figures = await page.evaluate(readFigures);
   if (options.screenshots) await page.screenshot({ path: join(options.screenshots, `perf-${view}.png`), fullPage: false });
-  return { view, ...figures, eventsPerSecond: figures.applied === null ? null : (figures.applied - before) / figures.elapsed };
+  const eventsPerSecond = figures.applied === null ? null : (figures.applied - before) / figures.elapsed;
+  return { view, ...figures, eventsPerSecond, firstRenderMs, memory };
 }
 
 function report(results, options, target) {
@@ -115,12 +180,19 @@ function report(results, options, target) {
   }
   const throttle = options['cpu-throttle'] > 1 ? `; CPU throttled ${options['cpu-throttle']}x` : '';
   console.log(`target: ${target}; ${options.seconds} s per view after ${options.warmup} s warm-up${throttle}`);
-  console.log('view      long tasks  max ms  total ms   fps   max frame gap ms  events/s applied  heap MB  DOM nodes');
+  console.log('view      long tasks  max ms  total ms   fps   max frame gap ms  events/s applied  heap MB  DOM nodes  first render ms');
   for (const r of results) {
     const cells = [r.view.padEnd(9), String(r.longTasks).padStart(10), r.longTaskMaxMs.toFixed(0).padStart(7),
       r.longTaskTotalMs.toFixed(0).padStart(9), r.fps.toFixed(1).padStart(5), r.maxFrameGapMs.toFixed(0).padStart(17),
-      (r.eventsPerSecond ?? NaN).toFixed(0).padStart(17), (r.heapMB ?? NaN).toFixed(1).padStart(8), String(r.domNodes).padStart(10)];
+      (r.eventsPerSecond ?? NaN).toFixed(0).padStart(17), (r.heapMB ?? NaN).toFixed(1).padStart(8), String(r.domNodes).padStart(10),
+      (r.firstRenderMs === null ? '-' : r.firstRenderMs.toFixed(0)).padStart(16)];
     console.log(cells.join(' '));
+  }
+  for (const r of results.filter((x) => x.memory)) {
+    const m = r.memory;
+    const growth = m.heapGrowthMBPer10Min === null ? '-' : m.heapGrowthMBPer10Min.toFixed(2);
+    console.log(`${r.view}: heap after GC ${m.heapStartMB.toFixed(1)} -> ${m.heapEndMB.toFixed(1)} MB (max ${m.heapMaxMB.toFixed(1)}), `
+      + `trend ${growth} MB per 10 min over ${m.samples.length} samples; DOM nodes max ${m.domNodesMax}`);
   }
 }
 
@@ -134,12 +206,10 @@ async function main() {
   try {
     const page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
     await page.addInitScript(probe);
-    if (options['cpu-throttle'] > 1) {
-      const cdp = await page.context().newCDPSession(page);
-      await cdp.send('Emulation.setCPUThrottlingRate', { rate: options['cpu-throttle'] });
-    }
+    const cdp = await page.context().newCDPSession(page);
+    if (options['cpu-throttle'] > 1) await cdp.send('Emulation.setCPUThrottlingRate', { rate: options['cpu-throttle'] });
     const results = [];
-    for (const view of options.views.split(',')) results.push(await measureView(page, base, view.trim(), options));
+    for (const view of options.views.split(',')) results.push(await measureView(page, cdp, base, view.trim(), options));
     report(results, options, target);
   } finally {
     await browser.close();

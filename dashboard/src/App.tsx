@@ -1,9 +1,8 @@
-import { useEffect, useMemo, useState } from 'react';
+import { useEffect, useState } from 'react';
 import type { ReactNode } from 'react';
 import { ConnectionBadge } from './components/ConnectionBadge';
 import { Empty } from './components/States';
-import { useLive } from './live/hooks';
-import { countMachines, sortedMachines } from './state/live';
+import { useStore, useTotals } from './live/hooks';
 import type { Route } from './state/routes';
 import { href, parseHash } from './state/routes';
 import { AlertsView } from './views/AlertsView';
@@ -22,21 +21,32 @@ function useRoute(): Route {
   return route;
 }
 
+const TITLE_EVERY_MS = 1000;
+
+export function titleFor(failure: number, predictive: number): string {
+  const flags = [failure && `${failure} failure`, predictive && `${predictive} predicted`].filter(Boolean);
+  return flags.length ? `(${flags.join(', ')}) Forewarn` : 'Forewarn — machine health';
+}
+
 /**
  * The tab title tells at a glance whether anything is wrong, and the nav shows how many
  * alerts are open. Its own component, so live updates do not re-render the whole app.
  */
 function LiveSummary() {
-  const live = useLive();
-  const { failure, predictive, openAlerts } = useMemo(() => {
-    const machines = sortedMachines(live.machines);
-    const counts = countMachines(machines);
-    return { ...counts, openAlerts: machines.reduce((n, m) => n + m.openAlerts.length, 0) };
-  }, [live]);
+  const { openAlerts } = useTotals(); // kept by each batch: no pass over the fleet here
+  const store = useStore();
+  // Setting document.title costs the browser real work; with a fleet the counts move in
+  // nearly every batch, so the title follows them at most once a second.
   useEffect(() => {
-    const flags = [failure && `${failure} failure`, predictive && `${predictive} predicted`].filter(Boolean);
-    document.title = flags.length ? `(${flags.join(', ')}) Forewarn` : 'Forewarn — machine health';
-  }, [failure, predictive]);
+    const apply = () => {
+      const { failure, predictive } = store.getState().totals;
+      const next = titleFor(failure, predictive);
+      if (document.title !== next) document.title = next;
+    };
+    apply();
+    const timer = setInterval(apply, TITLE_EVERY_MS);
+    return () => clearInterval(timer);
+  }, [store]);
   if (openAlerts === 0) return null;
   return (
     <span className="badge badge-alert" data-testid="nav-open-alerts" aria-label={`${openAlerts} open`}>

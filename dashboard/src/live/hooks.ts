@@ -1,7 +1,7 @@
 /** React bindings of the live store (useSyncExternalStore with narrow selectors). */
-import { createContext, useCallback, useContext, useEffect, useRef, useSyncExternalStore } from 'react';
-import { sortedMachines } from '../state/live';
-import type { LiveEvent, LiveState, MachineLive } from '../state/live';
+import { createContext, useContext, useEffect, useMemo, useSyncExternalStore } from 'react';
+import { inOrder } from '../state/live';
+import type { LiveEvent, LiveState, MachineLive, Totals } from '../state/live';
 import type { ConnectionState, LiveStore, SnapshotState } from './store';
 
 export const LiveContext = createContext<LiveStore | null>(null);
@@ -31,14 +31,20 @@ export function useMachine(id: string): MachineLive | undefined {
 /** Machine ids in display order; a new array only when the set of machines changes. */
 export function useMachineIds(): readonly string[] {
   const store = useStore();
-  const cache = useRef<{ key: string; ids: string[] }>({ key: '', ids: [] });
-  const getIds = useCallback(() => {
-    const ids = sortedMachines(store.getState().machines).map((m) => m.id);
-    const key = ids.join('\u0000');
-    if (key !== cache.current.key) cache.current = { key, ids };
-    return cache.current.ids;
-  }, [store]);
-  return useSyncExternalStore(store.subscribe, getIds);
+  return useSyncExternalStore(store.subscribe, () => store.getState().order);
+}
+
+/** Machines per state and open alerts over the whole fleet (a new object only when they change). */
+export function useTotals(): Totals {
+  const store = useStore();
+  return useSyncExternalStore(store.subscribe, () => store.getState().totals);
+}
+
+/** The overview's machines (its staggered copy) in the fleet's natural order. */
+export function useShownInOrder(): readonly MachineLive[] {
+  const order = useMachineIds();
+  const shown = useShownMachines();
+  return useMemo(() => inOrder(order, shown), [order, shown]);
 }
 
 export function useConnection(): ConnectionState {

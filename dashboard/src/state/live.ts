@@ -22,6 +22,8 @@ export type LiveEvent =
 
 export interface MachineLive {
   readonly id: string;
+  /** The machine's profile id (from the machine list or its predictions), null until known. */
+  readonly profile: string | null;
   readonly online: boolean;
   readonly status: PredictionStatus | null;
   readonly lastSeen: string | null;
@@ -33,17 +35,59 @@ export interface MachineLive {
 
 export interface LiveState {
   readonly machines: Readonly<Record<string, MachineLive>>;
+  /** Every machine id in natural order (m2 before m10), kept as machines appear: never re-sorted. */
+  readonly order: readonly string[];
   /** The overview's staggered copy of `machines` (same objects, refreshed group by group). */
   readonly shown: Readonly<Record<string, MachineLive>>;
+  /** Machines whose shown copy is behind (waiting for their group's turn): only they and the
+   *  machines a batch touches are looked at, never the whole fleet. */
+  readonly behind: readonly string[];
+  /** Machines per state over all machines, kept up to date by each batch (see `tally`). */
+  readonly totals: Totals;
   readonly lastEventId: number | null;
   readonly applied: number;
   readonly batches: number;
 }
 
-export const EMPTY_LIVE: LiveState = { machines: {}, shown: {}, lastEventId: null, applied: 0, batches: 0 };
+export interface Totals extends Counts {
+  /** Open alerts over all machines. */
+  readonly openAlerts: number;
+}
+
+const NO_TOTALS: Totals = { normal: 0, predictive: 0, failure: 0, waiting: 0, offline: 0, online: 0, total: 0, openAlerts: 0 };
+
+export const EMPTY_LIVE: LiveState = {
+  machines: {},
+  order: [],
+  shown: {},
+  behind: [],
+  totals: NO_TOTALS,
+  lastEventId: null,
+  applied: 0,
+  batches: 0,
+};
 
 export function emptyMachine(id: string): MachineLive {
-  return { id, online: false, status: null, lastSeen: null, latest: null, threshold: null, openAlerts: [], spark: [] };
+  return {
+    id,
+    profile: null,
+    online: false,
+    status: null,
+    lastSeen: null,
+    latest: null,
+    threshold: null,
+    openAlerts: [],
+    spark: [],
+  };
+}
+
+/**
+ * The profile id an API object carries, if any. The machine list and v2 predictions name the
+ * machine's profile; older payloads do not, so it is read defensively rather than typed.
+ */
+export function profileOf(payload: object | null): string | null {
+  if (payload === null || !('profile' in payload)) return null;
+  return typeof payload.profile === 'string' && payload.profile ? payload.profile : null;
 }
 
 /** A machine being changed by one batch; spark values are gathered and appended once. */
@@ -67,6 +111,7 @@ function applyPrediction(draft: Draft, p: Prediction): void {
   m.threshold = p.threshold;
   m.online = true; // a machine that publishes is online, whatever status event is pending
   m.lastSeen = later(m.lastSeen, p.ts);
+  m.profile = profileOf(p) ?? m.profile;
   draft.spark.push(p.failure_probability);
 }
 
@@ -108,10 +153,84 @@ export function applyEvents(state: LiveState, events: readonly LiveEvent[]): Liv
     if (event.id !== null) lastEventId = event.id;
   }
   const machines = { ...state.machines };
-  for (const [id, draft] of drafts) machines[id] = finish(draft);
+  const added: string[] = [];
+  const totals = { ...state.totals };
+  for (const [id, draft] of drafts) {
+    const before = machines[id];
+    if (before) tally(totals, before, -1);
+    else added.push(id);
+    const after = finish(draft);
+    tally(totals, after, 1);
+    machines[id] = after;
+  }
+  const order = added.length ? insertInOrder(state.order, added) : state.order;
   const batches = state.batches + 1;
-  const shown = stagger(state.shown, machines, batches);
-  return { machines, shown, lastEventId, applied: state.applied + events.length, batches };
+  const { shown, behind } = stagger(state.shown, machines, batches, new Set([...state.behind, ...drafts.keys()]));
+  return {
+    machines,
+    order,
+    shown,
+    behind,
+    totals: sameTotals(totals, state.totals) ? state.totals : totals,
+    lastEventId,
+    applied: state.applied + events.length,
+    batches,
+  };
+}
+
+/** Add (`sign` 1) or remove (-1) one machine's share of the totals. */
+function tally(totals: { -readonly [K in keyof Totals]: number }, m: MachineLive, sign: 1 | -1): void {
+  totals.total += sign;
+  totals.openAlerts += sign * m.openAlerts.length;
+  if (!m.online) {
+    totals.offline += sign;
+    return;
+  }
+  totals.online += sign;
+  totals[m.status ?? 'waiting'] += sign;
+}
+
+function sameTotals(a: Totals, b: Totals): boolean {
+  return (Object.keys(a) as (keyof Totals)[]).every((key) => a[key] === b[key]);
+}
+
+/** The totals of a whole set of machines (after a snapshot). */
+export function totalsOf(machines: Iterable<MachineLive>): Totals {
+  const totals = { ...NO_TOTALS };
+  for (const m of machines) tally(totals, m, 1);
+  return totals;
+}
+
+const collator = new Intl.Collator('en', { numeric: true });
+
+/** Machine ids compared naturally: m2 before m10. */
+export const compareIds = (a: string, b: string): number => collator.compare(a, b);
+
+/** `order` with `ids` added at their places (a binary search each: a new machine never re-sorts the fleet). */
+export function insertInOrder(order: readonly string[], ids: readonly string[]): string[] {
+  if (ids.length > 64) return [...new Set([...order, ...ids])].sort(compareIds); // a whole fleet at once
+  const next = [...order];
+  for (const id of ids) {
+    let low = 0;
+    let high = next.length;
+    while (low < high) {
+      const mid = (low + high) >>> 1;
+      if (compareIds(next[mid] ?? '', id) < 0) low = mid + 1;
+      else high = mid;
+    }
+    if (next[low] !== id) next.splice(low, 0, id);
+  }
+  return next;
+}
+
+/** The machines of `record` in the given order (ids missing from it are skipped). */
+export function inOrder(order: readonly string[], record: LiveState['machines']): MachineLive[] {
+  const out: MachineLive[] = [];
+  for (const id of order) {
+    const m = record[id];
+    if (m) out.push(m);
+  }
+  return out;
 }
 
 /** Group of a machine, stable for its id (a new machine does not shift the others). */
@@ -128,21 +247,27 @@ function urgent(shown: MachineLive, now: MachineLive): boolean {
 /**
  * Refresh the shown copy of machines whose group's turn it is in this batch, or that
  * changed urgently; other changes wait for their group's turn (at most `groups` batches).
+ * Only `candidates` are looked at (the machines this batch touched and those still behind),
+ * so the cost follows the changes, not the size of the fleet.
  */
 export function stagger(
   shown: LiveState['shown'],
   machines: LiveState['machines'],
   batch: number,
+  candidates: Iterable<string>,
   groups = STAGGER_GROUPS,
-): LiveState['shown'] {
+): { shown: LiveState['shown']; behind: string[] } {
   const next = { ...shown };
+  const behind: string[] = [];
   const turn = batch % groups;
-  for (const [id, now] of Object.entries(machines)) {
+  for (const id of candidates) {
+    const now = machines[id];
     const old = shown[id];
-    if (old === now) continue;
+    if (now === undefined || old === now) continue;
     if (!old || groupOf(id, groups) === turn || urgent(old, now)) next[id] = now;
+    else behind.push(id);
   }
-  return next;
+  return { shown: next, behind };
 }
 
 /** Merge the /api/machines snapshot; live data newer than the snapshot wins. */
@@ -152,6 +277,7 @@ export function seedMachines(state: LiveState, summaries: readonly MachineSummar
     const known = machines[s.machine_id];
     const snapshot: MachineLive = {
       id: s.machine_id,
+      profile: profileOf(s) ?? profileOf(s.latest) ?? known?.profile ?? null,
       online: s.online,
       status: s.status,
       lastSeen: s.last_seen,
@@ -164,7 +290,8 @@ export function seedMachines(state: LiveState, summaries: readonly MachineSummar
       known?.latest && (!s.latest || Date.parse(known.latest.ts) >= Date.parse(s.latest.ts));
     machines[s.machine_id] = knownIsNewer ? { ...snapshot, ...pickLive(known) } : snapshot;
   }
-  return { ...state, machines, shown: machines };
+  const order = Object.keys(machines).sort(compareIds);
+  return { ...state, machines, order, shown: machines, behind: [], totals: totalsOf(Object.values(machines)) };
 }
 
 function pickLive(m: MachineLive): Partial<MachineLive> {
@@ -196,9 +323,7 @@ export function countMachines(machines: readonly MachineLive[]): Counts {
   return counts;
 }
 
-const collator = new Intl.Collator('en', { numeric: true });
-
 /** Machines in a stable, natural order (m2 before m10) so cards never jump around. */
 export function sortedMachines(machines: LiveState['machines']): MachineLive[] {
-  return Object.values(machines).sort((a, b) => collator.compare(a.id, b.id));
+  return Object.values(machines).sort((a, b) => compareIds(a.id, b.id));
 }
