@@ -118,6 +118,12 @@ def _main(conn: Connection, port: int, count: int, received: SynchronizedArray[i
                 with client.lock:
                     client.tallies.begin(*argument)
             conn.send("ok")
+        elif command == "counts":
+            answer_counts = []
+            for client in clients:
+                with client.lock:
+                    answer_counts.append(client.tallies.count(argument))
+            conn.send(answer_counts)
         elif command == "take":
             answer = []
             for client in clients:
@@ -168,6 +174,15 @@ class Dashboards:
     def begin(self, step: int, send_start: float, measure_start: float, measure_end: float, send_end: float) -> None:
         self._conn.send(("begin", (step, send_start, measure_start, measure_end, send_end)))
         self._conn.recv()
+
+    def wait_for(self, step: int, stored: int, timeout: float) -> None:
+        """Until every client has the step's `stored` events (the last commit's events trail its rows)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self._conn.send(("counts", step))
+            if min(self._conn.recv(), default=stored) >= stored:
+                return
+            time.sleep(0.1)
 
     def take(self, step: int) -> list[dict[str, Any]]:
         self._conn.send(("take", step))

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import NoReturn
 
+from bench.fleet.profiles import find_py_spy
 from common.settings import ConfigError
 
 __all__ = ["DEFAULT_RAMP", "ENGINES", "Plan", "parse"]
@@ -41,6 +42,8 @@ class Plan:
     models_dir: Path | None
     json_path: Path
     smoke: bool
+    profile_dir: Path | None = None
+    py_spy: str | None = None
 
 
 class _Parser(argparse.ArgumentParser):
@@ -69,6 +72,8 @@ def _parser() -> argparse.ArgumentParser:
     add("--models-dir", type=Path, help="serve this model folder instead of training one")
     add("--json", type=Path, default=RESULTS, help="where to write the results")
     add("--smoke", action="store_true", help="a run of seconds that proves the harness works (make test)")
+    add("--profile", type=Path, help="record py-spy profiles of the stack's processes in each window into DIR")
+    add("--py-spy", help="the py-spy executable (default: py-spy on PATH)")
     return parser
 
 
@@ -95,6 +100,8 @@ def parse(argv: list[str]) -> Plan:
             raise ConfigError(f"--{name} must be at least 1")
     if args.dashboards < 0:
         raise ConfigError("--dashboards must be 0 or more")
+    if args.profile is not None and find_py_spy(args.py_spy) is None:
+        raise ConfigError("--profile needs py-spy: pip install py-spy (or give --py-spy PATH)")
     if args.models_dir is not None and not (args.models_dir / "current").exists():
         raise ConfigError(f"--models-dir {args.models_dir}: no model there (no 'current' file)")
     return Plan(
@@ -113,4 +120,6 @@ def parse(argv: list[str]) -> Plan:
         models_dir=args.models_dir,
         json_path=args.json,
         smoke=args.smoke,
+        profile_dir=args.profile,
+        py_spy=args.py_spy,
     )

@@ -10,6 +10,7 @@ load and waits until what the broker acknowledged is stored (`--drain`). See ben
 from __future__ import annotations
 
 import json
+import logging
 import os
 import platform
 import shutil
@@ -21,7 +22,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench.fleet import figures, table
+from bench.fleet import figures, profiles, table
 from bench.fleet.dashboards import Dashboards
 from bench.fleet.loadgen import Loadgen, SensorAccount, StepPlan
 from bench.fleet.plan import Plan, parse
@@ -38,6 +39,7 @@ __all__ = ["main"]
 GOLDEN = 0.6180339887498949  # phases k * GOLDEN mod 1: any first n machines are spread evenly over the second
 LEAD_S = 1.0  # between telling the load generators and the first publish
 TAIL_S = 2.0  # the load goes on this long after the window, so its last readings are timed under load
+STREAM_GRACE_S = 10.0  # after the drain, how long the dashboards may take to receive the last events
 ROLES = ("broker", "worker", "api", "postgres", "loadgen", "dashboards", "probe")
 
 
@@ -191,6 +193,7 @@ def _step(run: Run, index: int, size: int) -> dict[str, Any]:
     _sleep_until(measure_start)
     watch = _Watch(run)
     watch.start()
+    recordings = _start_profiles(run, watch.pids, f"{run.store.engine_name}-{size}")
     backlog = _sample_backlog(run, measure_end)
     usage = watch.finish(plan.window_s)
     sent = [loadgen.step_result(timeout=send_end - time.time() + 120) for loadgen in run.loadgens]
@@ -198,6 +201,8 @@ def _step(run: Run, index: int, size: int) -> dict[str, Any]:
     step_ms = (round(send_start * 1000), round(send_end * 1000))
     stored, drained_s = _drain(run.store, step_ms, published, plan.drain_s)
     in_window = run.store.count_between(round(measure_start * 1000), round(measure_end * 1000))
+    if run.dashboards:
+        run.dashboards.wait_for(index, stored, timeout=STREAM_GRACE_S)
     probe = run.probe.take(index)
     streams = run.dashboards.take(index) if run.dashboards else []
     storage = _storage(run.store)
@@ -215,9 +220,42 @@ def _step(run: Run, index: int, size: int) -> dict[str, Any]:
         plan=plan,
     )
     step["drained_s"] = drained_s
+    step["cpu_ms_per_reading"] = {
+        role: round(10 * pct * plan.window_s / in_window, 3) if in_window else None
+        for role, pct in step["cpu_pct"].items()
+    }
+    step["profile"] = _profile_summaries(recordings)
     held, valid, reasons = figures.verdict(step, figures.Slo())
     step["slo"] = {"held": held, "valid": valid, "reasons": reasons}
     return step
+
+
+PROFILED = ("api", "worker", "loadgen", "dashboards")
+
+
+def _start_profiles(run: Run, pids: dict[str, list[int]], name: str) -> list[profiles.Recording]:
+    """py-spy on the stack's Python processes for the window (the first of each role)."""
+    plan = run.plan
+    if plan.profile_dir is None:
+        return []
+    py_spy = profiles.find_py_spy(plan.py_spy)
+    assert py_spy is not None  # checked with the options
+    plan.profile_dir.mkdir(parents=True, exist_ok=True)
+    return [
+        profiles.record(
+            py_spy, role, pids[role][0], seconds=plan.window_s, path=plan.profile_dir / f"{name}-{role}.txt"
+        )
+        for role in PROFILED
+        if pids.get(role)
+    ]
+
+
+def _profile_summaries(recordings: list[profiles.Recording]) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    for recording in recordings:
+        if recording.wait(timeout=30):
+            found[recording.role] = profiles.summary(recording.path.read_text()) | {"file": str(recording.path)}
+    return found
 
 
 def _sleep_until(moment: float) -> None:
@@ -377,6 +415,8 @@ def _ramp(plan: Plan, fleet: Fleet, engine: str, postgres_url: str | None) -> di
             step = _step(run, index, size)
             run.steps.append(step)
             print(table.progress_line(engine, step), flush=True)
+            for line in table.profile_lines(step.get("profile", {})):
+                print(line, flush=True)
             if not step["slo"]["held"] and not plan.keep_going:
                 break
     finally:
@@ -386,6 +426,7 @@ def _ramp(plan: Plan, fleet: Fleet, engine: str, postgres_url: str | None) -> di
 
 def main(argv: list[str] | None = None) -> int:
     plan = parse(list(sys.argv[1:] if argv is None else argv))
+    logging.getLogger("common.mqtt").setLevel(logging.ERROR)  # sessions the bench ends would log a line each
     started = time.monotonic()
     load_before = os.getloadavg()
     postgres_url, postgres_from = None, ""

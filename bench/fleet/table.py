@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["progress_line", "render"]
+__all__ = ["profile_lines", "progress_line", "render"]
 
 ROLES = ("broker", "worker", "api", "postgres", "loadgen", "dashboards", "probe")
 
@@ -40,6 +40,17 @@ def progress_line(engine: str, step: dict[str, Any]) -> str:
         f"stored {_num(hops['stored']['p99'])} / stream {_num(hops['stream']['p99'])}, "
         f"machine {step['machine_busy_cores']} cores busy -> {_verdict(step)}{': ' + reasons if reasons else ''}"
     )
+
+
+def profile_lines(found: dict[str, Any], top: int = 5) -> list[str]:
+    """Where each profiled process spent its samples: the frames most often on top of the stack."""
+    lines = []
+    for role, profile in found.items():
+        frames = ", ".join(f"{frame} {share:.0f}%" for frame, share in profile["self"][:top])
+        lines.append(
+            f"      {role} ({profile['samples']} samples, {profile.get('waiting_pct', 0):.0f}% waiting) self: {frames}"
+        )
+    return lines
 
 
 def _grid(header: list[str], rows: list[list[str]]) -> list[str]:
@@ -114,6 +125,18 @@ def resource_table(results: dict[str, Any]) -> list[str]:
     return _grid(header, rows)
 
 
+def cost_table(results: dict[str, Any]) -> list[str]:
+    header = ["store", "machines", *ROLES, "stack"]
+    rows = []
+    for engine, step in _steps(results):
+        cost = step.get("cpu_ms_per_reading", {})
+        count = step["processes"]
+        cells = ["-" if not count.get(role) else _num(cost.get(role), 3) for role in ROLES]
+        stack = sum(cost.get(role) or 0 for role in ("broker", "worker", "api", "postgres"))
+        rows.append([engine, _num(step["machines"]), *cells, _num(stack, 3)])
+    return _grid(header, rows)
+
+
 def render(results: dict[str, Any], settings: dict[str, Any]) -> str:
     slo = settings["slo"]
     lines = [
@@ -127,6 +150,10 @@ def render(results: dict[str, Any], settings: dict[str, Any]) -> str:
         "",
         "CPU (% of one core over the window) and peak RSS, per role (all its processes):",
         *resource_table(results),
+        "",
+        "CPU ms per reading stored in the window, per role (stack = broker + worker + API + PostgreSQL; "
+        "1,000 / ms = readings/s one core carries):",
+        *cost_table(results),
         "",
     ]
     for engine, result in results.items():

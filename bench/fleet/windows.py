@@ -56,6 +56,11 @@ class Tallies:
                 return
         self.outside += 1
 
+    def count(self, step: int) -> int:
+        """Events of the step seen so far."""
+        tally = self._steps.get(step)
+        return tally.count if tally is not None else 0
+
     def take(self, step: int) -> StepTally | None:
         """The step's tally, forgotten afterwards (what arrives later for it counts nowhere)."""
         tally = self._steps.pop(step, None)

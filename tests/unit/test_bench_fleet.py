@@ -11,6 +11,7 @@ from bench.fleet import figures, table
 from bench.fleet.dashboards import parse_events
 from bench.fleet.figures import Slo, backlog_growth, largest_held, latency_summary, verdict
 from bench.fleet.plan import DEFAULT_RAMP, parse
+from bench.fleet.profiles import summary
 from bench.fleet.readings import SimulatedMachine, TimestampCache, ts_text_to_ms
 from bench.fleet.windows import Tallies
 from common.settings import ConfigError
@@ -241,3 +242,26 @@ def test_the_table_shows_each_step_the_largest_held_fleet_and_why_a_step_broke()
     assert flow[0].endswith("held")
     assert "12% 80MB" in flow[2]
     assert "1.40 (0.30) cores" in flow[2]
+
+
+# ---------------------------------------------------------------------- profiles
+
+
+def test_a_profile_summary_counts_waiting_apart_and_ranks_the_working_frames() -> None:
+    raw = "\n".join(
+        [
+            "_bootstrap (threading.py:1002);run (api/writer.py:90);write_batch (api/store.py:55) 30",
+            "_bootstrap (threading.py:1002);run (api/writer.py:90);"
+            "do_commit (/x/site-packages/sqlalchemy/engine/default.py:7) 10",
+            "_bootstrap (threading.py:1002);_loop (/x/site-packages/paho/mqtt/client.py:1) 10",
+            "_bootstrap (threading.py:1002);wait (/usr/lib/python3.11/threading.py:320) 50",
+            "not a sample line",
+        ]
+    )
+    found = summary(raw, top=2)
+    assert found["samples"] == 100
+    assert found["waiting_pct"] == 50.0
+    assert found["self"] == [("api/store.py:write_batch", 60.0), ("sqlalchemy/engine/default.py:do_commit", 20.0)]
+    inclusive = dict(found["inclusive"])  # type: ignore[call-overload]
+    assert inclusive["api/writer.py:run"] == 80.0
+    assert inclusive["threading.py:_bootstrap"] == 100.0
