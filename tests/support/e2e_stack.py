@@ -139,11 +139,14 @@ class E2eStack:
         return f"http://127.0.0.1:{self.port}"
 
     @classmethod
-    def start(cls, broker: LocalBroker, models_dir: Path, root: Path, dist: Path) -> E2eStack:
+    def start(
+        cls, broker: LocalBroker, models_dir: Path, root: Path, dist: Path, api_env: dict[str, str] | None = None
+    ) -> E2eStack:
+        """`api_env`: settings of the API to change (e.g. FOREWARN_OFFLINE_AFTER_S)."""
         stack = cls(broker, root, free_port(), f"e2e-{uuid.uuid4().hex[:8]}")
         try:
             stack._start_worker(models_dir)
-            stack._start_api(dist)
+            stack._start_api(dist, api_env or {})
         except BaseException:
             stack.stop()
             raise
@@ -160,7 +163,7 @@ class E2eStack:
         self.processes.append(spawn("inference_worker", env, self.root / "worker.log"))
         wait_online(self.broker, f"inference-worker-{self.worker_id}", timeout=30)
 
-    def _start_api(self, dist: Path) -> None:
+    def _start_api(self, dist: Path, extra: dict[str, str]) -> None:
         user = f"api-{self.worker_id}"
         env = os.environ | {
             "FOREWARN_MQTT_HOST": self.broker.host,
@@ -183,6 +186,7 @@ class E2eStack:
             "FOREWARN_API_MAX_STREAMS": "30",
             "FOREWARN_API_MAX_STREAMS_PER_CLIENT": "30",
         }
+        env |= extra  # what this stack changes
         (self.root / "api").mkdir(parents=True, exist_ok=True)
         self.processes.append(spawn("api", env, self.root / "api.log"))
         # The worker's retained status reaching the API proves the API's subscription is live.
