@@ -253,7 +253,7 @@ def _start_profiles(run: Run, pids: dict[str, list[int]], name: str) -> list[pro
 def _profile_summaries(recordings: list[profiles.Recording]) -> dict[str, Any]:
     found: dict[str, Any] = {}
     for recording in recordings:
-        if recording.wait(timeout=30):
+        if recording.wait(timeout=90):  # py-spy writes its file when its duration is up; slow on a loaded machine
             found[recording.role] = profiles.summary(recording.path.read_text()) | {"file": str(recording.path)}
     return found
 

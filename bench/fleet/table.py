@@ -174,6 +174,7 @@ def render(results: dict[str, Any], settings: dict[str, Any]) -> str:
         "backlog: growth across the window of readings published but not yet on the slowest event stream "
         "(least-squares trend). B/reading: database size / rows stored (tables and indexes); x 86,400 per machine-day.",
         "machine busy: cores in use on the whole machine during the window; others = not the stack's nor the "
-        "bench's processes (other jobs on a shared machine make every figure worse: compare within one run).",
+        "bench's processes (other jobs on a shared machine make every figure worse: compare within one run). "
+        "postgres: the backends serving the API (their RSS counts the shared buffers they touched).",
     ]
     return "\n".join(lines)

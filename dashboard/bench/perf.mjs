@@ -11,6 +11,9 @@
  *            --cpu-throttle N (1: none; 4 emulates a CPU four times slower, like a small PC)
  *            --memory-every S (0: off): every S seconds of the measurement, collect garbage and
  *            read the JS heap and the DOM size, to show whether memory stays flat
+ *            --trace: also record a DevTools trace of the window and count the main thread's
+ *            tasks by their own CPU time, not only by wall time (on a loaded machine the OS
+ *            preempts the browser: a task's wall time then says more about the machine)
  *
  * For each view it opens the page, waits for live data, then counts for N seconds:
  * PerformanceObserver 'longtask' entries (main-thread tasks over 50 ms), frames drawn
@@ -28,7 +31,7 @@ const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable
   '--disable-component-update', '--disable-sync', '--no-first-run'];
 
 const DEFAULTS = { url: null, seconds: 20, warmup: 3, machines: 50, rate: 10, views: 'overview,machine,log',
-  screenshots: null, json: false, chromium: '/usr/bin/chromium', 'cpu-throttle': 1, 'memory-every': 0 };
+  screenshots: null, json: false, trace: false, chromium: '/usr/bin/chromium', 'cpu-throttle': 1, 'memory-every': 0 };
 const FIRST_RENDER_MARK = 'forewarn:overview-first-render';
 
 function parseArgs(argv) {
@@ -36,8 +39,8 @@ function parseArgs(argv) {
   for (let i = 0; i < argv.length; i += 1) {
     const key = argv[i].replace(/^--/, '');
     if (!(key in DEFAULTS)) throw new Error(`unknown option ${argv[i]} (see the usage at the top of bench/perf.mjs)`);
-    if (key === 'json') {
-      options.json = true;
+    if (key === 'json' || key === 'trace') {
+      options[key] = true;
       continue;
     }
     const value = argv[(i += 1)];
@@ -153,6 +156,23 @@ async function watchMemory(cdp, page, seconds, every) {
   };
 }
 
+/** Main-thread tasks of a DevTools trace: how many took over 50 ms of wall time and of their own CPU time. */
+function tasksOfTrace(buffer) {
+  const { traceEvents } = JSON.parse(buffer.toString());
+  const main = new Set(traceEvents.filter((e) => e.name === 'thread_name' && e.args?.name === 'CrRendererMain')
+    .map((e) => `${e.pid}:${e.tid}`));
+  const tasks = traceEvents.filter((e) => e.name === 'RunTask' && e.ph === 'X' && main.has(`${e.pid}:${e.tid}`));
+  const wall = tasks.map((t) => t.dur / 1000);
+  const cpu = tasks.map((t) => (t.tdur ?? t.dur) / 1000);
+  return {
+    tasks: tasks.length,
+    over50msWall: wall.filter((d) => d > 50).length,
+    over50msCpu: cpu.filter((d) => d > 50).length,
+    maxWallMs: Math.max(0, ...wall),
+    maxCpuMs: Math.max(0, ...cpu),
+  };
+}
+
 async function measureView(page, cdp, base, view, options) {
   let hash = { overview: '#/', log: '#/log', machine: null }[view];
   if (view === 'machine') {
@@ -166,11 +186,13 @@ async function measureView(page, cdp, base, view, options) {
   await page.waitForTimeout(options.warmup * 1000);
   const before = await page.evaluate(() => window.__forewarn?.stats().applied ?? 0);
   await page.evaluate(() => window.__perf.reset());
+  if (options.trace) await page.context().browser().startTracing(page, { categories: ['devtools.timeline', 'disabled-by-default-devtools.timeline'] });
   const memory = await watchMemory(cdp, page, options.seconds, options['memory-every']);
   const figures = await page.evaluate(readFigures);
+  const trace = options.trace ? tasksOfTrace(await page.context().browser().stopTracing()) : null;
   if (options.screenshots) await page.screenshot({ path: join(options.screenshots, `perf-${view}.png`), fullPage: false });
   const eventsPerSecond = figures.applied === null ? null : (figures.applied - before) / figures.elapsed;
-  return { view, ...figures, eventsPerSecond, firstRenderMs, memory };
+  return { view, ...figures, eventsPerSecond, firstRenderMs, memory, trace };
 }
 
 function report(results, options, target) {
@@ -187,6 +209,11 @@ function report(results, options, target) {
       (r.eventsPerSecond ?? NaN).toFixed(0).padStart(17), (r.heapMB ?? NaN).toFixed(1).padStart(8), String(r.domNodes).padStart(10),
       (r.firstRenderMs === null ? '-' : r.firstRenderMs.toFixed(0)).padStart(16)];
     console.log(cells.join(' '));
+  }
+  for (const r of results.filter((x) => x.trace)) {
+    const t = r.trace;
+    console.log(`${r.view}: trace: ${t.tasks} main-thread tasks; over 50 ms: ${t.over50msWall} by wall time (max `
+      + `${t.maxWallMs.toFixed(0)} ms), ${t.over50msCpu} by their own CPU time (max ${t.maxCpuMs.toFixed(0)} ms)`);
   }
   for (const r of results.filter((x) => x.memory)) {
     const m = r.memory;
