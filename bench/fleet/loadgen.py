@@ -80,6 +80,7 @@ class _Counters:
     acked: int = 0
     refused: int = 0
     unrouted: int = 0
+    last_ts: float = 0.0
     sent_timed: dict[str, int] = field(default_factory=dict)
     puback_ms: array[float] = field(default_factory=lambda: array("f"))
     slip_ms: array[float] = field(default_factory=lambda: array("f"))
@@ -212,6 +213,7 @@ class _Generator:
             "puback_ms": counters.puback_ms,
             "slip_ms": counters.slip_ms,
             "disconnects": self.disconnects,
+            "last_ts": counters.last_ts,  # the latest reading time stamped (after send_end when behind schedule)
             "cpu_s": time.process_time() - cpu_before,
         }
 
@@ -225,6 +227,7 @@ class _Generator:
         self._written(sensor)
         counters = self.counters
         counters.sent += 1
+        counters.last_ts = now
         self.sent_total.value += 1
         if window.measure_start <= now < window.measure_end:
             counters.slip_ms.append((now - due) * 1000)

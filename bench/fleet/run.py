@@ -32,7 +32,7 @@ from bench.harness import Services, StatusWatcher, forget_session, service_env, 
 from bench.procstat import cpu_seconds, peak_rss_mb
 from broker.local import LocalBroker
 from common.mqtt import MqttSettings
-from common.settings import run_cli
+from common.settings import ConfigError, run_cli
 
 __all__ = ["main"]
 
@@ -198,7 +198,9 @@ def _step(run: Run, index: int, size: int) -> dict[str, Any]:
     usage = watch.finish(plan.window_s)
     sent = [loadgen.step_result(timeout=send_end - time.time() + 120) for loadgen in run.loadgens]
     published = sum(part["sent"] for part in sent)
-    step_ms = (round(send_start * 1000), round(send_end * 1000))
+    # readings stamped from send_start to the last one (a load generator behind schedule stamps past send_end)
+    last_ts = max([send_end, *(part["last_ts"] for part in sent)])
+    step_ms = (round(send_start * 1000), int(last_ts * 1000) + 1)
     stored, drained_s = _drain(run.store, step_ms, published, plan.drain_s)
     in_window = run.store.count_between(round(measure_start * 1000), round(measure_end * 1000))
     if run.dashboards:
@@ -443,7 +445,11 @@ def main(argv: list[str] | None = None) -> int:
                         print(f"\n== postgresql skipped: {postgres_from}", flush=True)
                         results[engine] = {"skipped": postgres_from}
                         continue
-                    results[engine] = _ramp(plan, fleet, engine, postgres_url)
+                    try:
+                        results[engine] = _ramp(plan, fleet, engine, postgres_url)
+                    except ConfigError as exc:  # e.g. the PostgreSQL server refused: the other store's ramp stands
+                        print(f"\n== {engine} skipped: {exc}", flush=True)
+                        results[engine] = {"skipped": str(exc)}
             finally:
                 fleet.watcher.close()
     finally:

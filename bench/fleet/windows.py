@@ -1,8 +1,9 @@
 """Attributing timed events to the bench's steps, in the processes that receive them.
 
-A step is a window of wall-clock time: readings stamped (``ts``) within [send_start, send_end)
-belong to it, and those within [measure_start, measure_end) are timed. Steps never overlap
-(the load stops between them), so an event's reading time alone says which step it is.
+A step is a window of wall-clock time: readings stamped (``ts``) from its send_start on, until
+the next step's, belong to it (a load generator behind schedule stamps some after send_end),
+and those within [measure_start, measure_end) are timed. Steps never overlap (the load stops
+between them), so an event's reading time alone says which step it is.
 """
 
 from __future__ import annotations
@@ -47,13 +48,14 @@ class Tallies:
 
     def add(self, ts_ms: int, arrived_ms: float) -> None:
         current = self._current
-        if current is not None and current.send_start_ms <= ts_ms < current.send_end_ms:
+        if current is not None and current.send_start_ms <= ts_ms:
             current.add(ts_ms, arrived_ms)
             return
-        for tally in self._steps.values():  # a late event of an earlier step
-            if tally.send_start_ms <= ts_ms < tally.send_end_ms:
-                tally.add(ts_ms, arrived_ms)
-                return
+        # a late event of an earlier step: the latest one that had started when it was stamped
+        started = [tally for tally in self._steps.values() if tally.send_start_ms <= ts_ms]
+        if started:
+            max(started, key=lambda tally: tally.send_start_ms).add(ts_ms, arrived_ms)
+            return
         self.outside += 1
 
     def count(self, step: int) -> int:

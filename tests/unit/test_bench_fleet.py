@@ -67,6 +67,7 @@ def test_events_are_attributed_to_their_step_by_reading_time() -> None:
     tallies.begin(0, 100.0, 110.0, 120.0, 122.0)
     tallies.add(105_000, 105_050)  # warm-up: counted, not timed
     tallies.add(115_000, 115_200)  # in the window: timed
+    tallies.add(122_300, 122_400)  # stamped after send_end by a late load generator: still step 0
     tallies.begin(1, 130.0, 140.0, 150.0, 152.0)
     tallies.add(121_500, 131_000)  # a late event of step 0
     tallies.add(145_000, 145_010)
@@ -74,7 +75,7 @@ def test_events_are_attributed_to_their_step_by_reading_time() -> None:
     first, second = tallies.take(0), tallies.take(1)
     assert first is not None
     assert second is not None
-    assert (first.count, list(first.latency_ms)) == (3, [200.0])
+    assert (first.count, list(first.latency_ms)) == (4, [200.0])
     assert (second.count, list(second.latency_ms)) == (1, [10.0])
     assert tallies.outside == 1
     assert tallies.take(0) is None
