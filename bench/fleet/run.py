@@ -121,7 +121,7 @@ def _start(plan: Plan, fleet: Fleet, engine: str, postgres_url: str | None) -> R
         parts["api"] = ApiProcess(broker, store, folder, plan.dashboards, fleet.models_dir)
         parts["api"].wait_ready(workers.instances)
         sampled = machine_ids(min(plan.sample, plan.machines[0]))
-        parts["probe"] = Probe(store.url, sampled, plan.poll_s, fleet.viewer, broker.topics)
+        parts["probe"] = Probe(store.reader_url, sampled, plan.poll_s, fleet.viewer, broker.topics)
         parts["dashboards"] = Dashboards(parts["api"].port, plan.dashboards) if plan.dashboards else None
         base = broker.settings("unused", "unused")
         parts["loadgens"] = [Loadgen(base, broker.topics, run_id) for _ in range(plan.publishers)]

@@ -96,9 +96,17 @@ class Store:
         )
 
     @property
+    def reader_url(self) -> str:
+        """The bench's own connections (probe, counts): named apart, so their work is not the API's."""
+        if self.engine_name != "postgresql":
+            return self.url
+        url = sa.make_url(self.url).update_query_dict({"application_name": f"{self.application_name}-bench"})
+        return url.render_as_string(hide_password=False)
+
+    @property
     def engine(self) -> sa.Engine:
         if self._engine is None:
-            self._engine = sa.create_engine(self.url, poolclass=sa.pool.NullPool)
+            self._engine = sa.create_engine(self.reader_url, poolclass=sa.pool.NullPool)
         return self._engine
 
     def count_between(self, start_ms: int, end_ms: int) -> int:
