@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Slo", "backlog_growth", "coverage", "latency_summary", "verdict"]
+__all__ = ["Slo", "backlog_growth", "coverage", "cpu_per_reading", "largest_held", "latency_summary", "verdict"]
 
 HOPS = ("broker", "prediction", "stored", "stream")
 
@@ -102,6 +102,21 @@ def _hop_failures(hop: str, summary: dict[str, Any], limit: float, min_coverage:
     if p99 > limit:
         return [f"p99 sensor->{hop} {p99:.0f} ms > {limit:.0f} ms"]
     return []
+
+
+# Roles whose work follows the readings published (the rest: the readings stored).
+PUBLISHING_ROLES = ("loadgen", "broker")
+
+
+def cpu_per_reading(cpu_pct: dict[str, float], seconds: float, done: dict[str, int]) -> dict[str, float | None]:
+    """CPU ms per reading of each role over the window: the load generator and the broker per
+    reading published in it, the others per reading stored in it. (Per reading *stamped* in the
+    window would undercount a stack that falls behind: its backlog is worked off after.)"""
+    out: dict[str, float | None] = {}
+    for role, pct in cpu_pct.items():
+        count = done["published"] if role in PUBLISHING_ROLES else done["stored"]
+        out[role] = round(10 * pct * seconds / count, 3) if count > 0 else None
+    return out
 
 
 def largest_held(steps: Sequence[dict[str, Any]]) -> int | None:

@@ -38,6 +38,7 @@ __all__ = ["main"]
 
 GOLDEN = 0.6180339887498949  # phases k * GOLDEN mod 1: any first n machines are spread evenly over the second
 LEAD_S = 1.0  # between telling the load generators and the first publish
+LAST_MS = 253_402_300_799_999  # 9999-12-31: "from then on" for a range count
 TAIL_S = 2.0  # the load goes on this long after the window, so its last readings are timed under load
 STREAM_GRACE_S = 10.0  # after the drain, how long the dashboards may take to receive the last events
 ROLES = ("broker", "worker", "api", "postgres", "loadgen", "dashboards", "probe")
@@ -191,7 +192,7 @@ def _step(run: Run, index: int, size: int) -> dict[str, Any]:
     for loadgen in run.loadgens:
         loadgen.start_step(schedule)
     _sleep_until(measure_start)
-    watch = _Watch(run)
+    watch = _Watch(run, round(send_start * 1000))
     watch.start()
     recordings = _start_profiles(run, watch.pids, f"{run.store.engine_name}-{size}")
     backlog = _sample_backlog(run, measure_end)
@@ -222,10 +223,7 @@ def _step(run: Run, index: int, size: int) -> dict[str, Any]:
         plan=plan,
     )
     step["drained_s"] = drained_s
-    step["cpu_ms_per_reading"] = {
-        role: round(10 * pct * plan.window_s / in_window, 3) if in_window else None
-        for role, pct in step["cpu_pct"].items()
-    }
+    step["cpu_ms_per_reading"] = figures.cpu_per_reading(step["cpu_pct"], plan.window_s, usage["done"])
     step["profile"] = _profile_summaries(recordings)
     held, valid, reasons = figures.verdict(step, figures.Slo())
     step["slo"] = {"held": held, "valid": valid, "reasons": reasons}
@@ -269,24 +267,33 @@ def _sleep_until(moment: float) -> None:
 class _Watch:
     """CPU of every process of the stack (and of the whole machine) across the window; peak memory."""
 
-    def __init__(self, run: Run) -> None:
+    def __init__(self, run: Run, step_start_ms: int) -> None:
         self.run = run
+        self.step_start_ms = step_start_ms
         self.pids: dict[str, list[int]] = {}
         self.cpu: dict[int, float] = {}
         self.machine = (0.0, 0.0)
+        self.done = (0, 0)
+
+    def _done(self) -> tuple[int, int]:
+        """Readings published so far, and this step's readings stored so far (an indexed range count)."""
+        published = sum(loadgen.sent.value for loadgen in self.run.loadgens)
+        return published, self.run.store.count_between(self.step_start_ms, LAST_MS)
 
     def start(self) -> None:
         self.pids = self.run.pids()
+        self.done = self._done()
         self.cpu = {pid: cpu_seconds(pid) for pids in self.pids.values() for pid in pids}
         self.machine = system_cpu()
 
     def finish(self, seconds: float) -> dict[str, Any]:
         busy, total = system_cpu()
-        cores = os.cpu_count() or 1
         cpu_pct = {
             role: round(100 * sum(cpu_seconds(pid) - self.cpu.get(pid, 0.0) for pid in pids) / seconds, 1)
             for role, pids in self.pids.items()
         }
+        published, stored = self._done()
+        cores = os.cpu_count() or 1
         rss = {role: round(sum(peak_rss_mb(pid) for pid in pids), 1) for role, pids in self.pids.items()}
         busy_cores = (busy - self.machine[0]) / max(total - self.machine[1], 1e-9) * cores
         ours = sum(cpu_pct.values()) / 100
@@ -297,6 +304,8 @@ class _Watch:
             "others_cores": round(max(busy_cores - ours, 0.0), 2),
             "load_average": round(os.getloadavg()[0], 2),
             "processes": {role: len(pids) for role, pids in self.pids.items()},
+            # what the window's CPU did: readings published and stored while it lasted
+            "done": {"published": published - self.done[0], "stored": stored - self.done[1]},
         }
 
 

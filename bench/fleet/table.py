@@ -151,8 +151,9 @@ def render(results: dict[str, Any], settings: dict[str, Any]) -> str:
         "CPU (% of one core over the window) and peak RSS, per role (all its processes):",
         *resource_table(results),
         "",
-        "CPU ms per reading stored in the window, per role (stack = broker + worker + API + PostgreSQL; "
-        "1,000 / ms = readings/s one core carries):",
+        "CPU ms per reading, per role: over the readings published during the window (load generator, broker) or "
+        "stored during it (the others); stack = broker + worker + API + PostgreSQL; 1,000 / ms = readings/s a core "
+        "carries. Per-reading costs fall as the rate rises (bigger batches): compare at equal rates.",
         *cost_table(results),
         "",
     ]

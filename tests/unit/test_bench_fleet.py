@@ -159,6 +159,14 @@ def test_a_late_load_generator_makes_the_step_invalid_not_a_result() -> None:
     assert reasons == ["load generator behind schedule (slip p99 900 ms)", "only 990 of 1000 sensors connected"]
 
 
+def test_cpu_per_reading_counts_what_the_window_published_or_stored() -> None:
+    cpu = {"loadgen": 20.0, "broker": 5.0, "api": 40.0, "postgres": 0.0}
+    cost = figures.cpu_per_reading(cpu, 60.0, {"published": 30_000, "stored": 24_000})
+    # 20 % of a core for 60 s = 12 s of CPU over 30,000 readings published = 0.4 ms
+    assert cost == {"loadgen": 0.4, "broker": 0.1, "api": 1.0, "postgres": 0.0}
+    assert figures.cpu_per_reading({"api": 3.0}, 60.0, {"published": 10, "stored": 0}) == {"api": None}
+
+
 def test_the_largest_fleet_held_is_the_last_before_the_first_break() -> None:
     steps = [
         {"machines": 250, "slo": {"held": True}},
