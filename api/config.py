@@ -18,8 +18,8 @@
 | FOREWARN_API_TRUSTED_PROXIES | none | proxies (addresses, networks) whose X-Forwarded-For names the client |
 | FOREWARN_API_ALLOWED_HOSTS | none | host names the API answers to besides localhost, 127.0.0.1 and ::1 |
 | FOREWARN_DASHBOARD_DIR | dashboard/dist | the dashboard's built files, served at / |
-| FOREWARN_MQTT_* | username `api`, client id `api` | the broker session (viewer role, TLS) |
-| FOREWARN_API_CLIENT_ID / FOREWARN_API_SESSION_EXPIRY_S | api / 86400 | persistent MQTT session |
+| FOREWARN_MQTT_* | username `api` (also its client id) | the broker session (viewer role, TLS) |
+| FOREWARN_API_SESSION_EXPIRY_S | 86400 | persistent MQTT session |
 """
 
 from __future__ import annotations
@@ -130,9 +130,10 @@ def load() -> ApiConfig:
 
 
 def _mqtt_settings(state: Path) -> MqttSettings:
+    username = env_str("FOREWARN_MQTT_USERNAME", "api")
     return settings_from_env(
-        env_str("FOREWARN_MQTT_USERNAME", "api"),
-        client_id=env_str("FOREWARN_API_CLIENT_ID", "api"),
+        username,
+        client_id=username,  # the broker binds each account to one client id, its name
         session_expiry_s=env_int("FOREWARN_API_SESSION_EXPIRY_S", 86_400, minimum=60),
     )
 

@@ -70,17 +70,17 @@ def _model(args: argparse.Namespace, folder: Path) -> Path:
 
 
 def _context(broker: LocalBroker, models_dir: Path, folder: Path, args: argparse.Namespace) -> scenarios.Context:
-    worker_password = broker.add_user("inference-worker", "worker")
-    viewer = broker.settings("bench-viewer", broker.add_user("bench-viewer", "viewer"))
-    watcher = StatusWatcher(viewer, broker.topics.all_service_statuses())
+    # Each connection has an account of its own: the broker binds an account to one client id.
+    watcher = StatusWatcher(
+        broker.settings("bench-status", broker.add_user("bench-status", "viewer")), broker.topics.all_service_statuses()
+    )
     return scenarios.Context(
         broker=broker,
         models_dir=models_dir,
         folder=folder,
         sensor=broker.settings("bench-m1", broker.add_user("bench-m1", "sensor")),
-        viewer=viewer,
-        worker=broker.settings("inference-worker", worker_password),
-        worker_password=worker_password,
+        viewer=broker.settings("bench-viewer", broker.add_user("bench-viewer", "viewer")),
+        echo=broker.settings("bench-echo", broker.add_user("bench-echo", "viewer")),
         watcher=watcher,
         backlog=args.backlog,
         window_s=args.window,

@@ -100,11 +100,11 @@ class Arrivals:
         self.payloads: list[tuple[float, bytes]] = []
         self.keep_payloads = False
         self._subscribed = threading.Event()
-        unique = MqttSettings(**{**settings.__dict__, "client_id": f"bench-{uuid.uuid4().hex[:8]}"})
-        self.client = create_client(unique, status_topic=None, max_inflight=1000)
+        # The account's own client id: the broker binds it; one Arrivals at a time per account.
+        self.client = create_client(settings, status_topic=None, max_inflight=1000)
         self.client.on_message = self._on_message
         self.client.on_subscribe = lambda *_args: self._subscribed.set()
-        connect_client(self.client, unique, subscriptions=[(topic, 1)])
+        connect_client(self.client, settings, subscriptions=[(topic, 1)])
         if not self._subscribed.wait(15):
             raise RuntimeError("bench subscriber did not subscribe")
 
@@ -314,8 +314,7 @@ def main(argv: list[str] | None = None) -> int:
         tmp = args.keep_logs or Path(folder)
         tmp.mkdir(parents=True, exist_ok=True)
         models = args.models_dir or _train(tmp / "models")
-        password = broker.add_user("inference-worker", "worker")
-        env = service_env(broker, models, password, "benchgw")
+        env = service_env(broker, models, "benchgw")  # Services makes the worker's own account
         worker = Services(broker, "inference_worker", ["bench-gw"], env, tmp / "worker.log")
         status = StatusWatcher(
             broker.settings("bench-status", broker.add_user("bench-status", "viewer")),

@@ -10,7 +10,6 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
 from collections import Counter
 from dataclasses import dataclass, replace
 from multiprocessing.connection import Connection
@@ -80,8 +79,6 @@ class Collector:
     """A subscriber process recording when each reading id arrives."""
 
     def __init__(self, settings: MqttSettings, filters: list[str], persistent: bool = False) -> None:
-        if not persistent:  # a client id of its own, so it never kicks another client off
-            settings = replace(settings, client_id=f"{settings.client_id}-{uuid.uuid4().hex[:8]}")
         self.settings, self.filters, self.persistent = settings, filters, persistent
         self.process: Any = None
         self._conn: Connection | None = None
@@ -135,7 +132,6 @@ class StatusWatcher:
     def __init__(self, settings: MqttSettings, topic_filter: str) -> None:
         self._online: Counter[str] = Counter()
         self._changed = threading.Condition()
-        settings = replace(settings, client_id=f"bench-status-{uuid.uuid4().hex[:8]}")
         self.client = create_client(settings, status_topic=None)
         self.client.on_message = self._on_message
         connect_client(self.client, settings, subscriptions=[(topic_filter, 1)])
@@ -178,6 +174,8 @@ class Services:
         self.broker, self.module, self.ids, self.env, self.log = broker, module, ids, env, log
         self.processes: list[subprocess.Popen[bytes]] = []
         self.peak_rss: dict[int, float] = {}
+        # One broker account per worker, named after its id (inference_worker/config.py).
+        self.passwords = {worker_id: broker.add_user(f"inference-worker-{worker_id}", "worker") for worker_id in ids}
 
     @property
     def instances(self) -> list[str]:
@@ -189,7 +187,7 @@ class Services:
     def start(self) -> None:
         with self.log.open("ab") as out:
             for worker_id in self.ids:
-                env = self.env | {"FOREWARN_WORKER_ID": worker_id}
+                env = self.env | {"FOREWARN_WORKER_ID": worker_id, "FOREWARN_MQTT_PASSWORD": self.passwords[worker_id]}
                 self.processes.append(
                     subprocess.Popen(
                         [sys.executable, "-m", self.module],
@@ -224,9 +222,9 @@ class Services:
                 process.wait(timeout=5)
         self.processes = []
 
-    def forget(self, settings: MqttSettings) -> None:
-        for name in self.instances:
-            forget_session(replace(settings, client_id=name))
+    def forget(self) -> None:
+        for worker_id, name in zip(self.ids, self.instances, strict=True):
+            forget_session(self.broker.settings(name, self.passwords[worker_id]))
 
 
 def train_model(folder: Path) -> Path:
@@ -243,14 +241,13 @@ def train_model(folder: Path) -> Path:
     return models
 
 
-def service_env(broker: LocalBroker, models_dir: Path, password: str, group: str) -> dict[str, str]:
-    """The environment `python -m inference_worker` (or the seed design) needs here."""
+def service_env(broker: LocalBroker, models_dir: Path, group: str) -> dict[str, str]:
+    """The environment `python -m inference_worker` (or the seed design) needs here; each
+    process adds its FOREWARN_WORKER_ID and its account's password."""
     return os.environ | {
         "FOREWARN_MQTT_HOST": broker.host,
         "FOREWARN_MQTT_PORT": str(broker.port),
         "FOREWARN_MQTT_CA": str(broker.ca_file),
-        "FOREWARN_MQTT_USERNAME": "inference-worker",
-        "FOREWARN_MQTT_PASSWORD": password,
         "FOREWARN_MODELS_DIR": str(models_dir),
         "FOREWARN_SESSION_EXPIRY_S": "3600",
         "FOREWARN_SHARE_GROUP": group,

@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -36,9 +36,8 @@ class Context:
     models_dir: Path
     folder: Path
     sensor: MqttSettings
-    viewer: MqttSettings
-    worker: MqttSettings
-    worker_password: str
+    viewer: MqttSettings  # collects predictions
+    echo: MqttSettings  # the echo design's subscriber
     watcher: StatusWatcher
     backlog: int = 50_000
     window_s: float = 20.0  # the seed design's time bound per phase
@@ -161,7 +160,7 @@ def prediction_collector(ctx: Context) -> Iterator[Collector]:
 
 def echo(ctx: Context) -> dict[str, Any]:
     """(1) paho publisher -> broker -> paho subscriber: the ceiling, no scoring."""
-    settings = replace(ctx.viewer, client_id="bench-echo")
+    settings = ctx.echo
     collector = Collector(settings, [ctx.broker.topics.all_of(Channel.READINGS)], persistent=True)
     collector.start()
     collector.stop()  # the session (and its subscription) stays: the backlog queues for it
@@ -199,7 +198,7 @@ def _echo_live(ctx: Context, collector: Collector, cpu: Callable[[], float]) -> 
 
 def services(ctx: Context, name: str, module: str, ids: list[str], bounded: bool = False) -> dict[str, Any]:
     """(2)-(4): service processes on a shared subscription, predictions collected."""
-    env = service_env(ctx.broker, ctx.models_dir, ctx.worker_password, f"bench-{name}")
+    env = service_env(ctx.broker, ctx.models_dir, f"bench-{name}")
     group = Services(ctx.broker, module, ids, env, ctx.folder / f"{name}.log")
     result: dict[str, Any] = {}
     with prediction_collector(ctx) as collector:
@@ -226,7 +225,7 @@ def services(ctx: Context, name: str, module: str, ids: list[str], bounded: bool
             group.sample_rss()
         finally:
             group.stop()
-            group.forget(ctx.worker)
+            group.forget()
     result["peak_rss_mb"] = round(max(group.peak_rss.values(), default=0.0), 1)
     result["peak_rss_mb_per_process"] = [round(v, 1) for v in group.peak_rss.values()]  # every start
     return result
@@ -242,5 +241,5 @@ def _start_online(ctx: Context, group: Services) -> None:
 
 def _restart_clean(ctx: Context, group: Services) -> None:
     group.stop()
-    group.forget(ctx.worker)
+    group.forget()
     _start_online(ctx, group)

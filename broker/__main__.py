@@ -1,48 +1,69 @@
 """Broker tooling.
 
     python -m broker init                           # dev CA, server cert, the stack's own users
-    python -m broker add-user press-7 --role sensor # create or rotate; prints the password once
+    python -m broker add-user press-7 --role sensor # create, or rotate its password; prints it once
+    python -m broker add-user api --role sensor --change-role   # a role changes only when asked
     python -m broker remove-user press-7
+    python -m broker list-users
     python -m broker run [--port 8883]              # render var/broker/mosquitto.conf and exec mosquitto
     python -m broker render-config [--port 8883]    # only write the rendered config
 
-A running broker is told to reload (SIGHUP) whenever users change.
+Accounts live in Mosquitto's dynamic-security plugin (broker/accounts.py). When a broker runs,
+a change is applied to it at once (over MQTT, as the tooling's admin account) and saved to its
+file; when none runs, the file is changed and the broker reads it at start. A running broker is
+the one `run` started from this state folder (its pid file), or, for a broker elsewhere (compose's
+`mosquitto`), one answering at FOREWARN_MQTT_HOST:FOREWARN_MQTT_PORT.
 """
 
 from __future__ import annotations
 
 import argparse
+import socket
 import sys
 from pathlib import Path
 
 from broker import config as broker_config
-from broker.accounts import ROLES, Accounts, write_private
+from broker.accounts import ROLES, Accounts, Listener, write_private
+from broker.dynsec import DynsecError
 from broker.pki import ensure_pki
-from broker.runtime import exec_broker, prepare, reload
+from broker.runtime import exec_broker, prepare, running_listener
+from common.mqtt import OUTPUT_SUFFIX
 from common.settings import run_cli
 from contract import InvalidName
 
 # The stack's own accounts, created by `init` with passwords saved for its services.
 STACK_USERS = {
-    "inference-worker": "worker",
     "api": "viewer",
     "telegram-bot": "viewer",
     "slave1": "sensor",
     "slave2": "sensor",
     "sim-1": "sensor",
 }
+LOOPBACK = ("localhost", "127.0.0.1", "::1")
+
+
+def worker_account(worker_id: str) -> str:
+    """The account of the worker with FOREWARN_WORKER_ID `worker_id` (see inference_worker/config.py)."""
+    return f"inference-worker-{worker_id}"
+
+
+def stack_users(worker_accounts: int) -> dict[str, str]:
+    workers = {worker_account(str(n)): "worker" for n in range(1, worker_accounts + 1)}
+    return workers | STACK_USERS
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m broker", description="Forewarn broker tooling")
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("init", help="create certificates and the stack's users if missing")
-    add = commands.add_parser("add-user", help="create or rotate a user")
+    add = commands.add_parser("add-user", help="create a user, or give it a new password")
     add.add_argument("name")
     add.add_argument("--role", required=True, choices=ROLES)
     add.add_argument("--save", action="store_true", help="write the password to the secrets folder")
+    add.add_argument("--change-role", action="store_true", help="allow changing an existing user's role")
     remove = commands.add_parser("remove-user", help="delete a user")
     remove.add_argument("name")
+    commands.add_parser("list-users", help="print each user and its role")
     for name in ("run", "render-config"):
         sub = commands.add_parser(name)
         sub.add_argument("--port", type=int, default=None)
@@ -52,10 +73,10 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     cfg = broker_config.load()
-    accounts = Accounts(cfg.paths.config_dir, cfg.topics)
+    accounts = Accounts(cfg.paths.config_dir, cfg.topics, cfg.admin_file, live=lambda: running_broker(cfg))
     try:
         return _dispatch(args, cfg, accounts)
-    except (InvalidName, ValueError) as exc:
+    except (InvalidName, ValueError, DynsecError) as exc:  # AccountError is a ValueError
         print(f"error: {exc}", file=sys.stderr)
         return 2
 
@@ -64,41 +85,65 @@ def _dispatch(args: argparse.Namespace, cfg: broker_config.BrokerConfig, account
     if args.command == "init":
         return _init(cfg, accounts)
     if args.command == "add-user":
-        password = accounts.add(args.name, args.role)
-        _announce_password(args.name, password, cfg.secrets_dir if args.save else None)
+        password = accounts.add(args.name, args.role, change_role=args.change_role)
+        _announce_password(args.name, args.role, password, cfg.secrets_dir if args.save else None)
     elif args.command == "remove-user":
         if not accounts.remove(args.name):
             print(f"error: no user {args.name!r}", file=sys.stderr)
             return 1
         print(f"removed {args.name}")
+    elif args.command == "list-users":
+        for name, role in sorted(accounts.users().items()):
+            print(f"{name} {role}")
     else:
         rendered = prepare(cfg.paths, args.port or cfg.port, cfg.bind)
+        accounts.sync()
         if args.command == "run":
             exec_broker(rendered)
         print(rendered)
-        return 0
-    _say_reloaded(cfg)
     return 0
+
+
+def running_broker(cfg: broker_config.BrokerConfig) -> Listener | None:
+    """Where the broker of this state folder runs, or None when it does not."""
+    ca_file = cfg.paths.tls.ca_cert
+    started_here = running_listener(cfg.paths)
+    if started_here is not None:
+        return Listener(*started_here, ca_file)
+    # A loopback address with no pid file of ours may be another checkout's broker: not ours.
+    if cfg.host not in LOOPBACK and _answers(cfg.host, cfg.port):
+        return Listener(cfg.host, cfg.port, ca_file)
+    return None
+
+
+def _answers(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=2):
+            return True
+    except OSError:  # refused, no such host (compose: the broker's container is not up yet)
+        return False
 
 
 def _init(cfg: broker_config.BrokerConfig, accounts: Accounts) -> int:
     if ensure_pki(cfg.paths.tls):
         print(f"created development CA and server certificate in {cfg.paths.tls.folder}")
-    existing = accounts.users()
-    for name, role in STACK_USERS.items():
-        if name not in existing or not (cfg.secrets_dir / f"{name}.password").exists():
-            _save_password(cfg.secrets_dir, name, accounts.add(name, role))
-            print(f"created user {name} ({role})")
     prepare(cfg.paths, cfg.port, cfg.bind)
+    accounts.sync()
+    existing = accounts.users()
+    for name, role in stack_users(cfg.worker_accounts).items():
+        if existing.get(name) != role or not (cfg.secrets_dir / f"{name}.password").exists():
+            _save_password(cfg.secrets_dir, name, accounts.add(name, role, change_role=True))
+            print(f"created user {name} ({role})")
     return 0
 
 
-def _announce_password(name: str, password: str, secrets_dir: Path | None) -> None:
+def _announce_password(name: str, role: str, password: str, secrets_dir: Path | None) -> None:
+    twin = f" (and {name}{OUTPUT_SUFFIX}, its output connection)" if role == "worker" else ""
     if secrets_dir is None:
-        print(f"user {name}: password {password}")
+        print(f"user {name}{twin}: password {password}")
         print("(shown once: store it now; run add-user again to rotate)")
     else:
-        print(f"user {name}: password saved to {_save_password(secrets_dir, name, password)}")
+        print(f"user {name}{twin}: password saved to {_save_password(secrets_dir, name, password)}")
 
 
 def _save_password(secrets_dir: Path, name: str, password: str) -> Path:
@@ -107,11 +152,6 @@ def _save_password(secrets_dir: Path, name: str, password: str) -> Path:
     path = secrets_dir / f"{name}.password"
     write_private(path, password + "\n")
     return path
-
-
-def _say_reloaded(cfg: broker_config.BrokerConfig) -> None:
-    if reload(cfg.paths):
-        print("running broker reloaded")
 
 
 if __name__ == "__main__":

@@ -14,9 +14,12 @@ from contract import DEFAULT_PREFIX, Topics
 class BrokerConfig:
     paths: BrokerPaths
     secrets_dir: Path
+    host: str  # where the tooling reaches a running broker that it did not start (compose: `mosquitto`)
     port: int
     bind: str
     topics: Topics
+    worker_accounts: int  # `init` makes inference-worker-1 .. -N
+    admin_file: Path  # the password of the tooling's admin account: for the tooling only, never a service
 
 
 def load() -> BrokerConfig:
@@ -24,7 +27,10 @@ def load() -> BrokerConfig:
     return BrokerConfig(
         paths=BrokerPaths(env_path("FOREWARN_BROKER_DIR", state / "broker")),
         secrets_dir=env_path("FOREWARN_SECRETS_DIR", state / "secrets"),
+        host=env_str("FOREWARN_MQTT_HOST", "localhost"),
         port=env_int("FOREWARN_MQTT_PORT", 8883, minimum=1),
         bind=env_str("FOREWARN_MQTT_BIND", "127.0.0.1"),
         topics=Topics(env_str("FOREWARN_TOPIC_PREFIX", DEFAULT_PREFIX)),
+        worker_accounts=env_int("FOREWARN_WORKER_ACCOUNTS", 1, minimum=1),
+        admin_file=env_path("FOREWARN_BROKER_ADMIN_FILE", state / "secrets" / "broker-admin.password"),
     )

@@ -2,7 +2,10 @@
 
     with LocalBroker.create() as broker:
         password = broker.add_user("press-7", "sensor")
-        settings = broker.settings("press-7", password)
+        settings = broker.settings("press-7", password)   # client id: the account's name
+
+Accounts are changed on the running broker (as its admin, over MQTT) or, while it is stopped,
+in the file it reads at start: see broker/accounts.py.
 
 The state folder is made under /tmp with mode 0755, not pytest's private tmp_path, because
 Mosquitto drops root for the `mosquitto` user and must be able to read its files.
@@ -20,7 +23,7 @@ import time
 from pathlib import Path
 from types import TracebackType
 
-from broker.accounts import Accounts
+from broker.accounts import Accounts, Listener
 from broker.pki import ensure_pki
 from broker.runtime import BrokerPaths, prepare
 from common.mqtt import MqttSettings
@@ -36,13 +39,15 @@ def free_port() -> int:
 class LocalBroker:
     """One Mosquitto process on a free loopback port with TLS, users and ACL."""
 
-    def __init__(self, root: Path, port: int, topics: Topics) -> None:
+    def __init__(self, root: Path, port: int, topics: Topics, admin_file: Path | None = None) -> None:
         self.root = root
         self.port = port
         self.host = "localhost"
         self.topics = topics
         self.paths = BrokerPaths(root / "broker")
-        self.accounts = Accounts(self.paths.config_dir, topics)
+        self.accounts = Accounts(
+            self.paths.config_dir, topics, admin_file or root / "admin" / "broker-admin.password", live=self._listener
+        )
         self.log_file = root / "mosquitto.log"
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -52,23 +57,26 @@ class LocalBroker:
         root.chmod(0o755)
         broker = cls(root, free_port(), topics or Topics())
         ensure_pki(broker.paths.tls)
-        broker.accounts.add("__probe__", "viewer")  # the broker refuses an empty password file
+        broker.accounts.sync()  # the plugin's file, with the tooling's admin account
         return broker
+
+    def _listener(self) -> Listener | None:
+        return Listener(self.host, self.port, self.ca_file) if self.running else None
 
     @property
     def ca_file(self) -> Path:
         return self.paths.tls.ca_cert
 
-    def add_user(self, name: str, role: str) -> str:
-        password = self.accounts.add(name, role)
-        self.reload()
-        return password
+    def add_user(self, name: str, role: str, *, change_role: bool = False) -> str:
+        """Create (or give a new password to) an account; a running broker knows it at once."""
+        return self.accounts.add(name, role, change_role=change_role)
+
+    def remove_user(self, name: str) -> bool:
+        return self.accounts.remove(name)
 
     def add_users(self, names: list[str], role: str) -> dict[str, str]:
-        """Many users of one role at once (one write, one reload); returns their passwords."""
-        passwords = self.accounts.add_many(names, role)
-        self.reload()
-        return passwords
+        """Many accounts of one role in one change (on a running broker: one batch of commands)."""
+        return self.accounts.add_many(names, role)
 
     def settings(self, username: str, password: str, client_id: str | None = None, **extra: object) -> MqttSettings:
         return MqttSettings(
@@ -102,12 +110,6 @@ class LocalBroker:
             except OSError:
                 time.sleep(0.05)
         raise RuntimeError(f"mosquitto not ready on port {self.port} after {timeout}s")
-
-    def reload(self) -> None:
-        if self.running:
-            assert self.process is not None
-            self.process.send_signal(signal.SIGHUP)
-            time.sleep(0.2)  # the broker applies SIGHUP on its next loop iteration
 
     @property
     def running(self) -> bool:

@@ -1,10 +1,9 @@
-"""Render the committed mosquitto.conf for a local run, start Mosquitto, make it reload."""
+"""Render the committed mosquitto.conf for a local run, start Mosquitto, find the one running."""
 
 from __future__ import annotations
 
 import os
 import re
-import signal
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,6 +14,10 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = REPO_ROOT / "mosquitto.conf"
 CONTAINER_CONFIG = "/mosquitto/config/"
 CONTAINER_DATA = "/mosquitto/data/"
+CONTAINER_PLUGIN = "/usr/lib/mosquitto_dynamic_security.so"  # the official image's
+PLUGIN_NAME = "mosquitto_dynamic_security.so"
+PLUGIN_DIRS = ("/usr/lib/x86_64-linux-gnu", "/usr/lib/aarch64-linux-gnu", "/usr/lib", "/usr/local/lib")
+_LISTENER = re.compile(r"(?m)^listener (\d+) (\S+)$")
 
 
 @dataclass(frozen=True)
@@ -44,13 +47,28 @@ class BrokerPaths:
         return self.state_dir / "mosquitto.pid"
 
 
-def render_config(template: str, port: int, paths: BrokerPaths, bind: str = "127.0.0.1") -> str:
+def render_config(
+    template: str, port: int, paths: BrokerPaths, bind: str = "127.0.0.1", plugin: Path | None = None
+) -> str:
     """The committed config with container paths pointed at `paths` and the listener moved."""
     text = template.replace(CONTAINER_CONFIG, f"{paths.config_dir}/").replace(CONTAINER_DATA, f"{paths.data_dir}/")
     text, count = re.subn(r"(?m)^listener 8883$", f"listener {port} {bind}", text)
     if count != 1:
         raise ValueError("mosquitto.conf must contain exactly one line 'listener 8883'")
+    text = text.replace(f"plugin {CONTAINER_PLUGIN}", f"plugin {plugin or find_plugin() or CONTAINER_PLUGIN}")
     return text + f"\npid_file {paths.pid_file}\n"
+
+
+def find_plugin(dirs: tuple[str, ...] = PLUGIN_DIRS) -> Path | None:
+    """Where this machine's Mosquitto keeps its dynamic-security plugin (Debian: a multiarch folder).
+
+    None where Mosquitto is not installed (compose's `init` container renders the config
+    without running it).
+    """
+    for folder in dirs:
+        if (Path(folder) / PLUGIN_NAME).is_file():
+            return Path(folder) / PLUGIN_NAME
+    return None
 
 
 def prepare(paths: BrokerPaths, port: int, bind: str = "127.0.0.1") -> Path:
@@ -67,14 +85,27 @@ def prepare(paths: BrokerPaths, port: int, bind: str = "127.0.0.1") -> Path:
 
 def exec_broker(config: Path) -> None:
     """Replace this process with Mosquitto, so signals and logs are its own."""
+    if find_plugin() is None:
+        raise ValueError(f"Mosquitto's {PLUGIN_NAME} is in none of {', '.join(PLUGIN_DIRS)}: install mosquitto 2.0+")
     os.execvp("mosquitto", ["mosquitto", "-c", str(config)])  # noqa: S606 - no shell, fixed argv
 
 
-def reload(paths: BrokerPaths) -> bool:
-    """Ask a running broker to re-read passwords and ACL (SIGHUP); False if none runs."""
+def running_listener(paths: BrokerPaths) -> tuple[str, int] | None:
+    """(host, port) of the broker started from `paths` (`python -m broker run`) while it runs."""
     try:
         pid = int(paths.pid_file.read_text().strip())
-        os.kill(pid, signal.SIGHUP)
+        found = _LISTENER.search(paths.rendered_config.read_text())
     except (OSError, ValueError):
+        return None
+    if found is None or not _is_mosquitto(pid):
+        return None
+    host = found[2]
+    return ("localhost" if host in ("0.0.0.0", "::") else host), int(found[1])  # noqa: S104 - a bind, read back
+
+
+def _is_mosquitto(pid: int) -> bool:
+    """A live process of that pid that is Mosquitto (a stale pid file may name another one)."""
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().strip() == "mosquitto"
+    except OSError:
         return False
-    return True

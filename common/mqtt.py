@@ -28,6 +28,7 @@ from contract import Status
 log = logging.getLogger(__name__)
 
 __all__ = [
+    "OUTPUT_SUFFIX",
     "MqttSettings",
     "connect_client",
     "create_client",
@@ -35,6 +36,11 @@ __all__ = [
     "settings_from_env",
     "wait_connected",
 ]
+
+
+# A worker's second (output) connection logs in as its account's twin, <account>-out: the
+# broker binds every account to one client id, its name (broker/accounts.py).
+OUTPUT_SUFFIX = "-out"
 
 
 @dataclass(frozen=True)
@@ -125,6 +131,8 @@ def connect_client(
 
     client.on_connect = on_connect
     client.on_disconnect = on_disconnect
+    if client.on_subscribe is None:
+        client.on_subscribe = _log_refusals([topic for topic, _qos in subscriptions])
     properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
     if settings.session_expiry_s:
         properties.SessionExpiryInterval = settings.session_expiry_s
@@ -139,6 +147,19 @@ def connect_client(
     )
     if start_loop:
         client.loop_start()
+
+
+def _log_refusals(filters: list[str]) -> Callable[..., None]:
+    """An on_subscribe that says which filters the broker refused (SUBACK 135: outside the account's rights)."""
+
+    def on_subscribe(
+        _client: mqtt.Client, _userdata: object, _mid: int, reasons: list[ReasonCode], _props: object
+    ) -> None:
+        for topic, reason in zip(filters, reasons, strict=False):
+            if reason.is_failure:
+                log.error("broker refused the subscription to %s: %s", topic, reason)
+
+    return on_subscribe
 
 
 def publish_status(client: mqtt.Client, topic: str, state: str) -> mqtt.MQTTMessageInfo:

@@ -23,8 +23,11 @@ python -m broker init
 cp "$broker_config/tls/ca.crt" "$secrets_dir/.ca.crt.tmp"
 mv "$secrets_dir/.ca.crt.tmp" "$secrets_dir/ca.crt"
 
-if [ ! -s "$health_dir/broker-health.password" ] || ! grep -q '"broker-health"' "$broker_config/users.json"; then
-    FOREWARN_SECRETS_DIR="$health_dir" python -m broker add-user broker-health --role viewer --save
+if [ ! -s "$health_dir/broker-health.password" ] || ! python -m broker list-users | grep -q '^broker-health viewer$'; then
+    python -m broker add-user broker-health --role viewer --save
+    mkdir -p "$health_dir"
+    (umask 077; cp "$secrets_dir/broker-health.password" "$health_dir/.broker-health.tmp")
+    mv "$health_dir/.broker-health.tmp" "$health_dir/broker-health.password"
 fi
 
 # The API's write token (acknowledging alerts), unless the operator sets FOREWARN_API_TOKEN.

@@ -22,7 +22,7 @@ DEFAULT_SENSOR_BURST = 100_000
 class WorkerConfig:
     mqtt: MqttSettings
     topics: Topics
-    instance: str  # this worker's name: its client id and its service status topic
+    instance: str  # this worker's name: its broker account, client id and service status topic
     share_group: str
     models_dir: Path
     max_batch: int
@@ -39,10 +39,12 @@ class WorkerConfig:
 
 def load() -> WorkerConfig:
     state = var_dir()
-    username = env_str("FOREWARN_MQTT_USERNAME", "inference-worker")
-    instance = validate_name(f"inference-worker-{env_str('FOREWARN_WORKER_ID', socket.gethostname())}"[:64])
+    # One broker account per worker, named after its id (`python -m broker add-user
+    # inference-worker-ID --role worker`; `init` makes 1..FOREWARN_WORKER_ACCOUNTS). Its output
+    # connection logs in as the account's twin, INSTANCE-out, with the same password.
+    instance = validate_name(f"inference-worker-{env_str('FOREWARN_WORKER_ID', socket.gethostname())}"[:60])
     mqtt = settings_from_env(
-        username,
+        instance,
         client_id=instance,
         session_expiry_s=env_int("FOREWARN_SESSION_EXPIRY_S", 7 * 24 * 3600, minimum=0),
         receive_maximum=env_int("FOREWARN_RECEIVE_MAXIMUM", 2000, minimum=1),

@@ -30,7 +30,7 @@ from dataclasses import dataclass, replace
 import paho.mqtt.client as mqtt
 from paho.mqtt.reasoncodes import ReasonCode
 
-from common.mqtt import connect_client, create_client, publish_status
+from common.mqtt import OUTPUT_SUFFIX, connect_client, create_client, publish_status
 from contract import Alert, Channel, utc_now_iso
 from inference_worker.alerts import AlertTracker
 from inference_worker.config import WorkerConfig
@@ -104,12 +104,13 @@ class Worker:
             self.config = config = replace(config, mqtt=replace(config.mqtt, receive_maximum=config.receive_maximum))
         install_paho_tables()  # paho's per-packet Properties, built cheaply (see paho_tables.py)
         self.client = create_client(config.mqtt, self._status_topic, manual_ack=True, max_inflight=0)
+        output_login = f"{config.mqtt.username}{OUTPUT_SUFFIX}"  # the account's twin (broker/accounts.py)
         self._output_settings = replace(
-            config.mqtt, client_id=f"{config.instance}-out", session_expiry_s=0, receive_maximum=0
+            config.mqtt, username=output_login, client_id=output_login, session_expiry_s=0, receive_maximum=0
         )
         self.output = create_client(self._output_settings, None, max_inflight=0)
         self._input_link = Link(self.client, config.instance)
-        self._output_link = Link(self.output, f"{config.instance}-out")
+        self._output_link = Link(self.output, output_login)
         self._links = (self._output_link, self._input_link)  # confirmations first: they free the window
         self.ledger = AckLedger(self._ack)
         self.client.on_message = self._on_message

@@ -15,13 +15,13 @@
     FOREWARN_PUBLISHER_FLUSH_S (5)               how long a stop waits for the outbox to drain
     FOREWARN_OPCUA_PASSWORD(_FILE)              the OPC UA user's password, when the mapping names a username
 
-The MQTT username is always the machine id: the broker's ACL lets a sensor write only
-its own topics.
+The MQTT username and client id are always the machine id: the broker lets a sensor
+write only its own topics, and connect only under its own id. One publisher per machine: a
+second one for the same machine takes the connection over from the first.
 """
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -84,5 +84,5 @@ def _topics() -> Topics:
 
 
 def _mqtt(machine_id: str, state: Path) -> MqttSettings:
-    # Unique per process: a second publisher for the same machine must not kick the first off.
-    return settings_from_env(machine_id, client_id=f"{machine_id}-pub-{uuid.uuid4().hex[:8]}")
+    # The broker binds each account to one client id, its name (broker/accounts.py).
+    return settings_from_env(machine_id, client_id=machine_id)

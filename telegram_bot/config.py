@@ -107,7 +107,7 @@ def _mqtt_settings(state: Path) -> MqttSettings:
     username = env_str("FOREWARN_MQTT_USERNAME", SERVICE)
     settings = settings_from_env(
         username,
-        client_id=env_str("FOREWARN_MQTT_CLIENT_ID", username),  # stable: it names the persistent session
+        client_id=username,  # the broker binds each account to one client id, its name
         session_expiry_s=env_int("FOREWARN_SESSION_EXPIRY_S", 7 * 24 * 3600, minimum=0),
         # Unacknowledged alerts the broker may hand us at once; the rest wait at the broker.
         receive_maximum=env_int("FOREWARN_RECEIVE_MAXIMUM", 100, minimum=1),

@@ -17,8 +17,6 @@ import contextlib
 import multiprocessing
 import threading
 import time
-import uuid
-from dataclasses import replace
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -120,7 +118,7 @@ def _main(
     conn: Connection, database_url: str, machines: list[str], *, poll_s: float, viewer: MqttSettings, topics: Topics
 ) -> None:
     probe = _Probe(database_url, machines, poll_s)
-    client = create_client(replace(viewer, client_id=f"fleet-probe-{uuid.uuid4().hex[:8]}"), status_topic=None)
+    client = create_client(viewer, status_topic=None)  # an account of its own: the broker binds its client id
     client.on_message = probe.on_message
     filters = [(topics.predictions(machine), 1) for machine in machines] + [(topics.all_of(Channel.REJECTED), 1)]
     connect_client(client, viewer, subscriptions=filters)

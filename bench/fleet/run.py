@@ -56,8 +56,7 @@ class Fleet:
     models_dir: Path
     folder: Path
     passwords: dict[str, str]
-    worker_password: str
-    viewer: MqttSettings
+    probe: MqttSettings  # the probe's viewer account (each connection has its own)
     watcher: StatusWatcher
 
 
@@ -93,15 +92,12 @@ class Run:
 # ---------------------------------------------------------------------- the stack
 
 
-def _provision(broker: LocalBroker, plan: Plan, folder: Path) -> Fleet:
+def _provision(broker: LocalBroker, plan: Plan, folder: Path, passwords: dict[str, str]) -> Fleet:
     models_dir = plan.models_dir.resolve() if plan.models_dir else train_model(folder)
-    started = time.monotonic()
-    passwords = broker.add_users(machine_ids(max(plan.machines)), "sensor")
-    print(f"{len(passwords):,} sensor accounts in {time.monotonic() - started:.1f} s", flush=True)
-    worker_password = broker.add_user("inference-worker", "worker")
-    viewer = broker.settings("fleet-viewer", broker.add_user("fleet-viewer", "viewer"))
-    watcher = StatusWatcher(viewer, broker.topics.all_service_statuses())
-    return Fleet(broker, models_dir, folder, passwords, worker_password, viewer, watcher)
+    probe = broker.settings("fleet-probe", broker.add_user("fleet-probe", "viewer"))
+    status = broker.settings("fleet-status", broker.add_user("fleet-status", "viewer"))
+    watcher = StatusWatcher(status, broker.topics.all_service_statuses())
+    return Fleet(broker, models_dir, folder, passwords, probe, watcher)
 
 
 def _start(plan: Plan, fleet: Fleet, engine: str, postgres_url: str | None) -> Run:
@@ -110,7 +106,7 @@ def _start(plan: Plan, fleet: Fleet, engine: str, postgres_url: str | None) -> R
     folder.mkdir()
     store = Store.sqlite(folder) if engine == "sqlite" else Store.postgresql(postgres_url or "")
     broker = fleet.broker
-    env = service_env(broker, fleet.models_dir, fleet.worker_password, f"fleet{run_id}")
+    env = service_env(broker, fleet.models_dir, f"fleet{run_id}")  # Services makes each worker's account
     worker_ids = [f"fleet-{run_id}-{n}" for n in range(plan.workers)]
     workers = Services(broker, "inference_worker", worker_ids, env, folder / "worker.log")
     parts: dict[str, Any] = {}
@@ -122,7 +118,7 @@ def _start(plan: Plan, fleet: Fleet, engine: str, postgres_url: str | None) -> R
         parts["api"] = ApiProcess(broker, store, folder, plan.dashboards, fleet.models_dir)
         parts["api"].wait_ready(workers.instances)
         sampled = machine_ids(min(plan.sample, plan.machines[0]))
-        parts["probe"] = Probe(store.reader_url, sampled, plan.poll_s, fleet.viewer, broker.topics)
+        parts["probe"] = Probe(store.reader_url, sampled, plan.poll_s, fleet.probe, broker.topics)
         parts["dashboards"] = Dashboards(parts["api"].port, plan.dashboards) if plan.dashboards else None
         base = broker.settings("unused", "unused")
         parts["loadgens"] = [Loadgen(base, broker.topics, run_id) for _ in range(plan.publishers)]
@@ -147,7 +143,7 @@ def _stop_parts(parts: dict[str, Any], workers: Services, fleet: Fleet, store: S
         if parts.get(name) is not None:
             parts[name].stop()
     workers.stop()
-    workers.forget(fleet.broker.settings("inference-worker", fleet.worker_password))
+    workers.forget()
     if parts.get("api") is not None:
         api: ApiProcess = parts["api"]
         forget_session(fleet.broker.settings(api.user, api.password))
@@ -446,8 +442,14 @@ def main(argv: list[str] | None = None) -> int:
     folder = Path(tempfile.mkdtemp(prefix="forewarn-fleet-"))
     results: dict[str, Any] = {}
     try:
-        with LocalBroker.create() as broker:
-            fleet = _provision(broker, plan, folder)
+        broker = LocalBroker.create()
+        # Sensor accounts go into the broker's file before it starts: Mosquitto 2.0 saves its
+        # whole file after each account added while it runs (2,000: about a minute, not 2 s).
+        started_accounts = time.monotonic()
+        passwords = broker.add_users(machine_ids(max(plan.machines)), "sensor")
+        print(f"{len(passwords):,} sensor accounts in {time.monotonic() - started_accounts:.1f} s", flush=True)
+        with broker:
+            fleet = _provision(broker, plan, folder, passwords)
             try:
                 for engine in plan.engines:
                     if engine == "postgresql" and postgres_url is None:

@@ -167,7 +167,6 @@ class ApiProcess:
             "FOREWARN_MQTT_CA": str(broker.ca_file),
             "FOREWARN_MQTT_USERNAME": self.user,
             "FOREWARN_MQTT_PASSWORD": self.password,
-            "FOREWARN_API_CLIENT_ID": self.user,
             "FOREWARN_API_SESSION_EXPIRY_S": "60",  # the minimum: the broker soon forgets the session
             "FOREWARN_TOPIC_PREFIX": broker.topics.prefix,
             "FOREWARN_API_PORT": str(self.port),

@@ -23,7 +23,8 @@ def _connect_result(
     broker: LocalBroker, username: str | None, password: str | None, ca_file: str | None = None, tls: bool = True
 ) -> str:
     """Try one connection; return 'ok' or the failure in words."""
-    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"probe-{uuid.uuid4().hex[:6]}", protocol=mqtt.MQTTv5)
+    client_id = username or f"probe-{uuid.uuid4().hex[:6]}"  # an account connects under its own name
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
     if tls:
         client.tls_set(ca_certs=ca_file or str(broker.ca_file), tls_version=ssl.PROTOCOL_TLS_CLIENT)
     if username is not None:
@@ -74,17 +75,18 @@ def test_a_broker_signed_by_another_ca_is_refused(broker: LocalBroker, machine_i
 def test_a_sensor_cannot_publish_for_another_machine(broker: LocalBroker, machine_id: str) -> None:
     victim = f"{machine_id}-victim"
     attacker_password = broker.add_user(machine_id, "sensor")
+    watcher_name = f"watch-{machine_id}"
     watcher = Collector(
-        broker.settings("__watch__", broker.add_user("__watch__", "viewer")),
+        broker.settings(watcher_name, broker.add_user(watcher_name, "viewer")),
         [broker.topics.readings(victim), broker.topics.readings(machine_id)],
     )
     attacker = create_client(broker.settings(machine_id, attacker_password), status_topic=None)
     connect_client(attacker, broker.settings(machine_id, attacker_password))
     try:
         assert wait_connected(attacker)
-        publish_and_wait(attacker, broker.topics.readings(victim), b'{"forged": true}')
-        # Mosquitto 2.0.11 drops a client after a denied publish; paho reconnects by itself and
-        # sends a QoS 1 message queued meanwhile, so the own reading arrives either way.
+        publish_and_wait(attacker, broker.topics.readings(victim), b'{"forged": true}')  # PUBACK 135
+        # Mosquitto 2.0.11 then drops the client; paho reconnects by itself and sends a QoS 1
+        # message queued meanwhile, so the own reading arrives either way.
         attacker.publish(broker.topics.readings(machine_id), b'{"own": true}', qos=1)
         received = watcher.wait_for(lambda msgs: any(m.topic.endswith(machine_id + "/readings") for m in msgs))
         assert {m.topic for m in received} == {broker.topics.readings(machine_id)}

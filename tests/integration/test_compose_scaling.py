@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import uuid
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -27,15 +26,10 @@ from tests.support.stack import start_worker, wait_online, worker_config
 READINGS = 20
 
 
-def _replica(config: WorkerConfig, number: int) -> WorkerConfig:
-    instance = f"inference-worker-{number}"
-    return replace(config, instance=instance, mqtt=replace(config.mqtt, client_id=instance))
-
-
 @pytest.fixture
 def workers(own_broker: LocalBroker, models_dir: Path) -> tuple[WorkerConfig, WorkerConfig]:
     first = worker_config(own_broker, models_dir, "1")
-    return first, _replica(first, 2)
+    return first, worker_config(own_broker, models_dir, "2", share_group=first.share_group)
 
 
 def _publish(broker: LocalBroker, machine: str, count: int) -> None:

@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from broker.__main__ import STACK_USERS
+from broker.__main__ import stack_users
 from common.mqtt import connect_client, create_client, wait_connected
 from tests.fakes.telegram_api import FakeTelegram
 from tests.support.compose import REPO_ROOT, active_services
@@ -69,9 +69,12 @@ def test_init_made_certificates_users_passwords_and_model(stack: LocalCompose) -
     credentials = volume(stack, "init", "/secrets")
     broker_config = volume(stack, "init", "/broker/config")
     models = volume(stack, "init", "/models")
-    assert {f"{user}.password" for user in STACK_USERS} <= {p.name for p in credentials.iterdir()}
+    users = stack_users(int(stack.service("init").environment["FOREWARN_WORKER_ACCOUNTS"]))
+    assert "inference-worker-4" in users
+    assert {f"{user}.password" for user in users} <= {p.name for p in credentials.iterdir()}
     assert (credentials / "ca.crt").read_bytes() == (broker_config / "tls" / "ca.crt").read_bytes()
-    assert set(json.loads((broker_config / "users.json").read_text())) == {*STACK_USERS, "broker-health"}
+    assert stack.broker is not None
+    assert stack.broker.accounts.users() == users | {"broker-health": "viewer"}
     assert (broker_config / "health" / "broker-health.password").stat().st_size > 0
     assert (models / (models / "current").read_text().strip()).is_dir()
 

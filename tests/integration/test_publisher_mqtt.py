@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import signal
 import time
-import uuid
 from collections.abc import Iterator
 from dataclasses import replace
 from itertools import islice
@@ -28,7 +27,7 @@ from tests.support.mqtt import Collector, Received
 def publisher_config(
     broker: LocalBroker, machine: str, password: str, tmp_path: Path, **overrides: object
 ) -> PublisherConfig:
-    settings = broker.settings(machine, password, client_id=f"{machine}-pub-{uuid.uuid4().hex[:6]}")
+    settings = broker.settings(machine, password)
     values: dict[str, object] = {
         "machine_id": machine,
         "mqtt": settings,
@@ -137,7 +136,7 @@ def test_a_restarted_publisher_first_sends_what_the_last_one_left(
 ) -> None:
     collector = watch(broker, machine_id)
     # The first run never reaches a broker, and its outbox holds only 15 readings.
-    nowhere = replace(broker.settings(machine_id, sensor, client_id=f"{machine_id}-a"), port=free_port())
+    nowhere = replace(broker.settings(machine_id, sensor), port=free_port())
     first = ReadingPublisher(
         publisher_config(broker, machine_id, sensor, tmp_path, outbox_max_rows=15, flush_timeout_s=0.2, mqtt=nowhere)
     )

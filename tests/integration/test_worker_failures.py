@@ -110,7 +110,7 @@ def test_a_dying_loop_says_offline_and_exits_non_zero_then_a_restart_scores_the_
 ) -> None:
     worker_id = f"dying-{machine_id}"
     service = f"inference-worker-{worker_id}"
-    env = worker_env(broker, models_dir, worker_id, broker.add_user("inference-worker", "worker"))
+    env = worker_env(broker, models_dir, worker_id, broker.add_user(service, "worker"))
     status = Collector(
         broker.settings("status-dying", broker.add_user("status-dying", "viewer")),
         [broker.topics.service_status(service), broker.topics.predictions(machine_id)],

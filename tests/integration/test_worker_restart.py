@@ -20,7 +20,7 @@ def _predicted_ids(collector: Collector) -> set[str]:
 
 
 def test_a_killed_worker_loses_nothing(broker: LocalBroker, models_dir, machine_id: str, tmp_path) -> None:
-    env = worker_env(broker, models_dir, "restart-test", broker.add_user("inference-worker", "worker"))
+    env = worker_env(broker, models_dir, "restart-test", broker.add_user("inference-worker-restart-test", "worker"))
     # A group of its own: the session broker keeps other modules' stopped workers in the default
     # group, and Mosquitto queues a share of every reading for such offline members.
     env["FOREWARN_SHARE_GROUP"] = "restart-test"

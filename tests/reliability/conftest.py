@@ -36,14 +36,14 @@ def pipeline_worker(
     """On the session broker: an in-process worker (its own account and share group), the API
     storing to SQLite (`rows_of(machine)` reads it back), a watcher of every rejection."""
     tag = uuid.uuid4().hex[:6]
-    name, instance = f"worker-{tag}", f"inference-worker-{tag}"
-    settings = broker.settings(name, broker.add_user(name, "worker"), client_id=instance, session_expiry_s=600)
+    instance = f"inference-worker-{tag}"
+    settings = broker.settings(instance, broker.add_user(instance, "worker"), session_expiry_s=600)
     worker = start_worker(
         WorkerConfig(
             mqtt=settings,
             topics=broker.topics,
             instance=instance,
-            share_group=name,
+            share_group=f"worker-{tag}",
             models_dir=models_dir,
             max_batch=256,
             receive_maximum=1000,

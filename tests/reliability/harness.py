@@ -24,7 +24,6 @@ import sqlite3
 import subprocess
 import threading
 import time
-import uuid
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -173,20 +172,14 @@ class Pipeline:
 
     def __post_init__(self) -> None:
         self.db_path = self.root / "api.db"
-        self.worker_password = self.broker.add_user("inference-worker", "worker")
+        self.worker_passwords: dict[str, str] = {}  # worker id -> its account's password
         self.api_password = self.broker.add_user("api", "viewer")
         self.observer_password = self.broker.add_user("observer", "viewer")
 
     # -- parts ------------------------------------------------------------------------------
 
     def start_api(self, **overrides: object) -> Flask:
-        settings = self.broker.settings(
-            "api",
-            self.api_password,
-            client_id=f"api-{uuid.uuid4().hex[:6]}",
-            session_expiry_s=3600,
-            keepalive=self.api_keepalive,
-        )
+        settings = self.broker.settings("api", self.api_password, session_expiry_s=3600, keepalive=self.api_keepalive)
         values: dict[str, object] = {"housekeeping": False, "dashboard_dir": Path("/nonexistent-dashboard")}
         config = ApiConfig(
             database_url=f"sqlite:///{self.db_path}",
@@ -199,9 +192,7 @@ class Pipeline:
         return self.api
 
     def start_tally(self, channels: tuple[Channel, ...] = (Channel.PREDICTIONS, Channel.STATUS)) -> Tally:
-        settings = self.broker.settings(
-            "observer", self.observer_password, client_id=f"obs-{uuid.uuid4().hex[:6]}", session_expiry_s=3600
-        )
+        settings = self.broker.settings("observer", self.observer_password, session_expiry_s=3600)
         topics = [self.broker.topics.all_of(channel) for channel in channels]
         self.tally = Tally(settings, [*topics, self.broker.topics.all_service_statuses()])
         return self.tally
@@ -209,7 +200,9 @@ class Pipeline:
     def worker_env(
         self, worker_id: str, port: int | None = None, extra: dict[str, str] | None = None
     ) -> dict[str, str]:
-        env = worker_env(self.broker, self.models_dir, worker_id, self.worker_password)
+        if worker_id not in self.worker_passwords:  # one account per worker (broker/accounts.py)
+            self.worker_passwords[worker_id] = self.broker.add_user(f"inference-worker-{worker_id}", "worker")
+        env = worker_env(self.broker, self.models_dir, worker_id, self.worker_passwords[worker_id])
         env |= {"FOREWARN_LOG_LEVEL": "INFO", "FOREWARN_RECEIVE_MAXIMUM": "1000"}
         if port is not None:
             env["FOREWARN_MQTT_PORT"] = str(port)

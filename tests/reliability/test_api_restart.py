@@ -47,7 +47,6 @@ class ApiProcess:
             "FOREWARN_MQTT_CA": str(broker.ca_file),
             "FOREWARN_MQTT_USERNAME": "api",
             "FOREWARN_MQTT_PASSWORD": pipeline.api_password,
-            "FOREWARN_API_CLIENT_ID": "api-r8",
             "FOREWARN_TOPIC_PREFIX": broker.topics.prefix,
             "FOREWARN_LOG_LEVEL": "INFO",
         }

@@ -9,7 +9,6 @@ such a message would reconnect forever. Its sender never sends a row over 16 KiB
 from __future__ import annotations
 
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -53,7 +52,7 @@ def test_s5_an_oversized_message_in_the_outbox_is_dropped_not_resent_forever(
     broker: LocalBroker, machine_id: str, tmp_path: Path
 ) -> None:
     password = broker.add_user(machine_id, "sensor")
-    settings = broker.settings(machine_id, password, client_id=f"{machine_id}-pub-{uuid.uuid4().hex[:6]}")
+    settings = broker.settings(machine_id, password)
     config = PublisherConfig(
         machine_id=machine_id,
         mqtt=settings,

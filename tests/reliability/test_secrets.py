@@ -1,7 +1,8 @@
 """S9: secret files are private, never tracked by git and never written to a log.
 
-Secrets: the CA and server keys, the Mosquitto password file, ACL and user registry, the
-services' MQTT passwords, the API token and the Telegram bot token.
+Secrets: the CA and server keys, the broker's account file (dynamic-security plugin: password
+hashes and rights), the tooling's admin password, the services' MQTT passwords, the API token
+and the Telegram bot token.
 """
 
 from __future__ import annotations
@@ -29,7 +30,9 @@ SECRET_PATTERNS = {
     "mosquitto password hash": re.compile(r"\$7\$\d+\$[A-Za-z0-9+/=]{8,}\$"),
     "telegram bot token": re.compile(r"\b\d{8,10}:[A-Za-z0-9_-]{35}\b"),
 }
-TRACKED_NAMES = re.compile(r"(^|/)(var/|\.env$|passwd$|acl$|users\.json$)|\.(key|password|pem)$")
+TRACKED_NAMES = re.compile(
+    r"(^|/)(var/|\.env$|passwd$|acl$|users\.json$|dynamic-security\.json$)|\.(key|password|pem)$"
+)
 
 
 def test_s9_secret_files_are_readable_by_their_owner_only(tmp_path: Path) -> None:
@@ -47,18 +50,21 @@ def test_s9_secret_files_are_readable_by_their_owner_only(tmp_path: Path) -> Non
     config = state / "broker" / "config"
     files = [
         *sorted((state / "secrets").glob("*.password")),
-        config / "passwd",
-        config / "acl",
-        config / "users.json",
+        config / "dynsec" / "dynamic-security.json",
         config / "tls" / "ca.key",
         config / "tls" / "server.key",
     ]
     modes = {str(path.relative_to(state)): oct(stat.S_IMODE(path.stat().st_mode)) for path in files}
-    secrets_dir = oct(stat.S_IMODE((state / "secrets").stat().st_mode))
-    report("S9-modes", files=modes, secrets_dir=secrets_dir)
-    assert len(files) >= 8
+    folders = {
+        str(path.relative_to(state)): oct(stat.S_IMODE(path.stat().st_mode))
+        for path in (state / "secrets", config / "dynsec")
+    }
+    report("S9-modes", files=modes, folders=folders)
+    assert (state / "secrets" / "broker-admin.password").exists()
+    assert len(files) >= 10  # 6 stack accounts, the admin, the plugin's file, 2 keys
     assert all(int(mode, 8) & 0o077 == 0 for mode in modes.values()), modes
-    assert int(secrets_dir, 8) & 0o077 == 0
+    # Mosquitto saves the plugin's file with its umask: the folder keeps it private.
+    assert all(int(mode, 8) & 0o077 == 0 for mode in folders.values()), folders
 
 
 def _git(*args: str) -> subprocess.CompletedProcess[str]:
@@ -70,7 +76,7 @@ def test_s9_no_secret_is_tracked_by_git() -> None:
         pytest.skip("not a git checkout")
     tracked = _git("ls-files").stdout.splitlines()
     secret_files = [name for name in tracked if TRACKED_NAMES.search(name)]
-    ignored = _git("check-ignore", "var/secrets/api.password", "var/broker/config/passwd", ".env").stdout.split()
+    ignored = _git("check-ignore", "var/secrets/api.password", "var/broker/config/dynsec/x.json", ".env").stdout.split()
     found = []
     for name in tracked:
         path = REPO_ROOT / name
@@ -84,7 +90,7 @@ def test_s9_no_secret_is_tracked_by_git() -> None:
         ]
     report("S9-git", tracked_files=len(tracked), secret_files=secret_files, secret_contents=found)
     assert secret_files == []
-    assert set(ignored) == {"var/secrets/api.password", "var/broker/config/passwd", ".env"}
+    assert set(ignored) == {"var/secrets/api.password", "var/broker/config/dynsec/x.json", ".env"}
     assert found == []
 
 
@@ -143,7 +149,8 @@ def debug_stack(own_broker: LocalBroker, models_dir: Path, tmp_path: Path):
                     "api token": api_token,
                     "bot token": telegram.token,
                     "api password": line.api_password,
-                    "worker password": line.worker_password,
+                    "worker password": line.worker_passwords["s9"],
+                    "broker admin password": own_broker.accounts.admin_file.read_text().strip(),
                     "bot password": bot_password,
                     "sensor password": publisher.password,
                 },

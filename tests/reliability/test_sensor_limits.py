@@ -44,9 +44,8 @@ class Watch:
     """An observer recording when each prediction arrives, and every rejection."""
 
     def __init__(self, line: Pipeline) -> None:
-        settings = line.broker.settings(
-            "observer", line.observer_password, client_id=f"watch-{uuid.uuid4().hex[:6]}", session_expiry_s=600
-        )
+        name = f"watch-{uuid.uuid4().hex[:6]}"  # an account of its own: the broker binds one client id to each
+        settings = line.broker.settings(name, line.broker.add_user(name, "viewer"), session_expiry_s=600)
         self.arrived: dict[str, float] = {}
         self.scoring_s: dict[str, float] = {}  # reading id -> scored_at - ts (one clock: this machine's)
         self.rejections: list[dict[str, Any]] = []

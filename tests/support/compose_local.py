@@ -138,7 +138,10 @@ class LocalCompose:
         for folder, target in (("config", "/mosquitto/config"), ("data", "/mosquitto/data")):
             (home / "broker" / folder).symlink_to(self.volume_dir(targets[target].source))
         prefix = self.service(BROKER_SERVICE).environment.get("FOREWARN_TOPIC_PREFIX", "pdm")
-        return LocalBroker(home, free_port(), Topics(prefix))
+        # Accounts are changed as the tooling's admin, whose password `init` keeps in its secrets.
+        init = self.service("init")
+        secrets = next(m for m in init.mounts if m.target == f"{init.environment['FOREWARN_VAR_DIR']}/secrets")
+        return LocalBroker(home, free_port(), Topics(prefix), self.volume_dir(secrets.source) / "broker-admin.password")
 
     def run_one_shot(self, name: str, timeout: float = 600) -> int:
         with self.log_file(name).open("ab") as log:

@@ -153,7 +153,7 @@ class E2eStack:
         return stack
 
     def _start_worker(self, models_dir: Path) -> None:
-        password = self.broker.add_user("inference-worker", "worker")
+        password = self.broker.add_user(f"inference-worker-{self.worker_id}", "worker")
         env = worker_env(self.broker, models_dir, self.worker_id, password) | {
             "FOREWARN_SHARE_GROUP": f"g{self.worker_id}".replace("-", ""),
             "FOREWARN_VAR_DIR": str(self.root),
@@ -171,7 +171,6 @@ class E2eStack:
             "FOREWARN_MQTT_CA": str(self.broker.ca_file),
             "FOREWARN_MQTT_USERNAME": user,
             "FOREWARN_MQTT_PASSWORD": self.broker.add_user(user, "viewer"),
-            "FOREWARN_API_CLIENT_ID": user,
             "FOREWARN_API_SESSION_EXPIRY_S": "60",  # the minimum: the broker soon forgets the session
             "FOREWARN_TOPIC_PREFIX": self.broker.topics.prefix,
             "FOREWARN_API_PORT": str(self.port),

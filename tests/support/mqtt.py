@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 import queue
 import threading
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import paho.mqtt.client as mqtt
+from paho.mqtt.reasoncodes import ReasonCode
 
 from common.mqtt import MqttSettings, connect_client, create_client
 
@@ -22,20 +23,30 @@ class Received:
 
 
 class Collector:
-    """Subscribes to filters and keeps every delivered message."""
+    """Subscribes to filters and keeps every delivered message.
+
+    It connects under the settings' client id: the broker binds each account to one id (its
+    name), so two collectors at once need two accounts.
+    """
 
     def __init__(self, settings: MqttSettings, filters: list[str], qos: int = 1) -> None:
         self.messages: list[Received] = []
         self._lock = threading.RLock()
         self._subscribed = threading.Event()
         self._arrived = threading.Condition(self._lock)
-        unique = MqttSettings(**{**settings.__dict__, "client_id": f"collector-{uuid.uuid4().hex[:8]}"})
-        self.client = create_client(unique, status_topic=None)
+        self.refused: list[str] = []  # filters the broker refused (SUBACK 135)
+        self.client = create_client(settings, status_topic=None)
         self.client.on_message = self._on_message
-        self.client.on_subscribe = lambda *_args: self._subscribed.set()
-        connect_client(self.client, unique, subscriptions=[(f, qos) for f in filters])
+        self.client.on_subscribe = functools.partial(self._on_subscribe, filters)
+        connect_client(self.client, settings, subscriptions=[(f, qos) for f in filters])
         if not self._subscribed.wait(10):
             raise RuntimeError("collector did not subscribe within 10 s")
+
+    def _on_subscribe(
+        self, filters: list[str], _c: mqtt.Client, _u: object, _mid: int, reasons: list[ReasonCode], _p: object
+    ) -> None:
+        self.refused = [topic for topic, reason in zip(filters, reasons, strict=True) if reason.is_failure]
+        self._subscribed.set()
 
     def _on_message(self, _client: mqtt.Client, _userdata: object, message: mqtt.MQTTMessage) -> None:
         with self._arrived:

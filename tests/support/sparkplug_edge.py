@@ -9,7 +9,6 @@ births when the host sends NCMD Node Control/Rebirth.
 from __future__ import annotations
 
 import threading
-import uuid
 from typing import Any
 
 import paho.mqtt.client as mqtt
@@ -110,9 +109,8 @@ class EdgeNode:
         self.messages = messages
         self.rebirths = 0
         self._lock = threading.Lock()
-        unique = MqttSettings(**{**settings.__dict__, "client_id": f"{messages.node}-{uuid.uuid4().hex[:6]}"})
-        self.settings = unique
-        self.client = create_client(unique, status_topic=None)
+        self.settings = settings  # client id: its account's name, the only one the broker accepts for it
+        self.client = create_client(settings, status_topic=None)
         self.client.on_message = self._on_message
         self._set_will()
 

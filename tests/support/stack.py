@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import uuid
 from dataclasses import replace
 from pathlib import Path
 
@@ -35,12 +36,11 @@ test_share_group.__test__ = False  # type: ignore[attr-defined]  # a helper, not
 
 
 def worker_config(broker: LocalBroker, models_dir: Path, worker_id: str, **overrides: object) -> WorkerConfig:
-    password = broker.add_user("inference-worker", "worker")
+    """A worker with an account of its own, `inference-worker-<worker_id>` (made, or given a new password)."""
     instance = validate_name(f"inference-worker-{worker_id}")
+    password = broker.add_user(instance, "worker")
     config = WorkerConfig(
-        mqtt=broker.settings(
-            "inference-worker", password, client_id=instance, session_expiry_s=3600, receive_maximum=2000
-        ),
+        mqtt=broker.settings(instance, password, session_expiry_s=3600, receive_maximum=2000),
         topics=broker.topics,
         instance=instance,
         share_group=test_share_group(),
@@ -61,12 +61,14 @@ def start_worker(config: WorkerConfig) -> Worker:
 
 
 def worker_env(broker: LocalBroker, models_dir: Path, worker_id: str, password: str) -> dict[str, str]:
-    """The environment `python -m inference_worker` needs to reach the test broker."""
+    """The environment `python -m inference_worker` needs to reach the test broker.
+
+    `password` is that of the account `inference-worker-<worker_id>`.
+    """
     return os.environ | {
         "FOREWARN_MQTT_HOST": broker.host,
         "FOREWARN_MQTT_PORT": str(broker.port),
         "FOREWARN_MQTT_CA": str(broker.ca_file),
-        "FOREWARN_MQTT_USERNAME": "inference-worker",
         "FOREWARN_MQTT_PASSWORD": password,
         "FOREWARN_WORKER_ID": worker_id,
         "FOREWARN_MODELS_DIR": str(models_dir),
@@ -94,7 +96,8 @@ def wait_online(broker: LocalBroker, service: str, timeout: float = 20.0) -> Non
     from tests.support.mqtt import Collector
 
     topic = broker.topics.service_status(service)
-    watcher = Collector(broker.settings("status-watch", broker.add_user("status-watch", "viewer")), [topic])
+    name = f"status-watch-{uuid.uuid4().hex[:8]}"
+    watcher = Collector(broker.settings(name, broker.add_user(name, "viewer")), [topic])
     try:
         seen = watcher.wait_for(lambda msgs: any(b'"online"' in m.payload for m in msgs), timeout)
         if not any(b'"online"' in m.payload for m in seen):
