@@ -1,4 +1,4 @@
-"""Run every benchmark: the inference designs side by side, then the API's (if present).
+"""Run every benchmark: the inference designs side by side, the broker's login cost, then the API's.
 
     python -m bench                       # everything, 3-4 minutes on 2 cores (`make bench`)
     python -m bench --only echo,worker    # some designs: echo, seed, worker, workers2
@@ -50,6 +50,7 @@ def _parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--seconds", type=float, default=5.0, help="length of each offered-rate phase (s)")
     parser.add_argument("--models-dir", type=Path, help="serve this model folder instead of training one")
     parser.add_argument("--no-api", action="store_true", help="skip the API benchmark")
+    parser.add_argument("--no-connect", action="store_true", help="skip the login-cost benchmark")
     parser.add_argument("--json", type=Path, default=RESULTS, help="where to write the results")
     parser.add_argument("--budget", type=float, default=290.0, help="seconds for everything (the API part adapts)")
     args = parser.parse_args(argv)
@@ -109,6 +110,23 @@ def _run(ctx: scenarios.Context, chosen: list[str]) -> dict[str, dict[str, Any]]
                 results[name] = {"error": f"{type(exc).__name__}: {exc}"}
             results[name]["wall_s"] = round(time.monotonic() - started, 1)
     return results
+
+
+def _connect_section() -> dict[str, Any]:
+    """bench/bench_connect.py: the broker's CPU per login for a few password-hash settings."""
+    print("\n== broker logins: python -m bench.bench_connect", flush=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.bench_connect"],
+        check=False,
+        cwd=HERE.parent,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    print(done.stdout.rstrip())
+    if done.returncode:
+        print(f"login benchmark failed (exit {done.returncode}): {done.stderr.strip().splitlines()[-1:]}")
+    return {"exit": done.returncode, "output": done.stdout.splitlines()}
 
 
 def _api_section(seconds: float) -> dict[str, Any]:
@@ -183,6 +201,8 @@ def main(argv: list[str] | None = None) -> int:
         "ratios": ratio,
         "targets": checks,
     }
+    if not args.no_connect:
+        output["connect"] = _connect_section()
     if not args.no_api:
         output["api"] = _api_section(args.budget - (time.monotonic() - started))
     output["wall_s"] = round(time.monotonic() - started, 1)

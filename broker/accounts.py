@@ -48,8 +48,8 @@ Role = Literal["sensor", "worker", "viewer", "sparkplug-host", "sparkplug-node"]
 ROLES: tuple[str, ...] = get_args(Role)
 ADMIN_ROLE = "dynsec-admin"
 # PBKDF2-SHA512 iterations of the hashes the tooling writes. Every CONNECT pays them once on
-# the broker's single thread (about 0.5 ms per 1,000 here), so 2,000 sensors reconnecting at
-# once after a broker restart cost ~1 s of broker time; SECURITY.md has the trade-off.
+# the broker's single thread: 0.9 ms more per login than Mosquitto's 101 here, so 2,000 sensors
+# reconnecting at once cost the broker ~1.8 s more (bench/bench_connect.py; SECURITY.md).
 ITERATIONS = 1000
 _SALT_BYTES = 12  # the size Mosquitto 2.0 keeps
 _DEFAULT_ACCESS = {"publishClientSend": False, "publishClientReceive": False, "subscribe": False, "unsubscribe": True}
@@ -346,8 +346,10 @@ class Accounts:
         topics: Topics,
         admin_file: Path,
         live: Callable[[], Listener | None] = lambda: None,
+        iterations: int = ITERATIONS,
     ) -> None:
         self.config_dir = config_dir
+        self.iterations = iterations  # of the hashes written (bench/bench_connect.py compares some)
         self.topics = topics
         self.admin_file = admin_file
         self.live = live
@@ -365,7 +367,7 @@ class Accounts:
         not demote the API by accident).
         """
         password = password or new_password()
-        account = Account(validate_name(name), check_role(role), PasswordHash.of(password))
+        account = Account(validate_name(name), check_role(role), PasswordHash.of(password, self.iterations))
         for login in account.logins:
             validate_name(login)
         with self._change() as (doc, passwords):
@@ -393,7 +395,7 @@ class Accounts:
         with self._change() as (doc, passwords):
             taken = doc.logins()
             for name, password in clear.items():
-                account = Account(name, checked, PasswordHash.of(password))
+                account = Account(name, checked, PasswordHash.of(password, self.iterations))
                 existing = doc.accounts.get(name)
                 if existing is not None and existing.role != checked:
                     raise AccountError(f"user {name!r} is a {existing.role}, not a {checked}")
@@ -457,7 +459,7 @@ class Accounts:
                 "stop the broker and run `python -m broker init` to make a new one"
             )
         password = new_password()
-        doc.admin = PasswordHash.of(password)
+        doc.admin = PasswordHash.of(password, self.iterations)
         self.admin_file.parent.mkdir(parents=True, exist_ok=True)
         write_private(self.admin_file, password + "\n", broker_reads=False)
 

@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 from types import TracebackType
 
-from broker.accounts import Accounts, Listener
+from broker.accounts import ITERATIONS, Accounts, Listener
 from broker.pki import ensure_pki
 from broker.runtime import BrokerPaths, prepare
 from common.mqtt import MqttSettings
@@ -39,23 +39,29 @@ def free_port() -> int:
 class LocalBroker:
     """One Mosquitto process on a free loopback port with TLS, users and ACL."""
 
-    def __init__(self, root: Path, port: int, topics: Topics, admin_file: Path | None = None) -> None:
+    def __init__(
+        self, root: Path, port: int, topics: Topics, admin_file: Path | None = None, iterations: int = ITERATIONS
+    ) -> None:
         self.root = root
         self.port = port
         self.host = "localhost"
         self.topics = topics
         self.paths = BrokerPaths(root / "broker")
         self.accounts = Accounts(
-            self.paths.config_dir, topics, admin_file or root / "admin" / "broker-admin.password", live=self._listener
+            self.paths.config_dir,
+            topics,
+            admin_file or root / "admin" / "broker-admin.password",
+            live=self._listener,
+            iterations=iterations,
         )
         self.log_file = root / "mosquitto.log"
         self.process: subprocess.Popen[bytes] | None = None
 
     @classmethod
-    def create(cls, topics: Topics | None = None) -> LocalBroker:
+    def create(cls, topics: Topics | None = None, iterations: int = ITERATIONS) -> LocalBroker:
         root = Path(tempfile.mkdtemp(prefix="forewarn-broker-"))
         root.chmod(0o755)
-        broker = cls(root, free_port(), topics or Topics())
+        broker = cls(root, free_port(), topics or Topics(), iterations=iterations)
         ensure_pki(broker.paths.tls)
         broker.accounts.sync()  # the plugin's file, with the tooling's admin account
         return broker

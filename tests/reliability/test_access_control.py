@@ -39,18 +39,19 @@ from tests.support.stack import REPO_ROOT
 # ------------------------------------------------------------------------------- S1
 
 
-def _tls_handshake(broker: LocalBroker, version: ssl.TLSVersion) -> str:
+def _tls_handshake(broker: LocalBroker, version: ssl.TLSVersion, ciphers: str = "DEFAULT:@SECLEVEL=0") -> str:
     context = ssl.create_default_context(cafile=str(broker.ca_file))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)  # TLS 1.1 is deprecated: that is the point
         context.minimum_version = context.maximum_version = version
-    context.set_ciphers("DEFAULT:@SECLEVEL=0")  # let the client offer it; the broker must say no
+    context.set_ciphers(ciphers)  # let the client offer it; the broker must say no
     try:
         with (
             socket.create_connection(("127.0.0.1", broker.port), timeout=5) as raw,
             context.wrap_socket(raw, server_hostname="localhost") as tls,
         ):
-            return f"ok {tls.version()}"
+            suite = tls.cipher()
+            return f"ok {tls.version()}" + ("" if ciphers.startswith("DEFAULT") or suite is None else f" {suite[0]}")
     except (ssl.SSLError, OSError) as exc:
         return f"refused: {exc}"
 
@@ -59,6 +60,22 @@ def test_s1_tls_below_1_2_is_refused_by_the_broker(broker: LocalBroker) -> None:
     assert _tls_handshake(broker, ssl.TLSVersion.TLSv1_2) == "ok TLSv1.2"
     answer = _tls_handshake(broker, ssl.TLSVersion.TLSv1_1)
     assert "alert protocol version" in answer, answer  # the broker's own alert, not a local refusal
+
+
+# TLS 1.2 suites a client may offer: CBC (with SHA-1 or SHA-2 MACs), static RSA, and the AEAD ones.
+CBC_SUITES = ["ECDHE-ECDSA-AES128-SHA256", "ECDHE-ECDSA-AES256-SHA384", "ECDHE-ECDSA-AES128-SHA", "AES256-SHA"]
+AEAD_SUITES = ["ECDHE-ECDSA-AES128-GCM-SHA256", "ECDHE-ECDSA-AES256-GCM-SHA384", "ECDHE-ECDSA-CHACHA20-POLY1305"]
+
+
+def test_s1_tls_1_2_only_with_aead_suites_and_tls_1_3_allowed(broker: LocalBroker) -> None:
+    answers = {suite: _tls_handshake(broker, ssl.TLSVersion.TLSv1_2, suite) for suite in CBC_SUITES + AEAD_SUITES}
+    answers["TLS 1.3"] = _tls_handshake(broker, ssl.TLSVersion.TLSv1_3)
+    report("S1-ciphers", **answers)
+    for suite in CBC_SUITES:
+        assert "handshake failure" in answers[suite], (suite, answers[suite])  # the broker's alert
+    for suite in AEAD_SUITES:
+        assert answers[suite] == f"ok TLSv1.2 {suite}"
+    assert answers["TLS 1.3"] == "ok TLSv1.3"
 
 
 def _connects(broker: LocalBroker, username: str, password: str) -> bool:

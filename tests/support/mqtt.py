@@ -34,7 +34,7 @@ class Collector:
         self._lock = threading.RLock()
         self._subscribed = threading.Event()
         self._arrived = threading.Condition(self._lock)
-        self.refused: list[str] = []  # filters the broker refused (SUBACK 135)
+        self.suback: dict[str, int] = {}  # filter -> the broker's reason code (0-2 granted QoS, 135 refused)
         self.client = create_client(settings, status_topic=None)
         self.client.on_message = self._on_message
         self.client.on_subscribe = functools.partial(self._on_subscribe, filters)
@@ -45,8 +45,13 @@ class Collector:
     def _on_subscribe(
         self, filters: list[str], _c: mqtt.Client, _u: object, _mid: int, reasons: list[ReasonCode], _p: object
     ) -> None:
-        self.refused = [topic for topic, reason in zip(filters, reasons, strict=True) if reason.is_failure]
+        self.suback = {topic: reason.value for topic, reason in zip(filters, reasons, strict=True)}
         self._subscribed.set()
+
+    @property
+    def refused(self) -> list[str]:
+        """The filters the broker refused."""
+        return [topic for topic, code in self.suback.items() if code >= 0x80]
 
     def _on_message(self, _client: mqtt.Client, _userdata: object, message: mqtt.MQTTMessage) -> None:
         with self._arrived:
