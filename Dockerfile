@@ -39,9 +39,13 @@ RUN groupadd --system --gid "${FOREWARN_UID}" forewarn \
     && useradd --system --uid "${FOREWARN_UID}" --gid forewarn --home-dir /var/lib/forewarn \
         --shell /usr/sbin/nologin forewarn \
     && install -d -o forewarn -g forewarn -m 0750 /var/lib/forewarn /var/lib/forewarn/broker \
-        /var/lib/forewarn/broker/config /var/lib/forewarn/secrets /var/lib/forewarn/models \
-        /var/lib/forewarn/api /var/lib/forewarn/outbox /var/lib/forewarn/telegram_bot
-# (Each of those folders is a mount point: a new named volume takes its owner from it.)
+        /var/lib/forewarn/broker/config /var/lib/forewarn/models \
+        /var/lib/forewarn/api /var/lib/forewarn/outbox /var/lib/forewarn/telegram_bot \
+    && install -d -o forewarn -g forewarn -m 0700 /var/lib/forewarn/secrets /var/lib/forewarn/service-secrets \
+        /var/lib/forewarn/service-secrets/inference-worker /var/lib/forewarn/service-secrets/api \
+        /var/lib/forewarn/service-secrets/telegram-bot /var/lib/forewarn/service-secrets/publisher-slave1 \
+        /var/lib/forewarn/service-secrets/publisher-slave2 /var/lib/forewarn/service-secrets/simulator
+# (Each of those folders is a mount point: a new named volume takes its owner and mode from it.)
 
 # The code stays owned by root: the services can read it, not change it.
 COPY mosquitto.conf ./

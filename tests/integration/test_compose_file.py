@@ -211,6 +211,24 @@ def test_every_variable_set_is_one_something_reads() -> None:
         assert not unknown, f"{name}: {unknown}"
 
 
+def test_each_service_mounts_only_its_own_secrets() -> None:
+    """A service's secrets folder is a volume of its own, read-only; init's, holding them all, is init's alone."""
+    init = SERVICES["init"]
+    init_mounts = {m.source: m.target for m in init.mounts}
+    var_dir = init.environment["FOREWARN_VAR_DIR"]
+    assert init_mounts["credentials"] == f"{var_dir}/secrets"
+    for name, service in MQTT_CLIENTS.items():
+        secrets = next(m for m in service.mounts if m.target == f"{service.environment['FOREWARN_VAR_DIR']}/secrets")
+        assert secrets.source == f"secrets-{name}", name
+        assert secrets.read_only, name
+        assert init_mounts[secrets.source] == f"{var_dir}/service-secrets/{name}", name  # init fills it
+    for volume in ["credentials", *(f"secrets-{name}" for name in MQTT_CLIENTS)]:
+        users = sorted(name for name, service in SERVICES.items() if volume in {m.source for m in service.mounts})
+        expected = ["init"] if volume == "credentials" else sorted(["init", volume.removeprefix("secrets-")])
+        assert users == expected, volume
+    assert "secrets-mosquitto" not in DOC["volumes"]  # the broker's health password is in its own config
+
+
 def test_secrets_come_from_the_environment_never_from_the_file() -> None:
     for name, spec in RAW["services"].items():
         for variable, value in (spec.get("environment") or {}).items():

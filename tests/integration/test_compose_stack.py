@@ -79,6 +79,28 @@ def test_init_made_certificates_users_passwords_and_model(stack: LocalCompose) -
     assert (models / (models / "current").read_text().strip()).is_dir()
 
 
+def test_each_service_gets_its_own_secrets_and_no_others(stack: LocalCompose) -> None:
+    credentials = volume(stack, "init", "/secrets")
+    workers = sorted(p.name for p in credentials.glob("inference-worker-*.password"))
+    expected = {
+        "inference-worker": {"ca.crt", *workers},
+        "api": {"ca.crt", "api.password", "api.token"},
+        "telegram-bot": {"ca.crt", "telegram-bot.password", "api.token"},
+        "publisher-slave1": {"ca.crt", "slave1.password"},
+        "publisher-slave2": {"ca.crt", "slave2.password"},
+        "simulator": {"ca.crt", "sim-1.password"},
+    }
+    found = {name: {p.name for p in volume(stack, name, "/secrets").iterdir()} for name in expected}
+    assert len(workers) == 4
+    assert found == expected
+    for name, files in found.items():
+        folder = volume(stack, name, "/secrets")
+        for file in files:
+            assert (folder / file).read_bytes() == (credentials / file).read_bytes(), (name, file)
+            assert (folder / file).stat().st_mode & 0o077 == 0, (name, file)
+    assert "broker-admin.password" in {p.name for p in credentials.iterdir()}  # the tooling's, for no service
+
+
 def test_init_again_keeps_what_exists(stack: LocalCompose) -> None:
     credentials = volume(stack, "init", "/secrets")
     before = {p.name: p.read_text() for p in credentials.glob("*.password")}
