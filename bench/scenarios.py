@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import signal
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -204,7 +205,8 @@ def services(ctx: Context, name: str, module: str, ids: list[str], bounded: bool
     with prediction_collector(ctx) as collector:
         try:
             _start_online(ctx, group)  # creates the persistent sessions
-            group.stop()
+            # SIGKILL keeps every session in the group; on SIGTERM all but the last would leave it.
+            group.stop(signal.SIGKILL)
             result["drain"] = drain(ctx, group.start, collector, group.cpu, bounded)
             for phase, rate, seconds in (
                 ("latency", ctx.latency_rate, ctx.latency_s),

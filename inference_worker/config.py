@@ -35,6 +35,9 @@ class WorkerConfig:
     max_future_s: float = DEFAULT_MAX_FUTURE_S  # readings dated further ahead are bad_timestamp
     sensor_rate: float = DEFAULT_SENSOR_RATE  # readings/s per machine and worker; 0: no quota
     sensor_burst: int = DEFAULT_SENSOR_BURST
+    # Stopping for good: how long to score what the broker had queued for us before giving up
+    # (and keeping the session, so nothing is lost). compose.yaml's stop_grace_period exceeds it.
+    leave_drain_s: float = 20.0
 
 
 def load() -> WorkerConfig:
@@ -64,4 +67,5 @@ def load() -> WorkerConfig:
         max_future_s=env_float("FOREWARN_MAX_FUTURE_S", DEFAULT_MAX_FUTURE_S, minimum=0.0),
         sensor_rate=env_float("FOREWARN_SENSOR_QUOTA_RATE", DEFAULT_SENSOR_RATE, minimum=0.0),
         sensor_burst=env_int("FOREWARN_SENSOR_QUOTA_BURST", DEFAULT_SENSOR_BURST, minimum=1),
+        leave_drain_s=env_float("FOREWARN_LEAVE_DRAIN_S", 20.0, minimum=0.0),
     )

@@ -21,6 +21,7 @@ import time
 from collections.abc import Sequence
 
 import paho.mqtt.client as mqtt
+from paho.mqtt.properties import Properties
 
 log = logging.getLogger(__name__)
 
@@ -88,11 +89,11 @@ class Link:
             self._delay = MIN_RECONNECT_DELAY_S  # backoff starts again after a good session
         self.client.loop_misc()
 
-    def close(self) -> None:
+    def close(self, properties: Properties | None = None) -> None:
         """Disconnect for good (the broker discards the will) and stop reconnecting."""
         self._closing.set()
         if self.usable:
-            self.client.disconnect()
+            self.client.disconnect(properties=properties)
 
     @property
     def closed(self) -> bool:

@@ -15,6 +15,14 @@ Both connections are served by the same thread that scores (see network.py): bet
 two batches it reads what arrived, writes what is queued and keeps the sessions alive.
 A batch therefore holds the network for its duration (milliseconds; the keepalive is
 tens of seconds).
+
+Stopping (SIGTERM: a scale-down, a restart) is `_shut_down`: the worker says offline and,
+if another worker is online, leaves the share group for good: it unsubscribes, scores and
+acknowledges everything the broker had queued for it, and ends its session, so the group's
+other members get every reading from then on. The last worker online keeps its session
+instead: Mosquitto drops a shared subscription's messages while the group has no member,
+and a kept session is a member, so readings queue for it until it (or any worker) returns.
+A crash (SIGKILL) keeps the session too: the same id resumes it.
 """
 
 from __future__ import annotations
@@ -28,10 +36,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import paho.mqtt.client as mqtt
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
 from common.mqtt import OUTPUT_SUFFIX, connect_client, create_client, publish_status
-from contract import Alert, Channel, utc_now_iso
+from contract import Alert, Channel, Status, utc_now_iso
 from inference_worker.alerts import AlertTracker
 from inference_worker.config import WorkerConfig
 from inference_worker.core import BatchProcessor, BatchResult, Incoming, Outgoing, Scorer
@@ -39,6 +49,7 @@ from inference_worker.ledger import AckLedger
 from inference_worker.metrics import LogSampler, WorkerMetrics
 from inference_worker.network import Link, wait
 from inference_worker.paho_tables import install as install_paho_tables
+from inference_worker.peers import Peers
 from inference_worker.quota import SensorQuota
 from model.artifact import current_version, load_model
 from model.explain import explainer_of
@@ -53,8 +64,9 @@ log = logging.getLogger(__name__)
 OUTPUT_WINDOW = 1000
 WINDOW_WAIT_S = 5.0  # never stall for good on a confirmation that will not come
 IDLE_WAIT_S = 0.2  # longest select() when there is nothing to do (stop and timers are checked after)
-STOP_DRAIN_S = 2.0  # on stop: for the last confirmations (their readings get acked), then for the status
-STOP_JOIN_S = 7.0  # the loop needs at most 5 s of it; a supervisor's patience is about 10 s
+STOP_DRAIN_S = 2.0  # on stop: for the last confirmations (their readings get acked)
+STOP_STEP_S = 5.0  # on stop: for our own status to come back, for the UNSUBACK
+STEP_WAIT_S = 0.05  # select() timeout while stopping
 REJECTION_LOG_EVERY_S = 10.0  # per topic and reason: a flood of rejections is one line, with its count
 _ALERTS_SUFFIX = f"/{Channel.ALERTS.value}"  # peers' alerts arrive on the readings' connection
 
@@ -99,7 +111,13 @@ class Worker:
         self._stop = threading.Event()
         self.failed = False  # the loop died of an unexpected error (then on_failure was called)
         self._on_failure = on_failure
+        self._hurry = threading.Event()  # set by stop(): cuts a test's scoring delay short
         self._status_topic = self.topics.service_status(config.instance)
+        self.peers = Peers(config.instance)
+        self._echoes: set[bytes] = set()  # our own status messages the broker sent back to us
+        self._connections = 0  # input sessions made: a reconnect while stopping re-subscribes
+        self._unsubscribed: bool | None = None  # the UNSUBACK of the share group: None before it
+        self.left_group = False  # set when a stop ended the session (for tests and the log)
         if not config.mqtt.receive_maximum:  # FOREWARN_RECEIVE_MAXIMUM bounds the readings we hold
             self.config = config = replace(config, mqtt=replace(config.mqtt, receive_maximum=config.receive_maximum))
         install_paho_tables()  # paho's per-packet Properties, built cheaply (see paho_tables.py)
@@ -114,15 +132,21 @@ class Worker:
         self._links = (self._output_link, self._input_link)  # confirmations first: they free the window
         self.ledger = AckLedger(self._ack)
         self.client.on_message = self._on_message
+        self.client.on_unsubscribe = self._on_unsubscribe
         self.output.on_publish = self._on_publish
         self._thread = threading.Thread(target=self._run, name="worker-loop", daemon=True)
 
     @property
-    def subscriptions(self) -> list[tuple[str, int]]:
+    def share_filter(self) -> str:
         readings = self.topics.all_readings_any_depth()  # bad extra levels too, to reject them
+        return self.topics.shared(self.config.share_group, readings)
+
+    @property
+    def subscriptions(self) -> list[tuple[str, int]]:
         return [
-            (self.topics.shared(self.config.share_group, readings), 1),
+            (self.share_filter, 1),
             (self.topics.all_of(Channel.ALERTS), 1),  # peers' alerts keep every tracker in step
+            (self.topics.all_service_statuses(), 1),  # which peers are online (see _shut_down)
         ]
 
     def start(self) -> None:
@@ -137,11 +161,13 @@ class Worker:
         self._thread.start()  # it makes the first connections
 
     def stop(self) -> None:
-        """Graceful stop: let in-flight confirmations land (their readings get acked), say offline, disconnect."""
+        """Graceful stop (see `_shut_down`): leave the group if a peer stays, else keep the session."""
+        self._hurry.set()
         self._stop.set()
-        self._thread.join(timeout=STOP_JOIN_S)
+        self._thread.join(timeout=2 * STOP_STEP_S + self.config.leave_drain_s + 2 * STOP_DRAIN_S + 2)
 
     def _announce_online(self) -> None:
+        self._connections += 1
         publish_status(self.client, self._status_topic, "online")  # not an output: no ledger entry
 
     # -- paho callbacks (on the loop thread, from Link.read) -----------------------------
@@ -150,6 +176,9 @@ class Worker:
         topic = message.topic  # decoded by paho on each access
         if topic.endswith(_ALERTS_SUFFIX):
             self._observe_alert(topic, message)
+            return
+        if self.topics.is_service_topic(topic):
+            self._observe_status(topic, message)
             return
         self.metrics.received += 1
         self._inbox.append(_Queued(Incoming(topic, bytes(message.payload)), message.mid, message.qos))
@@ -161,6 +190,23 @@ class Worker:
             log.warning("ignored a malformed alert on %s", topic)
         finally:
             self._ack(message.mid, message.qos)
+
+    def _observe_status(self, topic: str, message: mqtt.MQTTMessage) -> None:
+        payload = bytes(message.payload)
+        try:
+            service = self.topics.parse_service_status(topic)
+        except ValueError:
+            service = None  # not a status: nothing to learn from it
+        if service == self.config.instance and not message.retain:
+            self._echoes.add(payload)  # a marker of ours came back: what was queued before it is here
+        elif service is not None:
+            self.peers.saw(service, payload)
+        self._ack(message.mid, message.qos)
+
+    def _on_unsubscribe(
+        self, _client: mqtt.Client, _userdata: object, _mid: int, reasons: list[ReasonCode], _props: object
+    ) -> None:
+        self._unsubscribed = not any(reason.is_failure for reason in reasons)
 
     def _on_publish(
         self, _client: mqtt.Client, _userdata: object, mid: int, reason: ReasonCode, _props: object
@@ -196,11 +242,7 @@ class Worker:
         next_stats = time.monotonic() + self.config.stats_interval_s
         next_model_check = time.monotonic() + self.config.model_poll_s
         while not self._stop.is_set():
-            self._serve_network(0.0 if self._has_work() else IDLE_WAIT_S)
-            self._publish_scored()
-            if self._has_work():
-                self._score(self._take_batch())
-                self._publish_scored()
+            self._step(IDLE_WAIT_S)
             now = time.monotonic()
             if now >= next_stats:
                 log.info(
@@ -213,6 +255,14 @@ class Worker:
             if now >= next_model_check:
                 self._maybe_swap_model()
                 next_model_check = now + self.config.model_poll_s
+
+    def _step(self, idle_wait: float) -> None:
+        """Serve the network, publish what is scored, score a batch."""
+        self._serve_network(0.0 if self._has_work() else idle_wait)
+        self._publish_scored()
+        if self._has_work():
+            self._score(self._take_batch())
+            self._publish_scored()
 
     def _has_work(self) -> bool:
         """Readings to score, nothing scored still waiting, and somewhere to publish the outputs."""
@@ -258,8 +308,11 @@ class Worker:
     def _score(self, batch: list[_Queued]) -> None:
         if not batch:
             return
-        if self.config.score_delay_ms and self._stop.wait(self.config.score_delay_ms * len(batch) / 1000):
-            return  # tests only (a model this much slower per reading); stopping: the batch stays unacked
+        if self.config.score_delay_ms and self._hurry.wait(self.config.score_delay_ms * len(batch) / 1000):
+            # Tests only (a model this much slower per reading), stopping: the batch goes back,
+            # unscored and unacknowledged, for the next batch or for whoever resumes the session.
+            self._inbox.extendleft(reversed(batch))
+            return
         try:
             result = self.processor.process([q.message for q in batch])
         except Exception:  # a bug must not take the service down; the readings stay unacked
@@ -310,26 +363,111 @@ class Worker:
         self.metrics.published += count
         self.ledger.register(scored.inputs, mids)
 
+    # -- stopping ------------------------------------------------------------------------
+
     def _shut_down(self) -> None:
-        """Publish what is scored, wait a little for its confirmations, say offline, disconnect."""
+        """Say offline; leave the group for good if a peer stays in it, else keep the session."""
+        connected = self._input_link.connected
+        if self.failed or not connected or not self.peers.online():
+            # Scoring broken, no broker, or alone: keep the session, and what is queued for it.
+            if connected and not self.failed:
+                log.info("stopping: no other worker online, keeping the session so readings queue for it")
+            self._finish(end_session=False, status=self._publish_marker() if connected else None)
+            return
+        connections, leave = self._connections, False
+        self._hurry.clear()  # from here on every batch is scored: a leaver hands nothing back
+        peers = self._announce_offline()
+        if peers:
+            log.info("stopping for good: leaving group %s to %s", self.config.share_group, ", ".join(peers))
+            leave = self._leave_group()
+            if leave and connections != self._connections:  # a reconnect subscribed again meanwhile
+                log.warning("reconnected while leaving: keeping the session (the same id drains it)")
+                leave = False
+        else:
+            log.info("stopping: the other workers are stopping too, keeping the session so readings queue for it")
+        self._hurry.set()
+        self._finish(end_session=leave)
+
+    def _announce_offline(self) -> list[str]:
+        """Publish our offline status and wait for it to come back; then the peers still online.
+
+        The broker orders the statuses of workers stopping together: the last of them to get
+        its own status back sees the others offline and keeps its session. No answer in time
+        (a lost link, a backlog ahead of it): [] and the session is kept.
+        """
+        if not self._wait_for(self._publish_marker(), lambda: True, STOP_STEP_S):
+            return []
+        return self.peers.online()
+
+    def _leave_group(self) -> bool:
+        """Unsubscribe, then score and acknowledge everything queued before that; True when done."""
+        self.client.unsubscribe(self.share_filter)
+        if not self._wait(lambda: self._unsubscribed is not None, STOP_STEP_S) or not self._unsubscribed:
+            log.warning("the broker did not confirm the unsubscription: keeping the session")
+            return False
+        marker = self._publish_marker()  # after the UNSUBACK: nothing queues for us behind it
+        received = self.metrics.received
+
+        def settled() -> bool:  # nothing held, nothing unconfirmed: every reading acknowledged
+            return not self._inbox and self._scored is None and not self.ledger.unconfirmed_batches
+
+        if not self._wait_for(marker, settled, self.config.leave_drain_s):
+            log.warning(
+                "stopping: %d readings still held after %.0f s; keeping the session (the same id drains it)",
+                len(self._inbox) + self.ledger.unconfirmed_batches,
+                self.config.leave_drain_s,
+            )
+            return False
+        log.info("left the group after scoring %d readings queued for it", self.metrics.received - received)
+        return True
+
+    def _publish_marker(self) -> bytes:
+        """Our offline status, unique: when the broker sends it back, everything queued before it is here."""
+        payload = Status("offline").to_json()
+        while payload in self._echoes:  # the same millisecond as the last one
+            time.sleep(0.001)
+            payload = Status("offline").to_json()
+        self.client.publish(self._status_topic, payload, qos=1, retain=True)
+        return payload
+
+    def _wait_for(self, marker: bytes, done: Callable[[], bool], timeout: float) -> bool:
+        return self._wait(lambda: marker in self._echoes and done(), timeout)
+
+    def _wait(self, condition: Callable[[], bool], timeout: float) -> bool:
+        """Keep working (scoring included) until `condition` holds; False after `timeout` or on a lost link."""
+        deadline = time.monotonic() + timeout
+        while not condition():
+            if time.monotonic() >= deadline or not self._input_link.connected:
+                return False
+            self._step(STEP_WAIT_S)
+        return True
+
+    def _finish(self, end_session: bool, status: bytes | None = None) -> None:
+        """Publish what is scored, wait a little for its confirmations (and for `status`'s echo), disconnect.
+
+        `end_session`: the DISCONNECT sets the session expiry to 0, so the broker drops the
+        session (we are out of the group and hold nothing); otherwise it keeps it.
+        """
         deadline = time.monotonic() + STOP_DRAIN_S
-        while (
-            (self._scored or self.ledger.unconfirmed_batches)
-            and self._output_link.connected
-            and time.monotonic() < deadline
-        ):
+
+        def pending() -> bool:
+            outputs = (self._scored or self.ledger.unconfirmed_batches) and self._output_link.connected
+            return bool(outputs) or (status is not None and status not in self._echoes and self._input_link.connected)
+
+        while pending() and time.monotonic() < deadline:
             self._publish_scored()
-            self._serve_network(0.05)
-        if self._input_link.connected:
-            status = publish_status(self.client, self._status_topic, "offline")
-            deadline = time.monotonic() + STOP_DRAIN_S
-            while not status.is_published() and self._input_link.connected and time.monotonic() < deadline:
-                self._serve_network(0.05)
-        for link in self._links:
-            link.close()
+            self._serve_network(STEP_WAIT_S)
+        if end_session:
+            properties = Properties(PacketTypes.DISCONNECT)  # type: ignore[no-untyped-call]
+            properties.SessionExpiryInterval = 0
+            self._input_link.close(properties)
+            self.left_group = True
+        else:
+            self._input_link.close()
+        self._output_link.close()
         deadline = time.monotonic() + 1.0
         while not all(link.closed for link in self._links) and time.monotonic() < deadline:
-            self._serve_network(0.05)
+            self._serve_network(STEP_WAIT_S)
 
     def _maybe_swap_model(self) -> None:
         """Hot swap: between two batches, so no reading is lost or scored twice.
