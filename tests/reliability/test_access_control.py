@@ -94,14 +94,31 @@ def _connects(broker: LocalBroker, username: str, password: str) -> bool:
     return bool(outcome and outcome[0])
 
 
+def _connected_client(broker: LocalBroker, name: str, password: str) -> mqtt.Client:
+    settings = broker.settings(name, password)
+    client = create_client(settings, status_topic=None)
+    connect_client(client, settings)
+    assert wait_connected(client)
+    return client
+
+
 def test_s1_a_removed_user_and_a_rotated_password_are_refused(broker: LocalBroker, machine_id: str) -> None:
+    """Both take effect on the running broker at once, and cut a connection made before."""
     old = broker.add_user(machine_id, "sensor")
-    assert _connects(broker, machine_id, old)
+    live = _connected_client(broker, machine_id, old)
     new = broker.add_user(machine_id, "sensor")  # rotation: `python -m broker add-user` again
+    cut_by_rotation = wait_until(lambda: not live.is_connected(), 5, 0.05)
+    live.loop_stop()  # paho would keep trying the old password
     assert not _connects(broker, machine_id, old)
     assert _connects(broker, machine_id, new)
+    live = _connected_client(broker, machine_id, new)
     assert broker.remove_user(machine_id)
+    cut_by_removal = wait_until(lambda: not live.is_connected(), 5, 0.05)
+    live.loop_stop()
     assert not _connects(broker, machine_id, new)
+    report("S1-rotation", connection_cut_by_rotation=cut_by_rotation, connection_cut_by_removal=cut_by_removal)
+    assert cut_by_rotation
+    assert cut_by_removal
 
 
 # ------------------------------------------------------------------------------- S2
