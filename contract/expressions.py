@@ -72,18 +72,31 @@ class ExpressionError(ValueError):
     """An expression that is not plain arithmetic over known names; the message says why."""
 
 
+Evaluator = Callable[[Mapping[str, Any]], Any]
+
+
 @dataclass(frozen=True)
 class Expression:
-    """A checked expression: its text, the names it reads, and a tree to evaluate."""
+    """A checked expression: its text, the names it reads, and its tree compiled to closures."""
 
     text: str
     names: frozenset[str]
     _tree: ast.expr
+    _run: Evaluator
+    _calls: bool  # uses a numpy function, which warns on e.g. log(0) unless told not to
 
     def evaluate(self, values: Mapping[str, Any]) -> Any:
         """The expression over `values` (numpy columns or floats); float64 throughout."""
         with np.errstate(all="ignore"):  # a division by zero gives inf/nan like numpy, not an exception
-            return _evaluate(self._tree, values)
+            return self._run(values)
+
+    def scalar(self, values: Mapping[str, float]) -> float:
+        """The same over plain floats; numpy's error state is switched only for its functions
+        (the switch costs more than the arithmetic on per-reading paths)."""
+        if self._calls:
+            with np.errstate(all="ignore"):
+                return float(self._run(values))
+        return float(self._run(values))
 
 
 def parse_expression(text: str, known: set[str] | frozenset[str]) -> Expression:
@@ -108,7 +121,8 @@ def parse_expression(text: str, known: set[str] | frozenset[str]) -> Expression:
             functions.add(id(node.func))
     if count > MAX_NODES:
         raise ExpressionError(f"expression has more than {MAX_NODES} parts")
-    return Expression(text.strip(), frozenset(names), tree)
+    calls = any(isinstance(node, ast.Call) for node in ast.walk(tree))
+    return Expression(text.strip(), frozenset(names), tree, _compile(tree), calls)
 
 
 def _check(node: ast.AST, known: set[str] | frozenset[str], names: set[str]) -> None:  # noqa: PLR0911 - one case per node type
@@ -153,25 +167,48 @@ def _check_call(node: ast.Call) -> None:
         raise ExpressionError(f"{node.func.id}() takes no *arguments")
 
 
-def _evaluate(node: ast.expr, values: Mapping[str, Any]) -> Any:
+def _compile(node: ast.expr) -> Evaluator:  # noqa: PLR0911 - one case per node type
+    """The checked tree as nested closures: evaluated as written, without re-inspecting nodes."""
     if isinstance(node, ast.Constant):
-        return float(node.value)  # type: ignore[arg-type]  # checked: a number
+        number = float(node.value)  # type: ignore[arg-type]  # checked: a number
+        return lambda _values: number
     if isinstance(node, ast.Name):
-        return CONSTANTS[node.id] if node.id in CONSTANTS else values[node.id]
+        name = node.id
+        if name in CONSTANTS:
+            constant = CONSTANTS[name]
+            return lambda _values: constant
+        return lambda values: values[name]
     if isinstance(node, ast.BinOp):
-        left, right = _evaluate(node.left, values), _evaluate(node.right, values)
-        if isinstance(node.op, ast.Div) and isinstance(right, float) and isinstance(left, float) and right == 0.0:
-            return _divide_scalar_by_zero(left)
-        result = _BINARY[type(node.op)](left, right)
-        return math.nan if isinstance(result, complex) else result
+        return _binary(node)
     if isinstance(node, ast.UnaryOp):
-        operand = _evaluate(node.operand, values)
-        return -operand if isinstance(node.op, ast.USub) else +operand
+        operand = _compile(node.operand)
+        if isinstance(node.op, ast.USub):
+            return lambda values: -operand(values)
+        return lambda values: +operand(values)
     assert isinstance(node, ast.Call)
     assert isinstance(node.func, ast.Name)
     function = FUNCTIONS[node.func.id][0]
-    result = function(*(_evaluate(arg, values) for arg in node.args))
-    return float(result) if isinstance(result, np.floating) else result
+    arguments = [_compile(arg) for arg in node.args]
+
+    def call(values: Mapping[str, Any]) -> Any:
+        result = function(*(argument(values) for argument in arguments))
+        return float(result) if isinstance(result, np.floating) else result
+
+    return call
+
+
+def _binary(node: ast.BinOp) -> Evaluator:
+    left, right, apply = _compile(node.left), _compile(node.right), _BINARY[type(node.op)]
+    divides = isinstance(node.op, ast.Div)
+
+    def binary(values: Mapping[str, Any]) -> Any:
+        a, b = left(values), right(values)
+        if divides and b.__class__ is float and a.__class__ is float and b == 0.0:
+            return _divide_scalar_by_zero(a)
+        result = apply(a, b)
+        return math.nan if result.__class__ is complex else result
+
+    return binary
 
 
 def _divide_scalar_by_zero(left: float) -> float:

@@ -42,7 +42,7 @@ class _Row:
         self.codes = dict(zip((c.name for c in spec.categories), raw[:first], strict=True))
         self.values: dict[str, float] = dict(zip(spec.numeric, raw[first:], strict=True))
         for name in spec.derived:
-            self.values[name] = float(self.profile.expression(name).evaluate(self.values))
+            self.values[name] = self.profile.expression(name).scalar(self.values)
 
     def limit(self, limit: float | PerCategory) -> float:
         if not isinstance(limit, PerCategory):

@@ -45,7 +45,7 @@ def physical_modes(values: Mapping[str, float | str], profile: Profile | None = 
         return set()
     quantities: dict[str, float] = {k: v for k, v in values.items() if isinstance(v, float)}
     for item in profile.derived:
-        quantities[item.name] = profile.expression(item.name).evaluate(quantities)
+        quantities[item.name] = profile.expression(item.name).scalar(quantities)
     return {rule.mode for rule in profile.physics.rules if all(_holds(c, quantities, values) for c in rule.when)}
 
 
@@ -125,7 +125,7 @@ class Simulator:
         exact: dict[str, float] = {}
         reported: dict[str, float] = {}
         for signal in self._sim.signals:
-            base = float(self._expressions[signal.field].evaluate(exact))
+            base = self._expressions[signal.field].scalar(exact)
             value = self._noisy(signal.field, base, signal)
             if signal.min is not None:
                 value = max(value, signal.min)
