@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
-from contract.registry import Registry, add_profile, bind_machine, read_bindings, unbind_machine
+from contract.registry import Registry, add_profile, bind_machine, bind_machines, read_bindings, unbind_machine
 
 __all__ = ["add_profile_file", "bind", "bind_unbound", "describe_bindings", "describe_profiles", "unbind"]
 
@@ -31,8 +31,8 @@ def bind_unbound(registry_dir: Path, sensors: Iterable[str], profile_id: str) ->
     """Bind each sensor without a binding to `profile_id`; the machines bound now."""
     existing = read_bindings(registry_dir)
     bound = [name for name in sorted(sensors) if name not in existing]
-    for name in bound:
-        bind_machine(registry_dir, name, profile_id)
+    if bound:
+        bind_machines(registry_dir, dict.fromkeys(bound, profile_id))
     return bound
 
 

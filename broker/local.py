@@ -26,6 +26,7 @@ from broker.pki import ensure_pki
 from broker.runtime import BrokerPaths, prepare
 from common.mqtt import MqttSettings
 from contract import DEFAULT_PROFILE, Topics
+from contract.registry import bind_machines
 
 
 def free_port() -> int:
@@ -69,8 +70,13 @@ class LocalBroker:
         self.reload()
         return password
 
-    def add_users(self, names: list[str], role: str) -> dict[str, str]:
-        """Many users of one role at once (one write, one reload); returns their passwords."""
+    def add_users(self, names: list[str], role: str, profile: str | None = None) -> dict[str, str]:
+        """Many users of one role at once (one write, one reload); returns their passwords.
+
+        Sensors are bound to `profile` (default ai4i-mill) in one write of the registry, too.
+        """
+        if role == "sensor":
+            bind_machines(self.registry_dir, dict.fromkeys(names, profile or DEFAULT_PROFILE))
         passwords = self.accounts.add_many(names, role)
         self.reload()
         return passwords

@@ -41,6 +41,7 @@ __all__ = [
     "UnknownProfile",
     "add_profile",
     "bind_machine",
+    "bind_machines",
     "parse_bindings",
     "read_bindings",
     "render_bindings",
@@ -282,12 +283,19 @@ def read_bindings(folder: Path) -> dict[str, str]:
 
 def bind_machine(folder: Path, machine_id: str, profile_id: str) -> None:
     """Bind (or rebind) `machine_id` to an existing profile; RegistryError when it does not exist."""
-    if not MACHINE_ID_PATTERN.fullmatch(machine_id):
-        raise RegistryError(f"machine id {machine_id!r} must match {MACHINE_ID_PATTERN.pattern}")
+    bind_machines(folder, {machine_id: profile_id})
+
+
+def bind_machines(folder: Path, machines: Mapping[str, str]) -> None:
+    """Bind many machines at once (one write of machines.json: a fleet of thousands)."""
+    for machine_id in machines:
+        if not MACHINE_ID_PATTERN.fullmatch(machine_id):
+            raise RegistryError(f"machine id {machine_id!r} must match {MACHINE_ID_PATTERN.pattern}")
     known = Registry(folder).profiles()
-    if profile_id not in known:
-        raise RegistryError(f"--profile {profile_id!r}: no such profile (known: {', '.join(sorted(known))})")
-    _write_bindings(folder, read_bindings(folder) | {machine_id: profile_id})
+    for profile_id in set(machines.values()):
+        if profile_id not in known:
+            raise RegistryError(f"--profile {profile_id!r}: no such profile (known: {', '.join(sorted(known))})")
+    _write_bindings(folder, read_bindings(folder) | dict(machines))
 
 
 def unbind_machine(folder: Path, machine_id: str) -> bool:

@@ -15,6 +15,7 @@ from contract.registry import (
     UnknownProfile,
     add_profile,
     bind_machine,
+    bind_machines,
     parse_bindings,
     read_bindings,
     unbind_machine,
@@ -128,3 +129,12 @@ def test_bindings_parse_names_what_is_wrong() -> None:
     ]:
         with pytest.raises(RegistryError, match=message):
             parse_bindings(text, "f")
+
+
+def test_a_fleet_is_bound_in_one_write(tmp_path: Path) -> None:
+    fleet = {f"fleet-{n:05d}": "ai4i-mill" for n in range(2000)}
+    bind_machines(tmp_path, fleet)
+    assert read_bindings(tmp_path) == fleet
+    with pytest.raises(RegistryError, match="no such profile"):
+        bind_machines(tmp_path, {"fleet-x": "ai4i-mill", "fleet-y": "pump"})
+    assert "fleet-x" not in read_bindings(tmp_path)  # all or nothing
