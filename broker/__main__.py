@@ -1,10 +1,13 @@
 """Broker tooling.
 
     python -m broker init                           # dev CA, server cert, the stack's own users
-    python -m broker add-user press-7 --role sensor # create, or rotate its password; prints it once
+    python -m broker add-user press-7 --role sensor [--profile ai4i-mill]  # create, or rotate its password
     python -m broker add-user api --role sensor --change-role   # a role changes only when asked
     python -m broker remove-user press-7
     python -m broker list-users
+    python -m broker bind press-7 PROFILE           # rebind a machine (services follow without a restart)
+    python -m broker bindings | profiles            # list machine -> profile bindings, or the profiles
+    python -m broker add-profile my-pump.yaml       # validate a profile and add it to the registry
     python -m broker run [--port 8883]              # render var/broker/mosquitto.conf and exec mosquitto
     python -m broker render-config [--port 8883]    # only write the rendered config
 
@@ -13,6 +16,10 @@ a change is applied to it at once (over MQTT, as the tooling's admin account) an
 file; when none runs, the file is changed and the broker reads it at start. A running broker is
 the one `run` started from this state folder (its pid file), or, for a broker elsewhere (compose's
 `mosquitto`), one answering at FOREWARN_MQTT_HOST:FOREWARN_MQTT_PORT.
+
+A sensor is bound to a profile when it is added (--profile, default FOREWARN_DEFAULT_PROFILE =
+ai4i-mill) and `init` binds existing sensors that have none; the registry is
+FOREWARN_REGISTRY_DIR (var/registry), and services learn a change without a restart.
 """
 
 from __future__ import annotations
@@ -22,6 +29,7 @@ import socket
 import sys
 from pathlib import Path
 
+from broker import bindings
 from broker import config as broker_config
 from broker.accounts import ROLES, Accounts, Listener, write_private
 from broker.dynsec import DynsecError
@@ -29,7 +37,8 @@ from broker.pki import ensure_pki
 from broker.runtime import exec_broker, prepare, running_listener
 from common.mqtt import OUTPUT_SUFFIX
 from common.settings import run_cli
-from contract import InvalidName
+from contract import InvalidName, ProfileError
+from contract.registry import RegistryError
 
 # The stack's own accounts, created by `init` with passwords saved for its services.
 STACK_USERS = {
@@ -61,9 +70,17 @@ def _parser() -> argparse.ArgumentParser:
     add.add_argument("--role", required=True, choices=ROLES)
     add.add_argument("--save", action="store_true", help="write the password to the secrets folder")
     add.add_argument("--change-role", action="store_true", help="allow changing an existing user's role")
+    add.add_argument("--profile", default=None, help="a sensor's machine profile (default: FOREWARN_DEFAULT_PROFILE)")
     remove = commands.add_parser("remove-user", help="delete a user")
     remove.add_argument("name")
     commands.add_parser("list-users", help="print each user and its role")
+    bind = commands.add_parser("bind", help="bind (or rebind) a machine to a profile")
+    bind.add_argument("name")
+    bind.add_argument("profile")
+    commands.add_parser("bindings", help="list machine -> profile bindings")
+    commands.add_parser("profiles", help="list the profiles (built-in and added)")
+    add_profile = commands.add_parser("add-profile", help="validate a profile file and add it to the registry")
+    add_profile.add_argument("file", type=Path)
     for name in ("run", "render-config"):
         sub = commands.add_parser(name)
         sub.add_argument("--port", type=int, default=None)
@@ -75,22 +92,55 @@ def main(argv: list[str] | None = None) -> int:
     cfg = broker_config.load()
     accounts = Accounts(cfg.paths.config_dir, cfg.topics, cfg.admin_file, live=lambda: running_broker(cfg))
     try:
+        if args.command in _REGISTRY_COMMANDS:
+            return _registry_command(args, cfg)
         return _dispatch(args, cfg, accounts)
-    except (InvalidName, ValueError, DynsecError) as exc:  # AccountError is a ValueError
+    except (InvalidName, ProfileError, RegistryError, ValueError, DynsecError) as exc:  # AccountError is a ValueError
         print(f"error: {exc}", file=sys.stderr)
         return 2
+
+
+_REGISTRY_COMMANDS = ("bind", "bindings", "profiles", "add-profile")
+
+
+def _registry_command(args: argparse.Namespace, cfg: broker_config.BrokerConfig) -> int:
+    folder = cfg.registry_dir
+    if args.command == "bind":
+        print(bindings.bind(folder, args.name, args.profile))
+    elif args.command == "add-profile":
+        print(bindings.add_profile_file(folder, args.file))
+    else:
+        lines = bindings.describe_bindings(folder) if args.command == "bindings" else bindings.describe_profiles(folder)
+        print("\n".join(lines) if lines else "(none)")
+    return 0
 
 
 def _dispatch(args: argparse.Namespace, cfg: broker_config.BrokerConfig, accounts: Accounts) -> int:
     if args.command == "init":
         return _init(cfg, accounts)
     if args.command == "add-user":
-        password = accounts.add(args.name, args.role, change_role=args.change_role)
+        if args.profile is not None and args.role != "sensor":
+            raise ValueError("--profile is for sensors (--role sensor)")
+        profile = args.profile or cfg.default_profile
+        if args.role == "sensor":
+            # Bound before the account exists (a bad profile changes nothing, and the machine's
+            # first reading finds its binding); undone when the account cannot be made.
+            password = bindings.with_binding(
+                cfg.registry_dir,
+                args.name,
+                profile,
+                lambda: accounts.add(args.name, args.role, change_role=args.change_role),
+            )
+        else:
+            password = accounts.add(args.name, args.role, change_role=args.change_role)
         _announce_password(args.name, args.role, password, cfg.secrets_dir if args.save else None)
+        if args.role == "sensor":
+            print(f"machine {args.name} bound to profile {profile}")
     elif args.command == "remove-user":
         if not accounts.remove(args.name):
             print(f"error: no user {args.name!r}", file=sys.stderr)
             return 1
+        bindings.unbind(cfg.registry_dir, args.name)
         print(f"removed {args.name}")
     elif args.command == "list-users":
         for name, role in sorted(accounts.users().items()):
@@ -134,6 +184,9 @@ def _init(cfg: broker_config.BrokerConfig, accounts: Accounts) -> int:
         if existing.get(name) != role or not (cfg.secrets_dir / f"{name}.password").exists():
             _save_password(cfg.secrets_dir, name, accounts.add(name, role, change_role=True))
             print(f"created user {name} ({role})")
+    sensors = [name for name, role in accounts.users().items() if role == "sensor"]
+    for name in bindings.bind_unbound(cfg.registry_dir, sensors, cfg.default_profile):
+        print(f"machine {name} bound to profile {cfg.default_profile}")
     return 0
 
 

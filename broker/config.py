@@ -7,7 +7,7 @@ from pathlib import Path
 
 from broker.runtime import BrokerPaths
 from common.settings import env_int, env_path, env_str, var_dir
-from contract import DEFAULT_PREFIX, Topics
+from contract import DEFAULT_PREFIX, DEFAULT_PROFILE, Topics
 
 
 @dataclass(frozen=True)
@@ -20,6 +20,8 @@ class BrokerConfig:
     topics: Topics
     worker_accounts: int  # `init` makes inference-worker-1 .. -N
     admin_file: Path  # the password of the tooling's admin account: for the tooling only, never a service
+    registry_dir: Path  # machine -> profile bindings and operator profiles (contract/registry.py)
+    default_profile: str  # the profile a sensor is bound to when none is named
 
 
 def load() -> BrokerConfig:
@@ -33,4 +35,6 @@ def load() -> BrokerConfig:
         topics=Topics(env_str("FOREWARN_TOPIC_PREFIX", DEFAULT_PREFIX)),
         worker_accounts=env_int("FOREWARN_WORKER_ACCOUNTS", 1, minimum=1),
         admin_file=env_path("FOREWARN_BROKER_ADMIN_FILE", state / "secrets" / "broker-admin.password"),
+        registry_dir=env_path("FOREWARN_REGISTRY_DIR", state / "registry"),
+        default_profile=env_str("FOREWARN_DEFAULT_PROFILE", DEFAULT_PROFILE),
     )

@@ -24,10 +24,12 @@ from pathlib import Path
 from types import TracebackType
 
 from broker.accounts import ITERATIONS, Accounts, Listener
+from broker.bindings import with_binding
 from broker.pki import ensure_pki
 from broker.runtime import BrokerPaths, prepare
 from common.mqtt import MqttSettings
-from contract import Topics
+from contract import DEFAULT_PROFILE, Topics
+from contract.registry import bind_machines, unbind_machine
 
 
 def free_port() -> int:
@@ -54,6 +56,7 @@ class LocalBroker:
             live=self._listener,
             iterations=iterations,
         )
+        self.registry_dir = root / "registry"  # machine -> profile, as `python -m broker add-user` writes it
         self.log_file = root / "mosquitto.log"
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -73,15 +76,32 @@ class LocalBroker:
     def ca_file(self) -> Path:
         return self.paths.tls.ca_cert
 
-    def add_user(self, name: str, role: str, *, change_role: bool = False) -> str:
-        """Create (or give a new password to) an account; a running broker knows it at once."""
-        return self.accounts.add(name, role, change_role=change_role)
+    def add_user(self, name: str, role: str, profile: str | None = None, *, change_role: bool = False) -> str:
+        """Create (or give a new password to) an account; a running broker knows it at once.
+
+        A sensor is bound to `profile` (default ai4i-mill) in the registry, like the CLI does.
+        """
+        if role != "sensor":
+            return self.accounts.add(name, role, change_role=change_role)
+        return with_binding(
+            self.registry_dir,
+            name,
+            profile or DEFAULT_PROFILE,
+            lambda: self.accounts.add(name, role, change_role=change_role),
+        )
 
     def remove_user(self, name: str) -> bool:
-        return self.accounts.remove(name)
+        removed = self.accounts.remove(name)
+        unbind_machine(self.registry_dir, name)
+        return removed
 
-    def add_users(self, names: list[str], role: str) -> dict[str, str]:
-        """Many accounts of one role in one change (on a running broker: one batch of commands)."""
+    def add_users(self, names: list[str], role: str, profile: str | None = None) -> dict[str, str]:
+        """Many accounts of one role in one change (on a running broker: one batch of commands).
+
+        Sensors are bound to `profile` (default ai4i-mill) in one write of the registry, too.
+        """
+        if role == "sensor":
+            bind_machines(self.registry_dir, dict.fromkeys(names, profile or DEFAULT_PROFILE))
         return self.accounts.add_many(names, role)
 
     def settings(self, username: str, password: str, client_id: str | None = None, **extra: object) -> MqttSettings:

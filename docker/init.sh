@@ -3,7 +3,8 @@
 #
 #   - the development CA, the broker's server certificate and the stack's broker users with
 #     their passwords (python -m broker init), in the broker-config and credentials volumes
-#     (credentials is init's alone: the broker admin's password is there too);
+#     (credentials is init's alone: the broker admin's password is there too), and each
+#     sensor's machine profile binding in the registry volume (default ai4i-mill);
 #   - the `broker-health` account (viewer) that the broker's health check logs in with, its
 #     password in the broker's own volume (the broker container reads it, no one else);
 #   - the API's write token, when there is none;

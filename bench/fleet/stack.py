@@ -173,6 +173,7 @@ class ApiProcess:
             "FOREWARN_VAR_DIR": str(folder),
             "FOREWARN_DATABASE_URL": store.url,
             "FOREWARN_MODELS_DIR": str(models_dir),
+            "FOREWARN_REGISTRY_DIR": str(broker.registry_dir),
             "FOREWARN_DASHBOARD_DIR": str(folder / "no-dashboard"),
             # each event stream holds a server thread: room for the dashboards and the JSON routes
             "FOREWARN_API_THREADS": str(max(16, streams + 12)),

@@ -15,7 +15,7 @@ from broker.local import LocalBroker
 from contract import validate_name
 from inference_worker.config import WorkerConfig
 from inference_worker.service import Worker
-from model.artifact import load_model
+from model.artifact import current_version, load_model
 from model.scoring import ModelScorer
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -45,6 +45,7 @@ def worker_config(broker: LocalBroker, models_dir: Path, worker_id: str, **overr
         instance=instance,
         share_group=test_share_group(),
         models_dir=models_dir,
+        registry_dir=broker.registry_dir,
         max_batch=256,
         receive_maximum=2000,
         clear_after=5,
@@ -55,7 +56,9 @@ def worker_config(broker: LocalBroker, models_dir: Path, worker_id: str, **overr
 
 
 def start_worker(config: WorkerConfig) -> Worker:
-    worker = Worker(config, ModelScorer(load_model(config.models_dir)))
+    """A running worker; it serves the AI4I model of `models_dir` when there is one (others load on use)."""
+    legacy = current_version(config.models_dir)
+    worker = Worker(config, ModelScorer(load_model(config.models_dir)) if legacy else None)
     worker.start()
     return worker
 
@@ -72,6 +75,7 @@ def worker_env(broker: LocalBroker, models_dir: Path, worker_id: str, password: 
         "FOREWARN_MQTT_PASSWORD": password,
         "FOREWARN_WORKER_ID": worker_id,
         "FOREWARN_MODELS_DIR": str(models_dir),
+        "FOREWARN_REGISTRY_DIR": str(broker.registry_dir),
         "FOREWARN_SESSION_EXPIRY_S": "3600",
         "FOREWARN_STATS_INTERVAL_S": "2",
         "FOREWARN_SHARE_GROUP": test_share_group(),
