@@ -27,7 +27,7 @@ from common.mqtt import MqttSettings, settings_from_env
 from common.settings import ConfigError, env_float, env_int, env_optional_secret, env_path, env_str, var_dir
 from contract import DEFAULT_PREFIX, Topics
 
-__all__ = ["MIN_TOKEN_LENGTH", "ApiConfig", "default_dashboard_dir", "load"]
+__all__ = ["MIN_TOKEN_LENGTH", "ApiConfig", "database_url", "default_dashboard_dir", "load"]
 
 MIN_TOKEN_LENGTH = 16
 _TRUE = {"1", "true", "yes", "on"}
@@ -82,7 +82,7 @@ def load() -> ApiConfig:
     state = var_dir()
     threads = env_int("FOREWARN_API_THREADS", 16, minimum=4)
     return ApiConfig(
-        database_url=env_str("FOREWARN_DATABASE_URL", f"sqlite:///{state / 'api' / 'forewarn.db'}"),
+        database_url=database_url(),
         host=env_str("FOREWARN_API_HOST", "127.0.0.1"),
         port=env_int("FOREWARN_API_PORT", 8000, minimum=1),
         write_token=env_optional_secret("FOREWARN_API_TOKEN"),
@@ -98,6 +98,11 @@ def load() -> ApiConfig:
         max_streams_per_client=env_int("FOREWARN_API_MAX_STREAMS_PER_CLIENT", 5, minimum=1),
         models_dir=env_path("FOREWARN_MODELS_DIR", state / "models"),
     )
+
+
+def database_url() -> str:
+    """FOREWARN_DATABASE_URL, or the SQLite file under the var folder."""
+    return env_str("FOREWARN_DATABASE_URL", f"sqlite:///{var_dir() / 'api' / 'forewarn.db'}")
 
 
 def _mqtt_settings(state: Path) -> MqttSettings:

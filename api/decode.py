@@ -11,13 +11,12 @@ import math
 from typing import Any
 
 from api.rows import LAST_MS, STATUS_RANK, ts_to_ms
-from contract import MACHINE_ID_PATTERN, READING_NUMBERS
+from contract import MACHINE_ID_PATTERN
 from contract.payloads import READING_ID_PATTERN
 
 __all__ = ["MAX_MESSAGE_BYTES", "MalformedError", "alert_row", "prediction_row", "status_of"]
 
 MAX_MESSAGE_BYTES = 64 * 1024  # the broker's own message_size_limit
-_MACHINE_TYPES = ("L", "M", "H")
 _ALERT_KINDS = ("predicted", "detected")
 _SEVERITIES = ("warning", "critical")
 _ALERT_STATES = ("open", "cleared")
@@ -32,10 +31,24 @@ class MalformedError(ValueError):
         self.field = field
 
 
+_V1_KEYS = ("type", "air_temp_k", "process_temp_k", "rotational_speed_rpm", "torque_nm", "tool_wear_min", "product_id")
+
+
+def _v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
+    """INTERIM until the contract's parser: a version-1 (flat AI4I) prediction as version 2."""
+    if "values" in data:
+        return data
+    values = {key: data[key] for key in _V1_KEYS if data.get(key) is not None}
+    return {**data, "profile": "ai4i-mill", "values": values}
+
+
 def prediction_row(payload: bytes, machine_id: str) -> dict[str, Any]:
     """A Prediction payload from `machine_id`'s topic as a `predictions` row."""
-    data = _object(payload)
+    data = _v1_to_v2(_object(payload))
     _same_machine(data, machine_id)
+    values = data.get("values")
+    if not isinstance(values, dict):
+        raise MalformedError("values must be an object", "values")
     explanation = data.get("explanation")
     if explanation is not None and not isinstance(explanation, dict):
         raise MalformedError("explanation must be an object or null", "explanation")
@@ -49,16 +62,15 @@ def prediction_row(payload: bytes, machine_id: str) -> dict[str, Any]:
         "predicted_mode": _text(data, "predicted_mode", 64, optional=True),
         "model_version": _text(data, "model_version", 64),
         "threshold": _probability(data, "threshold"),
-        "type": _choice(data, "type", _MACHINE_TYPES),
-        "product_id": _text(data, "product_id", 64, optional=True),
+        "profile": _text(data, "profile", 64),
+        "values_json": json.dumps(values, separators=(",", ":")),
+        "values": values,
         "failure": _flag(data, "failure"),
         "failure_description": _text(data, "failure_description", 256, optional=True),
         "explanation": None if explanation is None else json.dumps(explanation, separators=(",", ":")),
         "schema_version": _integer(data, "schema_version", default=1),
     }
     _timestamp(data, "scored_at")  # must parse, stored as sent
-    for name in READING_NUMBERS:
-        row[name] = _number(data, name)
     return row
 
 

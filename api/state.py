@@ -33,6 +33,7 @@ class MachineState:
     """What the API knows about one machine."""
 
     machine_id: str
+    profile: str | None = None  # the profile of its latest stored prediction
     latest: dict[str, Any] | None = None
     latest_ts_ms: int | None = None
     reported: str | None = None  # state of the last status message received
@@ -83,6 +84,7 @@ class StateCache:
                 machine.counts[prediction["status"]] += 1
                 if machine.latest_ts_ms is None or moment >= machine.latest_ts_ms:
                     machine.latest, machine.latest_ts_ms = prediction, moment
+                machine.profile = prediction["profile"]  # as the store's machines row: the newest arrival
                 events.append(("prediction", prediction))
                 events.extend(self._flip(machine, now_ms))
         return events
@@ -159,6 +161,7 @@ class StateCache:
         alerts = sorted(machine.open_alerts.values(), key=lambda view: view["opened_at"], reverse=True)
         return {
             "machine_id": machine.machine_id,
+            "profile": machine.profile,
             "online": machine.online(now_ms, self.offline_after_ms),
             "status": latest["status"] if latest else None,
             "last_seen": None if seen is None else ms_to_ts(seen),

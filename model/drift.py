@@ -8,7 +8,7 @@ stable, 0.1 to 0.25 moderate shift, above 0.25 significant shift (retrain or che
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -21,10 +21,12 @@ _FLOOR = 1e-4  # an empty bin would make the logarithm infinite
 MODERATE, SIGNIFICANT = 0.1, 0.25
 
 
-def reference_distribution(columns: Mapping[str, np.ndarray]) -> dict[str, dict[str, list[float]]]:
-    """Decile edges and bin shares of each sensor in the training rows (stored in the card)."""
+def reference_distribution(
+    columns: Mapping[str, np.ndarray], fields: Sequence[str] = DRIFT_FEATURES
+) -> dict[str, dict[str, list[float]]]:
+    """Decile edges and bin shares of each sensor field in the training rows (stored in the card)."""
     reference = {}
-    for name in DRIFT_FEATURES:
+    for name in fields:
         values = np.asarray(columns[name], dtype=float)
         edges = np.unique(np.quantile(values, np.linspace(0, 1, _BINS + 1)[1:-1]))
         reference[name] = {"edges": edges.round(4).tolist(), "shares": _shares(values, edges).round(6).tolist()}
@@ -37,10 +39,10 @@ def psi(expected: np.ndarray, actual: np.ndarray) -> float:
 
 
 def drift_report(reference: Mapping[str, Any], recent: Mapping[str, np.ndarray]) -> list[dict[str, Any]]:
-    """PSI and its reading per sensor, for the recent values of each."""
+    """PSI and its reading per field of the reference (the card's), for the recent values of each."""
     report = []
-    for name in DRIFT_FEATURES:
-        if name not in reference or len(recent.get(name, ())) == 0:
+    for name in reference:
+        if len(recent.get(name, ())) == 0:
             continue
         edges = np.asarray(reference[name]["edges"], dtype=float)
         actual = _shares(np.asarray(recent[name], dtype=float), edges)
