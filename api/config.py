@@ -13,6 +13,8 @@
 | FOREWARN_API_MAX_STREAMS | threads // 2 | event streams open at once, all clients together |
 | FOREWARN_API_MAX_STREAMS_PER_CLIENT | 5 | event streams open at once from one IP address |
 | FOREWARN_DASHBOARD_DIR | dashboard/dist | the dashboard's built files, served at / |
+| FOREWARN_REGISTRY_DIR | $FOREWARN_VAR_DIR/registry | machine -> profile bindings and operator-added profiles |
+| FOREWARN_DEFAULT_PROFILE | ai4i-mill | the profile of the fleet-wide drift report when none is asked |
 | FOREWARN_MQTT_* | username `api`, client id `api` | the broker session (viewer role, TLS) |
 | FOREWARN_API_CLIENT_ID / FOREWARN_API_SESSION_EXPIRY_S | api / 86400 | persistent MQTT session |
 """
@@ -25,7 +27,7 @@ from pathlib import Path
 
 from common.mqtt import MqttSettings, settings_from_env
 from common.settings import ConfigError, env_float, env_int, env_optional_secret, env_path, env_str, var_dir
-from contract import DEFAULT_PREFIX, Topics
+from contract import DEFAULT_PREFIX, DEFAULT_PROFILE, Topics
 
 __all__ = ["MIN_TOKEN_LENGTH", "ApiConfig", "database_url", "default_dashboard_dir", "load"]
 
@@ -64,6 +66,8 @@ class ApiConfig:
     prune_interval_s: float = 3600.0
     batch_rows: int = 500
     models_dir: Path | None = None  # where the model cards are, for the drift report
+    registry_dir: Path | None = None  # machine bindings and operator profiles; None: the built-in profiles only
+    default_profile: str = DEFAULT_PROFILE
 
     def __post_init__(self) -> None:
         if self.write_token is not None and len(self.write_token) < MIN_TOKEN_LENGTH:
@@ -97,6 +101,8 @@ def load() -> ApiConfig:
         max_streams=env_int("FOREWARN_API_MAX_STREAMS", threads // 2, minimum=1),
         max_streams_per_client=env_int("FOREWARN_API_MAX_STREAMS_PER_CLIENT", 5, minimum=1),
         models_dir=env_path("FOREWARN_MODELS_DIR", state / "models"),
+        registry_dir=env_path("FOREWARN_REGISTRY_DIR", state / "registry"),
+        default_profile=env_str("FOREWARN_DEFAULT_PROFILE", DEFAULT_PROFILE),
     )
 
 

@@ -28,6 +28,7 @@ __all__ = ["MINUTE_MS", "History", "add_to_rollup", "load_history", "numeric_val
 
 MINUTE_MS = 60_000
 _RANK_STATUS = {rank: status for status, rank in STATUS_RANK.items()}
+_LEAST_RANK = min(STATUS_RANK.values())
 
 
 @dataclass(frozen=True)
@@ -84,7 +85,7 @@ def add_to_rollup(conn: sa.Connection, new_rows: Sequence[dict[str, Any]]) -> No
         probability = row["failure_probability"]
         if probability is not None and (acc["max_probability"] is None or probability > acc["max_probability"]):
             acc["max_probability"] = probability
-        acc["max_rank"] = max(acc["max_rank"], STATUS_RANK.get(row["status"], 0))
+        acc["max_rank"] = max(acc["max_rank"], STATUS_RANK[row["status"]])
         for name, value in numeric_values(row["values"]).items():
             total = sums.setdefault((machine, minute, name), [0, 0.0])
             total[0] += 1
@@ -180,7 +181,7 @@ def _from_readings(
     low, high = span
     p = predictions.c
     bucket = ((p.ts_ms - low) * limit // (high - low + 1)).label("bucket")
-    rank = sa.case(*((p.status == status, value) for status, value in STATUS_RANK.items()), else_=0)
+    rank = sa.case(*((p.status == status, value) for status, value in STATUS_RANK.items()), else_=_LEAST_RANK)
     query = (
         sa.select(
             bucket,

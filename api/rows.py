@@ -42,7 +42,8 @@ ALERT_VIEW_FIELDS: tuple[str, ...] = (*(f.name for f in fields(Alert)), "acked_b
 # The CSV export: the prediction's fields, with `values` spread into one column per profile field.
 CSV_HEAD: tuple[str, ...] = PREDICTION_FIELDS[: PREDICTION_FIELDS.index("values")]
 CSV_TAIL: tuple[str, ...] = ("failure", "failure_description", "schema_version")
-STATUS_RANK = {"normal": 0, "predictive": 1, "failure": 2}
+# How bad a status is (the worst of a bucket is shown); "unscored": no model, nothing to say.
+STATUS_RANK = {"unscored": -1, "normal": 0, "predictive": 1, "failure": 2}
 PREDICTION_SCHEMA_VERSION = 2
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MS = timedelta(milliseconds=1)

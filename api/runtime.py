@@ -9,6 +9,7 @@ import json
 import logging
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -26,6 +27,7 @@ from api.security import RateLimiter
 from api.state import Event, StateCache
 from api.store import BatchResult, Store
 from common.settings import ConfigError
+from contract.registry import Registry
 
 __all__ = ["EXTENSION_KEY", "VERSION", "Runtime", "runtime"]
 
@@ -43,7 +45,9 @@ class Runtime:
     def __init__(self, config: ApiConfig, clock: Callable[[], float] = time.time) -> None:
         self.config = config
         self.clock = clock
-        self.default_profile = "ai4i-mill"
+        # profiles: the built-in ones, and those the operator added to the registry (re-read on change)
+        self.registry = Registry(config.registry_dir or Path("/nonexistent-forewarn-registry"))
+        self.default_profile = config.default_profile
         self.engine = create_database_engine(config.database_url, pool_size=config.threads)
         try:
             upgrade(self.engine)  # create or upgrade the schema (api/migrations)
@@ -152,7 +156,9 @@ class Runtime:
         return list(names)
 
     def _field_names(self, profile: str) -> list[str]:
-        return list(self.queries.latest_values(profile))
+        """The profile's fields; for a profile no longer known, the keys its newest reading had."""
+        known = self.registry.profile(profile)
+        return [f.name for f in known.fields] if known is not None else list(self.queries.latest_values(profile))
 
     def training_distribution(self, profile: str) -> tuple[str | None, dict[str, Any] | None]:
         """The version of `profile`'s model in service and its card's training distribution."""

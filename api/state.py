@@ -24,7 +24,7 @@ from api.rows import ms_to_ts
 __all__ = ["Event", "MachineState", "StateCache"]
 
 Event = tuple[str, dict[str, Any]]
-_STATUSES = ("normal", "predictive", "failure")
+_STATUSES = ("normal", "predictive", "failure", "unscored")
 _CLEARED_MEMORY = 10_000
 
 

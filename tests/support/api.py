@@ -36,6 +36,7 @@ TOKEN = "test-token-0123456789abcdef"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 ALLOWED_ORIGIN = "https://dashboard.example"
 EXAMPLES = Path(__file__).resolve().parents[2] / "contract" / "examples"
+V1_EXAMPLES = Path(__file__).resolve().parent / "examples"
 
 
 @pytest.fixture(name="database_url", params=["sqlite", "postgresql"])
@@ -113,8 +114,10 @@ def at(seconds_ago: float) -> str:
     return iso(test_now() - timedelta(seconds=seconds_ago))
 
 
-def prediction(machine_id: str, reading_id: str, ts: str | None = None, **changes: Any) -> dict[str, Any]:
-    """A Prediction payload (from contract/examples) for `machine_id`."""
+def prediction(
+    machine_id: str, reading_id: str, ts: str | None = None, values: dict[str, Any] | None = None, **changes: Any
+) -> dict[str, Any]:
+    """A Prediction payload (version 2, from contract/examples) for `machine_id`; `values` patch its values."""
     base: dict[str, Any] = json.loads((EXAMPLES / "prediction.json").read_text())
     base.update(
         machine_id=machine_id,
@@ -126,7 +129,15 @@ def prediction(machine_id: str, reading_id: str, ts: str | None = None, **change
         failure=0,
         failure_description=None,
     )
+    base["values"] = {**base["values"], **(values or {})}
     base.update(changes)
+    return base
+
+
+def prediction_v1(machine_id: str, reading_id: str, ts: str | None = None, **changes: Any) -> dict[str, Any]:
+    """A version-1 (flat AI4I, before profiles) Prediction payload, as workers sent them before."""
+    base: dict[str, Any] = json.loads((V1_EXAMPLES / "prediction_v1.json").read_text())
+    base.update(machine_id=machine_id, reading_id=reading_id, ts=ts or ago(0), **changes)
     return base
 
 

@@ -38,11 +38,13 @@ def test_a_sensor_far_from_the_training_data_is_reported_significant(database_ur
             prediction(
                 "m1",
                 f"r{i}",
-                air_temp_k=round(float(rng.normal(300, 2)), 1),
-                process_temp_k=round(float(rng.normal(310, 1.5)), 1),
-                rotational_speed_rpm=1500.0,
-                torque_nm=round(float(rng.normal(60, 5)), 1),
-                tool_wear_min=float(rng.integers(0, 240)),
+                values={
+                    "air_temp_k": round(float(rng.normal(300, 2)), 1),
+                    "process_temp_k": round(float(rng.normal(310, 1.5)), 1),
+                    "rotational_speed_rpm": 1500.0,
+                    "torque_nm": round(float(rng.normal(60, 5)), 1),
+                    "tool_wear_min": float(rng.integers(0, 240)),
+                },
             )
             for i in range(300)
         ]

@@ -9,7 +9,8 @@ Revision 0002 (parent 0001).
   carries the AI4I values.
 - ``history_minutes``: the per-field sums move to the narrow ``history_minute_values``
   (machine, minute, field, n, total); ``max_probability`` becomes nullable.
-- ``machines``: ``profile`` (``ai4i-mill`` for every machine known so far).
+- ``machines`` and ``alerts``: ``profile`` (``ai4i-mill`` for every one known so far); an
+  alert's probability becomes nullable (a detected failure of a machine without a model).
 
 SQLite rebuilds ``predictions`` by copying it in chunks through Python (its json_object()
 prints 15 digits and would round some floats); PostgreSQL changes it in place with
@@ -44,6 +45,7 @@ _MACHINE_INDEX = ("machine_id", "ts_ms", "reading_id", "status", "failure_probab
 
 def upgrade() -> None:
     _machines()
+    _alerts()
     _rollup()
     if op.get_bind().dialect.name == "sqlite":
         _predictions_sqlite()
@@ -58,6 +60,13 @@ def downgrade() -> None:
 def _machines() -> None:
     op.add_column("machines", sa.Column("profile", sa.String(64)))
     op.execute(sa.text("UPDATE machines SET profile = :profile").bindparams(profile=_PROFILE))
+
+
+def _alerts() -> None:
+    op.add_column("alerts", sa.Column("profile", sa.String(64)))
+    op.execute(sa.text("UPDATE alerts SET profile = :profile").bindparams(profile=_PROFILE))
+    with op.batch_alter_table("alerts") as batch:
+        batch.alter_column("failure_probability", existing_type=sa.Float, nullable=True)
 
 
 def _rollup() -> None:
