@@ -101,7 +101,8 @@ describe('parseExplanation of the worker shape', () => {
   });
 
   it('words the time left', () => {
-    expect(remainingText(12.4)).toBe('about 12 min of tool use left');
+    expect(remainingText(12.4, { unit: 'min', usage: 'tool use' })).toBe('about 12 min of tool use left');
+    expect(remainingText(12.4)).toBe('about 12 left');
     expect(remainingText(-3)).toBe('inside the failure region now');
     expect(remainingText(null)).toBeNull();
   });

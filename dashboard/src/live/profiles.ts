@@ -50,7 +50,8 @@ export class ProfilesStore {
   }
 }
 
-export const ProfilesContext = createContext<ProfilesStore>(new ProfilesStore());
+/** Without a provider (component tests): no profiles, nothing fetched; views then show field names. */
+export const ProfilesContext = createContext<ProfilesStore>(new ProfilesStore(() => Promise.resolve([])));
 
 /** Every known profile, by id. */
 export function useProfiles(): ProfileMap {

@@ -23,7 +23,8 @@ export interface Condition {
 
 export interface EarlyWarning {
   mode: string;
-  /** Minutes of tool use left before the failure region; 0 or less: already inside. */
+  /** Counter units left before the failure region (the profile's counter: minutes of tool use for
+   * the AI4I mill); 0 or less: already inside. */
   remainingMin: number | null;
   text: string;
 }
@@ -36,15 +37,6 @@ export interface Explanation {
   rest: number | null;
   earlyWarning: EarlyWarning | null;
 }
-
-/** Failure modes of the AI4I data set, for tooltips. */
-export const FAILURE_MODES: Readonly<Record<string, string>> = {
-  TWF: 'tool wear failure',
-  HDF: 'heat dissipation failure',
-  PWF: 'power failure',
-  OSF: 'overstrain failure',
-  RNF: 'random failure',
-};
 
 type Loose = Record<string, unknown>;
 
@@ -105,8 +97,10 @@ export function explainedTotal(explanation: Explanation): number | null {
   return explanation.baseValue + listed + (explanation.rest ?? 0);
 }
 
-/** How the early warning's time reads: "about 12 min left", or inside the region already. */
-export function remainingText(minutes: number | null): string | null {
-  if (minutes === null) return null;
-  return minutes <= 0 ? 'inside the failure region now' : `about ${Math.round(minutes)} min of tool use left`;
+/** How the early warning's remaining amount reads ("about 12 min of tool use left"), or inside the region already. */
+export function remainingText(remaining: number | null, counter?: { unit: string; usage: string }): string | null {
+  if (remaining === null) return null;
+  if (remaining <= 0) return 'inside the failure region now';
+  const amount = `about ${Math.round(remaining)}${counter?.unit ? ` ${counter.unit}` : ''}`;
+  return counter?.usage ? `${amount} of ${counter.usage} left` : `${amount} left`;
 }

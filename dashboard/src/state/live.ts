@@ -22,6 +22,8 @@ export type LiveEvent =
 
 export interface MachineLive {
   readonly id: string;
+  /** Its profile's id (what it measures, how it fails); null until the API names one. */
+  readonly profile: string | null;
   readonly online: boolean;
   readonly status: PredictionStatus | null;
   readonly lastSeen: string | null;
@@ -43,7 +45,7 @@ export interface LiveState {
 export const EMPTY_LIVE: LiveState = { machines: {}, shown: {}, lastEventId: null, applied: 0, batches: 0 };
 
 export function emptyMachine(id: string): MachineLive {
-  return { id, online: false, status: null, lastSeen: null, latest: null, threshold: null, openAlerts: [], spark: [] };
+  return { id, profile: null, online: false, status: null, lastSeen: null, latest: null, threshold: null, openAlerts: [], spark: [] };
 }
 
 /** A machine being changed by one batch; spark values are gathered and appended once. */
@@ -63,11 +65,12 @@ function applyPrediction(draft: Draft, p: Prediction): void {
   // An out-of-order or replayed reading must not overwrite a newer one.
   if (m.latest && Date.parse(p.ts) < Date.parse(m.latest.ts)) return;
   m.latest = p;
+  m.profile = p.profile;
   m.status = p.status;
   m.threshold = p.threshold;
   m.online = true; // a machine that publishes is online, whatever status event is pending
   m.lastSeen = later(m.lastSeen, p.ts);
-  draft.spark.push(p.failure_probability);
+  if (p.failure_probability !== null) draft.spark.push(p.failure_probability);
 }
 
 function applyAlert(draft: Draft, alert: AlertView): void {
@@ -152,13 +155,14 @@ export function seedMachines(state: LiveState, summaries: readonly MachineSummar
     const known = machines[s.machine_id];
     const snapshot: MachineLive = {
       id: s.machine_id,
+      profile: s.profile ?? s.latest?.profile ?? null,
       online: s.online,
       status: s.status,
       lastSeen: s.last_seen,
       latest: s.latest,
       threshold: s.threshold ?? s.latest?.threshold ?? null,
       openAlerts: s.open_alerts.filter((a) => a.state === 'open'),
-      spark: s.latest ? [s.latest.failure_probability] : [],
+      spark: typeof s.latest?.failure_probability === 'number' ? [s.latest.failure_probability] : [],
     };
     const knownIsNewer =
       known?.latest && (!s.latest || Date.parse(known.latest.ts) >= Date.parse(s.latest.ts));
@@ -168,13 +172,23 @@ export function seedMachines(state: LiveState, summaries: readonly MachineSummar
 }
 
 function pickLive(m: MachineLive): Partial<MachineLive> {
-  return { online: m.online, status: m.status, lastSeen: m.lastSeen, latest: m.latest, threshold: m.threshold, spark: m.spark };
+  return {
+    profile: m.profile,
+    online: m.online,
+    status: m.status,
+    lastSeen: m.lastSeen,
+    latest: m.latest,
+    threshold: m.threshold,
+    spark: m.spark,
+  };
 }
 
 export interface Counts {
   normal: number;
   predictive: number;
   failure: number;
+  /** Online machines whose profile has no model yet: their readings are stored and shown, not scored. */
+  unscored: number;
   waiting: number;
   offline: number;
   online: number;
@@ -183,7 +197,7 @@ export interface Counts {
 
 /** Machines per state for the header: status counts cover online machines only. */
 export function countMachines(machines: readonly MachineLive[]): Counts {
-  const counts: Counts = { normal: 0, predictive: 0, failure: 0, waiting: 0, offline: 0, online: 0, total: 0 };
+  const counts: Counts = { normal: 0, predictive: 0, failure: 0, unscored: 0, waiting: 0, offline: 0, online: 0, total: 0 };
   for (const m of machines) {
     counts.total += 1;
     if (!m.online) {
