@@ -22,7 +22,7 @@ from api.store import BatchResult, Store
 from api.writer import BatchWriter, Inbound
 from common.mqtt import MqttSettings, connect_client, create_client, publish_status
 from common.settings import ConfigError
-from contract import Channel, Topics, validate_name
+from contract import Channel, Topics
 
 __all__ = ["MqttIngest"]
 
@@ -101,8 +101,8 @@ class MqttIngest:
             self.writer.submit(item)
 
     def _decode(self, topic: str, payload: bytes, mid: int, qos: int) -> Inbound | None:
-        service = self._service_of(topic)
-        if service is not None:
+        if self.topics.is_service_topic(topic):
+            service = self.topics.parse_service_status(topic)
             state, ts_ms = status_of(payload)
             self.cache.set_service(service, state, ts_ms)
             return None
@@ -115,15 +115,6 @@ class MqttIngest:
         if ref.channel is Channel.STATUS:
             return Inbound("status", (ref.machine_id, *status_of(payload)), mid, qos, now)
         raise MalformedError(f"unexpected topic {topic}")
-
-    def _service_of(self, topic: str) -> str | None:
-        head = self.topics.all_service_statuses().split("+", 1)[0]
-        if not topic.startswith(head):
-            return None
-        name = topic[len(head) :].split("/", 1)[0]
-        if self.topics.service_status(validate_name(name)) != topic:
-            raise MalformedError(f"unexpected topic {topic}")
-        return name
 
     def _count_malformed(self, message: mqtt.MQTTMessage, exc: Exception) -> None:
         with self._malformed_lock:

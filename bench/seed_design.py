@@ -20,7 +20,7 @@ import paho.mqtt.client as mqtt
 from common.logs import setup_logging
 from common.mqtt import connect_client, create_client
 from common.settings import run_cli
-from contract import Channel, InvalidReading, Prediction, parse_reading, utc_now_iso
+from contract import InvalidReading, Prediction, parse_reading, utc_now_iso
 from inference_worker import config
 from model.artifact import NO_FAILURE, load_model
 from model.engineering import raw_matrix
@@ -67,7 +67,7 @@ def main() -> int:
     status = topics.service_status(cfg.instance)
     client = create_client(cfg.mqtt, status)
     client.on_message = on_message
-    readings = topics.shared(cfg.share_group, f"{topics.all_of(Channel.READINGS)}/#")
+    readings = topics.shared(cfg.share_group, topics.all_readings_any_depth())
     connect_client(client, cfg.mqtt, status_topic=status, subscriptions=[(readings, 1)])
     log.info("seed design serving model %s with scikit-learn inside the callback", loaded.version)
     stopping = threading.Event()

@@ -56,7 +56,7 @@ def _role_rules(role: Role, name: str, topics: Topics) -> list[str]:
     if role == "worker":
         # Workers share one account; each instance announces itself on its own status topic.
         return [
-            f"read {topics.all_of(Channel.READINGS)}/#",
+            f"read {topics.all_readings_any_depth()}",
             f"read {topics.all_of(Channel.ALERTS)}",
             f"write {topics.all_of(Channel.PREDICTIONS)}",
             f"write {topics.all_of(Channel.ALERTS)}",

@@ -5,8 +5,10 @@ Services never write a topic string by hand: they ask a :class:`Topics` for it.
     topics = Topics("pdm")
     topics.readings("press-7")            # 'pdm/machines/press-7/readings'
     topics.all_of(Channel.READINGS)       # 'pdm/machines/+/readings'
-    topics.shared("inference", topics.all_of(Channel.READINGS))
+    topics.all_readings_any_depth()       # 'pdm/machines/+/readings/#'
+    topics.shared("inference", topics.all_readings_any_depth())
     topics.parse("pdm/machines/press-7/readings")  # TopicRef(Channel.READINGS, 'press-7')
+    topics.parse_service_status("pdm/services/api/status")  # 'api'
 """
 
 from __future__ import annotations
@@ -56,8 +58,9 @@ class TopicRef:
 def validate_name(name: str) -> str:
     """Return `name` if it is a safe machine/service id, else raise InvalidName.
 
-    `/`, `+`, `#` and anything else outside the pattern would let a user escape
-    the `%u`-based ACL patterns, so they are refused everywhere.
+    Names become topic levels and broker user names, and each user's ACL block grants
+    topics built from its name (broker/accounts.py): `/`, `+`, `#` and anything else
+    outside the pattern could reach into another subtree, so they are refused everywhere.
     """
     if not isinstance(name, str) or not MACHINE_ID_PATTERN.fullmatch(name):
         raise InvalidName(f"name {name!r} must match {MACHINE_ID_PATTERN.pattern}")
@@ -103,7 +106,11 @@ class Topics:
         return f"{self.prefix}/services/+/status"
 
     def all_readings_any_depth(self) -> str:
-        """Filter that also catches malformed deeper topics, so they can be rejected."""
+        """Every machine's readings, and malformed deeper topics under them so they can be rejected."""
+        return f"{self.all_of(Channel.READINGS)}/#"
+
+    def all_machine_topics(self) -> str:
+        """Every topic under machines/, any channel and any depth (observers that must miss nothing)."""
         return f"{self.prefix}/machines/#"
 
     @staticmethod
@@ -125,6 +132,20 @@ class Topics:
         except ValueError:
             raise ValueError(f"topic {topic!r} has unknown channel {leaf!r}") from None
         return TopicRef(channel, validate_name(machine_id))
+
+    def is_service_topic(self, topic: str) -> bool:
+        """Whether `topic` is under services/ (then parse it with parse_service_status)."""
+        return topic.startswith(f"{self.prefix}/services/")
+
+    def parse_service_status(self, topic: str) -> str:
+        """The service whose status topic this is; raise ValueError with a reason otherwise."""
+        head = f"{self.prefix}/services/"
+        if not topic.startswith(head):
+            raise ValueError(f"topic {topic!r} is outside {head}")
+        levels = topic[len(head) :].split("/")
+        if len(levels) != 2 or levels[1] != "status":
+            raise ValueError(f"topic {topic!r} must be {head}SERVICE/status")
+        return validate_name(levels[0])
 
     def machine_id_of(self, topic: str) -> str | None:
         """Best-effort machine id of a (possibly malformed) machine topic."""

@@ -2,6 +2,9 @@
 
 One vectorised model call per batch: the forest costs about the same for 1 row as for
 a few hundred, so batching is where the throughput comes from.
+
+The model reaches the core through two small protocols, `Scorer` and `Explains`: the
+worker serves model.scoring.ModelScorer and model.explain.Explainer, unit tests fakes.
 """
 
 from __future__ import annotations
@@ -9,17 +12,32 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from typing import Any, Protocol
 
 import numpy as np
 
-from contract import Channel, InvalidReading, Prediction, Reading, Rejection, Topics, parse_reading
+from contract import Alert, Channel, InvalidReading, Prediction, Reading, Rejection, Topics, parse_reading
 from inference_worker.alerts import AlertTracker
 from inference_worker.early_warning import WearForecast, WearForecaster
 from model.engineering import raw_matrix
-from model.explain import Explainer
-from model.scoring import Scorer
+from model.scoring import ScoreBatch
 
 EXCERPT_CHARS = 200
+
+
+class Scorer(Protocol):
+    """One model version scoring raw (n, 6) matrices (see model/scoring.py)."""
+
+    version: str
+    threshold: float
+
+    def score(self, raw: np.ndarray) -> ScoreBatch: ...
+
+
+class Explains(Protocol):
+    """Explanations of raw rows by one model version (see model/explain.py)."""
+
+    def explain(self, raw: np.ndarray) -> list[dict[str, Any]]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +60,7 @@ class BatchResult:
 
     predictions: list[Prediction] = field(default_factory=list)
     rejections: list[tuple[str | None, Rejection]] = field(default_factory=list)
-    alerts: list = field(default_factory=list)  # type: ignore[type-arg]
+    alerts: list[Alert] = field(default_factory=list)
 
     def outgoing(self, topics: Topics) -> list[Outgoing]:
         out = [Outgoing(_predictions_topic(topics, p.machine_id), p.to_json()) for p in self.predictions]
@@ -82,7 +100,7 @@ class BatchProcessor:
         scorer: Scorer,
         tracker: AlertTracker,
         clock: Callable[[], str],
-        explainer_for: Callable[[str], Explainer | None] = lambda _version: None,
+        explainer_for: Callable[[str], Explains | None] = lambda _version: None,
         forecaster: WearForecaster | None = None,
     ) -> None:
         self.topics = topics

@@ -24,6 +24,7 @@ import logging
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import paho.mqtt.client as mqtt
@@ -33,14 +34,14 @@ from common.mqtt import connect_client, create_client, publish_status
 from contract import Alert, Channel, utc_now_iso
 from inference_worker.alerts import AlertTracker
 from inference_worker.config import WorkerConfig
-from inference_worker.core import BatchProcessor, Incoming, Outgoing
+from inference_worker.core import BatchProcessor, Incoming, Outgoing, Scorer
 from inference_worker.ledger import AckLedger
 from inference_worker.metrics import WorkerMetrics
 from inference_worker.network import Link, wait
 from inference_worker.paho_tables import install as install_paho_tables
 from model.artifact import current_version, load_model
 from model.explain import explainer_of
-from model.scoring import Scorer
+from model.scoring import ModelScorer
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +76,7 @@ class _Scored:
 class Worker:
     """Owns both MQTT clients, the loop thread and the model in service."""
 
-    def __init__(self, config: WorkerConfig, scorer: Scorer) -> None:
+    def __init__(self, config: WorkerConfig, scorer: Scorer, on_failure: Callable[[], None] = lambda: None) -> None:
         self.config = config
         self.topics = config.topics
         self.metrics = WorkerMetrics()
@@ -87,6 +88,8 @@ class Worker:
         self._scored: _Scored | None = None
         self._unconfirmed = 0  # outputs published and not yet confirmed (the output window)
         self._stop = threading.Event()
+        self.failed = False  # the loop died of an unexpected error (then on_failure was called)
+        self._on_failure = on_failure
         self._status_topic = self.topics.service_status(config.instance)
         if not config.mqtt.receive_maximum:  # FOREWARN_RECEIVE_MAXIMUM bounds the readings we hold
             self.config = config = replace(config, mqtt=replace(config.mqtt, receive_maximum=config.receive_maximum))
@@ -106,7 +109,7 @@ class Worker:
 
     @property
     def subscriptions(self) -> list[tuple[str, int]]:
-        readings = f"{self.topics.all_of(Channel.READINGS)}/#"  # '#' also catches bad extra levels
+        readings = self.topics.all_readings_any_depth()  # bad extra levels too, to reject them
         return [
             (self.topics.shared(self.config.share_group, readings), 1),
             (self.topics.all_of(Channel.ALERTS), 1),  # peers' alerts keep every tracker in step
@@ -166,6 +169,20 @@ class Worker:
     # -- the loop ------------------------------------------------------------------------
 
     def _run(self) -> None:
+        """The loop thread. It never ends quietly: if it dies, the worker goes offline and says so."""
+        try:
+            self._serve_until_stopped()
+        except Exception:  # a bug: scoring has stopped, so the process must not look alive
+            log.exception("the worker loop died; going offline so that a supervisor restarts the worker")
+            self.failed = True
+        try:
+            self._shut_down()
+        except Exception as exc:  # then the broker's last will says offline once the process is gone
+            log.error("no clean shutdown: %s", exc)
+        if self.failed:
+            self._on_failure()
+
+    def _serve_until_stopped(self) -> None:
         next_stats = time.monotonic() + self.config.stats_interval_s
         next_model_check = time.monotonic() + self.config.model_poll_s
         while not self._stop.is_set():
@@ -186,7 +203,6 @@ class Worker:
             if now >= next_model_check:
                 self._maybe_swap_model()
                 next_model_check = now + self.config.model_poll_s
-        self._shut_down()
 
     def _has_work(self) -> bool:
         """Readings to score, nothing scored still waiting, and somewhere to publish the outputs."""
@@ -287,11 +303,16 @@ class Worker:
             self._serve_network(0.05)
 
     def _maybe_swap_model(self) -> None:
-        """Hot swap: between two batches, so no reading is lost or scored twice."""
+        """Hot swap: between two batches, so no reading is lost or scored twice.
+
+        Whatever fails (an unreadable `current`, a broken new version), the model in service
+        stays: one error line per poll, and the next poll tries again.
+        """
+        serving = self.processor.scorer.version
         try:
             version = current_version(self.config.models_dir)
-            if version and version != self.processor.scorer.version:
-                self.processor.scorer = Scorer(load_model(self.config.models_dir, version, defer_pipeline=True))
+            if version and version != serving:
+                self.processor.scorer = ModelScorer(load_model(self.config.models_dir, version, defer_pipeline=True))
                 log.info("now serving model %s", version)
         except Exception as exc:  # a broken new model must not stop the one in service
-            log.error("model %s not swapped in: %s", version, exc)
+            log.error("model check failed, still serving %s: %s", serving, exc)

@@ -15,7 +15,7 @@ version with an export is served by onnxruntime, with numpy feature engineering 
 front. scikit-learn stays the source of truth and the fallback: without an export,
 without onnxruntime, or if the export fails, the Pipeline scores (and the log says so).
 
-    scorer = Scorer(load_model(models_dir, defer_pipeline=True))
+    scorer = ModelScorer(load_model(models_dir, defer_pipeline=True))
     batch = scorer.score(raw_matrix(readings))
 """
 
@@ -32,7 +32,7 @@ import numpy as np
 from model.artifact import NO_FAILURE, LoadedModel
 from model.engineering import FEATURE_NAMES, engineer
 
-__all__ = ["ENGINES", "MODE_FLOOR_RATIO", "ScoreBatch", "Scorer"]
+__all__ = ["ENGINES", "MODE_FLOOR_RATIO", "ModelScorer", "ScoreBatch"]
 
 log = logging.getLogger(__name__)
 
@@ -53,8 +53,8 @@ class ScoreBatch:
     predicted_mode: list[str | None]
 
 
-class Scorer:
-    """Scores raw (n, 6) matrices with one model version.
+class ModelScorer:
+    """Scores raw (n, 6) matrices with one model version (the worker's inference_worker.core.Scorer).
 
     `engine` "auto" serves the ONNX export when the version has one and onnxruntime
     loads it, else scikit-learn; "onnxruntime" or "scikit-learn" force one (for parity

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from model.artifact import load_model
-from model.scoring import Scorer
+from model.scoring import ModelScorer
 from training.dataset import load_dataset
 from training.metrics import score_metrics
 
@@ -28,7 +28,7 @@ def evaluate_file(path: Path, models_dir: Path, version: str | None = None) -> E
     """Load `version` (default: current), score every row of `path`, compute the metrics."""
     data = load_dataset([path])
     loaded = load_model(models_dir, version)
-    batch = Scorer(loaded).score(data.raw)
+    batch = ModelScorer(loaded).score(data.raw)
     trained_on = {f.get("sha256") for f in loaded.card.get("data", {}).get("files", [])}
     seen = any(f.sha256 in trained_on for f in data.files)
     return Evaluation(loaded.version, path, score_metrics(data, batch, loaded.threshold), seen)

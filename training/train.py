@@ -33,7 +33,7 @@ from model.drift import reference_distribution
 from model.engineering import FEATURE_NAMES, RAW_COLUMNS
 from model.explain import forest_arrays
 from model.onnx_export import export_checked
-from model.scoring import Scorer
+from model.scoring import ModelScorer
 from training.dataset import Dataset, load_dataset
 from training.metrics import binary_metrics, score_metrics
 from training.modelling import (
@@ -109,7 +109,7 @@ def validate(pipeline: Pipeline, data: Dataset, threshold: float) -> dict[str, A
     """Metrics of `pipeline` on `data`, scored as the worker scores (with the pipeline itself,
     the source of truth; the ONNX export the worker serves agrees within 1e-6)."""
     classes = tuple(str(label) for label in pipeline.classes_)
-    scorer = Scorer(LoadedModel("unsaved", pipeline, {}, threshold, classes), engine="scikit-learn")
+    scorer = ModelScorer(LoadedModel("unsaved", pipeline, {}, threshold, classes), engine="scikit-learn")
     return score_metrics(data, scorer.score(data.raw), threshold)
 
 

@@ -1,5 +1,5 @@
 /**
- * A stand-in for the Forewarn API (notes/API_SHAPES.md) that serves dashboard/dist and
+ * A stand-in for the Forewarn API (its shapes: GET /api/openapi.json) that serves dashboard/dist and
  * feeds /api/events with synthetic predictions: `machines` machines × `rate` readings/s.
  * For benchmarks and local development only; it stores nothing.
  *

@@ -210,6 +210,25 @@ def test_malformed_messages_are_counted_and_the_ingest_goes_on(
         runtime_of(app).stop()
 
 
+def _service_state(app: Flask, service: str) -> str | None:
+    services: dict[str, dict[str, str]] = app.test_client().get("/api/health").json.get("services", {})  # type: ignore[union-attr]
+    return services.get(service, {}).get("state")
+
+
+def test_a_service_status_on_mqtt_shows_in_health(broker: LocalBroker, plant: Plant, tmp_path: Any) -> None:
+    app = _started(_config(broker, f"sqlite:///{tmp_path / 'api.db'}", plant.machine_id), plant.machine_id)
+    service = f"w-{plant.machine_id}"  # the plant's worker user announces itself, as workers do
+    topic = broker.topics.service_status(service)
+    try:
+        plant.worker.publish(topic, Status("online").to_json(), qos=1, retain=True).wait_for_publish(10)
+        assert _wait(lambda: _service_state(app, service) == "online")
+        plant.worker.publish(topic, Status("offline").to_json(), qos=1, retain=True).wait_for_publish(10)
+        assert _wait(lambda: _service_state(app, service) == "offline")
+    finally:
+        plant.worker.publish(topic, b"", qos=1, retain=True).wait_for_publish(10)  # no retained status left behind
+        runtime_of(app).stop()
+
+
 def test_an_alert_on_mqtt_is_listed_acknowledged_and_cleared(broker: LocalBroker, plant: Plant, tmp_path: Any) -> None:
     app = _started(_config(broker, f"sqlite:///{tmp_path / 'api.db'}", plant.machine_id), plant.machine_id)
     client = app.test_client()

@@ -18,7 +18,7 @@ import pytest
 
 from model.artifact import CARD_FILE, NO_FAILURE, ONNX_FILE, ModelError, current_version, load_model
 from model.onnx_export import MAX_ABS_DIFF
-from model.scoring import Scorer
+from model.scoring import ModelScorer
 from training.config import DEFAULT_DATA
 from training.dataset import load_dataset
 
@@ -30,8 +30,8 @@ MIN_AGREEMENT = 0.999
 def test_onnx_and_scikit_learn_agree_on_every_row_of_both_data_files(models_dir: Path) -> None:
     loaded = load_model(models_dir)
     data = load_dataset(DEFAULT_DATA)
-    fast = Scorer(loaded, engine="onnxruntime").score(data.raw)
-    truth = Scorer(loaded, engine="scikit-learn").score(data.raw)
+    fast = ModelScorer(loaded, engine="onnxruntime").score(data.raw)
+    truth = ModelScorer(loaded, engine="scikit-learn").score(data.raw)
     probabilities = loaded.pipeline.predict_proba(data.raw)
     none = loaded.classes.index(NO_FAILURE)
     max_diff = float(np.max(np.abs(fast.failure_probability - truth.failure_probability)))
@@ -94,7 +94,7 @@ def test_a_version_without_export_is_served_by_scikit_learn(copied: tuple[Path, 
     loaded = load_model(folder, defer_pipeline=True)
     assert loaded.onnx is None
     assert loaded.pipeline_loaded  # nothing to defer to
-    assert Scorer(loaded).engine == "scikit-learn"
+    assert ModelScorer(loaded).engine == "scikit-learn"
 
 
 SERVING = """
@@ -102,10 +102,10 @@ import sys
 from pathlib import Path
 from model.artifact import load_model
 from model.engineering import raw_matrix
-from model.scoring import Scorer
+from model.scoring import ModelScorer
 from contract import parse_reading
 loaded = load_model(Path(sys.argv[1]), defer_pipeline=True)
-scorer = Scorer(loaded)
+scorer = ModelScorer(loaded)
 reading = parse_reading(open(sys.argv[2], "rb").read())
 batch = scorer.score(raw_matrix([reading]))
 heavy = sorted(m for m in ("sklearn", "scipy", "pandas", "skops", "skl2onnx") if m in sys.modules)

@@ -116,7 +116,7 @@ def observers(broker: LocalBroker, parties: dict[str, Party]) -> Iterator[list[C
     every_channel = [topics.all_of(channel) for channel in Channel] + [topics.all_service_statuses()]
     watching = [
         Collector(broker.settings(viewer.name, viewer.password), every_channel),
-        Collector(broker.settings(worker.name, worker.password), [topics.all_readings_any_depth()]),
+        Collector(broker.settings(worker.name, worker.password), [topics.all_machine_topics()]),
     ]
     yield watching
     for collector in watching:

@@ -1,8 +1,8 @@
 """S5-S8 against the API served by waitress as in production: size, tokens, CORS, floods.
 
-tests/unit/test_api_security.py checks the same guards through Flask's test client; here they
-are exercised over real HTTP connections: chunked bodies, every route, a token that was
-rotated away, a hostile origin on every path, and floods from many client addresses.
+tests/integration/test_api_security.py checks the same guards through Flask's test client;
+here they are exercised over real HTTP connections: chunked bodies, every route, a token
+that was rotated away, a hostile origin on every path, and floods from many client addresses.
 """
 
 from __future__ import annotations

@@ -33,7 +33,7 @@ from contract.payloads import READING_ID_PATTERN
 from inference_worker.alerts import AlertTracker
 from inference_worker.core import BatchProcessor, Incoming
 from model.artifact import load_model
-from model.scoring import Scorer
+from model.scoring import ModelScorer
 from tests.reliability.harness import report
 from tests.support.payloads import reading
 
@@ -138,7 +138,9 @@ def test_s4_the_reading_parser_never_crashes_and_accepts_only_valid_readings(raw
 
 @pytest.fixture(scope="module")
 def processor(models_dir: Path) -> BatchProcessor:
-    return BatchProcessor(TOPICS, Scorer(load_model(models_dir)), AlertTracker(5), lambda: "2026-01-01T00:00:00.000Z")
+    return BatchProcessor(
+        TOPICS, ModelScorer(load_model(models_dir)), AlertTracker(5), lambda: "2026-01-01T00:00:00.000Z"
+    )
 
 
 def _acceptable(message: Incoming) -> bool:

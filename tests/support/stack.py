@@ -15,7 +15,7 @@ from contract import validate_name
 from inference_worker.config import WorkerConfig
 from inference_worker.service import Worker
 from model.artifact import load_model
-from model.scoring import Scorer
+from model.scoring import ModelScorer
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -55,7 +55,7 @@ def worker_config(broker: LocalBroker, models_dir: Path, worker_id: str, **overr
 
 
 def start_worker(config: WorkerConfig) -> Worker:
-    worker = Worker(config, Scorer(load_model(config.models_dir)))
+    worker = Worker(config, ModelScorer(load_model(config.models_dir)))
     worker.start()
     return worker
 

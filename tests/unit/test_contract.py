@@ -56,6 +56,28 @@ def test_parse_round_trips_and_refuses_extra_levels() -> None:
     assert topics.machine_id_of("pdm/machines/m1/readings/extra") == "m1"
 
 
+def test_the_readings_filter_reaches_deeper_levels_of_readings_only() -> None:
+    topics = Topics("plant-a/pdm")
+    assert topics.all_readings_any_depth() == "plant-a/pdm/machines/+/readings/#"
+    assert topics.all_machine_topics() == "plant-a/pdm/machines/#"
+
+
+def test_service_status_topics_parse_and_round_trip() -> None:
+    topics = Topics("plant-a/pdm")
+    assert topics.parse_service_status(topics.service_status("api")) == "api"
+    assert topics.is_service_topic(topics.service_status("api"))
+    assert not topics.is_service_topic(topics.status("api"))
+    for bad in [
+        "plant-a/pdm/services/api/status/extra",
+        "plant-a/pdm/services/api/readings",
+        "plant-a/pdm/services/api",
+        "pdm/services/api/status",
+        "plant-a/pdm/services/a+b/status",
+    ]:
+        with pytest.raises(ValueError, match=r"topic|name"):
+            topics.parse_service_status(bad)
+
+
 def test_every_example_payload_loads_into_its_dataclass() -> None:
     payloads: list[tuple[str, type[Prediction | Alert | Rejection | Status]]] = [
         ("prediction", Prediction),

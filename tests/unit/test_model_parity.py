@@ -1,4 +1,4 @@
-"""The ONNX export against scikit-learn, and the Scorer's choice of engine, on a forest fitted in memory."""
+"""The ONNX export against scikit-learn, and the ModelScorer's choice of engine, on a forest fitted in memory."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from sklearn.pipeline import Pipeline
 from model.artifact import NO_FAILURE, LoadedModel
 from model.engineering import FEATURE_NAMES, engineer
 from model.onnx_export import ExportError, export_checked, export_onnx, onnx_probabilities, parity
-from model.scoring import Scorer
+from model.scoring import ModelScorer
 from training.modelling import Hyperparameters, build_pipeline
 
 
@@ -106,8 +106,8 @@ def test_the_graph_names_its_classes_and_features(pipeline: Pipeline, onnx_model
 
 def test_scorer_engines_agree(pipeline: Pipeline, onnx_model: bytes) -> None:
     raw = _rows(1000, seed=3)
-    fast = Scorer(_loaded(pipeline, onnx_model), engine="onnxruntime").score(raw)
-    truth = Scorer(_loaded(pipeline, onnx_model), engine="scikit-learn").score(raw)
+    fast = ModelScorer(_loaded(pipeline, onnx_model), engine="onnxruntime").score(raw)
+    truth = ModelScorer(_loaded(pipeline, onnx_model), engine="scikit-learn").score(raw)
     assert np.max(np.abs(fast.failure_probability - truth.failure_probability)) <= 1e-5
     assert fast.predicted_mode == truth.predicted_mode
     assert {"PWF", "HDF"} <= {m for m in truth.predicted_mode if m}
@@ -122,7 +122,7 @@ def test_auto_serves_the_export_and_never_builds_a_deferred_pipeline(pipeline: P
 
     classes = tuple(str(c) for c in pipeline.classes_)
     deferred = LoadedModel("abcdef012345", None, {}, 0.4, classes, onnx_model, load_pipeline=load)
-    scorer = Scorer(deferred)
+    scorer = ModelScorer(deferred)
     batch = scorer.score(_rows(50, seed=4))
     assert scorer.engine == "onnxruntime"
     assert len(batch.predicted_mode) == 50
@@ -134,11 +134,11 @@ def test_without_an_export_auto_falls_back_to_scikit_learn_and_says_so(
     pipeline: Pipeline, caplog: pytest.LogCaptureFixture
 ) -> None:
     with caplog.at_level(logging.WARNING, logger="model.scoring"):
-        scorer = Scorer(_loaded(pipeline, None))
+        scorer = ModelScorer(_loaded(pipeline, None))
     assert scorer.engine == "scikit-learn"
     assert "no ONNX export" in caplog.text
     with pytest.raises(ValueError, match="no ONNX export"):
-        Scorer(_loaded(pipeline, None), engine="onnxruntime")
+        ModelScorer(_loaded(pipeline, None), engine="onnxruntime")
 
 
 @pytest.mark.parametrize("damage", ["corrupt", "other classes"])
@@ -150,7 +150,7 @@ def test_an_unusable_export_falls_back_to_scikit_learn(
     if damage == "other classes":  # as if the export belonged to another model
         loaded = LoadedModel(loaded.version, pipeline, {}, 0.4, (*loaded.classes, "RNF"), onnx)
     with caplog.at_level(logging.WARNING, logger="model.scoring"):
-        scorer = Scorer(loaded)
+        scorer = ModelScorer(loaded)
     assert scorer.engine == "scikit-learn"
     assert "serving with scikit-learn" in caplog.text
 

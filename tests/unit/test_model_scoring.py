@@ -1,4 +1,4 @@
-"""Scorer on a small forest fitted in memory on rule-labelled rows."""
+"""ModelScorer on a small forest fitted in memory on rule-labelled rows."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from sklearn.pipeline import Pipeline
 
 from model.artifact import NO_FAILURE, LoadedModel
 from model.engineering import FEATURE_NAMES, engineer
-from model.scoring import MODE_FLOOR_RATIO, Scorer
+from model.scoring import MODE_FLOOR_RATIO, ModelScorer
 from training.modelling import Hyperparameters, build_pipeline
 
 
@@ -40,9 +40,9 @@ def pipeline() -> Pipeline:
     return build_pipeline(Hyperparameters(n_estimators=15), seed=1).fit(raw, _labels(raw))
 
 
-def _scorer(pipeline: Pipeline, threshold: float = 0.4) -> Scorer:
+def _scorer(pipeline: Pipeline, threshold: float = 0.4) -> ModelScorer:
     classes = tuple(str(c) for c in pipeline.classes_)
-    return Scorer(LoadedModel("abcdef012345", pipeline, {}, threshold, classes))
+    return ModelScorer(LoadedModel("abcdef012345", pipeline, {}, threshold, classes))
 
 
 def test_failure_probability_is_one_minus_none(pipeline: Pipeline) -> None:

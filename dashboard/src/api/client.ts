@@ -1,5 +1,5 @@
 /**
- * Typed client of the Forewarn HTTP API (notes/API_SHAPES.md), same origin, relative URLs.
+ * Typed client of the Forewarn HTTP API (described by GET /api/openapi.json), same origin, relative URLs.
  * Payload types come from contract.gen.ts; only the API's own wrappers are declared here.
  */
 import { parseDrift } from '../state/drift';

@@ -1,7 +1,7 @@
 """Schemathesis against the live app: every answer conforms to /api/openapi.json.
 
 The event stream never ends and health answers 503 by design here (no broker), so both are
-left out (the unit tests cover them); the test runs when schemathesis is installed.
+left out (test_api_sse.py and test_api_alerts_export.py cover them); the test runs when schemathesis is installed.
 """
 
 from __future__ import annotations
