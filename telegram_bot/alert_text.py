@@ -169,7 +169,7 @@ def _condition_text(condition: object) -> str | None:
 
 
 def _pushed_up(contributions: object) -> list[str]:
-    """'raised by torque_nm +0.31, tool_wear_min +0.12' from {feature: contribution} or a list."""
+    """'raised by load +0.31, wear +0.12' from {feature: contribution} or a list."""
     pairs: list[tuple[str, float]] = []
     if isinstance(contributions, Mapping):
         numbers = ((str(key), as_number(value)) for key, value in contributions.items())

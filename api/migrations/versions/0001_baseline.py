@@ -10,14 +10,19 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from contract.compat import V1_READING_NUMBERS, V1_VALUE_FIELDS
+
 revision = "0001"
 down_revision = None
 branch_labels = None
 depends_on = None
 
+_CATEGORY, *_, _TEXT = V1_VALUE_FIELDS  # product quality (L/M/H) first, product id last
 _MACHINE_INDEX = ("machine_id", "ts_ms", "reading_id", "status", "failure_probability")
+_CATEGORY, *_, _TEXT = V1_VALUE_FIELDS  # product quality (L/M/H) first, product id last
 _MACHINE_INDEX = ("machine_id", "ts_ms", "reading_id", "status", "failure_probability")
-_LEGACY_VALUES = ("air_temp_k", "process_temp_k", "rotational_speed_rpm", "torque_nm", "tool_wear_min")
+# the AI4I sensor columns of that schema: the contract's version-1 names (contract/compat.py, frozen)
+_LEGACY_VALUES = V1_READING_NUMBERS
 
 
 def _tables() -> sa.MetaData:
@@ -34,9 +39,9 @@ def _tables() -> sa.MetaData:
         sa.Column("predicted_mode", sa.String(64)),
         sa.Column("model_version", sa.String(64), nullable=False),
         sa.Column("threshold", sa.Float, nullable=False),
-        sa.Column("type", sa.String(1), nullable=False),
+        sa.Column(_CATEGORY, sa.String(1), nullable=False),
         *(sa.Column(name, sa.Float, nullable=False) for name in _LEGACY_VALUES),
-        sa.Column("product_id", sa.String(64)),
+        sa.Column(_TEXT, sa.String(64)),
         sa.Column("failure", sa.SmallInteger),
         sa.Column("failure_description", sa.String(256)),
         sa.Column("explanation", sa.Text),

@@ -2,7 +2,7 @@
 
 Revision 0002 (parent 0001).
 
-- ``predictions``: the AI4I columns (type, five sensors, product_id) become ``values_json``
+- ``predictions``: the AI4I columns (category, five sensors, product id) become ``values_json``
   (compact JSON text, exact floats), plus ``profile`` (``ai4i-mill`` for every existing row:
   it was the only machine class); probability, model version and threshold become nullable
   (a reading of a profile without a model is stored unscored). The machine index no longer
@@ -26,15 +26,18 @@ from typing import Any
 import sqlalchemy as sa
 from alembic import op
 
+from contract.compat import V1_PROFILE, V1_READING_NUMBERS, V1_VALUE_FIELDS
+
 revision = "0002"
 down_revision = "0001"
 branch_labels = None
 depends_on = None
 
-_PROFILE = "ai4i-mill"
-_LEGACY_VALUES = ("air_temp_k", "process_temp_k", "rotational_speed_rpm", "torque_nm", "tool_wear_min")
-# key order of the values object: the AI4I profile's field order
-_LEGACY_KEYS = ("type", *_LEGACY_VALUES, "product_id")
+# the legacy columns are the contract's version-1 names (contract/compat.py, frozen): the only
+# machine class before profiles was the AI4I mill
+_PROFILE = V1_PROFILE
+_LEGACY_VALUES = V1_READING_NUMBERS
+_LEGACY_KEYS = V1_VALUE_FIELDS
 _COPY_CHUNK = 20_000
 _KEPT = (
     "machine_id", "reading_id", "ts_ms", "scored_at", "status", "failure_probability", "predicted_mode",
