@@ -28,6 +28,7 @@ from api.state import Event, StateCache
 from api.store import BatchResult, Store
 from common.settings import ConfigError
 from contract.registry import Registry
+from model.artifact import pointer_name, profile_of_card
 
 __all__ = ["EXTENSION_KEY", "VERSION", "Runtime", "runtime"]
 
@@ -161,15 +162,20 @@ class Runtime:
         return [f.name for f in known.fields] if known is not None else list(self.queries.latest_values(profile))
 
     def training_distribution(self, profile: str) -> tuple[str | None, dict[str, Any] | None]:
-        """The version of `profile`'s model in service and its card's training distribution."""
+        """The version of `profile`'s model in service and its card's training distribution.
+
+        Read as JSON only (nothing unpickled); a card trained for another profile is not used.
+        """
         models_dir = self.config.models_dir
-        if models_dir is None or profile != self.default_profile:
+        if models_dir is None:
             return None, None
         try:
-            version = (models_dir / "current").read_text().strip()
+            version = (models_dir / pointer_name(profile)).read_text().strip()
             card = json.loads((models_dir / version / "card.json").read_text())
         except (OSError, ValueError):
             return None, None
+        if not isinstance(card, dict) or profile_of_card(card) != profile:
+            return version, None
         return version, card.get("training_distribution")
 
     def health(self) -> tuple[dict[str, Any], bool]:

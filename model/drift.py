@@ -8,25 +8,23 @@ stable, 0.1 to 0.25 moderate shift, above 0.25 significant shift (retrain or che
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
-__all__ = ["DRIFT_FEATURES", "drift_report", "psi", "reference_distribution"]
+__all__ = ["drift_report", "psi", "reference_distribution"]
 
-DRIFT_FEATURES = ("air_temp_k", "process_temp_k", "rotational_speed_rpm", "torque_nm", "tool_wear_min")
 _BINS = 10
 _FLOOR = 1e-4  # an empty bin would make the logarithm infinite
 MODERATE, SIGNIFICANT = 0.1, 0.25
 
 
-def reference_distribution(
-    columns: Mapping[str, np.ndarray], fields: Sequence[str] = DRIFT_FEATURES
-) -> dict[str, dict[str, list[float]]]:
-    """Decile edges and bin shares of each sensor field in the training rows (stored in the card)."""
+def reference_distribution(columns: Mapping[str, np.ndarray]) -> dict[str, dict[str, list[float]]]:
+    """Decile edges and bin shares of each sensor column (the profile's numeric fields) in the
+    training rows, stored in the card; the report covers the same sensors."""
     reference = {}
-    for name in fields:
+    for name in columns:
         values = np.asarray(columns[name], dtype=float)
         edges = np.unique(np.quantile(values, np.linspace(0, 1, _BINS + 1)[1:-1]))
         reference[name] = {"edges": edges.round(4).tolist(), "shares": _shares(values, edges).round(6).tolist()}
@@ -39,7 +37,7 @@ def psi(expected: np.ndarray, actual: np.ndarray) -> float:
 
 
 def drift_report(reference: Mapping[str, Any], recent: Mapping[str, np.ndarray]) -> list[dict[str, Any]]:
-    """PSI and its reading per field of the reference (the card's), for the recent values of each."""
+    """PSI and its reading per sensor of the reference, for the recent values of each."""
     report = []
     for name in reference:
         if len(recent.get(name, ())) == 0:

@@ -19,7 +19,7 @@ import paho.mqtt.client as mqtt
 
 from common.mqtt import connect_client, create_client, publish_status
 from common.settings import ConfigError
-from contract import InvalidReading, parse_reading, utc_now_iso
+from contract import InvalidReading, Profile, default_profile, reading_parser, utc_now_iso
 from publisher.config import PublisherConfig
 from publisher.outbox import Outbox
 from publisher.sample import Sample, reading_id
@@ -43,8 +43,10 @@ class Sourced:
 class ReadingPublisher:
     """Turns samples into readings, queues them in the outbox and keeps the MQTT session."""
 
-    def __init__(self, config: PublisherConfig) -> None:
+    def __init__(self, config: PublisherConfig, profile: Profile | None = None) -> None:
         self.config = config
+        self.profile = profile or default_profile()
+        self._parser = reading_parser(self.profile)
         self.machine_id = config.machine_id
         self.topic = config.topics.readings(self.machine_id)
         self.status_topic = config.topics.status(self.machine_id)
@@ -74,7 +76,7 @@ class ReadingPublisher:
         self.sequence += 1
         reading = sample.to_reading(reading_id(self.machine_id, self.run_id, self.sequence), utc_now_iso())
         payload = reading.to_json()
-        parse_reading(payload)  # what the worker or the broker would refuse is refused here instead
+        self._parser.parse(payload)  # what the worker or the broker would refuse is refused here instead
         dropped = self.outbox.put(self.topic, payload)
         if dropped:
             log.warning(

@@ -63,7 +63,7 @@ describe('explanation rendering, worker shape', () => {
     details(FULL_EXPLANATION);
     const warning = screen.getByTestId('early-warning');
     expect(warning.dataset.mode).toBe('TWF');
-    expect(warning.dataset.remainingMin).toBe('12.4');
+    expect(warning.dataset.remaining).toBe('12.4');
     expect(warning.textContent).toContain('Early warning');
     expect(warning.textContent).toContain(FULL_EXPLANATION.early_warning.text);
     expect(screen.getByTestId('explanation').firstElementChild).toBe(warning);

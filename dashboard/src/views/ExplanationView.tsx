@@ -104,13 +104,14 @@ function ConditionItem({ condition, profile }: { condition: Condition; profile: 
 }
 
 function EarlyWarningLine({ warning, profile }: { warning: EarlyWarning; profile: Profile | undefined }) {
-  const when = remainingText(warning.remainingMin, warningCounter(profile, warning.mode));
+  const counter = warningCounter(profile, warning.mode);
+  const when = remainingText(warning.remaining, counter ?? { unit: warning.unit, usage: '' });
   return (
     <p
       className="early-warning"
       data-testid="early-warning"
       data-mode={warning.mode}
-      data-remaining-min={warning.remainingMin ?? undefined}
+      data-remaining={warning.remaining ?? undefined}
     >
       <strong>Early warning</strong> <Mode mode={warning.mode} profile={profile} />: {warning.text || when}
     </p>
