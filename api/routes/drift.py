@@ -37,6 +37,11 @@ def drift() -> Response:
         "reason": None,
         "features": [],
     }
+    if version is None:
+        body["reason"] = (
+            f"no model of profile {profile} is in service (train one: python -m training --profile {profile})"
+        )
+        return jsonify(body)
     if reference is None:
         body["reason"] = "the model card has no training distribution (retrain with `python -m training`)"
         return jsonify(body)

@@ -60,11 +60,22 @@ def test_a_sensor_far_from_the_training_data_is_reported_significant(database_ur
         runtime_of(app).stop()
 
 
-def test_without_a_model_card_the_report_says_why(database_url: str) -> None:
+def test_without_a_model_or_its_distribution_the_report_says_why(database_url: str, tmp_path: Path) -> None:
     app = create_app(test_config(database_url))
     try:
         body = app.test_client().get("/api/drift").json
         assert body["features"] == []
+        assert body["reason"].startswith("no model of profile ai4i-mill is in service")
+    finally:
+        runtime_of(app).stop()
+    models = tmp_path / "bare-models"
+    (models / "v0").mkdir(parents=True)
+    (models / "v0" / "card.json").write_text(json.dumps({"threshold": 0.5}))  # trained before drift reports
+    (models / "current").write_text("v0\n")
+    app = create_app(test_config(database_url, models_dir=models))
+    try:
+        body = app.test_client().get("/api/drift").json
+        assert body["model_version"] == "v0"
         assert "training distribution" in body["reason"]
     finally:
         runtime_of(app).stop()

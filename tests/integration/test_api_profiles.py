@@ -123,7 +123,9 @@ def test_drift_follows_the_machines_profile(two_profiles: Flask) -> None:
     client = two_profiles.test_client()
     fan = client.get("/api/drift?machine=fan-1").json
     assert (fan["profile"], fan["model_version"]) == ("test-fan", None)
-    assert "training distribution" in fan["reason"]
+    assert (
+        fan["reason"] == "no model of profile test-fan is in service (train one: python -m training --profile test-fan)"
+    )
     clash = client.get("/api/drift?machine=fan-1&profile=ai4i-mill")
     assert (clash.status_code, clash.json["field"]) == (400, "profile")
     assert client.get("/api/drift").json["profile"] == "ai4i-mill"  # the default profile's fleet

@@ -16,7 +16,8 @@ export const MachineCard = memo(function MachineCard({ machine }: { machine: Mac
   const profile = useProfile(machine.profile);
   const fields = numericFields(profile).slice(0, CARD_FIELDS);
   const tone = online ? (status ?? 'unknown') : 'offline';
-  const label = `${id}: ${online ? (status ?? 'no reading yet') : 'offline'}, failure probability ${formatPercent(latest?.failure_probability)}`;
+  const kind = profile ? ` (${profile.name})` : '';
+  const label = `${id}${kind}: ${online ? (status ?? 'no reading yet') : 'offline'}, failure probability ${formatPercent(latest?.failure_probability)}`;
   return (
     <a
       className={`card card-${tone}`}
@@ -28,7 +29,7 @@ export const MachineCard = memo(function MachineCard({ machine }: { machine: Mac
       aria-label={label}
     >
       <div className="card-head">
-        <h3 className="card-title" title={id}>
+        <h3 className="card-title" title={profile ? `${id} — ${profile.name}` : id}>
           {id}
         </h3>
         <StatusPill status={status} online={online} />
@@ -43,7 +44,6 @@ export const MachineCard = memo(function MachineCard({ machine }: { machine: Mac
         </span>
       </div>
       <Sparkline values={machine.spark} threshold={threshold} />
-      {profile && <p className="card-profile muted">{profile.name}</p>}
       <dl className="card-values">
         {fields.map((field) => {
           const value = latest?.values[field.name];
