@@ -1,6 +1,6 @@
 """The API renders machines from their profiles: two machine classes side by side.
 
-The test-only fan (tests/support/profiles/test-fan.yaml: two sensors, one failure mode) is
+The test-only fan (tests/profiles/fan.yaml: two sensors, one failure mode) is
 added to a registry folder next to the built-in AI4I mill; its predictions are "unscored"
 (it has no model), the mill's are scored. Real SQLite and PostgreSQL.
 """
@@ -30,7 +30,7 @@ from tests.support.api import (  # noqa: F401  (fixtures)
     test_config,
 )
 
-FAN = Path(__file__).resolve().parents[1] / "support" / "profiles" / "test-fan.yaml"
+FAN = Path(__file__).resolve().parents[1] / "profiles" / "fan.yaml"
 
 
 def fan_prediction(machine_id: str, reading_id: str, ts: str, vibration: float, temp: float) -> dict[str, Any]:
@@ -39,20 +39,20 @@ def fan_prediction(machine_id: str, reading_id: str, ts: str, vibration: float, 
         machine_id,
         reading_id,
         ts,
-        profile="test-fan",
+        profile="fan",
         status="unscored",
         failure_probability=None,
         model_version=None,
         threshold=None,
         values=None,
-    ) | {"values": {"vibration_rms": vibration, "bearing_temp_c": temp}}
+    ) | {"values": {"vibration_mm_s": vibration, "bearing_temp_c": temp}}
 
 
 @pytest.fixture
 def two_profiles(database_url: str, tmp_path: Path) -> Iterator[Flask]:
     registry = tmp_path / "registry"
     (registry / "profiles").mkdir(parents=True)
-    shutil.copy(FAN, registry / "profiles" / "test-fan.yaml")
+    shutil.copy(FAN, registry / "profiles" / "fan.yaml")
     app = create_app(test_config(database_url, registry_dir=registry))
     feed(
         app,
@@ -69,10 +69,10 @@ def two_profiles(database_url: str, tmp_path: Path) -> Iterator[Flask]:
 def test_profiles_are_listed_and_each_one_is_served(two_profiles: Flask) -> None:
     client = two_profiles.test_client()
     listed = client.get("/api/profiles").json["profiles"]
-    assert [p["id"] for p in listed] == ["ai4i-mill", "test-fan"]
-    fan = client.get("/api/profiles/test-fan").json
+    assert [p["id"] for p in listed] == ["ai4i-mill", "fan"]
+    fan = client.get("/api/profiles/fan").json
     assert [(f["name"], f["label"], f["unit"], f["kind"]) for f in fan["fields"]] == [
-        ("vibration_rms", "vibration RMS", "mm/s", "sensor"),
+        ("vibration_mm_s", "vibration (RMS)", "mm/s", "sensor"),
         ("bearing_temp_c", "bearing temperature", "°C", "sensor"),
     ]
     assert [m["code"] for m in fan["failure_modes"]] == ["BRG"]
@@ -84,48 +84,46 @@ def test_machines_of_two_profiles_side_by_side_with_their_own_values(two_profile
     client = two_profiles.test_client()
     body = client.get("/api/machines").json
     machines = {m["machine_id"]: m for m in body["machines"]}
-    assert (machines["fan-1"]["profile"], machines["mill-1"]["profile"]) == ("test-fan", "ai4i-mill")
+    assert (machines["fan-1"]["profile"], machines["mill-1"]["profile"]) == ("fan", "ai4i-mill")
     assert machines["fan-1"]["status"] == "unscored"
-    assert machines["fan-1"]["latest"]["values"] == {"vibration_rms": 6.0, "bearing_temp_c": 42.0}
+    assert machines["fan-1"]["latest"]["values"] == {"vibration_mm_s": 6.0, "bearing_temp_c": 42.0}
     assert machines["fan-1"]["latest"]["failure_probability"] is None
     assert body["counts"]["unscored"] == 1
     history = client.get("/api/machines/fan-1/history").json
     assert [p["values"] for p in history["points"]] == [
-        {"vibration_rms": 2.0 + n, "bearing_temp_c": 40.0 + n / 2} for n in range(5)
+        {"vibration_mm_s": 2.0 + n, "bearing_temp_c": 40.0 + n / 2} for n in range(5)
     ]
     assert {p["status"] for p in history["points"]} == {"unscored"}
     assert history["points"][0]["failure_probability"] is None
     buckets = client.get("/api/machines/fan-1/history?limit=2").json
     assert buckets["downsampled"] is True
-    assert set(buckets["points"][0]["values"]) == {"vibration_rms", "bearing_temp_c"}
+    assert set(buckets["points"][0]["values"]) == {"vibration_mm_s", "bearing_temp_c"}
     assert buckets["points"][0]["status"] == "unscored"
 
 
 def test_the_log_filters_by_profile_and_the_export_has_the_profiles_columns(two_profiles: Flask) -> None:
     client = two_profiles.test_client()
-    fans = client.get("/api/log?profile=test-fan").json["items"]
+    fans = client.get("/api/log?profile=fan").json["items"]
     assert {item["machine_id"] for item in fans} == {"fan-1"}
     assert client.get("/api/log?profile=Bad!").status_code == 400
 
-    fan_csv = list(csv.reader(io.StringIO(client.get("/api/export.csv?profile=test-fan").text)))
+    fan_csv = list(csv.reader(io.StringIO(client.get("/api/export.csv?profile=fan").text)))
     header = fan_csv[0]
-    assert header[header.index("threshold") + 1 : header.index("failure")] == ["vibration_rms", "bearing_temp_c"]
+    assert header[header.index("threshold") + 1 : header.index("failure")] == ["vibration_mm_s", "bearing_temp_c"]
     assert len(fan_csv) == 6
-    assert fan_csv[1][header.index("vibration_rms")] == "6.0"
+    assert fan_csv[1][header.index("vibration_mm_s")] == "6.0"
 
     mixed = list(csv.DictReader(io.StringIO(client.get("/api/export.csv").text)))
-    assert {"vibration_rms", "torque_nm", "type"} <= set(mixed[0])
+    assert {"vibration_mm_s", "torque_nm", "type"} <= set(mixed[0])
     mill = next(row for row in mixed if row["machine_id"] == "mill-1")
-    assert (mill["torque_nm"], mill["vibration_rms"]) == ("42.5", "")
+    assert (mill["torque_nm"], mill["vibration_mm_s"]) == ("42.5", "")
 
 
 def test_drift_follows_the_machines_profile(two_profiles: Flask) -> None:
     client = two_profiles.test_client()
     fan = client.get("/api/drift?machine=fan-1").json
-    assert (fan["profile"], fan["model_version"]) == ("test-fan", None)
-    assert (
-        fan["reason"] == "no model of profile test-fan is in service (train one: python -m training --profile test-fan)"
-    )
+    assert (fan["profile"], fan["model_version"]) == ("fan", None)
+    assert fan["reason"] == "no model of profile fan is in service (train one: python -m training --profile fan)"
     clash = client.get("/api/drift?machine=fan-1&profile=ai4i-mill")
     assert (clash.status_code, clash.json["field"]) == (400, "profile")
     assert client.get("/api/drift").json["profile"] == "ai4i-mill"  # the default profile's fleet

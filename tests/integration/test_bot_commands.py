@@ -29,7 +29,7 @@ pytest.importorskip("api", reason="the API package (api.create_app) cannot be im
 from api import create_app, runtime_of
 from tests.support.api import TOKEN, Served, prediction, test_config
 
-FAN_PROFILE = Path(__file__).resolve().parents[1] / "support" / "profiles" / "test-fan.yaml"
+FAN_PROFILE = Path(__file__).resolve().parents[1] / "profiles" / "fan.yaml"
 EXPLANATION = {"conditions": [{"text": "wear × torque 12,483 min·Nm, 113 % of the 11,000 limit for type L"}]}
 
 
@@ -50,7 +50,7 @@ def live_api(broker: LocalBroker, tmp_path) -> Iterator[Served]:
     mqtt = broker.settings(username, broker.add_user(username, "viewer"), session_expiry_s=600)
     registry = tmp_path / "registry"
     (registry / "profiles").mkdir(parents=True)
-    shutil.copy(FAN_PROFILE, registry / "profiles" / "test-fan.yaml")
+    shutil.copy(FAN_PROFILE, registry / "profiles" / "fan.yaml")
     config = test_config(f"sqlite:///{tmp_path / 'api.db'}", mqtt=mqtt, topics=broker.topics, registry_dir=registry)
     app = create_app(config)
     served = Served(app)
@@ -79,12 +79,12 @@ class Scene:
         self.fan_reading = prediction(
             self.fan,
             f"{self.fan}-r1",
-            profile="test-fan",
+            profile="fan",
             status="unscored",
             failure_probability=None,
             model_version=None,
             threshold=None,
-        ) | {"values": {"vibration_rms": 7.25, "bearing_temp_c": 88.4}}
+        ) | {"values": {"vibration_mm_s": 7.25, "bearing_temp_c": 88.4}}
         self.alert = make_alert(self.failing, reading_id=self.bad["reading_id"], predicted_mode="OSF")
 
     def publish_predictions(self) -> None:
@@ -204,8 +204,8 @@ def test_machine_names_the_fields_and_units_of_its_own_profile(broker, telegram,
     finally:
         bot.stop()
     assert f"{scene.fan}: unscored, online" in fan
-    assert "Profile: Test fan (test-fan)" in fan
-    assert "Latest: vibration RMS 7.25 mm/s, bearing temperature 88.4 °C" in fan
+    assert "Profile: Industrial fan (fan)" in fan
+    assert "Latest: vibration (RMS) 7.25 mm/s, bearing temperature 88.4 °C" in fan
     assert "torque" not in fan
     assert "Profile: AI4I 2020 milling machine (ai4i-mill)" in mill
     assert "vibration" not in mill
