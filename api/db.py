@@ -118,6 +118,7 @@ history_minute_values = sa.Table(
     sa.Column("n", sa.BigInteger, nullable=False),
     sa.Column("total", sa.Float, nullable=False),
     sa.PrimaryKeyConstraint("machine_id", "minute_ms", "field", name="pk_history_minute_values"),
+    sqlite_with_rowid=False,  # SQLite: the rows live in the primary key's b-tree (upserts and range reads)
 )
 
 # The API's own small state: the last event id of a clean shutdown ("event_floor"), so the next

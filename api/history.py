@@ -86,10 +86,14 @@ def add_to_rollup(conn: sa.Connection, new_rows: Sequence[dict[str, Any]]) -> No
         if probability is not None and (acc["max_probability"] is None or probability > acc["max_probability"]):
             acc["max_probability"] = probability
         acc["max_rank"] = max(acc["max_rank"], STATUS_RANK[row["status"]])
-        for name, value in numeric_values(row["values"]).items():
-            total = sums.setdefault((machine, minute, name), [0, 0.0])
-            total[0] += 1
-            total[1] += value
+        for name, value in row["values"].items():
+            if type(value) is float or type(value) is int:  # validated finite by the contract; bool is not int here
+                total = sums.get((machine, minute, name))
+                if total is None:
+                    sums[(machine, minute, name)] = [1, float(value)]
+                else:
+                    total[0] += 1
+                    total[1] += value
     minute_rows = [tuple(m[c] for c in _MINUTE_COLUMNS) for _k, m in sorted(minutes.items())]
     _upsert_many(conn, _MERGE_MINUTES, _MINUTE_COLUMNS, minute_rows)
     value_rows = [(machine, minute, name, n, total) for (machine, minute, name), (n, total) in sums.items()]

@@ -81,6 +81,7 @@ def _rollup() -> None:
         sa.Column("n", sa.BigInteger, nullable=False),
         sa.Column("total", sa.Float, nullable=False),
         sa.PrimaryKeyConstraint("machine_id", "minute_ms", "field", name="pk_history_minute_values"),
+        sqlite_with_rowid=False,
     )
     for name in _LEGACY_VALUES:
         op.execute(
