@@ -16,8 +16,9 @@ from pathlib import Path
 from typing import Literal, get_args
 
 from contract import Channel, Topics, validate_name
+from contract.sparkplug import edge_node_filters, host_filters
 
-Role = Literal["sensor", "worker", "viewer"]
+Role = Literal["sensor", "worker", "viewer", "sparkplug-host", "sparkplug-node"]
 ROLES: tuple[str, ...] = get_args(Role)
 _PBKDF2_ITERATIONS = 101  # Mosquitto 2.0's own default for its $7$ (PBKDF2-SHA512) format
 _SALT_BYTES = 12
@@ -50,6 +51,8 @@ def render_acl(users: dict[str, str], topics: Topics) -> str:
 
 
 def _role_rules(role: Role, name: str, topics: Topics) -> list[str]:
+    if role in ("sparkplug-host", "sparkplug-node"):
+        return _sparkplug_rules(role, name, topics)
     if role == "sensor":
         return [f"write {topics.readings(name)}", f"write {topics.status(name)}"]
     own_status = f"write {topics.service_status(name)}"
@@ -68,6 +71,28 @@ def _role_rules(role: Role, name: str, topics: Topics) -> list[str]:
         *(f"read {topics.all_of(channel)}" for channel in viewer_channels),
         f"read {topics.all_service_statuses()}",
         own_status,
+    ]
+
+
+def _sparkplug_rules(role: Role, name: str, topics: Topics) -> list[str]:
+    """Sparkplug B accounts (gateways, issue 18).
+
+    An edge node (account name = its edge node id) writes its own node's and devices' births,
+    data and deaths in any group and reads the commands sent to it. The host application
+    (`python -m publisher sparkplug`) reads every Sparkplug message, sends NCMD/DCMD and its STATE,
+    and publishes readings and statuses for the machines it maps (any machine: the broker's
+    account list does not know which machines a mapping names) plus its own service status.
+    """
+    if role == "sparkplug-node":
+        writes, reads = edge_node_filters(name)
+        return [*(f"write {t}" for t in writes), *(f"read {t}" for t in reads)]
+    writes, reads = host_filters(name)
+    return [
+        *(f"read {t}" for t in reads),
+        *(f"write {t}" for t in writes),
+        f"write {topics.all_of(Channel.READINGS)}",
+        f"write {topics.all_of(Channel.STATUS)}",
+        f"write {topics.service_status(name)}",
     ]
 
 

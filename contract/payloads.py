@@ -77,7 +77,7 @@ ONLINE_STATES: tuple[str, ...] = get_args(OnlineState)
 REJECTION_REASONS: tuple[str, ...] = get_args(RejectionReason)
 
 Probability = Annotated[float, Ge(0.0), Le(1.0)]
-Flag = Literal[0, 1]
+Flag = Annotated[int, Ge(0), Le(1)]  # 0 or 1
 Value = float | str  # a numeric field, or a category or text field
 
 

@@ -107,6 +107,7 @@ class _Valid:
     machine_id: str
     reading: Reading
     profile: Profile
+    profile_id: str  # the profile's id, read once (a pydantic attribute costs more than a slot)
     probability: float | None = None
     mode: str | None = None
     scorer: Scorer | None = None
@@ -156,9 +157,10 @@ class BatchProcessor:
         except UnknownProfile as exc:
             return self._rejection(message, "unknown_profile", exc.detail, None)
         try:
-            return _Valid(machine_id, reading_parser(profile).parse(message.payload, machine_id), profile)
+            reading = reading_parser(profile).parse(message.payload, machine_id)
         except InvalidReading as exc:
             return self._rejection(message, exc.reason, exc.detail, exc.field)
+        return _Valid(machine_id, reading, profile, reading.profile or profile.id)
 
     def _rejection(self, message: Incoming, reason: str, detail: str, field_name: str | None) -> Rejection:
         excerpt = message.payload[:EXCERPT_CHARS].decode("utf-8", errors="replace")
@@ -175,7 +177,7 @@ class BatchProcessor:
     def _score(self, valid: list[_Valid], result: BatchResult) -> None:
         groups: dict[str, list[_Valid]] = {}
         for item in valid:
-            groups.setdefault(item.profile.id, []).append(item)
+            groups.setdefault(item.profile_id, []).append(item)
         raws = {profile_id: self._score_group(group) for profile_id, group in groups.items()}
         scored_at = self.clock()
         forecaster = self.forecaster
@@ -212,7 +214,7 @@ class BatchProcessor:
             return
         by_profile: dict[str, list[int]] = {}
         for i in wanted:
-            by_profile.setdefault(valid[i].profile.id, []).append(i)
+            by_profile.setdefault(valid[i].profile_id, []).append(i)
         rows = _rows_in_group(valid)
         explanations: dict[int, dict[str, object]] = {}
         for profile_id, indices in by_profile.items():
@@ -232,9 +234,9 @@ def _rows_in_group(valid: list[_Valid]) -> list[int]:
     seen: dict[str, int] = {}
     rows = []
     for item in valid:
-        row = seen.get(item.profile.id, 0)
+        row = seen.get(item.profile_id, 0)
         rows.append(row)
-        seen[item.profile.id] = row + 1
+        seen[item.profile_id] = row + 1
     return rows
 
 
@@ -245,7 +247,7 @@ def _prediction(item: _Valid, scored_at: str) -> Prediction:
     return Prediction(
         reading_id=reading.reading_id,
         machine_id=item.machine_id,
-        profile=item.profile.id,
+        profile=item.profile_id,
         ts=reading.ts,
         scored_at=scored_at,
         status=status_of(reading, item.probability, threshold),  # type: ignore[arg-type]

@@ -7,11 +7,12 @@ samples at a rate and stops cleanly when asked.
 from __future__ import annotations
 
 import fcntl
+import json
 import logging
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TextIO
 
@@ -30,6 +31,7 @@ __all__ = ["ReadingPublisher", "Sourced", "run"]
 log = logging.getLogger(__name__)
 
 _MAX_WAIT_S = 0.25  # longest single wait, so a stop request is noticed quickly
+_ENCODER = json.JSONEncoder(separators=(",", ":"), allow_nan=False)  # the contract's compact JSON
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,13 +45,21 @@ class Sourced:
 class ReadingPublisher:
     """Turns samples into readings, queues them in the outbox and keeps the MQTT session."""
 
-    def __init__(self, config: PublisherConfig, profile: Profile | None = None) -> None:
+    def __init__(
+        self,
+        config: PublisherConfig,
+        status_topic: str | None = None,
+        validate: Callable[[bytes], object] | None = None,
+        profile: Profile | None = None,
+    ) -> None:
         self.config = config
         self.profile = profile or default_profile()
-        self._parser = reading_parser(self.profile)
         self.machine_id = config.machine_id
         self.topic = config.topics.readings(self.machine_id)
-        self.status_topic = config.topics.status(self.machine_id)
+        # A gateway serving several machines announces itself as a service instead.
+        self.status_topic = status_topic or config.topics.status(self.machine_id)
+        # The profile's own check by default; a gateway passes the check of the machines it serves.
+        self.validate: Callable[[bytes], object] = validate or reading_parser(self.profile).parse
         self.client = _create_client(config, self.status_topic)
         self._lock = _lock_outbox(config)
         try:
@@ -64,11 +74,29 @@ class ReadingPublisher:
         self.stop_requested = threading.Event()
         self._next_stats = time.monotonic() + config.stats_interval_s
 
-    def start(self) -> None:
-        """Connect (in the background, retrying) and hand over what a previous run left behind."""
+    def start(
+        self, subscriptions: Sequence[tuple[str, int]] = (), on_connected: Callable[[], None] | None = None
+    ) -> None:
+        """Connect (in the background, retrying) and hand over what a previous run left behind.
+
+        `subscriptions` are renewed on every connect (the Sparkplug host reads as well as writes);
+        `on_connected` runs in paho's thread after each connect.
+        """
         if self.outbox.depth:
             log.info("outbox holds %d readings from a previous run; sending them first", self.outbox.depth)
-        connect_client(self.client, self.config.mqtt, status_topic=self.status_topic, on_connected=self.sender.link_up)
+
+        def connected() -> None:
+            self.sender.link_up()
+            if on_connected is not None:
+                on_connected()
+
+        connect_client(
+            self.client,
+            self.config.mqtt,
+            status_topic=self.status_topic,
+            subscriptions=subscriptions,
+            on_connected=connected,
+        )
         self.sender.follow_disconnects()
 
     def offer(self, sample: Sample) -> str:
@@ -76,8 +104,25 @@ class ReadingPublisher:
         self.sequence += 1
         reading = sample.to_reading(reading_id(self.machine_id, self.run_id, self.sequence), utc_now_iso())
         payload = reading.to_json()
-        self._parser.parse(payload)  # what the worker or the broker would refuse is refused here instead
-        dropped = self.outbox.put(self.topic, payload)
+        self.validate(payload)  # what the worker or the broker would refuse is refused here instead
+        self._queue(self.topic, payload)
+        return reading.reading_id
+
+    def offer_values(self, values: Mapping[str, float | str], machine_id: str | None = None) -> str:
+        """Queue a flat reading of a profile's `values` for `machine_id` (default: this publisher's).
+
+        InvalidReading if the profile's check refuses it. Gateways use this instead of :meth:`offer`.
+        """
+        machine = machine_id or self.machine_id
+        self.sequence += 1
+        identifier = reading_id(machine, self.run_id, self.sequence)
+        payload = _ENCODER.encode({"reading_id": identifier, "ts": utc_now_iso(), **values}).encode()
+        self.validate(payload)
+        self._queue(self.config.topics.readings(machine), payload)
+        return identifier
+
+    def _queue(self, topic: str, payload: bytes) -> None:
+        dropped = self.outbox.put(topic, payload)
         if dropped:
             log.warning(
                 "outbox full (%d rows): dropped the %d oldest readings, %d dropped since start",
@@ -86,7 +131,11 @@ class ReadingPublisher:
                 self.outbox.dropped,
             )
         self.sender.feed()
-        return reading.reading_id
+
+    def pump(self, timeout: float) -> None:
+        """Process acknowledgements for up to `timeout` s (less if woken), logging the counters when due."""
+        self.sender.pump(min(timeout, _MAX_WAIT_S))
+        self._maybe_log_stats()
 
     @property
     def stopping(self) -> bool:

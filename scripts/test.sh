@@ -1,13 +1,18 @@
 #!/usr/bin/env bash
 # The whole test suite (after `make lint`): the dashboard's Vitest tests, then pytest with the
 # real services the tests need (Mosquitto is started by the fixtures; PostgreSQL and
-# Chromium are installed here when missing).
+# Chromium and socat are installed here when missing).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-# The browser tests drive Debian's Chromium (never a downloaded browser).
-if ! command -v chromium >/dev/null; then
+# The browser tests drive Debian's Chromium (never a downloaded browser); the Modbus RTU test
+# talks over a virtual serial pair made by socat.
+missing=""
+command -v chromium >/dev/null || missing="$missing chromium"
+command -v socat >/dev/null || missing="$missing socat"
+if [ -n "$missing" ]; then
   sudo=""; [ "$(id -u)" = 0 ] || sudo=sudo
-  $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium >/dev/null
+  # shellcheck disable=SC2086
+  $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq $missing >/dev/null
 fi
 if [ -d dashboard/node_modules ]; then
   (cd dashboard && npm test --silent)
