@@ -47,6 +47,7 @@ RUN groupadd --system --gid "${FOREWARN_UID}" forewarn \
 COPY mosquitto.conf ./
 COPY data/ data/
 COPY contract/ contract/
+COPY profiles/ profiles/
 COPY common/ common/
 COPY broker/ broker/
 COPY model/ model/

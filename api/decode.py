@@ -11,7 +11,9 @@ import math
 from typing import Any
 
 from api.rows import LAST_MS, STATUS_RANK, ts_to_ms
-from contract import MACHINE_ID_PATTERN, READING_NUMBERS
+from contract import MACHINE_ID_PATTERN
+from contract.compat import V1_READING_NUMBERS as READING_NUMBERS
+from contract.compat import flat_prediction
 from contract.payloads import READING_ID_PATTERN
 
 __all__ = ["MAX_MESSAGE_BYTES", "MalformedError", "alert_row", "prediction_row", "status_of"]
@@ -34,7 +36,7 @@ class MalformedError(ValueError):
 
 def prediction_row(payload: bytes, machine_id: str) -> dict[str, Any]:
     """A Prediction payload from `machine_id`'s topic as a `predictions` row."""
-    data = _object(payload)
+    data = flat_prediction(_object(payload))  # the store keeps the version-1 columns until it moves to profiles
     _same_machine(data, machine_id)
     explanation = data.get("explanation")
     if explanation is not None and not isinstance(explanation, dict):

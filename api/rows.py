@@ -15,7 +15,9 @@ from dataclasses import fields
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from contract import READING_NUMBERS, Alert, Prediction, format_ts
+from contract import Alert, format_ts
+from contract.compat import V1_PREDICTION_FIELDS
+from contract.compat import V1_READING_NUMBERS as READING_NUMBERS
 
 __all__ = [
     "ALERT_VIEW_FIELDS",
@@ -32,8 +34,9 @@ __all__ = [
     "ts_to_ms",
 ]
 
-PREDICTION_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(Prediction))
-ALERT_VIEW_FIELDS: tuple[str, ...] = (*(f.name for f in fields(Alert)), "acked_by", "acked_at")
+# The store keeps version-1 (flat AI4I) predictions until it moves to profiles.
+PREDICTION_FIELDS: tuple[str, ...] = V1_PREDICTION_FIELDS
+ALERT_VIEW_FIELDS: tuple[str, ...] = (*(f.name for f in fields(Alert) if f.name != "profile"), "acked_by", "acked_at")
 # The CSV export: every prediction field but the (nested) explanation.
 CSV_FIELDS: tuple[str, ...] = tuple(name for name in PREDICTION_FIELDS if name != "explanation")
 STATUS_RANK = {"normal": 0, "predictive": 1, "failure": 2}

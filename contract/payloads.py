@@ -1,28 +1,39 @@
 """Every MQTT payload Forewarn exchanges: frozen dataclasses with JSON round trips.
 
-A reading from the outside world goes through :func:`parse_reading`, which either
-returns a :class:`Reading` or raises :class:`InvalidReading` with a machine-readable
-``reason`` (one of :data:`REJECTION_REASONS`) and a human ``detail``.
+A reading from the outside world goes through :func:`contract.parse_reading`, which
+validates it against the machine's profile and either returns a :class:`Reading` or raises
+:class:`InvalidReading` with a machine-readable ``reason`` (one of :data:`REJECTION_REASONS`)
+and a human ``detail``. The other payloads are checked by :mod:`contract.validation`.
+
+The vocabularies (statuses, alert kinds, severities, states, rejection reasons) are the
+``Literal`` types below and their tuples; the JSON Schemas are generated from these classes
+(:mod:`contract.schemas`). Predictions are ``schema_version`` 2: the reading's values in one
+``values`` object; version 1 (flat AI4I columns) is read by :mod:`contract.compat`.
 """
 
 from __future__ import annotations
 
 import json
-import math
 import operator
 import re
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime
-from typing import Any, Literal, Self, get_args
+from typing import Annotated, Any, Literal, Self, get_args
+
+from annotated_types import Ge, Le
 
 __all__ = [
+    "ALERT_KINDS",
+    "ALERT_STATES",
     "DEFAULT_MAX_FUTURE_S",
     "MAX_PAYLOAD_BYTES",
-    "PHYSICAL_BOUNDS",
-    "READING_NUMBERS",
+    "ONLINE_STATES",
+    "PREDICTION_SCHEMA_VERSION",
+    "PREDICTION_STATUSES",
     "REJECTION_REASONS",
     "SCHEMA_VERSION",
+    "SEVERITIES",
     "Alert",
     "InvalidReading",
     "Prediction",
@@ -30,34 +41,22 @@ __all__ = [
     "Rejection",
     "Status",
     "format_ts",
-    "parse_reading",
     "parse_ts",
     "utc_now_iso",
 ]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 1  # alerts, rejections
+PREDICTION_SCHEMA_VERSION = 2  # values in one object (1: flat AI4I columns, see contract.compat)
 MAX_PAYLOAD_BYTES = 16 * 1024
 READING_ID_PATTERN = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
 
-MachineType = Literal["L", "M", "H"]
-MACHINE_TYPES: tuple[str, ...] = get_args(MachineType)
-PredictionStatus = Literal["normal", "predictive", "failure"]
+# "unscored": the machine's profile has no model yet; the reading is kept and shown.
+PredictionStatus = Literal["normal", "predictive", "failure", "unscored"]
 AlertKind = Literal["predicted", "detected"]
+Severity = Literal["warning", "critical"]
 AlertState = Literal["open", "cleared"]
 OnlineState = Literal["online", "offline"]
-
-# Inclusive bounds outside which a sensor value is physically implausible for a
-# milling machine; far wider than the AI4I data so real plants fit inside.
-PHYSICAL_BOUNDS: dict[str, tuple[float, float]] = {
-    "air_temp_k": (200.0, 400.0),
-    "process_temp_k": (200.0, 450.0),
-    "rotational_speed_rpm": (0.0, 20_000.0),
-    "torque_nm": (0.0, 1_000.0),
-    "tool_wear_min": (0.0, 100_000.0),
-}
-READING_NUMBERS: tuple[str, ...] = tuple(PHYSICAL_BOUNDS)
-
-REJECTION_REASONS = (
+RejectionReason = Literal[
     "too_large",
     "not_json",
     "not_object",
@@ -69,11 +68,22 @@ REJECTION_REASONS = (
     "bad_timestamp",
     "bad_value",
     "machine_mismatch",
+    "unknown_profile",
     "rate_limited",  # the worker's per-sensor quota, not the payload (inference_worker/quota.py)
-)
+]
+PREDICTION_STATUSES: tuple[str, ...] = get_args(PredictionStatus)
+ALERT_KINDS: tuple[str, ...] = get_args(AlertKind)
+SEVERITIES: tuple[str, ...] = get_args(Severity)
+ALERT_STATES: tuple[str, ...] = get_args(AlertState)
+ONLINE_STATES: tuple[str, ...] = get_args(OnlineState)
+REJECTION_REASONS: tuple[str, ...] = get_args(RejectionReason)
 # How far ahead of the receiver's clock a reading's `ts` may be: clocks drift, but a reading
 # dated later than this would pin its machine's latest state and head the log until then.
 DEFAULT_MAX_FUTURE_S = 300.0
+
+Probability = Annotated[float, Ge(0.0), Le(1.0)]
+Flag = Literal[0, 1]
+Value = float | str  # a numeric field, or a category or text field
 
 
 class InvalidReading(ValueError):
@@ -141,46 +151,57 @@ class _JsonPayload:
 
 
 @dataclass(frozen=True, slots=True)
-class Reading(_JsonPayload):
-    """One sensor reading of one machine."""
+class Reading:
+    """One reading of one machine, validated against its profile.
+
+    On the wire it is flat JSON (the envelope plus the profile's fields); parsed, the
+    fields are in `values`, and `profile` names the profile it was validated against.
+    """
 
     reading_id: str
     ts: str
-    type: MachineType
-    air_temp_k: float
-    process_temp_k: float
-    rotational_speed_rpm: float
-    torque_nm: float
-    tool_wear_min: float
-    product_id: str | None = None
-    failure: int | None = None
+    values: dict[str, Value]
+    failure: Flag | None = None
     failure_description: str | None = None
+    profile: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The flat wire form a sensor publishes (no None values, no profile)."""
+        flat: dict[str, Any] = {"reading_id": self.reading_id, "ts": self.ts, **self.values}
+        if self.failure is not None:
+            flat["failure"] = self.failure
+        if self.failure_description is not None:
+            flat["failure_description"] = self.failure_description
+        return flat
+
+    def to_json(self) -> bytes:
+        return _ENCODER.encode(self.to_dict()).encode()
 
 
 @dataclass(frozen=True, slots=True)
 class Prediction(_JsonPayload):
-    """The worker's verdict on one reading, carrying the reading's values."""
+    """The worker's verdict on one reading, carrying the reading's values (schema version 2).
+
+    `failure_probability`, `model_version` and `threshold` are None when the machine's
+    profile has no model yet (status "unscored"). Issue 16 adds optional model_kind, rul,
+    rul_low, rul_high and anomaly_score; readers ignore keys they do not know.
+    """
 
     reading_id: str
     machine_id: str
+    profile: str
     ts: str
     scored_at: str
     status: PredictionStatus
-    failure_probability: float
+    failure_probability: Probability | None
     predicted_mode: str | None
-    model_version: str
-    threshold: float
-    type: MachineType
-    air_temp_k: float
-    process_temp_k: float
-    rotational_speed_rpm: float
-    torque_nm: float
-    tool_wear_min: float
-    product_id: str | None = None
-    failure: int | None = None
+    model_version: str | None
+    threshold: Probability | None
+    values: dict[str, Value]
+    failure: Flag | None = None
     failure_description: str | None = None
     explanation: dict[str, Any] | None = None
-    schema_version: int = SCHEMA_VERSION
+    schema_version: int = PREDICTION_SCHEMA_VERSION
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,14 +211,15 @@ class Alert(_JsonPayload):
     alert_id: str
     machine_id: str
     kind: AlertKind
-    severity: Literal["warning", "critical"]
+    severity: Severity
     state: AlertState
     opened_at: str
     reading_id: str
-    failure_probability: float
+    failure_probability: Probability | None  # None: a detected failure on a machine without a model
     predicted_mode: str | None
     message: str
     cleared_at: str | None = None
+    profile: str | None = None
     schema_version: int = SCHEMA_VERSION
 
 
@@ -205,7 +227,7 @@ class Alert(_JsonPayload):
 class Rejection(_JsonPayload):
     """Why a reading was refused, published on the machine's `rejected` topic."""
 
-    reason: str
+    reason: RejectionReason
     detail: str
     topic: str
     received_at: str
@@ -221,128 +243,3 @@ class Status(_JsonPayload):
 
     state: OnlineState
     ts: str = field(default_factory=utc_now_iso)
-
-
-# ---------------------------------------------------------------- reading parser
-
-
-def parse_reading(
-    raw: bytes,
-    machine_id: str | None = None,
-    *,
-    now: datetime | None = None,
-    max_future_s: float = DEFAULT_MAX_FUTURE_S,
-) -> Reading:
-    """Decode and validate a reading payload, raising InvalidReading with a reason.
-
-    With `now` (the receiver's clock, aware), a `ts` more than `max_future_s` after it is
-    refused as ``bad_timestamp``; without it the time is not compared with any clock.
-    """
-    if len(raw) > MAX_PAYLOAD_BYTES:
-        raise InvalidReading("too_large", f"{len(raw)} bytes > {MAX_PAYLOAD_BYTES}")
-    data = _decode_object(raw)
-    if machine_id is not None and "machine_id" in data and data["machine_id"] != machine_id:
-        raise InvalidReading("machine_mismatch", "payload machine_id differs from topic", "machine_id")
-    numbers = {name: _number(data, name) for name in READING_NUMBERS}
-    return Reading(
-        reading_id=_reading_id(data),
-        ts=_timestamp(data, now, max_future_s),
-        type=_machine_type(data),
-        product_id=_optional_text(data, "product_id", 64),
-        failure=_optional_flag(data, "failure"),
-        failure_description=_optional_text(data, "failure_description", 256),
-        **numbers,
-    )
-
-
-def _decode_object(raw: bytes) -> dict[str, Any]:
-    try:
-        data = json.loads(raw, parse_constant=_refuse_constant)
-    except InvalidReading:
-        raise
-    except (ValueError, RecursionError) as exc:  # JSONDecodeError, bad UTF-8, huge ints
-        raise InvalidReading("not_json", f"payload is not JSON ({exc})") from None
-    if not isinstance(data, dict):
-        raise InvalidReading("not_object", f"payload is a JSON {type(data).__name__}, not an object")
-    return data
-
-
-def _refuse_constant(name: str) -> float:
-    raise InvalidReading("not_finite", f"{name} is not a number", None)
-
-
-def _require(data: dict[str, Any], name: str) -> Any:
-    if name not in data or data[name] is None:
-        raise InvalidReading("missing_field", f"{name} is required", name)
-    return data[name]
-
-
-def _number(data: dict[str, Any], name: str) -> float:
-    value = _require(data, name)
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise InvalidReading("wrong_type", f"{name} must be a number", name)
-    try:
-        number = float(value)
-    except OverflowError:
-        number = math.inf
-    if not math.isfinite(number):
-        raise InvalidReading("not_finite", f"{name} is not finite", name)
-    low, high = PHYSICAL_BOUNDS[name]
-    if not low <= number <= high:
-        raise InvalidReading("out_of_bounds", f"{name}={number} outside [{low}, {high}]", name)
-    return number
-
-
-def _text(data: dict[str, Any], name: str) -> str:
-    value = _require(data, name)
-    if not isinstance(value, str):
-        raise InvalidReading("wrong_type", f"{name} must be a string", name)
-    return value
-
-
-def _reading_id(data: dict[str, Any]) -> str:
-    value = _text(data, "reading_id")
-    if not READING_ID_PATTERN.fullmatch(value):
-        raise InvalidReading("bad_value", f"reading_id must match {READING_ID_PATTERN.pattern}", "reading_id")
-    return value
-
-
-def _timestamp(data: dict[str, Any], now: datetime | None, max_future_s: float) -> str:
-    value = _text(data, "ts")
-    try:
-        moment = parse_ts(value)
-    except (ValueError, OverflowError) as exc:
-        raise InvalidReading("bad_timestamp", f"ts {value[:40]!r}: {exc}", "ts") from None
-    if moment.year < 1970:  # a clock that was never set; history is kept in epoch milliseconds
-        raise InvalidReading("bad_timestamp", f"ts {value[:40]!r} is before 1970", "ts")
-    if now is not None and (moment - now).total_seconds() > max_future_s:
-        ahead = (moment - now).total_seconds()
-        raise InvalidReading(
-            "bad_timestamp", f"ts {value[:40]!r} is {ahead:.0f} s ahead of the clock (at most {max_future_s:g} s)", "ts"
-        )
-    return format_ts(moment)
-
-
-def _machine_type(data: dict[str, Any]) -> MachineType:
-    value = _text(data, "type")
-    if value not in MACHINE_TYPES:
-        raise InvalidReading("bad_value", f"type must be one of {', '.join(MACHINE_TYPES)}", "type")
-    return value  # type: ignore[return-value]
-
-
-def _optional_text(data: dict[str, Any], name: str, max_len: int) -> str | None:
-    value = data.get(name)
-    if value is None or value == "":  # an empty CSV cell means "not given"
-        return None
-    if not isinstance(value, str) or len(value) > max_len:
-        raise InvalidReading("wrong_type", f"{name} must be a string of at most {max_len}", name)
-    return value
-
-
-def _optional_flag(data: dict[str, Any], name: str) -> int | None:
-    value = data.get(name)
-    if value is None:
-        return None
-    if isinstance(value, bool) or value not in (0, 1):
-        raise InvalidReading("bad_value", f"{name} must be 0 or 1", name)
-    return int(value)

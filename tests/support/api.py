@@ -36,6 +36,7 @@ TOKEN = "test-token-0123456789abcdef"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 ALLOWED_ORIGIN = "https://dashboard.example"
 EXAMPLES = Path(__file__).resolve().parents[2] / "contract" / "examples"
+V1_EXAMPLES = Path(__file__).resolve().parent / "examples"
 
 
 @pytest.fixture(name="database_url", params=["sqlite", "postgresql"])
@@ -114,8 +115,8 @@ def at(seconds_ago: float) -> str:
 
 
 def prediction(machine_id: str, reading_id: str, ts: str | None = None, **changes: Any) -> dict[str, Any]:
-    """A Prediction payload (from contract/examples) for `machine_id`."""
-    base: dict[str, Any] = json.loads((EXAMPLES / "prediction.json").read_text())
+    """A version-1 Prediction payload for `machine_id` (the API's store keeps version 1 for now)."""
+    base: dict[str, Any] = json.loads((V1_EXAMPLES / "prediction_v1.json").read_text())
     base.update(
         machine_id=machine_id,
         reading_id=reading_id,
@@ -132,6 +133,7 @@ def prediction(machine_id: str, reading_id: str, ts: str | None = None, **change
 
 def alert(machine_id: str, alert_id: str, state: str = "open", **changes: Any) -> dict[str, Any]:
     base: dict[str, Any] = json.loads((EXAMPLES / "alert.json").read_text())
+    base.pop("profile", None)  # not stored by the API yet
     base.update(machine_id=machine_id, alert_id=alert_id, state=state, opened_at=ago(5))
     if state == "cleared":
         base["cleared_at"] = ago(0)

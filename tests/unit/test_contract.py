@@ -3,24 +3,33 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
 from api.decode import prediction_row
 from api.rows import ts_to_ms
 from contract import (
-    READING_NUMBERS,
+    PREDICTION_STATUSES,
+    REJECTION_REASONS,
     Alert,
     Channel,
     InvalidName,
+    InvalidPayload,
     InvalidReading,
     Prediction,
     Rejection,
     Status,
     Topics,
+    parse_alert,
+    parse_prediction,
     parse_reading,
+    parse_rejection,
+    parse_status,
 )
 from tests.support.payloads import encode, example, reading
+
+EXAMPLES_V1 = Path(__file__).resolve().parents[1] / "support" / "examples"
 
 
 def test_topics_are_built_from_one_prefix() -> None:
@@ -82,6 +91,21 @@ def test_every_example_payload_loads_into_its_dataclass() -> None:
     assert parse_reading(encode(example("reading"))).reading_id == "slave1-000042"
 
 
+def test_every_example_payload_passes_its_validating_parser() -> None:
+    assert parse_prediction(encode(example("prediction"))).to_dict() == example("prediction")
+    assert parse_alert(encode(example("alert"))).to_dict() == example("alert")
+    assert parse_rejection(encode(example("rejection"))).to_dict() == example("rejection")
+    assert parse_status(encode(example("status"))).to_dict() == example("status")
+
+
+def test_a_reading_keeps_its_values_and_its_wire_form() -> None:
+    parsed = parse_reading(encode(example("reading")), "slave1")
+    assert parsed.profile == "ai4i-mill"
+    assert parsed.values["type"] == "L"
+    assert parsed.values["torque_nm"] == 65.7
+    assert parse_reading(parsed.to_json(), "slave1") == parsed
+
+
 def test_a_valid_reading_is_normalised_to_utc() -> None:
     parsed = parse_reading(encode(reading(ts="2026-11-27T10:00:00+02:00", extra_field="ignored")))
     assert parsed.ts == "2026-11-27T08:00:00.000Z"
@@ -106,6 +130,12 @@ def test_a_valid_reading_is_normalised_to_utc() -> None:
         (encode(reading(failure=2)), "bad_value", "failure"),
         (encode(reading(reading_id="a/b")), "bad_value", "reading_id"),
         (encode(reading(machine_id="someone-else")), "machine_mismatch", "machine_id"),
+        (encode(reading(machine_id="someone-else", torque_nm="x")), "machine_mismatch", "machine_id"),
+        (encode(reading(torque_nm=None)), "missing_field", "torque_nm"),
+        (encode(reading(type=5)), "wrong_type", "type"),
+        (encode(reading(failure=True)), "bad_value", "failure"),
+        (encode(reading(product_id="x" * 65)), "wrong_type", "product_id"),
+        (encode(reading(ts=5)), "wrong_type", "ts"),
     ],
 )
 def test_bad_readings_are_rejected_with_a_reason(payload: bytes, reason: str, field: str | None) -> None:
@@ -117,17 +147,17 @@ def test_bad_readings_are_rejected_with_a_reason(payload: bytes, reason: str, fi
 def test_empty_optional_text_means_not_given() -> None:
     # Found by the S4 fuzzing: "" passed the parser and then failed the API's non-empty check.
     parsed = parse_reading(encode(reading(product_id="", failure_description="")))
-    assert (parsed.product_id, parsed.failure_description) == (None, None)
+    assert ("product_id" in parsed.values, parsed.failure_description) == (False, None)
 
 
 @pytest.mark.parametrize("ts", ["1970-01-01T00:00:00Z", "9999-12-31T23:59:59.9999Z", "2026-11-27T10:00:00-12:00"])
 def test_a_reading_at_the_edges_makes_a_prediction_the_api_stores(ts: str) -> None:
     """The worker's parser and the API's decoder agree on the edges (1970, year 9999, empty text)."""
     parsed = parse_reading(encode(reading(ts=ts, failure_description="", product_id="")))
-    values = {name: getattr(parsed, name) for name in READING_NUMBERS}
     prediction = Prediction(
         reading_id=parsed.reading_id,
         machine_id="m1",
+        profile="ai4i-mill",
         ts=parsed.ts,
         scored_at=parsed.ts,
         status="normal",
@@ -135,10 +165,8 @@ def test_a_reading_at_the_edges_makes_a_prediction_the_api_stores(ts: str) -> No
         predicted_mode=None,
         model_version="v1",
         threshold=0.5,
-        type=parsed.type,
-        product_id=parsed.product_id,
+        values=parsed.values,
         failure_description=parsed.failure_description,
-        **values,
     )
     row = prediction_row(prediction.to_json(), "m1")
     assert row["ts_ms"] == ts_to_ms(parsed.ts)
@@ -150,3 +178,43 @@ def test_non_finite_numbers_are_rejected(literal: str) -> None:
     with pytest.raises(InvalidReading) as caught:
         parse_reading(text.encode())
     assert caught.value.reason == "not_finite"
+
+
+def test_a_version_1_prediction_is_read_as_version_2_of_an_ai4i_machine() -> None:
+    old = json.loads((EXAMPLES_V1 / "prediction_v1.json").read_text())
+    upgraded = parse_prediction(json.dumps(old).encode())
+    assert (upgraded.schema_version, upgraded.profile) == (2, "ai4i-mill")
+    assert upgraded.values["torque_nm"] == old["torque_nm"]
+    assert upgraded.values["type"] == old["type"]
+    assert upgraded.failure_probability == old["failure_probability"]
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"status": "fine"}, "status"),
+        ({"failure_probability": "0.5"}, "failure_probability"),
+        ({"failure_probability": 1.5}, "failure_probability"),
+        ({"values": {"torque_nm": True}}, "values.torque_nm"),
+    ],
+)
+def test_a_prediction_outside_the_contract_is_refused_naming_the_field(change: dict[str, object], field: str) -> None:
+    with pytest.raises(InvalidPayload) as caught:
+        parse_prediction(example("prediction") | change)
+    assert str(caught.value.field).startswith(field)
+
+
+def test_an_unscored_prediction_has_no_probability() -> None:
+    unscored = example("prediction") | {
+        "status": "unscored",
+        "failure_probability": None,
+        "model_version": None,
+        "threshold": None,
+        "predicted_mode": None,
+    }
+    assert parse_prediction(unscored).failure_probability is None
+
+
+def test_the_vocabularies_include_the_new_reason_and_status() -> None:
+    assert "unknown_profile" in REJECTION_REASONS
+    assert "unscored" in PREDICTION_STATUSES
