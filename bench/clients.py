@@ -11,8 +11,6 @@ Times are ``time.monotonic()``: one clock for every process on the machine.
 
 from __future__ import annotations
 
-import csv
-import json
 import threading
 import time
 from dataclasses import replace
@@ -23,6 +21,8 @@ from typing import Any
 import paho.mqtt.client as mqtt
 
 from common.mqtt import MqttSettings, connect_client, create_client, wait_connected
+from publisher.replay import load_rows
+from publisher.sample import Sample
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 _RID = b'"reading_id":"'
@@ -35,31 +35,18 @@ def readings(tag: str, count: int) -> list[bytes]:
     return [_payload(f"{tag}-{n}", stamp, rows[n % len(rows)]) for n in range(count)]
 
 
-def _csv_rows() -> list[dict[str, str]]:
-    rows: list[dict[str, str]] = []
+def _csv_rows() -> list[Sample]:
+    """The seed files' rows, read as the publisher replays them (the default profile's columns)."""
+    rows: list[Sample] = []
     for name in ("slave1_data.csv", "slave2_data.csv"):
         with (DATA / name).open(newline="") as handle:
-            rows.extend(csv.DictReader(handle))
+            good, _ = load_rows(handle, name)
+            rows.extend(row.sample for row in good)
     return rows
 
 
-def _payload(reading_id: str, ts: str, row: dict[str, str]) -> bytes:
-    return json.dumps(
-        {
-            "reading_id": reading_id,
-            "ts": ts,
-            "type": row["Category"],
-            "air_temp_k": float(row["Air_Temp"]),
-            "process_temp_k": float(row["Process_Temp"]),
-            "rotational_speed_rpm": float(row["Rotational_Speed"]),
-            "torque_nm": float(row["Torque"]),
-            "tool_wear_min": float(row["Tool_Life"]),
-            "product_id": row["Identifier"],
-            "failure": int(row["Failure"]),
-            "failure_description": row["Failure_Description"],
-        },
-        separators=(",", ":"),
-    ).encode()
+def _payload(reading_id: str, ts: str, sample: Sample) -> bytes:
+    return sample.to_reading(reading_id, ts).to_json()
 
 
 def reading_id(payload: bytes | bytearray) -> bytes:

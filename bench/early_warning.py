@@ -1,13 +1,14 @@
-"""How well the wear early warning anticipates wear-driven failures, on simulated machines.
+"""How well the early warning anticipates counter-driven failures, on simulated machines.
 
     python -m bench.early_warning [--seed 7] [--readings 20000] [--horizon 15]
 
-Seeded simulators (publisher.simulation, the AI4I process) run per machine type; every
-reading goes through the worker's WearForecaster. A wear-driven failure (TWF or OSF) is
-*warned* when the same tool got a warning on an earlier reading; its *lead* is the tool
-wear gained between the first warning and the failure. A *false* warning is a tool that
-was warned but then neither failed by wear nor reached a failure region before it was
-replaced. Tools warned and replaced in the region without failing are reported apart.
+Seeded simulators (publisher.simulation, the profile's process; default ai4i-mill) run per
+value of the profile's first category (AI4I: per product type); every reading goes through
+the worker's CounterForecaster. A failure of a mode the early warning watches (AI4I: TWF,
+OSF) is *warned* when the same counter run (tool) got a warning on an earlier reading; its
+*lead* is the counter gained between the first warning and the failure. A *false* warning is
+a run that was warned but then neither failed that way nor reached a limit before the
+counter was reset. Runs warned and reset at a limit without failing are reported apart.
 """
 
 from __future__ import annotations
@@ -18,11 +19,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from contract import Reading
-from inference_worker.early_warning import OVERSTRAIN_LIMITS, TOOL_WEAR_REGION_MIN, WearForecaster
+from contract import Profile, Reading, default_profile
+from contract.profiles import CounterLimit, EarlyWarning, PerCategory
+from inference_worker.early_warning import CounterForecaster
 from publisher.simulation import Simulator
-
-WEAR_MODES = ("Tool Wear Failure", "Overstrain Failure")
 
 
 @dataclass
@@ -55,42 +55,68 @@ class _ToolRun:
     reached_region: bool = False
 
 
-def evaluate(seed: int = 7, readings: int = 20_000, horizon: float = 15.0) -> Report:
+def evaluate(seed: int = 7, readings: int = 20_000, horizon: float = 15.0, profile: Profile | None = None) -> Report:
+    profile = profile or default_profile()
+    assert profile.physics is not None
+    assert profile.physics.early_warning is not None
+    settings = profile.physics.early_warning
     report = Report()
-    for offset, machine_type in enumerate(("L", "M", "H")):
-        _run_machine(Simulator(np.random.default_rng(seed + offset), machine_type), readings, horizon, report)
+    first = profile.category_fields[0] if profile.category_fields else None
+    variants = [{first.name: value} for value in first.values] if first else [{}]
+    for offset, fixed in enumerate(variants):
+        simulator = Simulator(np.random.default_rng(seed + offset), profile, fixed)
+        _run_machine(simulator, readings, horizon, report, settings)
     return report
 
 
-def _run_machine(simulator: Simulator, readings: int, horizon: float, report: Report) -> None:
-    forecaster, tool, last_wear = WearForecaster(horizon_min=horizon), _ToolRun(), -1.0
+def _run_machine(simulator: Simulator, readings: int, horizon: float, report: Report, settings: EarlyWarning) -> None:
+    forecaster, tool, last_wear = CounterForecaster(horizon=horizon), _ToolRun(), -1.0
+    counter = settings.limits[0].counter
+    names = _watched_names(simulator.profile, settings)
     for n in range(readings):
         reading = simulator.step().to_reading(f"r{n}", "2026-01-01T00:00:00Z")
-        if reading.tool_wear_min < last_wear:
+        wear = float(reading.values[counter])
+        if wear < last_wear:
             _close_tool(tool, report)
             tool = _ToolRun()
-        last_wear = reading.tool_wear_min
+        last_wear = wear
         report.readings += 1
-        _score_failure(reading, tool, report)
-        tool.reached_region |= _in_region(reading)
-        if forecaster.update("sim", reading) and tool.first_warning_wear is None:
-            tool.first_warning_wear = reading.tool_wear_min
+        _score_failure(reading, tool, report, names, wear)
+        tool.reached_region |= _in_region(reading, settings)
+        if forecaster.update("sim", reading, simulator.profile) and tool.first_warning_wear is None:
+            tool.first_warning_wear = wear
     _close_tool(tool, report)
 
 
-def _score_failure(reading: Reading, tool: _ToolRun, report: Report) -> None:
-    if not any(mode in (reading.failure_description or "") for mode in WEAR_MODES):
+def _watched_names(profile: Profile, settings: EarlyWarning) -> tuple[str, ...]:
+    """The failure-description names of the modes the early warning watches."""
+    watched = {item.mode for item in settings.limits}
+    return tuple(mode.name for mode in profile.failure_modes if mode.code in watched)
+
+
+def _score_failure(reading: Reading, tool: _ToolRun, report: Report, names: tuple[str, ...], wear: float) -> None:
+    if not any(mode in (reading.failure_description or "") for mode in names):
         return
     report.failures += 1
     tool.failed = True
     if tool.first_warning_wear is not None:  # warned on an earlier reading of this tool
         report.warned += 1
-        report.leads.append(reading.tool_wear_min - tool.first_warning_wear)
+        report.leads.append(wear - tool.first_warning_wear)
 
 
-def _in_region(reading: Reading) -> bool:
-    strain = reading.tool_wear_min * reading.torque_nm
-    return bool(reading.tool_wear_min >= TOOL_WEAR_REGION_MIN or strain > OVERSTRAIN_LIMITS[reading.type])
+def _in_region(reading: Reading, settings: EarlyWarning) -> bool:
+    """The counter reached a plain limit, or counter x quantity passed its limit."""
+    return any(_past(item, reading) for item in settings.limits)
+
+
+def _past(item: CounterLimit, reading: Reading) -> bool:
+    values = reading.values
+    limit = item.limit
+    bound = limit.values[str(values[limit.by])] if isinstance(limit, PerCategory) else limit
+    counter = float(values[item.counter])
+    if item.per is None:
+        return counter >= bound
+    return counter * float(values[item.per.field]) > bound
 
 
 def _close_tool(tool: _ToolRun, report: Report) -> None:
@@ -106,14 +132,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.early_warning")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--readings", type=int, default=20_000, help="per machine type")
-    parser.add_argument("--horizon", type=float, default=15.0, help="warn with this many tool minutes left")
+    parser.add_argument("--horizon", type=float, default=15.0, help="warn with this much of the counter left")
     args = parser.parse_args(argv)
     r = evaluate(args.seed, args.readings, args.horizon)
-    print(f"early warning on {r.readings:,} simulated readings ({r.tools:,} tools), horizon {args.horizon:g} min")
-    print(f"  wear-driven failures warned: {r.warned}/{r.failures} = {r.warned_share:.1%} (target >= 90 %)")
-    print(f"  median lead: {r.median_lead:.0f} min of tool use (target >= 10)")
+    print(f"early warning on {r.readings:,} simulated readings ({r.tools:,} runs), horizon {args.horizon:g}")
+    print(f"  counter-driven failures warned: {r.warned}/{r.failures} = {r.warned_share:.1%} (target >= 90 %)")
+    print(f"  median lead: {r.median_lead:.0f} counter units (target >= 10)")
     print(f"  false warnings: {r.false_warnings} = {r.false_per_10k:.2f} per 10,000 readings (target <= 5)")
-    print(f"  warned tools replaced in the region without failing: {r.warned_tools_without_failure}")
+    print(f"  warned runs reset at a limit without failing: {r.warned_tools_without_failure}")
     return 0
 
 

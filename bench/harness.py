@@ -238,6 +238,7 @@ def service_env(broker: LocalBroker, models_dir: Path, password: str, group: str
         "FOREWARN_MQTT_USERNAME": "inference-worker",
         "FOREWARN_MQTT_PASSWORD": password,
         "FOREWARN_MODELS_DIR": str(models_dir),
+        "FOREWARN_REGISTRY_DIR": str(broker.registry_dir),
         "FOREWARN_SESSION_EXPIRY_S": "3600",
         "FOREWARN_SHARE_GROUP": group,
         "FOREWARN_STATS_INTERVAL_S": "5",

@@ -20,10 +20,10 @@ import paho.mqtt.client as mqtt
 from common.logs import setup_logging
 from common.mqtt import connect_client, create_client
 from common.settings import run_cli
-from contract import InvalidReading, Prediction, parse_reading, utc_now_iso
+from contract import InvalidReading, Prediction, default_profile, reading_parser, utc_now_iso
 from inference_worker import config
 from model.artifact import NO_FAILURE, load_model
-from model.engineering import raw_matrix
+from model.engineering import spec_of_card
 
 
 def main() -> int:
@@ -34,17 +34,20 @@ def main() -> int:
     pipeline.steps[-1][1].set_params(n_jobs=1)
     none = loaded.classes.index(NO_FAILURE)
     topics = cfg.topics
+    profile = default_profile()  # the benchmark's sensor is a machine of the default profile
+    parser, spec = reading_parser(profile), spec_of_card(loaded.card)
 
     def on_message(client: mqtt.Client, _userdata: object, message: mqtt.MQTTMessage) -> None:
         machine_id = topics.parse(message.topic).machine_id
         try:
-            reading = parse_reading(bytes(message.payload), machine_id)
+            reading = parser.parse(bytes(message.payload), machine_id)
         except InvalidReading:
             return
-        probability = float(1.0 - pipeline.predict_proba(raw_matrix([reading]))[0, none])
+        probability = float(1.0 - pipeline.predict_proba(spec.raw_matrix([reading.values]))[0, none])
         prediction = Prediction(
             reading_id=reading.reading_id,
             machine_id=machine_id,
+            profile=profile.id,
             ts=reading.ts,
             scored_at=utc_now_iso(),
             status="predictive" if probability >= loaded.threshold else "normal",
@@ -52,13 +55,7 @@ def main() -> int:
             predicted_mode=None,
             model_version=loaded.version,
             threshold=loaded.threshold,
-            type=reading.type,
-            air_temp_k=reading.air_temp_k,
-            process_temp_k=reading.process_temp_k,
-            rotational_speed_rpm=reading.rotational_speed_rpm,
-            torque_nm=reading.torque_nm,
-            tool_wear_min=reading.tool_wear_min,
-            product_id=reading.product_id,
+            values=reading.values,
             failure=reading.failure,
             failure_description=reading.failure_description,
         )

@@ -1,12 +1,17 @@
 """Broker tooling.
 
     python -m broker init                           # dev CA, server cert, the stack's own users
-    python -m broker add-user press-7 --role sensor # create or rotate; prints the password once
+    python -m broker add-user press-7 --role sensor [--profile ai4i-mill]  # create or rotate; prints the password once
     python -m broker remove-user press-7
+    python -m broker bind press-7 PROFILE           # rebind a machine (services follow without a restart)
+    python -m broker bindings | profiles            # list machine -> profile bindings, or the profiles
+    python -m broker add-profile my-pump.yaml       # validate a profile and add it to the registry
     python -m broker run [--port 8883]              # render var/broker/mosquitto.conf and exec mosquitto
     python -m broker render-config [--port 8883]    # only write the rendered config
 
-A running broker is told to reload (SIGHUP) whenever users change.
+A running broker is told to reload (SIGHUP) whenever users change. A sensor is bound to a
+profile when it is added (--profile, default FOREWARN_DEFAULT_PROFILE = ai4i-mill) and `init`
+binds existing sensors that have none; the registry is FOREWARN_REGISTRY_DIR (var/registry).
 """
 
 from __future__ import annotations
@@ -15,12 +20,14 @@ import argparse
 import sys
 from pathlib import Path
 
+from broker import bindings
 from broker import config as broker_config
 from broker.accounts import ROLES, Accounts, write_private
 from broker.pki import ensure_pki
 from broker.runtime import exec_broker, prepare, reload
 from common.settings import run_cli
-from contract import InvalidName
+from contract import InvalidName, ProfileError
+from contract.registry import RegistryError
 
 # The stack's own accounts, created by `init` with passwords saved for its services.
 STACK_USERS = {
@@ -41,8 +48,16 @@ def _parser() -> argparse.ArgumentParser:
     add.add_argument("name")
     add.add_argument("--role", required=True, choices=ROLES)
     add.add_argument("--save", action="store_true", help="write the password to the secrets folder")
+    add.add_argument("--profile", default=None, help="a sensor's machine profile (default: FOREWARN_DEFAULT_PROFILE)")
     remove = commands.add_parser("remove-user", help="delete a user")
     remove.add_argument("name")
+    bind = commands.add_parser("bind", help="bind (or rebind) a machine to a profile")
+    bind.add_argument("name")
+    bind.add_argument("profile")
+    commands.add_parser("bindings", help="list machine -> profile bindings")
+    commands.add_parser("profiles", help="list the profiles (built-in and added)")
+    add_profile = commands.add_parser("add-profile", help="validate a profile file and add it to the registry")
+    add_profile.add_argument("file", type=Path)
     for name in ("run", "render-config"):
         sub = commands.add_parser(name)
         sub.add_argument("--port", type=int, default=None)
@@ -54,22 +69,47 @@ def main(argv: list[str] | None = None) -> int:
     cfg = broker_config.load()
     accounts = Accounts(cfg.paths.config_dir, cfg.topics)
     try:
+        if args.command in _REGISTRY_COMMANDS:
+            return _registry_command(args, cfg)
         return _dispatch(args, cfg, accounts)
-    except (InvalidName, ValueError) as exc:
+    except (InvalidName, ProfileError, RegistryError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+
+
+_REGISTRY_COMMANDS = ("bind", "bindings", "profiles", "add-profile")
+
+
+def _registry_command(args: argparse.Namespace, cfg: broker_config.BrokerConfig) -> int:
+    folder = cfg.registry_dir
+    if args.command == "bind":
+        print(bindings.bind(folder, args.name, args.profile))
+    elif args.command == "add-profile":
+        print(bindings.add_profile_file(folder, args.file))
+    else:
+        lines = bindings.describe_bindings(folder) if args.command == "bindings" else bindings.describe_profiles(folder)
+        print("\n".join(lines) if lines else "(none)")
+    return 0
 
 
 def _dispatch(args: argparse.Namespace, cfg: broker_config.BrokerConfig, accounts: Accounts) -> int:
     if args.command == "init":
         return _init(cfg, accounts)
     if args.command == "add-user":
+        if args.profile is not None and args.role != "sensor":
+            raise ValueError("--profile is for sensors (--role sensor)")
+        profile = args.profile or cfg.default_profile
+        if args.role == "sensor":  # checked before the account exists: a bad profile changes nothing
+            bindings.bind(cfg.registry_dir, args.name, profile)
         password = accounts.add(args.name, args.role)
         _announce_password(args.name, password, cfg.secrets_dir if args.save else None)
+        if args.role == "sensor":
+            print(f"machine {args.name} bound to profile {profile}")
     elif args.command == "remove-user":
         if not accounts.remove(args.name):
             print(f"error: no user {args.name!r}", file=sys.stderr)
             return 1
+        bindings.unbind(cfg.registry_dir, args.name)
         print(f"removed {args.name}")
     else:
         rendered = prepare(cfg.paths, args.port or cfg.port, cfg.bind)
@@ -89,6 +129,9 @@ def _init(cfg: broker_config.BrokerConfig, accounts: Accounts) -> int:
         if name not in existing or not (cfg.secrets_dir / f"{name}.password").exists():
             _save_password(cfg.secrets_dir, name, accounts.add(name, role))
             print(f"created user {name} ({role})")
+    sensors = [name for name, role in accounts.users().items() if role == "sensor"]
+    for name in bindings.bind_unbound(cfg.registry_dir, sensors, cfg.default_profile):
+        print(f"machine {name} bound to profile {cfg.default_profile}")
     prepare(cfg.paths, cfg.port, cfg.bind)
     return 0
 

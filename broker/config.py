@@ -7,7 +7,7 @@ from pathlib import Path
 
 from broker.runtime import BrokerPaths
 from common.settings import env_int, env_path, env_str, var_dir
-from contract import DEFAULT_PREFIX, Topics
+from contract import DEFAULT_PREFIX, DEFAULT_PROFILE, Topics
 
 
 @dataclass(frozen=True)
@@ -17,6 +17,8 @@ class BrokerConfig:
     port: int
     bind: str
     topics: Topics
+    registry_dir: Path  # machine -> profile bindings and operator profiles (contract/registry.py)
+    default_profile: str  # the profile a sensor is bound to when none is named
 
 
 def load() -> BrokerConfig:
@@ -27,4 +29,6 @@ def load() -> BrokerConfig:
         port=env_int("FOREWARN_MQTT_PORT", 8883, minimum=1),
         bind=env_str("FOREWARN_MQTT_BIND", "127.0.0.1"),
         topics=Topics(env_str("FOREWARN_TOPIC_PREFIX", DEFAULT_PREFIX)),
+        registry_dir=env_path("FOREWARN_REGISTRY_DIR", state / "registry"),
+        default_profile=env_str("FOREWARN_DEFAULT_PROFILE", DEFAULT_PROFILE),
     )

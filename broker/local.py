@@ -21,10 +21,11 @@ from pathlib import Path
 from types import TracebackType
 
 from broker.accounts import Accounts
+from broker.bindings import bind
 from broker.pki import ensure_pki
 from broker.runtime import BrokerPaths, prepare
 from common.mqtt import MqttSettings
-from contract import Topics
+from contract import DEFAULT_PROFILE, Topics
 
 
 def free_port() -> int:
@@ -43,6 +44,7 @@ class LocalBroker:
         self.topics = topics
         self.paths = BrokerPaths(root / "broker")
         self.accounts = Accounts(self.paths.config_dir, topics)
+        self.registry_dir = root / "registry"  # machine -> profile, as `python -m broker add-user` writes it
         self.log_file = root / "mosquitto.log"
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -59,7 +61,10 @@ class LocalBroker:
     def ca_file(self) -> Path:
         return self.paths.tls.ca_cert
 
-    def add_user(self, name: str, role: str) -> str:
+    def add_user(self, name: str, role: str, profile: str | None = None) -> str:
+        """Create or rotate a user; a sensor is bound to `profile` (default ai4i-mill) like the CLI does."""
+        if role == "sensor":
+            bind(self.registry_dir, name, profile or DEFAULT_PROFILE)
         password = self.accounts.add(name, role)
         self.reload()
         return password

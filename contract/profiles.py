@@ -75,7 +75,7 @@ class _Strict(BaseModel):
 
 
 class _Field(_Strict):
-    name: FieldName = Field(description="the key in a reading's JSON, e.g. torque_nm")
+    name: FieldName = Field(description="the key in a reading's JSON, e.g. vibration_mm_s")
     label: Text = Field(description="what people call it, e.g. 'torque'")
 
 

@@ -4,8 +4,13 @@
 
 Settings come from the environment (see inference_worker/config.py and the README):
 FOREWARN_MQTT_HOST/PORT/CA/USERNAME/PASSWORD(_FILE), FOREWARN_WORKER_ID (names this
-worker's persistent session: keep it stable across restarts), FOREWARN_MODELS_DIR, ...
+worker's persistent session: keep it stable across restarts), FOREWARN_MODELS_DIR,
+FOREWARN_REGISTRY_DIR (machine -> profile bindings, re-read on change), ...
 Start more workers with other FOREWARN_WORKER_IDs to split the load.
+
+Each profile's model is loaded when its first reading arrives (the default profile's and
+those of bound profiles at start-up, so a missing or broken model shows in the log at once);
+a profile without a model is served `unscored` until one is trained.
 
 Exit status: 0 after SIGTERM/SIGINT; 1 when the worker loop died of an unexpected error
 (it said `offline` first), so that a supervisor restarts it; 2 for a configuration error.
@@ -17,23 +22,21 @@ import signal
 import threading
 
 from common.logs import setup_logging
-from common.settings import ConfigError, run_cli
+from common.settings import run_cli
+from contract import DEFAULT_PROFILE
 from inference_worker import config
 from inference_worker.service import Worker
-from model.artifact import ModelError, load_model
-from model.scoring import ModelScorer
 
 
 def main() -> int:
     cfg = config.load()
     log = setup_logging(cfg.instance)
-    try:
-        scorer = ModelScorer(load_model(cfg.models_dir, defer_pipeline=True))
-    except ModelError as exc:
-        raise ConfigError(str(exc)) from None
-    log.info("serving model %s (threshold %.3f)", scorer.version, scorer.threshold)
     stopping = threading.Event()
-    worker = Worker(cfg, scorer, on_failure=stopping.set)
+    worker = Worker(cfg, on_failure=stopping.set)
+    for profile_id in worker.registry.profiles():
+        if profile_id == DEFAULT_PROFILE or profile_id in worker.registry.bindings().values():
+            worker.models.scorer_for(worker.registry.profiles()[profile_id])
+    log.info("models in service: %s", worker.models.served())
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
     signal.signal(signal.SIGINT, lambda *_: stopping.set())
     worker.start()

@@ -86,15 +86,18 @@ def _opened(prediction: Prediction, kind: str, now: str, early_warning: str | No
         failure_probability=prediction.failure_probability,
         predicted_mode=prediction.predicted_mode,
         message=_message(prediction, kind, early_warning),
+        profile=prediction.profile,
     )
 
 
 def _message(prediction: Prediction, kind: str, early_warning: str | None = None) -> str:
-    probability = f"{prediction.failure_probability:.0%}"
-    if kind == "predicted" and prediction.status == "normal" and early_warning:
+    scored = prediction.failure_probability is not None
+    probability = f"{prediction.failure_probability:.0%}" if scored else "n/a"
+    if kind == "predicted" and prediction.status in ("normal", "unscored") and early_warning:
         return f"{prediction.machine_id}: early warning, {early_warning}"
     mode = f" ({prediction.predicted_mode})" if prediction.predicted_mode else ""
     if kind == "detected":
         described = prediction.failure_description or "failure"
-        return f"{prediction.machine_id} reports a failure ({described}); model probability {probability}"
+        model = f"model probability {probability}" if scored else "no model for its profile yet"
+        return f"{prediction.machine_id} reports a failure ({described}); {model}"
     return f"{prediction.machine_id}: failure predicted{mode}, probability {probability}"

@@ -25,6 +25,7 @@ class WorkerConfig:
     instance: str  # this worker's name: its client id and its service status topic
     share_group: str
     models_dir: Path
+    registry_dir: Path  # machine -> profile bindings and operator profiles (contract/registry.py)
     max_batch: int
     receive_maximum: int
     clear_after: int
@@ -35,6 +36,7 @@ class WorkerConfig:
     max_future_s: float = DEFAULT_MAX_FUTURE_S  # readings dated further ahead are bad_timestamp
     sensor_rate: float = DEFAULT_SENSOR_RATE  # readings/s per machine and worker; 0: no quota
     sensor_burst: int = DEFAULT_SENSOR_BURST
+    registry_check_s: float = 1.0  # how often the registry's files are checked for changes
 
 
 def load() -> WorkerConfig:
@@ -53,6 +55,8 @@ def load() -> WorkerConfig:
         instance=instance,
         share_group=env_str("FOREWARN_SHARE_GROUP", "inference"),
         models_dir=env_path("FOREWARN_MODELS_DIR", state / "models"),
+        registry_dir=env_path("FOREWARN_REGISTRY_DIR", state / "registry"),
+        registry_check_s=env_float("FOREWARN_REGISTRY_CHECK_S", 1.0, minimum=0.0),
         max_batch=env_int("FOREWARN_MAX_BATCH", 256, minimum=1),
         receive_maximum=env_int("FOREWARN_RECEIVE_MAXIMUM", 2000, minimum=1),
         clear_after=env_int("FOREWARN_ALERT_CLEAR_AFTER", 5, minimum=1),

@@ -1,9 +1,12 @@
 """Decode, validate and score a micro-batch of readings; no I/O.
 
-One vectorised model call per batch: the forest costs about the same for 1 row as for
-a few hundred, so batching is where the throughput comes from.
+Each reading is validated against its machine's profile (the registry's binding; a machine
+bound to nothing is rejected as `unknown_profile`) and scored by that profile's model: one
+vectorised model call per profile in the batch. The forest costs about the same for 1 row as
+for a few hundred, so batching is where the throughput comes from. A profile without a
+model yet gives `unscored` predictions: the reading is kept and shown, never dropped.
 
-The model reaches the core through two small protocols, `Scorer` and `Explains`: the
+The models reach the core through two small protocols, `Scorer` and `Explains`: the
 worker serves model.scoring.ModelScorer and model.explain.Explainer, unit tests fakes.
 """
 
@@ -19,21 +22,34 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from contract import Alert, Channel, InvalidReading, Prediction, Reading, Rejection, Topics, parse_reading, parse_ts
+from contract import (
+    Alert,
+    Channel,
+    InvalidReading,
+    Prediction,
+    Profile,
+    Reading,
+    Rejection,
+    Topics,
+    parse_ts,
+    reading_parser,
+)
+from contract.registry import UnknownProfile
 from inference_worker.alerts import AlertTracker
-from inference_worker.early_warning import WearForecast, WearForecaster
+from inference_worker.early_warning import CounterForecaster, Forecast
 from inference_worker.quota import SensorQuota
-from model.engineering import raw_matrix
+from model.engineering import FeatureSpec
 from model.scoring import ScoreBatch
 
 EXCERPT_CHARS = 200
 
 
 class Scorer(Protocol):
-    """One model version scoring raw (n, 6) matrices (see model/scoring.py)."""
+    """One model version of one profile, scoring raw matrices of its spec (see model/scoring.py)."""
 
     version: str
     threshold: float
+    spec: FeatureSpec  # the raw columns and features of the profile it was trained for
 
     def score(self, raw: np.ndarray) -> ScoreBatch: ...
 
@@ -42,6 +58,10 @@ class Explains(Protocol):
     """Explanations of raw rows by one model version (see model/explain.py)."""
 
     def explain(self, raw: np.ndarray) -> list[dict[str, Any]]: ...
+
+
+ProfileLookup = Callable[[str], Profile]  # machine id -> profile; raises UnknownProfile
+ScorerLookup = Callable[[Profile], Scorer | None]  # profile -> its model in service, if any
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +89,7 @@ class BatchResult:
 
     def rejection_counts(self) -> Counter[str]:
         """Rejected readings by reason; every rate-limited one counts, reported or not."""
-        counts = Counter(r.reason for _, r in self.rejections if r.reason != "rate_limited")
+        counts: Counter[str] = Counter(r.reason for _, r in self.rejections if r.reason != "rate_limited")
         if self.rate_limited:
             counts["rate_limited"] = self.rate_limited.total()
         return counts
@@ -96,11 +116,24 @@ def _readings_machine(topics: Topics, topic: str) -> str:
     return ref.machine_id
 
 
-def status_of(reading: Reading, probability: float, threshold: float) -> str:
-    """'failure' when the machine says so, 'predictive' when the model does, else 'normal'."""
+def status_of(reading: Reading, probability: float | None, threshold: float | None) -> str:
+    """'failure' when the machine says so, 'predictive' when the model does, 'unscored' without one."""
     if reading.failure == 1:
         return "failure"
+    if probability is None or threshold is None:
+        return "unscored"
     return "predictive" if probability >= threshold else "normal"
+
+
+@dataclass(slots=True)
+class _Valid:
+    machine_id: str
+    reading: Reading
+    profile: Profile
+    profile_id: str  # the profile's id, read once (a pydantic attribute costs more than a slot)
+    probability: float | None = None
+    mode: str | None = None
+    scorer: Scorer | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,22 +156,24 @@ class BatchProcessor:
     def __init__(  # noqa: PLR0917 - the worker's wiring, in one place
         self,
         topics: Topics,
-        scorer: Scorer,
+        scorers: ScorerLookup,
         tracker: AlertTracker,
         clock: Callable[[], str],
-        explainer_for: Callable[[str], Explains | None] = lambda _version: None,
-        forecaster: WearForecaster | None = None,
+        profile_of: ProfileLookup,
+        explainer_for: Callable[[Scorer], Explains | None] = lambda _scorer: None,
+        forecaster: CounterForecaster | None = None,
         *,
         max_future_s: float | None = None,
         quota: SensorQuota | None = None,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.topics = topics
-        self.scorer = scorer
+        self.scorers = scorers
         self.tracker = tracker
         self.clock = clock
-        self.explainer_for = explainer_for  # model version -> its explainer (follows hot swaps)
-        self.forecaster = forecaster or WearForecaster()
+        self.profile_of = profile_of
+        self.explainer_for = explainer_for  # model -> its explainer (follows hot swaps)
+        self.forecaster = forecaster or CounterForecaster()
         self.max_future_s = max_future_s
         self.quota = quota
         self.monotonic = monotonic
@@ -148,7 +183,7 @@ class BatchProcessor:
         received_at = self.clock()
         now = parse_ts(received_at) if self.max_future_s is not None else None
         arrival = _Arrival(received_at, now, self.monotonic())
-        valid: list[tuple[str, Reading]] = []
+        valid: list[_Valid] = []
         for message in batch:
             decoded = self._decode(message, arrival, result)
             if isinstance(decoded, Rejection):
@@ -159,9 +194,7 @@ class BatchProcessor:
             self._score(valid, result)
         return result
 
-    def _decode(
-        self, message: Incoming, arrival: _Arrival, result: BatchResult
-    ) -> tuple[str, Reading] | Rejection | None:
+    def _decode(self, message: Incoming, arrival: _Arrival, result: BatchResult) -> _Valid | Rejection | None:
         """The reading, or its rejection; None for a rate-limited reading that is not reported."""
         try:
             machine_id = _readings_machine(self.topics, message.topic)
@@ -174,18 +207,22 @@ class BatchProcessor:
             detail = f"over the quota of {self.quota.describe()}: {refusal.report} refused since the last report"
             return self._rejection(message, arrival, "rate_limited", detail, None)
         try:
+            profile = self.profile_of(machine_id)
+        except UnknownProfile as exc:
+            return self._rejection(message, arrival, "unknown_profile", exc.detail, None)
+        try:
             ahead = self.max_future_s or 0.0  # only compared when arrival.now is set
-            reading = parse_reading(message.payload, machine_id, now=arrival.now, max_future_s=ahead)
+            reading = reading_parser(profile).parse(message.payload, machine_id, now=arrival.now, max_future_s=ahead)
         except InvalidReading as exc:
             return self._rejection(message, arrival, exc.reason, exc.detail, exc.field)
-        return machine_id, reading
+        return _Valid(machine_id, reading, profile, reading.profile or profile.id)
 
     def _rejection(
         self, message: Incoming, arrival: _Arrival, reason: str, detail: str, field_name: str | None
     ) -> Rejection:
         excerpt = message.payload[:EXCERPT_CHARS].decode("utf-8", errors="replace")
         return Rejection(
-            reason=reason,
+            reason=reason,  # type: ignore[arg-type]
             detail=detail,
             topic=message.topic,
             received_at=arrival.received_at,
@@ -194,71 +231,88 @@ class BatchProcessor:
             payload_excerpt=excerpt,
         )
 
-    def _score(self, valid: list[tuple[str, Reading]], result: BatchResult) -> None:
-        readings = [reading for _, reading in valid]
-        raw = raw_matrix(readings)
-        scores = self.scorer.score(raw)
+    def _score(self, valid: list[_Valid], result: BatchResult) -> None:
+        groups: dict[str, list[_Valid]] = {}
+        for item in valid:
+            groups.setdefault(item.profile_id, []).append(item)
+        raws = {profile_id: self._score_group(group) for profile_id, group in groups.items()}
         scored_at = self.clock()
-        threshold = self.scorer.threshold
-        warnings = [self.forecaster.update(machine_id, reading) for machine_id, reading in valid]
-        predictions = [
-            _prediction(machine_id, reading, probability, mode, scored_at, self.scorer.version, threshold)
-            for (machine_id, reading), probability, mode in zip(
-                valid, scores.failure_probability.tolist(), scores.predicted_mode, strict=True
-            )
-        ]
-        predictions = self._explained(predictions, warnings, raw)
+        forecaster = self.forecaster
+        warnings = [forecaster.update(v.machine_id, v.reading, v.profile) for v in valid]
+        predictions = [_prediction(v, scored_at) for v in valid]
+        self._explain(valid, predictions, warnings, raws)
         for prediction, warning in zip(predictions, warnings, strict=True):
             result.predictions.append(prediction)
             result.alerts.extend(self.tracker.update(prediction, scored_at, warning.describe() if warning else None))
 
-    def _explained(
-        self, predictions: list[Prediction], warnings: list[WearForecast | None], raw: np.ndarray
-    ) -> list[Prediction]:
+    def _score_group(self, group: list[_Valid]) -> np.ndarray | None:
+        """Score one profile's readings with its model; None when the profile has none."""
+        scorer = self.scorers(group[0].profile)
+        if scorer is None:
+            return None
+        raw = scorer.spec.raw_matrix([v.reading.values for v in group])
+        scores = scorer.score(raw)
+        for item, probability, mode in zip(
+            group, scores.failure_probability.tolist(), scores.predicted_mode, strict=True
+        ):
+            item.probability, item.mode, item.scorer = probability, mode, scorer
+        return raw
+
+    def _explain(
+        self,
+        valid: list[_Valid],
+        predictions: list[Prediction],
+        warnings: list[Forecast | None],
+        raws: dict[str, np.ndarray | None],
+    ) -> None:
         """Explain only what needs it (predictive, failure, early warning): it costs ~0.1 ms a row."""
         wanted = [i for i, (p, w) in enumerate(zip(predictions, warnings, strict=True)) if p.status != "normal" or w]
-        explainer = self.explainer_for(self.scorer.version) if wanted else None
         if not wanted:
-            return predictions
-        explanations = explainer.explain(raw[wanted]) if explainer else [{} for _ in wanted]
-        for i, explanation in zip(wanted, explanations, strict=True):
-            warning = warnings[i]
+            return
+        by_profile: dict[str, list[int]] = {}
+        for i in wanted:
+            by_profile.setdefault(valid[i].profile_id, []).append(i)
+        rows = _rows_in_group(valid)
+        explanations: dict[int, dict[str, object]] = {}
+        for profile_id, indices in by_profile.items():
+            scorer, raw = valid[indices[0]].scorer, raws.get(profile_id)
+            explainer = self.explainer_for(scorer) if scorer is not None and raw is not None else None
+            found = explainer.explain(raw[[rows[i] for i in indices]]) if explainer and raw is not None else None
+            explanations.update(zip(indices, found or [{} for _ in indices], strict=True))
+        for i in wanted:
+            explanation, warning = explanations[i], warnings[i]
             if warning is not None:
-                explanation["early_warning"] = {
-                    "mode": warning.mode,
-                    "remaining_min": round(warning.remaining_min, 1),
-                    "text": warning.describe(),
-                }
+                explanation["early_warning"] = warning.as_dict()
             predictions[i] = replace(predictions[i], explanation=explanation or None)
-        return predictions
 
 
-def _prediction(  # noqa: PLR0917 - private builder called from one place
-    machine_id: str,
-    reading: Reading,
-    probability: float,
-    mode: str | None,
-    scored_at: str,
-    version: str,
-    threshold: float,
-) -> Prediction:
+def _rows_in_group(valid: list[_Valid]) -> list[int]:
+    """Each reading's row in its profile's raw matrix (readings keep their order within a profile)."""
+    seen: dict[str, int] = {}
+    rows = []
+    for item in valid:
+        row = seen.get(item.profile_id, 0)
+        rows.append(row)
+        seen[item.profile_id] = row + 1
+    return rows
+
+
+def _prediction(item: _Valid, scored_at: str) -> Prediction:
+    reading, scorer = item.reading, item.scorer
+    probability = None if item.probability is None else round(item.probability, 4)
+    threshold = scorer.threshold if scorer is not None else None
     return Prediction(
         reading_id=reading.reading_id,
-        machine_id=machine_id,
+        machine_id=item.machine_id,
+        profile=item.profile_id,
         ts=reading.ts,
         scored_at=scored_at,
-        status=status_of(reading, probability, threshold),  # type: ignore[arg-type]
-        failure_probability=round(probability, 4),
-        predicted_mode=mode,
-        model_version=version,
+        status=status_of(reading, item.probability, threshold),  # type: ignore[arg-type]
+        failure_probability=probability,
+        predicted_mode=item.mode,
+        model_version=scorer.version if scorer is not None else None,
         threshold=threshold,
-        type=reading.type,
-        air_temp_k=reading.air_temp_k,
-        process_temp_k=reading.process_temp_k,
-        rotational_speed_rpm=reading.rotational_speed_rpm,
-        torque_nm=reading.torque_nm,
-        tool_wear_min=reading.tool_wear_min,
-        product_id=reading.product_id,
+        values=reading.values,
         failure=reading.failure,
         failure_description=reading.failure_description,
     )

@@ -32,17 +32,17 @@ from paho.mqtt.reasoncodes import ReasonCode
 
 from common.mqtt import connect_client, create_client, publish_status
 from contract import Alert, Channel, utc_now_iso
+from contract.registry import Registry
 from inference_worker.alerts import AlertTracker
 from inference_worker.config import WorkerConfig
-from inference_worker.core import BatchProcessor, BatchResult, Incoming, Outgoing, Scorer
+from inference_worker.core import BatchProcessor, BatchResult, Explains, Incoming, Outgoing, Scorer
 from inference_worker.ledger import AckLedger
 from inference_worker.metrics import LogSampler, WorkerMetrics
+from inference_worker.models import ModelShelf
 from inference_worker.network import Link, wait
 from inference_worker.paho_tables import install as install_paho_tables
 from inference_worker.quota import SensorQuota
-from model.artifact import current_version, load_model
 from model.explain import explainer_of
-from model.scoring import ModelScorer
 
 log = logging.getLogger(__name__)
 
@@ -76,18 +76,29 @@ class _Scored:
 
 
 class Worker:
-    """Owns both MQTT clients, the loop thread and the model in service."""
+    """Owns both MQTT clients, the loop thread, the registry and the models in service."""
 
-    def __init__(self, config: WorkerConfig, scorer: Scorer, on_failure: Callable[[], None] = lambda: None) -> None:
+    def __init__(
+        self, config: WorkerConfig, scorer: Scorer | None = None, on_failure: Callable[[], None] = lambda: None
+    ) -> None:
         self.config = config
         self.topics = config.topics
         self.metrics = WorkerMetrics()
-        explainer_for = functools.lru_cache(maxsize=4)(functools.partial(explainer_of, config.models_dir))
+        self.registry = Registry(config.registry_dir, check_interval_s=config.registry_check_s)
+        self.models = ModelShelf(config.models_dir)
+        if scorer is not None:
+            self.models.put(scorer)
+        explainer_of_version = functools.lru_cache(maxsize=8)(functools.partial(explainer_of, config.models_dir))
+
+        def explainer_for(model: Scorer) -> Explains | None:
+            return explainer_of_version(model.version)
+
         self.processor = BatchProcessor(
             self.topics,
-            scorer,
+            self.models.scorer_for,
             AlertTracker(config.clear_after),
             utc_now_iso,
+            self.registry.profile_of,
             explainer_for=explainer_for,
             max_future_s=config.max_future_s,
             quota=SensorQuota(config.sensor_rate, config.sensor_burst) if config.sensor_rate > 0 else None,
@@ -331,16 +342,9 @@ class Worker:
             self._serve_network(0.05)
 
     def _maybe_swap_model(self) -> None:
-        """Hot swap: between two batches, so no reading is lost or scored twice.
+        """Hot swap, per profile: between two batches, so no reading is lost or scored twice.
 
-        Whatever fails (an unreadable `current`, a broken new version), the model in service
-        stays: one error line per poll, and the next poll tries again.
+        Whatever fails (an unreadable pointer, a broken new version), the model in service
+        stays (inference_worker/models.py logs it once per version).
         """
-        serving = self.processor.scorer.version
-        try:
-            version = current_version(self.config.models_dir)
-            if version and version != serving:
-                self.processor.scorer = ModelScorer(load_model(self.config.models_dir, version, defer_pipeline=True))
-                log.info("now serving model %s", version)
-        except Exception as exc:  # a broken new model must not stop the one in service
-            log.error("model check failed, still serving %s: %s", serving, exc)
+        self.models.refresh()

@@ -1,11 +1,16 @@
 """Saving and loading model versions under ``var/models``.
 
-Layout (old versions stay, so a rollback is rewriting ``current``)::
+Layout (old versions stay, so a rollback is rewriting a pointer)::
 
-    models/current                  # text: the active version, e.g. "3f2a9c1b7d04"
+    models/current                  # text: the active version of the ai4i-mill profile, e.g. "3f2a9c1b7d04"
+    models/current-<profile>        # the active version of any other profile, e.g. current-fan
     models/3f2a9c1b7d04/model.skops # the fitted Pipeline, skops format
     models/3f2a9c1b7d04/model.onnx  # optional: its scaler + forest for onnxruntime
-    models/3f2a9c1b7d04/card.json   # metrics, threshold, data and library versions
+    models/3f2a9c1b7d04/card.json   # profile, metrics, threshold, data and library versions
+
+Each card names the profile (id, version and definition) the model was trained for; a card
+without one is from before profiles and is an ai4i-mill model, so the layout of older
+installations is read unchanged. Loading for a profile refuses a model of another one.
 
 The version is the first 12 hex digits of the model file's sha256. Loading checks the
 file against the card and refuses any type outside :data:`TRUSTED_TYPES`, because
@@ -29,6 +34,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from contract.profiles import DEFAULT_PROFILE
+
 if TYPE_CHECKING:
     from sklearn.pipeline import Pipeline
 
@@ -43,6 +50,8 @@ __all__ = [
     "ModelError",
     "current_version",
     "load_model",
+    "pointer_name",
+    "profile_of_card",
     "save_model",
 ]
 
@@ -56,6 +65,18 @@ NO_FAILURE = "none"  # the classifier's label for "no failure"
 # (skops already trusts the scikit-learn estimators and numpy types it knows.)
 TRUSTED_TYPES: frozenset[str] = frozenset({"model.features.FeatureBuilder", "sklearn.tree._tree.Tree"})
 _VERSION_PATTERN = re.compile(r"^[0-9a-f]{12}$")
+LEGACY_PROFILE = DEFAULT_PROFILE  # models and pointers from before profiles are ai4i-mill's
+
+
+def pointer_name(profile_id: str | None = None) -> str:
+    """The file naming the active version of a profile's model."""
+    return CURRENT_FILE if profile_id in (None, LEGACY_PROFILE) else f"{CURRENT_FILE}-{profile_id}"
+
+
+def profile_of_card(card: dict[str, Any]) -> str:
+    """The profile a model was trained for (cards from before profiles: ai4i-mill)."""
+    entry = card.get("profile")
+    return str(entry["id"]) if isinstance(entry, dict) and "id" in entry else LEGACY_PROFILE
 
 
 class ModelError(Exception):
@@ -103,6 +124,10 @@ class LoadedModel:
     def pipeline_loaded(self) -> bool:
         return self._pipeline is not None
 
+    @property
+    def profile_id(self) -> str:
+        return profile_of_card(self.card)
+
     def __repr__(self) -> str:
         return f"LoadedModel(version={self.version!r}, threshold={self.threshold}, onnx={self.onnx is not None})"
 
@@ -114,7 +139,7 @@ def save_model(
     onnx: bytes | None = None,
     explainer: bytes | None = None,
 ) -> str:
-    """Write a new version (model file, ONNX export if any, card), point ``current`` at it."""
+    """Write a new version (model file, ONNX export if any, card), point its profile's pointer at it."""
     import skops.io
 
     data = skops.io.dumps(pipeline, compression=zipfile.ZIP_DEFLATED)
@@ -137,7 +162,7 @@ def save_model(
         _write_atomic(folder / EXPLAINER_FILE, explainer)
     _write_atomic(folder / CARD_FILE, json.dumps(full_card, indent=2).encode() + b"\n")
     # The pointer moves last, so readers never see a version whose files are incomplete.
-    _write_atomic(models_dir / CURRENT_FILE, f"{version}\n".encode())
+    _write_atomic(models_dir / pointer_name(profile_of_card(card)), f"{version}\n".encode())
     return version
 
 
@@ -147,30 +172,38 @@ def _write_atomic(path: Path, data: bytes) -> None:
     os.replace(temporary, path)
 
 
-def current_version(models_dir: Path) -> str | None:
-    """The active version named by ``models_dir/current``, or None when there is none."""
+def current_version(models_dir: Path, profile_id: str | None = None) -> str | None:
+    """The active version of a profile's model (default: ai4i-mill's ``current``), or None."""
+    pointer = models_dir / pointer_name(profile_id)
     try:
-        text = (models_dir / CURRENT_FILE).read_text().strip()
+        text = pointer.read_text().strip()
     except (FileNotFoundError, NotADirectoryError):
         return None
     except (OSError, UnicodeDecodeError) as exc:
-        raise ModelError(f"cannot read {models_dir / CURRENT_FILE}: {exc}") from None
+        raise ModelError(f"cannot read {pointer}: {exc}") from None
     return text or None
 
 
-def load_model(models_dir: Path, version: str | None = None, defer_pipeline: bool = False) -> LoadedModel:
-    """Load and verify `version` (default: the current one), or raise ModelError.
+def load_model(
+    models_dir: Path, version: str | None = None, defer_pipeline: bool = False, profile_id: str | None = None
+) -> LoadedModel:
+    """Load and verify `version` (default: the current one of `profile_id`), or raise ModelError.
 
-    With `defer_pipeline` and an ONNX export, every file is verified against the card now
-    but the scikit-learn pipeline is only built when first asked for (see module doc).
+    With `profile_id`, a model trained for another profile is refused. With `defer_pipeline`
+    and an ONNX export, every file is verified against the card now but the scikit-learn
+    pipeline is only built when first asked for (see module doc).
     """
-    version = version or current_version(models_dir)
+    version = version or current_version(models_dir, profile_id)
     if version is None:
-        raise ModelError(f"no model in {models_dir}: run `python -m training`")
+        suffix = f" --profile {profile_id}" if profile_id not in (None, LEGACY_PROFILE) else ""
+        raise ModelError(f"no model in {models_dir}: run `python -m training{suffix}`")
     if not _VERSION_PATTERN.fullmatch(version):
         raise ModelError(f"model version {version!r} is not 12 lowercase hex digits")
     folder = models_dir / version
     card = _read_card(folder / CARD_FILE, version)
+    trained_for = profile_of_card(card)
+    if profile_id is not None and trained_for != profile_id:
+        raise ModelError(f"model {version} is for profile {trained_for!r}, not {profile_id!r}; refusing to serve it")
     data = _read_model_bytes(folder / MODEL_FILE, version)
     _verify_digest(data, card, version)
     onnx = _read_onnx(folder, card, version)

@@ -13,18 +13,18 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["DRIFT_FEATURES", "drift_report", "psi", "reference_distribution"]
+__all__ = ["drift_report", "psi", "reference_distribution"]
 
-DRIFT_FEATURES = ("air_temp_k", "process_temp_k", "rotational_speed_rpm", "torque_nm", "tool_wear_min")
 _BINS = 10
 _FLOOR = 1e-4  # an empty bin would make the logarithm infinite
 MODERATE, SIGNIFICANT = 0.1, 0.25
 
 
 def reference_distribution(columns: Mapping[str, np.ndarray]) -> dict[str, dict[str, list[float]]]:
-    """Decile edges and bin shares of each sensor in the training rows (stored in the card)."""
+    """Decile edges and bin shares of each sensor column (the profile's numeric fields) in the
+    training rows, stored in the card; the report covers the same sensors."""
     reference = {}
-    for name in DRIFT_FEATURES:
+    for name in columns:
         values = np.asarray(columns[name], dtype=float)
         edges = np.unique(np.quantile(values, np.linspace(0, 1, _BINS + 1)[1:-1]))
         reference[name] = {"edges": edges.round(4).tolist(), "shares": _shares(values, edges).round(6).tolist()}
@@ -37,10 +37,10 @@ def psi(expected: np.ndarray, actual: np.ndarray) -> float:
 
 
 def drift_report(reference: Mapping[str, Any], recent: Mapping[str, np.ndarray]) -> list[dict[str, Any]]:
-    """PSI and its reading per sensor, for the recent values of each."""
+    """PSI and its reading per sensor of the reference, for the recent values of each."""
     report = []
-    for name in DRIFT_FEATURES:
-        if name not in reference or len(recent.get(name, ())) == 0:
+    for name in reference:
+        if len(recent.get(name, ())) == 0:
             continue
         edges = np.asarray(reference[name]["edges"], dtype=float)
         actual = _shares(np.asarray(recent[name], dtype=float), edges)

@@ -7,8 +7,9 @@ Averaged over the trees, `base_value + sum(contributions)` equals the forest's f
 probability for the row, exactly. Rows are walked level by level for all rows at once,
 so the cost is per tree and depth, not per row.
 
-Rule conditions restate the AI4I failure modes (heat dissipation, power, overstrain)
-in plain words with their margin, for readings in or near a failure region.
+Rule conditions restate the profile's failure-region rules (model/rules.py) in plain
+words with their margin, for readings in or near a failure region. The explainer computes
+the features of the profile its model was trained for (the card's), like the scorer.
 """
 
 from __future__ import annotations
@@ -22,20 +23,12 @@ from typing import Any
 
 import numpy as np
 
-from model.engineering import (
-    FEATURE_NAMES,
-    HEAT_LIMIT_K,
-    HEAT_LIMIT_RPM,
-    OVERSTRAIN_LIMITS,
-    engineer,
-)
+from model.engineering import FeatureSpec, spec_of_card, spec_of_json
+from model.rules import rule_conditions
 
 __all__ = ["Explainer", "ForestArrays", "forest_arrays", "load_explainer", "rule_conditions"]
 
-POWER_LOW_W, POWER_HIGH_W = 3500.0, 9000.0
-NEAR_LIMIT = 0.9  # report a rule from 90 % of its limit, before it fires
 TOP_CONTRIBUTIONS = 5
-_TYPE_NAMES = ("L", "M", "H")
 
 
 @dataclass(frozen=True)
@@ -94,10 +87,11 @@ def forest_arrays(pipeline: Any, no_failure_index: int) -> ForestArrays:
 
 
 class Explainer:
-    """Decision-path contributions of a forest, for raw (n, 6) rows; numpy only."""
+    """Decision-path contributions of a forest, for raw rows of its spec; numpy only."""
 
-    def __init__(self, arrays: ForestArrays) -> None:
+    def __init__(self, arrays: ForestArrays, spec: FeatureSpec | None = None) -> None:
         self._a = arrays
+        self.spec = spec or spec_of_json(None)
         self._trees = len(arrays.roots)
         self._base = float(arrays.failure[arrays.roots].mean())
 
@@ -109,13 +103,13 @@ class Explainer:
         """One explanation per raw row: base value, top contributions, rule conditions."""
         if len(raw) == 0:
             return []
-        features = engineer(raw)
+        features = self.spec.engineer(raw)
         contributions = self._walk(features)
-        return [_explanation(self._base, contributions[i], features[i], raw[i]) for i in range(len(raw))]
+        return [_explanation(self.spec, self._base, contributions[i], features[i], raw[i]) for i in range(len(raw))]
 
     def contributions(self, raw: np.ndarray) -> np.ndarray:
         """(n, features) signed contributions; each row sums to probability - base."""
-        return self._walk(engineer(raw))
+        return self._walk(self.spec.engineer(raw))
 
     def _walk(self, features: np.ndarray) -> np.ndarray:
         """All rows through all trees at once, one tree level per step."""
@@ -125,7 +119,7 @@ class Explainer:
         n = len(x)
         rows = np.repeat(np.arange(n), self._trees)
         node = np.tile(a.roots, n)
-        totals = np.zeros((n, len(FEATURE_NAMES)))
+        totals = np.zeros((n, len(self.spec.feature_names)))
         active = np.flatnonzero(a.left[node] >= 0)
         while active.size:
             at = node[active]
@@ -137,7 +131,9 @@ class Explainer:
         return totals / self._trees
 
 
-def _explanation(base: float, contributions: np.ndarray, features: np.ndarray, raw: np.ndarray) -> dict[str, Any]:
+def _explanation(
+    spec: FeatureSpec, base: float, contributions: np.ndarray, features: np.ndarray, raw: np.ndarray
+) -> dict[str, Any]:
     order = np.argsort(-np.abs(contributions))[:TOP_CONTRIBUTIONS]
     shown = [i for i in order if contributions[i] != 0.0]
     return {
@@ -146,53 +142,14 @@ def _explanation(base: float, contributions: np.ndarray, features: np.ndarray, r
         "rest": round(float(contributions.sum() - contributions[shown].sum()), 4),
         "contributions": [
             {
-                "feature": FEATURE_NAMES[i],
+                "feature": spec.feature_names[i],
                 "value": round(float(features[i]), 3),
                 "contribution": round(float(contributions[i]), 4),
             }
             for i in shown
         ],
-        "conditions": rule_conditions(raw),
+        "conditions": rule_conditions(raw, spec),
     }
-
-
-def rule_conditions(raw: np.ndarray) -> list[dict[str, Any]]:
-    """The AI4I failure-mode rules this raw row meets or nearly meets, in plain words."""
-    type_code, air, process, rpm, torque, wear = (float(v) for v in raw)
-    power = torque * rpm * 2 * np.pi / 60
-    conditions = [_heat(process - air, rpm), _power(power), _overstrain(wear, torque, int(type_code))]
-    return [c for c in conditions if c is not None]
-
-
-def _heat(diff_k: float, rpm: float) -> dict[str, Any] | None:
-    if diff_k >= HEAT_LIMIT_K / NEAR_LIMIT or rpm >= HEAT_LIMIT_RPM:
-        return None
-    holds = diff_k < HEAT_LIMIT_K
-    text = (
-        f"process − air {diff_k:.1f} K {'below' if holds else 'near'} the {HEAT_LIMIT_K} K limit "
-        f"at {rpm:,.0f} rpm (< {HEAT_LIMIT_RPM:,.0f})"
-    )
-    return {"mode": "HDF", "holds": holds, "margin": round(diff_k - HEAT_LIMIT_K, 2), "text": text}
-
-
-def _power(power_w: float) -> dict[str, Any] | None:
-    if POWER_LOW_W / NEAR_LIMIT < power_w < POWER_HIGH_W * NEAR_LIMIT:
-        return None
-    limit = POWER_LOW_W if power_w <= POWER_LOW_W / NEAR_LIMIT else POWER_HIGH_W
-    holds = power_w < POWER_LOW_W or power_w > POWER_HIGH_W
-    side = "lower" if limit == POWER_LOW_W else "upper"
-    text = f"power {power_w:,.0f} W, {power_w / limit:.0%} of the {limit:,.0f} W {side} limit"
-    return {"mode": "PWF", "holds": holds, "margin": round(power_w - limit, 1), "text": text}
-
-
-def _overstrain(wear: float, torque: float, type_code: int) -> dict[str, Any] | None:
-    limit = float(OVERSTRAIN_LIMITS[type_code])
-    strain = wear * torque
-    if strain < NEAR_LIMIT * limit:
-        return None
-    share = f"{strain / limit:.0%} of the {limit:,.0f} limit for type {_TYPE_NAMES[type_code]}"
-    text = f"wear × torque {strain:,.0f} min·Nm, {share}"
-    return {"mode": "OSF", "holds": strain > limit, "margin": round(strain - limit, 1), "text": text}
 
 
 def load_explainer(version_dir: Path, card: dict[str, Any]) -> Explainer | None:
@@ -204,7 +161,7 @@ def load_explainer(version_dir: Path, card: dict[str, Any]) -> Explainer | None:
         return None
     if hashlib.sha256(data).hexdigest() != entry.get("sha256"):
         return None
-    return Explainer(ForestArrays.from_bytes(data))
+    return Explainer(ForestArrays.from_bytes(data), spec_of_card(card))
 
 
 def explainer_of(models_dir: Path, version: str) -> Explainer | None:

@@ -1,9 +1,9 @@
 """Export a trained pipeline's scaler and forest to ONNX, checked against scikit-learn.
 
-Feature engineering stays in Python (:func:`model.engineering.engineer`, numpy); the
-steps after the FeatureBuilder become one ONNX graph served by onnxruntime::
+Feature engineering stays in Python (the profile's :class:`model.engineering.FeatureSpec`,
+numpy); the steps after the FeatureBuilder become one ONNX graph served by onnxruntime::
 
-    features (n, 17) float64 -> Sub(mean) -> Div(scale) -> Cast(float32)
+    features (n, width) float64 -> Sub(mean) -> Div(scale) -> Cast(float32)
         -> TreeEnsembleClassifier -> probabilities (n, classes) float32
 
 The scaler runs in float64 inside the graph, exactly as scikit-learn runs it, and the
@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from model.artifact import NO_FAILURE
-from model.engineering import FEATURE_NAMES, engineer
+from model.engineering import FeatureSpec, spec_of_json
 
 __all__ = [
     "INPUT_NAME",
@@ -74,13 +74,14 @@ class Parity:
 def export_onnx(pipeline: Any) -> bytes:
     """The steps after the FeatureBuilder as a serialised ONNX model (raises ExportError)."""
     scaler, forest = _split(pipeline)
+    names = _spec(pipeline).feature_names
     try:
         from onnx import TensorProto, helper, numpy_helper
         from skl2onnx import convert_sklearn
         from skl2onnx.common.data_types import FloatTensorType
     except ImportError as exc:
         raise ExportError(f"skl2onnx/onnx not installed ({exc})") from None
-    width = len(FEATURE_NAMES)
+    width = len(names)
     try:
         trees = convert_sklearn(
             forest,
@@ -113,7 +114,7 @@ def export_onnx(pipeline: Any) -> bytes:
         model,
         {
             META_CLASSES: json.dumps([str(c) for c in forest.classes_]),
-            META_FEATURES: json.dumps(list(FEATURE_NAMES)),
+            META_FEATURES: json.dumps(list(names)),
         },
     )
     return bytes(model.SerializeToString())
@@ -143,21 +144,27 @@ def _scaling(scaler: Any, width: int) -> tuple[np.ndarray, np.ndarray]:
     return mean.reshape(1, width), scale.reshape(1, width)
 
 
-def onnx_probabilities(onnx_model: bytes, raw: np.ndarray) -> np.ndarray:
+def _spec(pipeline: Any) -> FeatureSpec:
+    """The feature spec of the pipeline's first step (the default profile's for old pipelines)."""
+    return spec_of_json(getattr(pipeline.steps[0][1], "profile_json", None))
+
+
+def onnx_probabilities(onnx_model: bytes, raw: np.ndarray, spec: FeatureSpec | None = None) -> np.ndarray:
     """Class probabilities of raw rows through the export, with onnxruntime on one thread."""
+    spec = spec or spec_of_json(None)
     import onnxruntime
 
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads = 1
     options.inter_op_num_threads = 1
     session = onnxruntime.InferenceSession(onnx_model, options, providers=["CPUExecutionProvider"])
-    return np.asarray(session.run([OUTPUT_NAME], {INPUT_NAME: engineer(raw)})[0], dtype=np.float64)
+    return np.asarray(session.run([OUTPUT_NAME], {INPUT_NAME: spec.engineer(raw)})[0], dtype=np.float64)
 
 
 def parity(pipeline: Any, onnx_model: bytes, raw: np.ndarray, threshold: float) -> Parity:
     """Compare the export with the pipeline on raw rows: max difference, label agreement."""
     expected = pipeline.predict_proba(raw)
-    got = onnx_probabilities(onnx_model, raw)
+    got = onnx_probabilities(onnx_model, raw, _spec(pipeline))
     none = [str(c) for c in pipeline.classes_].index(NO_FAILURE)
     flagged = (1.0 - expected[:, none]) >= threshold
     flagged_onnx = (1.0 - got[:, none]) >= threshold

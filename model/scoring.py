@@ -15,8 +15,11 @@ version with an export is served by onnxruntime, with numpy feature engineering 
 front. scikit-learn stays the source of truth and the fallback: without an export,
 without onnxruntime, or if the export fails, the Pipeline scores (and the log says so).
 
-    scorer = ModelScorer(load_model(models_dir, defer_pipeline=True))
-    batch = scorer.score(raw_matrix(readings))
+    scorer = ModelScorer(load_model(models_dir, defer_pipeline=True, profile_id="ai4i-mill"))
+    batch = scorer.score(scorer.spec.raw_matrix([r.values for r in readings]))
+
+A ModelScorer computes the features of the profile its model was trained for (the card's
+profile definition), so a model always sees the features it learned from.
 """
 
 from __future__ import annotations
@@ -29,8 +32,8 @@ from typing import Literal
 
 import numpy as np
 
-from model.artifact import NO_FAILURE, LoadedModel
-from model.engineering import FEATURE_NAMES, engineer
+from model.artifact import NO_FAILURE, LoadedModel, ModelError
+from model.engineering import FeatureSpec, spec_of_card
 
 __all__ = ["ENGINES", "MODE_FLOOR_RATIO", "ModelScorer", "ScoreBatch"]
 
@@ -54,7 +57,7 @@ class ScoreBatch:
 
 
 class ModelScorer:
-    """Scores raw (n, 6) matrices with one model version (the worker's inference_worker.core.Scorer).
+    """Scores raw matrices (its spec's raw columns) with one model version.
 
     `engine` "auto" serves the ONNX export when the version has one and onnxruntime
     loads it, else scikit-learn; "onnxruntime" or "scikit-learn" force one (for parity
@@ -66,6 +69,11 @@ class ModelScorer:
         self.threshold = loaded.threshold
         self.mode_floor = MODE_FLOOR_RATIO * loaded.threshold
         self._loaded = loaded
+        self.spec: FeatureSpec = spec_of_card(loaded.card)
+        self.profile_id = loaded.profile_id
+        expected = loaded.card.get("features")
+        if expected is not None and list(expected) != list(self.spec.feature_names):
+            raise ModelError(f"model {loaded.version}: its card's features differ from its profile's; refusing it")
         self._none = loaded.classes.index(NO_FAILURE)
         self._failure_columns = np.array([i for i in range(len(loaded.classes)) if i != self._none])
         self._failure_labels = [loaded.classes[i] for i in self._failure_columns]
@@ -95,7 +103,7 @@ class ModelScorer:
     def _probabilities(self, raw: np.ndarray) -> np.ndarray:
         if self.engine == "scikit-learn":
             return np.asarray(self._predict(raw))
-        features = engineer(raw)  # bad rows raise here, before the engine is blamed
+        features = self.spec.engineer(raw)  # bad rows raise here, before the engine is blamed
         try:
             return self._predict(features)
         except Exception:  # onnxruntime failing at run time: fall back for good
@@ -144,7 +152,8 @@ def _onnx_predict(loaded: LoadedModel) -> Predict:
         (single,) = session.get_inputs()
     except Exception as exc:  # a corrupt or foreign graph
         raise _NoOnnx(f"ONNX export not loadable ({type(exc).__name__}: {exc})") from None
-    if classes != list(loaded.classes) or single.name != _INPUT or single.shape[1] != len(FEATURE_NAMES):
+    width = len(spec_of_card(loaded.card).feature_names)
+    if classes != list(loaded.classes) or single.name != _INPUT or single.shape[1] != width:
         raise _NoOnnx(f"ONNX export does not match the model (classes {classes}, input {single.name})")
     run = session.run
     outputs = [_OUTPUT]

@@ -1,10 +1,16 @@
 """Sensor publishers: replay a CSV file or simulate a machine, publishing readings over MQTT/TLS.
 
     python -m publisher replay data/slave1_data.csv --machine slave1 [--rate 1] [--loop] [--start-row 0]
-    python -m publisher simulate --machine sim-1 [--type L|M|H] [--rate 1] [--seed N] [--count N]
+    python -m publisher replay fans.csv --machine fan-3 --profile fan --map Vib=vibration_mm_s,Temp=bearing_temp_c
+    python -m publisher simulate --machine sim-1 [--category type=L] [--rate 1] [--seed N] [--count N]
     python -m publisher opcua --machine ID --endpoint opc.tcp://HOST:4840 --map FILE
     python -m publisher modbus --machine ID --host HOST [--port 502] [--unit 1] --map FILE
     python -m publisher sparkplug --map FILE       (the Sparkplug B host: group, host id and machines)
+
+--profile names the machine class (default ai4i-mill): a built-in profile or one added to the
+registry (FOREWARN_REGISTRY_DIR). A replay maps the CSV's columns onto the profile's fields
+with --map COLUMN=field,... (default: the profile's csv_columns, then columns named like the
+fields). The simulator simulates what the profile's simulation and physics sections describe.
 
 The gateways (opcua, modbus, sparkplug) map a device's values onto the machine's profile as the mapping
 file says (docs/CONNECT.md); the mapping is checked before anything connects, and each problem is
@@ -14,8 +20,8 @@ one line naming the file and line, with exit status 2.
 is the 0-based index of the first data row (bad rows count); --loop starts again at row 0.
 Bad rows of a replay file are skipped, each logged with its file and line and counted; a
 missing file, a wrong header or a file without one good row stops with exit status 2.
-Without --type the simulator mixes products like the dataset; without --seed it draws one and
-logs it, so any run can be repeated.
+Without --category the simulator draws each category with the profile's shares (AI4I: the
+dataset's product mix); without --seed it draws one and logs it, so any run can be repeated.
 
 Settings come from the environment (publisher/config.py); the password from
 FOREWARN_MQTT_PASSWORD(_FILE), by default var/secrets/<machine>.password. Every reading is
@@ -39,11 +45,14 @@ from pathlib import Path
 
 from common.logs import setup_logging
 from common.settings import ConfigError, run_cli
+from contract import DEFAULT_PROFILE, Profile
+from contract.columns import ColumnMapError, parse_map
+from contract.profiles import builtin_profiles
+from contract.registry import Registry
 from publisher import config as publisher_config
 from publisher.gateway.cli import GATEWAYS, add_gateway_commands, run_gateway_command
-from publisher.replay import BadRow
+from publisher.replay import BadFileError, BadRow, ReplayFormat
 from publisher.service import ReadingPublisher, Sourced, run
-from publisher.simulation import MACHINE_TYPES
 from publisher.sources import replay_items, simulated_items
 
 _BAD_ROWS_LOGGED = 20  # one line each; past that a summary, so a garbled file cannot flood the log
@@ -79,17 +88,21 @@ def _parser() -> argparse.ArgumentParser:
     replay.add_argument("file", type=Path)
     replay.add_argument("--loop", action="store_true", help="start again at the first row after the last")
     replay.add_argument("--start-row", type=_count(0), default=0, help="first data row, 0-based (default 0)")
-    simulate = commands.add_parser("simulate", help="simulate a machine (AI4I 2020 process)")
+    replay.add_argument("--map", type=_mapping, default=None, metavar="COLUMN=field,...", help="CSV columns -> fields")
+    simulate = commands.add_parser("simulate", help="simulate a machine of the profile")
     simulate.add_argument(
-        "--type",
-        choices=MACHINE_TYPES,
-        default=None,
-        help="product quality variant; default: the dataset's mix (60%% L, 30%% M, 10%% H)",
+        "--category",
+        type=_category,
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="fix a category (AI4I: type=L|M|H); default: drawn with the profile's shares",
     )
     simulate.add_argument("--seed", type=_count(0), default=None, help="fixes the simulated stream")
     simulate.add_argument("--count", type=_count(1), default=None, help="stop after N readings")
     for sub in (replay, simulate):
         sub.add_argument("--machine", required=True, help="machine id, also the MQTT username")
+        sub.add_argument("--profile", default=DEFAULT_PROFILE, help=f"machine class (default {DEFAULT_PROFILE})")
         sub.add_argument("--rate", type=_rate, default=1.0, help="readings per second; 0 = unthrottled")
     add_gateway_commands(commands)
     return parser
@@ -100,9 +113,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.command in GATEWAYS:
         return run_gateway_command(args)
     config = publisher_config.load(args.machine)  # validates the machine id before it names a log file
+    profile = _profile(args.profile, config.registry_dir)
     log = setup_logging(f"publisher-{config.machine_id}")
-    items, bad_rows = _items(args, log)
-    publisher = ReadingPublisher(config)
+    items, bad_rows = _items(args, profile, log)
+    publisher = ReadingPublisher(config, profile=profile)
     publisher.bad_rows = len(bad_rows)
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda _signum, _frame: publisher.request_stop())
@@ -118,14 +132,40 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _items(args: argparse.Namespace, log: logging.Logger) -> tuple[Iterator[Sourced], list[BadRow]]:
+def _mapping(text: str) -> dict[str, str]:
+    try:
+        return parse_map(text)
+    except ColumnMapError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _category(text: str) -> tuple[str, str]:
+    name, sep, value = text.partition("=")
+    if not sep or not name or not value:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected NAME=VALUE, e.g. type=L")
+    return name, value
+
+
+def _profile(profile_id: str, registry_dir: Path | None) -> Profile:
+    known = Registry(registry_dir).profiles() if registry_dir is not None else builtin_profiles()
+    if profile_id not in known:
+        raise ConfigError(f"--profile {profile_id!r}: no such profile (known: {', '.join(sorted(known))})")
+    return known[profile_id]
+
+
+def _items(args: argparse.Namespace, profile: Profile, log: logging.Logger) -> tuple[Iterator[Sourced], list[BadRow]]:
     if args.command == "replay":
-        items, bad_rows = replay_items(args.file, args.start_row, args.loop)
+        try:
+            form = ReplayFormat(profile, args.map)
+        except BadFileError as exc:
+            raise ConfigError(str(exc)) from None
+        items, bad_rows = replay_items(args.file, args.start_row, args.loop, form)
         _log_bad_rows(bad_rows, log)
         return items, bad_rows
     seed = args.seed if args.seed is not None else secrets.randbits(63)
-    log.info("simulating type %s with --seed %d", args.type or "L/M/H mix", seed)
-    return simulated_items(seed, args.type, args.count), []
+    fixed = dict(args.category)
+    log.info("simulating a %s (%s) with --seed %d", profile.id, fixed or "categories drawn", seed)
+    return simulated_items(seed, fixed, args.count, profile), []
 
 
 def _log_bad_rows(bad_rows: list[BadRow], log: logging.Logger) -> None:

@@ -3,6 +3,7 @@
     FOREWARN_MQTT_HOST (localhost), FOREWARN_MQTT_PORT (8883), FOREWARN_MQTT_CA (var/broker/config/tls/ca.crt)
     FOREWARN_MQTT_PASSWORD or FOREWARN_MQTT_PASSWORD_FILE (var/secrets/<machine>.password)
     FOREWARN_TOPIC_PREFIX (pdm), FOREWARN_VAR_DIR (var)
+    FOREWARN_REGISTRY_DIR (var/registry)        where operator-added profiles are found (--profile)
     FOREWARN_OUTBOX_DIR (var/outbox)            one SQLite file per machine: <machine>.db
     FOREWARN_OUTBOX_MAX_ROWS (100000)           past this the oldest readings are dropped (and counted)
     FOREWARN_OUTBOX_KEEP_ACKED_S (15)           acknowledged readings kept and re-sent after a reconnect, in
@@ -45,6 +46,7 @@ class PublisherConfig:
     stats_interval_s: float
     flush_timeout_s: float
     outbox_keep_acked_s: float = 15.0  # 0 in tests that count exact deliveries
+    registry_dir: Path | None = None  # operator-added profiles (built-in ones are always known)
 
 
 def load(machine_id: str) -> PublisherConfig:
@@ -61,6 +63,7 @@ def load(machine_id: str) -> PublisherConfig:
         max_inflight=env_int("FOREWARN_PUBLISHER_MAX_INFLIGHT", 100, minimum=1),
         stats_interval_s=env_float("FOREWARN_PUBLISHER_STATS_S", 60.0, minimum=1.0),
         flush_timeout_s=env_float("FOREWARN_PUBLISHER_FLUSH_S", 5.0, minimum=0.0),
+        registry_dir=env_path("FOREWARN_REGISTRY_DIR", state / "registry"),
     )
 
 

@@ -3,51 +3,32 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
-from contract import Reading
+from contract import Profile, Reading, default_profile
 
-__all__ = ["FAILURE_MODES", "NO_FAILURE", "Sample", "describe_modes", "reading_id"]
-
-# The AI4I 2020 failure modes, in the order the dataset lists them when several occur.
-FAILURE_MODES: dict[str, str] = {
-    "TWF": "Tool Wear Failure",
-    "HDF": "Heat Dissipation Failure",
-    "PWF": "Power Failure",
-    "OSF": "Overstrain Failure",
-    "RNF": "Random Failure",
-}
-NO_FAILURE = "No Failure"
+__all__ = ["Sample", "describe_modes", "reading_id"]
 
 
 @dataclass(frozen=True, slots=True)
 class Sample:
-    """Sensor values of one machining step, as the replay file or the simulator gives them."""
+    """A machine's values (its profile's fields), as the replay file or the simulator gives them."""
 
-    type: str
-    air_temp_k: float
-    process_temp_k: float
-    rotational_speed_rpm: float
-    torque_nm: float
-    tool_wear_min: float
-    product_id: str | None = None
+    values: dict[str, float | str]
     failure: int | None = None
     failure_description: str | None = None
 
     def to_reading(self, reading_id: str, ts: str) -> Reading:
-        """The contract payload for this sample."""
-        values = {name: getattr(self, name) for name in _SAMPLE_FIELDS}
-        return Reading(reading_id=reading_id, ts=ts, **values)  # type checked by contract.parse_reading
+        """The contract payload for this sample (checked by its profile's parser before sending)."""
+        return Reading(reading_id, ts, self.values, self.failure, self.failure_description)  # type: ignore[arg-type]
 
 
-_SAMPLE_FIELDS = tuple(item.name for item in fields(Sample))  # a Reading's fields but its id and ts
-
-
-def describe_modes(modes: Iterable[str]) -> str:
-    """'No Failure' or the modes' names joined by '; ' in the dataset's order."""
+def describe_modes(modes: Iterable[str], profile: Profile | None = None) -> str:
+    """The profile's "no failure" label, or the modes' names joined by '; ' in the profile's order."""
+    profile = profile or default_profile()
     present = set(modes)
-    names = [name for code, name in FAILURE_MODES.items() if code in present]
-    return "; ".join(names) if names else NO_FAILURE
+    names = [mode.name for mode in profile.failure_modes if mode.code in present]
+    return "; ".join(names) if names else profile.model.labels.no_failure
 
 
 def reading_id(machine_id: str, run_id: int, sequence: int) -> str:

@@ -20,7 +20,7 @@ import paho.mqtt.client as mqtt
 
 from common.mqtt import connect_client, create_client, publish_status
 from common.settings import ConfigError
-from contract import InvalidReading, parse_reading, utc_now_iso
+from contract import InvalidReading, Profile, default_profile, reading_parser, utc_now_iso
 from publisher.config import PublisherConfig
 from publisher.outbox import Outbox
 from publisher.sample import Sample, reading_id
@@ -49,14 +49,17 @@ class ReadingPublisher:
         self,
         config: PublisherConfig,
         status_topic: str | None = None,
-        validate: Callable[[bytes], object] = parse_reading,
+        validate: Callable[[bytes], object] | None = None,
+        profile: Profile | None = None,
     ) -> None:
         self.config = config
+        self.profile = profile or default_profile()
         self.machine_id = config.machine_id
         self.topic = config.topics.readings(self.machine_id)
         # A gateway serving several machines announces itself as a service instead.
         self.status_topic = status_topic or config.topics.status(self.machine_id)
-        self.validate = validate
+        # The profile's own check by default; a gateway passes the check of the machines it serves.
+        self.validate: Callable[[bytes], object] = validate or reading_parser(self.profile).parse
         self.client = _create_client(config, self.status_topic)
         self._lock = _lock_outbox(config)
         try:
@@ -101,7 +104,7 @@ class ReadingPublisher:
         self.sequence += 1
         reading = sample.to_reading(reading_id(self.machine_id, self.run_id, self.sequence), utc_now_iso())
         payload = reading.to_json()
-        parse_reading(payload)  # what the worker or the broker would refuse is refused here instead
+        self.validate(payload)  # what the worker or the broker would refuse is refused here instead
         self._queue(self.topic, payload)
         return reading.reading_id
 

@@ -1,157 +1,183 @@
-"""The AI4I 2020 synthetic milling process as a pure, seeded stream of samples.
+"""A machine simulated from its profile: a pure, seeded stream of samples.
 
-Matzka (AI4I 2020) describes how the dataset was generated; :class:`Simulator` follows it:
+The profile's ``simulation`` section says how each value is drawn and its ``physics``
+section which failures follow from the values; for the AI4I milling machine that is Matzka's
+generator (AI4I 2020), see profiles/ai4i-mill.yaml. For each step, in this order:
 
-- air temperature: a random walk around 300 K with a standard deviation of 2 K;
-- process temperature: air temperature + 10 K + a random walk with a standard deviation of 1 K;
-- torque: normal around 40 Nm with a standard deviation of 10 Nm, never negative;
-- rotational speed: follows the process power, overlaid with normal noise;
-- tool wear: each product adds 5/3/2 min (H/M/L); the tool is replaced at a wear drawn
-  between 200 and 240 min, and at that moment fails (TWF) in 51 of 120 cases, as in the paper;
-- the other failures follow from the values (:func:`physical_modes`), plus 0.1 % at random (RNF).
+- each category field is drawn with its shares (unless fixed, e.g. ``--category type=M``);
+- each signal, in the profile's order: its ``expr`` over the earlier signals (unrounded),
+  plus its noise, a mean-reverting walk (AR(1) with the given stationary spread) or
+  independent normal noise (drawn again while below ``redraw_below``), raised to ``min``,
+  then rounded to the decimals the sensor reports;
+- counters report their value; then each either ends its life (a whole value drawn in
+  ``life``, or earlier if the next step would pass the end) and resets to 0, failing with the
+  given chance, or grows by its step (per category);
+- a failure at random with the given chance.
 
-Two departures, both needed for an endless stream:
-
-- a random walk drifts without bound and the paper normalises its finished series; a stream
-  cannot, so both temperatures are mean-reverting AR(1) walks whose stationary spread is the
-  paper's 2 K and 1 K, remembering about 1000 and 330 readings;
-- taken literally, speed = 2860 W / torque gives ~680 rpm at 40 Nm, far from the published
-  rows (mean 1538 rpm), so speed uses the relation fitted on them,
-  rpm = 5857 * torque^-0.3675 + N(0, 56.5 rpm), which reproduces their speed and power spread.
-
-Values are rounded like the dataset (0.1 K, whole rpm, 0.1 Nm, whole minutes) before the rules
-are applied, so a sample's flags agree with its published numbers. No I/O, no clock: all
+The failures that follow from the values are the physics rules, applied to the rounded
+values, so a sample's flags agree with its published numbers. No I/O, no clock: all
 randomness comes from the numpy Generator passed in, so a seed fixes the whole stream.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import replace
+from collections.abc import Mapping
 
 import numpy as np
 
+from contract import Profile, default_profile
+from contract.expressions import parse_expression
+from contract.profiles import Condition, PerCategory, Signal, Simulation
 from publisher.sample import Sample, describe_modes
 
-__all__ = ["MACHINE_TYPES", "OSF_LIMIT_MIN_NM", "Simulator", "physical_modes", "power_w"]
-
-MACHINE_TYPES = ("L", "M", "H")
-TYPE_SHARES = (0.6, 0.3, 0.1)  # the published product mix, used when no type is fixed
-
-AIR_MEAN_K, AIR_SD_K, AIR_MEMORY = 300.0, 2.0, 0.999
-PROCESS_OFFSET_K, PROCESS_SD_K, PROCESS_MEMORY = 10.0, 1.0, 0.997
-TORQUE_MEAN_NM, TORQUE_SD_NM, TORQUE_MIN_NM = 40.0, 10.0, 3.0
-SPEED_SCALE, SPEED_EXPONENT, SPEED_NOISE_RPM = 5857.0, -0.3675, 56.5
-
-WEAR_PER_PRODUCT_MIN = {"L": 2, "M": 3, "H": 5}
-TOOL_LIFE_MIN = (200, 240)
-TOOL_FAILS_SHARE = 51 / 120
-RANDOM_FAILURE_P = 0.001
-
-HDF_MAX_DELTA_K, HDF_MAX_RPM = 8.6, 1380.0
-PWF_RANGE_W = (3500.0, 9000.0)
-OSF_LIMIT_MIN_NM = {"L": 11_000.0, "M": 12_000.0, "H": 13_000.0}
+__all__ = ["SimulationError", "Simulator", "physical_modes"]
 
 
-def power_w(torque_nm: float, speed_rpm: float) -> float:
-    """Mechanical power: torque times angular speed."""
-    return torque_nm * speed_rpm * 2 * math.pi / 60
+class SimulationError(ValueError):
+    """A profile that cannot be simulated, or a fixed category value it does not allow."""
 
 
-def physical_modes(sample: Sample) -> set[str]:
-    """The failure modes that follow from the values alone (HDF, PWF, OSF)."""
-    modes = set()
-    delta = sample.process_temp_k - sample.air_temp_k
-    if delta < HDF_MAX_DELTA_K and sample.rotational_speed_rpm < HDF_MAX_RPM:
-        modes.add("HDF")
-    power = power_w(sample.torque_nm, sample.rotational_speed_rpm)
-    if not PWF_RANGE_W[0] <= power <= PWF_RANGE_W[1]:
-        modes.add("PWF")
-    if sample.tool_wear_min * sample.torque_nm > OSF_LIMIT_MIN_NM[sample.type]:
-        modes.add("OSF")
-    return modes
+def physical_modes(values: Mapping[str, float | str], profile: Profile | None = None) -> set[str]:
+    """The failure modes whose physics rules hold for these values."""
+    profile = profile or default_profile()
+    if profile.physics is None:
+        return set()
+    quantities: dict[str, float] = {k: v for k, v in values.items() if isinstance(v, float)}
+    for item in profile.derived:
+        quantities[item.name] = profile.expression(item.name).evaluate(quantities)
+    return {rule.mode for rule in profile.physics.rules if all(_holds(c, quantities, values) for c in rule.when)}
+
+
+def _holds(condition: Condition, quantities: Mapping[str, float], values: Mapping[str, float | str]) -> bool:
+    value = quantities[condition.value]
+    if condition.below is not None:
+        return value < _limit(condition.below, values)
+    if condition.above is not None:
+        return value > _limit(condition.above, values)
+    assert condition.outside is not None
+    return value < condition.outside[0] or value > condition.outside[1]
+
+
+def _limit(limit: float | PerCategory, values: Mapping[str, float | str]) -> float:
+    if isinstance(limit, PerCategory):
+        return limit.values[str(values[limit.by])]
+    return limit
 
 
 class Simulator:
-    """One simulated machine; each :meth:`step` machines one product and returns its sample."""
+    """One simulated machine; each :meth:`step` is one reading of it."""
 
-    def __init__(self, rng: np.random.Generator, machine_type: str | None = None, first_serial: int = 10_000):
-        if machine_type is not None and machine_type not in MACHINE_TYPES:
-            raise ValueError(f"machine type {machine_type!r} must be one of {', '.join(MACHINE_TYPES)}")
+    def __init__(
+        self,
+        rng: np.random.Generator,
+        profile: Profile | None = None,
+        categories: Mapping[str, str] | None = None,
+    ) -> None:
+        self.profile = profile or default_profile()
+        if self.profile.simulation is None:
+            raise SimulationError(f"profile {self.profile.id} has no simulation section")
+        self._sim: Simulation = self.profile.simulation
+        self._fixed = _checked_categories(self.profile, dict(categories or {}))
         self._rng = rng
-        self._type = machine_type
+        self._expressions = {
+            s.field: parse_expression(s.expr, set(self._known_before(s.field))) for s in self._sim.signals
+        }
         # Start from the walks' stationary spread so even a short run looks like the data.
-        self._air = float(rng.normal(0.0, AIR_SD_K))
-        self._process = float(rng.normal(0.0, PROCESS_SD_K))
-        self._wear = 0
-        self._tool_life = self._draw_tool_life()
-        self._serial = first_serial
+        self._walks = {s.field: float(rng.normal(0.0, s.walk.sd)) for s in self._sim.signals if s.walk is not None}
+        self._counters = {c.field: 0.0 for c in self._sim.counters}
+        self._lives = {c.field: self._draw_life(c.life) for c in self._sim.counters}
+        self._serial = self._sim.serial.first if self._sim.serial else 0
+
+    def _known_before(self, field: str) -> list[str]:
+        names = [s.field for s in self._sim.signals]
+        return names[: names.index(field)]
 
     def step(self) -> Sample:
-        """Advance one product and return what the sensors report for it."""
-        product_type = self._type or self._draw_type()
-        air_k, process_k = self._temperatures()
-        torque = self._torque()
-        values = Sample(
-            type=product_type,
-            air_temp_k=round(air_k, 1),
-            process_temp_k=round(process_k, 1),
-            rotational_speed_rpm=float(round(self._speed(torque))),
-            torque_nm=round(torque, 1),
-            tool_wear_min=float(self._wear),
-            product_id=f"{product_type}{self._serial}",
-        )
-        modes = physical_modes(values) | self._chance_modes(product_type)
-        self._serial += 1
-        failed = 1 if modes else 0
-        return replace(values, failure=failed, failure_description=describe_modes(modes))
+        """Advance one step and return what the sensors report for it."""
+        values: dict[str, float | str] = {}
+        for name in self._category_order():
+            values[name] = self._fixed.get(name) or self._draw_category(name)
+        values |= self._signals()
+        values |= self._counters
+        serial = self._sim.serial
+        if serial is not None:
+            prefix = str(values[serial.prefix]) if serial.prefix else ""
+            values[serial.field] = f"{prefix}{self._serial}"
+            self._serial += 1
+        modes = physical_modes(values, self.profile) | self._chance_modes(values)
+        return Sample(values, 1 if modes else 0, describe_modes(modes, self.profile))
 
-    def _chance_modes(self, product_type: str) -> set[str]:
-        """TWF when the tool ends its life and fails instead of being swapped, RNF at random."""
+    def _category_order(self) -> list[str]:
+        return [c.name for c in self.profile.category_fields if c.name in self._sim.categories or c.name in self._fixed]
+
+    def _draw_category(self, name: str) -> str:
+        shares = self._sim.categories[name]
+        allowed = self.profile.field(name).values  # type: ignore[union-attr]
+        draw, total = float(self._rng.random()), 0.0
+        for value in allowed:
+            total += shares[value]
+            if draw < total:
+                return str(value)
+        return str(allowed[-1])
+
+    def _signals(self) -> dict[str, float]:
+        exact: dict[str, float] = {}
+        reported: dict[str, float] = {}
+        for signal in self._sim.signals:
+            base = float(self._expressions[signal.field].evaluate(exact))
+            value = self._noisy(signal.field, base, signal)
+            if signal.min is not None:
+                value = max(value, signal.min)
+            exact[signal.field] = value
+            reported[signal.field] = value if signal.round is None else _rounded(value, signal.round)
+        return reported
+
+    def _noisy(self, field: str, base: float, signal: Signal) -> float:
+        if signal.walk is not None:
+            walk = signal.walk
+            step = float(self._rng.normal(0.0, walk.sd * math.sqrt(1 - walk.memory * walk.memory)))
+            self._walks[field] = walk.memory * self._walks[field] + step
+            return base + self._walks[field]
+        if signal.normal is None:
+            return base
+        while True:  # redraw the rare value below the minimum (torque is never negative)
+            value = base + float(self._rng.normal(0.0, signal.normal.sd))
+            if signal.redraw_below is None or value >= signal.redraw_below:
+                return value
+
+    def _chance_modes(self, values: Mapping[str, float | str]) -> set[str]:
+        """Counters that end their life (failing with their chance), then a failure at random."""
         modes = set()
-        if self._tool_ends(product_type):
-            if self._rng.random() < TOOL_FAILS_SHARE:
-                modes.add("TWF")
-            self._wear, self._tool_life = 0, self._draw_tool_life()
-        else:
-            self._wear += WEAR_PER_PRODUCT_MIN[product_type]
-        if self._rng.random() < RANDOM_FAILURE_P:
-            modes.add("RNF")
+        for counter in self._sim.counters:
+            step = _limit(counter.step, values)
+            value = self._counters[counter.field]
+            if value >= self._lives[counter.field] or value + step > counter.life[1]:
+                if counter.fails is not None and self._rng.random() < counter.fails.share:
+                    modes.add(counter.fails.mode)
+                self._counters[counter.field] = 0.0
+                self._lives[counter.field] = self._draw_life(counter.life)
+            else:
+                self._counters[counter.field] = value + step
+        chance = self._sim.random_failure
+        if chance is not None and self._rng.random() < chance.share:
+            modes.add(chance.mode)
         return modes
 
-    def _tool_ends(self, product_type: str) -> bool:
-        # Ends at its drawn life, or earlier if the next product would push it past 240 min.
-        next_wear = self._wear + WEAR_PER_PRODUCT_MIN[product_type]
-        return self._wear >= self._tool_life or next_wear > TOOL_LIFE_MIN[1]
-
-    def _draw_type(self) -> str:
-        draw, total = float(self._rng.random()), 0.0
-        for machine_type, share in zip(MACHINE_TYPES, TYPE_SHARES, strict=True):
-            total += share
-            if draw < total:
-                return machine_type
-        return MACHINE_TYPES[-1]
-
-    def _draw_tool_life(self) -> int:
-        return int(self._rng.integers(TOOL_LIFE_MIN[0], TOOL_LIFE_MIN[1] + 1))
-
-    def _temperatures(self) -> tuple[float, float]:
-        self._air = _ar1(self._rng, self._air, AIR_MEMORY, AIR_SD_K)
-        self._process = _ar1(self._rng, self._process, PROCESS_MEMORY, PROCESS_SD_K)
-        air_k = AIR_MEAN_K + self._air
-        return air_k, air_k + PROCESS_OFFSET_K + self._process
-
-    def _torque(self) -> float:
-        while True:  # redraw the rare value below the minimum: torque is never negative
-            torque = float(self._rng.normal(TORQUE_MEAN_NM, TORQUE_SD_NM))
-            if torque >= TORQUE_MIN_NM:
-                return torque
-
-    def _speed(self, torque_nm: float) -> float:
-        noise = float(self._rng.normal(0.0, SPEED_NOISE_RPM))
-        return max(SPEED_SCALE * math.pow(torque_nm, SPEED_EXPONENT) + noise, 0.0)
+    def _draw_life(self, life: tuple[int, int]) -> int:
+        return int(self._rng.integers(life[0], life[1] + 1))
 
 
-def _ar1(rng: np.random.Generator, value: float, memory: float, spread: float) -> float:
-    """One step of a mean-reverting walk whose stationary standard deviation is `spread`."""
-    return memory * value + float(rng.normal(0.0, spread * math.sqrt(1 - memory * memory)))
+def _rounded(value: float, decimals: int) -> float:
+    return float(round(value)) if decimals == 0 else round(value, decimals)
+
+
+def _checked_categories(profile: Profile, fixed: dict[str, str]) -> dict[str, str]:
+    for name, value in fixed.items():
+        field = next((f for f in profile.category_fields if f.name == name), None)
+        if field is None:
+            known = ", ".join(f.name for f in profile.category_fields) or "none"
+            raise SimulationError(f"{name!r} is not a category of profile {profile.id} (categories: {known})")
+        if value not in field.values:
+            raise SimulationError(f"{name} {value!r} must be one of {', '.join(field.values)}")
+    return fixed

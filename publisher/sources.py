@@ -2,26 +2,29 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import numpy as np
 
 from common.settings import ConfigError
-from publisher.replay import BadFileError, BadRow, Row, load_rows
+from contract import Profile
+from publisher.replay import BadFileError, BadRow, ReplayFormat, Row, load_rows
 from publisher.service import Sourced
-from publisher.simulation import Simulator
+from publisher.simulation import SimulationError, Simulator
 
 __all__ = ["replay_items", "simulated_items"]
 
 
-def replay_items(path: Path, start_row: int = 0, loop: bool = False) -> tuple[Iterator[Sourced], list[BadRow]]:
+def replay_items(
+    path: Path, start_row: int = 0, loop: bool = False, form: ReplayFormat | None = None
+) -> tuple[Iterator[Sourced], list[BadRow]]:
     """The file's good rows from data row `start_row` (0-based), endlessly if `loop`; plus its bad rows.
 
     The file is read once, up front: a bad header or an empty file stops the replay before
     anything is published (ConfigError), and a loop does not re-read it.
     """
-    good, bad = _load(path)
+    good, bad = _load(path, form or ReplayFormat())
     total = len(good) + len(bad)
     if not good:
         raise ConfigError(f"{path}: no valid data rows ({len(bad)} bad)")
@@ -30,11 +33,11 @@ def replay_items(path: Path, start_row: int = 0, loop: bool = False) -> tuple[It
     return _cycle(good, start_row, loop, str(path)), bad
 
 
-def _load(path: Path) -> tuple[list[Row], list[BadRow]]:
+def _load(path: Path, form: ReplayFormat) -> tuple[list[Row], list[BadRow]]:
     try:
         # errors="replace": a stray byte spoils only its own row, which is then reported by line.
         with path.open(encoding="utf-8-sig", errors="replace", newline="") as handle:
-            return load_rows(handle, str(path))
+            return load_rows(handle, str(path), form)
     except OSError as exc:
         raise ConfigError(f"cannot read {path}: {exc.strerror or exc}") from None
     except BadFileError as exc:
@@ -48,9 +51,21 @@ def _cycle(rows: list[Row], start_row: int, loop: bool, source: str) -> Iterator
         yield from (Sourced(row.sample, f"{source}:{row.line}") for row in rows)
 
 
-def simulated_items(seed: int, machine_type: str | None, count: int | None) -> Iterator[Sourced]:
-    """`count` simulated samples (endless if None), the same ones for the same seed."""
-    simulator = Simulator(np.random.default_rng(seed), machine_type)
+def simulated_items(
+    seed: int,
+    categories: Mapping[str, str] | None = None,
+    count: int | None = None,
+    profile: Profile | None = None,
+) -> Iterator[Sourced]:
+    """`count` simulated samples of `profile` (endless if None), the same ones for the same seed."""
+    try:
+        simulator = Simulator(np.random.default_rng(seed), profile, categories)
+    except SimulationError as exc:
+        raise ConfigError(str(exc)) from None
+    return _simulate(simulator, count)
+
+
+def _simulate(simulator: Simulator, count: int | None) -> Iterator[Sourced]:
     step = 0
     while count is None or step < count:
         step += 1

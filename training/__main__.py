@@ -1,13 +1,17 @@
-"""Train or evaluate the failure model.
+"""Train or evaluate the failure model of a machine profile.
 
 Usage:
-    python -m training                                  # train on data/slave1+2, save to var/models
+    python -m training                                  # ai4i-mill on data/slave1+2, save to var/models
     python -m training --data a.csv b.csv --models-dir DIR --seed 7
-    python -m training evaluate FILE.csv [--models-dir DIR] [--version V]
+    python -m training --profile fan --data fans.csv [--map Vib=vibration_mm_s,Temp=bearing_temp_c]
+    python -m training evaluate FILE.csv [--models-dir DIR] [--version V] [--profile P] [--map ...]
 
-Training prints the validation metrics and points var/models/current at the new
-version. Environment: FOREWARN_VAR_DIR, FOREWARN_TRAIN_SEED, FOREWARN_TRAIN_JOBS
-(see training/config.py).
+--profile names a built-in profile (profiles/) or one added to the registry
+(FOREWARN_REGISTRY_DIR/profiles); --map maps CSV columns onto its fields (default: the
+profile's csv_columns; other columns are read by field name). Training prints the
+validation metrics and points the profile's pointer (var/models/current for ai4i-mill,
+var/models/current-<profile> otherwise) at the new version. Environment: FOREWARN_VAR_DIR,
+FOREWARN_REGISTRY_DIR, FOREWARN_TRAIN_SEED, FOREWARN_TRAIN_JOBS (see training/config.py).
 """
 
 from __future__ import annotations
@@ -20,9 +24,11 @@ from typing import NoReturn
 
 from common.logs import setup_logging
 from common.settings import ConfigError, run_cli
+from contract import DEFAULT_PROFILE, Profile
+from contract.registry import Registry
 from model.artifact import ModelError
 from training.config import TrainingConfig, load_config
-from training.dataset import DatasetError
+from training.dataset import DatasetError, parse_map
 from training.evaluate import evaluate_file
 from training.report import format_evaluation, format_training
 from training.train import train
@@ -36,8 +42,10 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _train_parser(config: TrainingConfig) -> _Parser:
-    parser = _Parser(prog="python -m training", description="Train the failure model.")
-    parser.add_argument("--data", nargs="+", type=Path, default=list(config.data_files), metavar="FILE")
+    parser = _Parser(prog="python -m training", description="Train the failure model of a profile.")
+    parser.add_argument("--profile", default=DEFAULT_PROFILE, metavar="P", help=f"default {DEFAULT_PROFILE}")
+    parser.add_argument("--data", nargs="+", type=Path, default=None, metavar="FILE")
+    parser.add_argument("--map", default=None, metavar="COLUMN=field,...", help="CSV columns -> profile fields")
     parser.add_argument("--models-dir", type=Path, default=config.models_dir, metavar="DIR")
     parser.add_argument("--seed", type=int, default=config.seed, metavar="N")
     return parser
@@ -48,6 +56,8 @@ def _evaluate_parser(config: TrainingConfig) -> _Parser:
     parser.add_argument("file", type=Path, metavar="FILE.csv")
     parser.add_argument("--models-dir", type=Path, default=config.models_dir, metavar="DIR")
     parser.add_argument("--version", default=None, metavar="V", help="model version (default: current)")
+    parser.add_argument("--profile", default=None, metavar="P", help="whose current model (default ai4i-mill)")
+    parser.add_argument("--map", default=None, metavar="COLUMN=field,...", help="CSV columns -> profile fields")
     return parser
 
 
@@ -67,15 +77,28 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _train(args: argparse.Namespace, config: TrainingConfig) -> int:
     if args.seed < 0:
         raise ConfigError(f"--seed {args.seed} must be at least 0")
+    profile = _profile(args.profile, config)
+    if args.data is None and profile.id != DEFAULT_PROFILE:
+        raise ConfigError(f"--profile {profile.id}: give its training data with --data FILE...")
+    mapping = parse_map(args.map) if args.map is not None else None
     setup_logging("training")
-    result = train(args.data, args.models_dir, args.seed, config.n_jobs)
+    files = args.data if args.data is not None else list(config.data_files)
+    result = train(files, args.models_dir, args.seed, config.n_jobs, profile=profile, mapping=mapping)
     print(format_training(result))
     return 0
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    print(format_evaluation(evaluate_file(args.file, args.models_dir, args.version)))
+    mapping = parse_map(args.map) if args.map is not None else None
+    print(format_evaluation(evaluate_file(args.file, args.models_dir, args.version, args.profile, mapping)))
     return 0
+
+
+def _profile(profile_id: str, config: TrainingConfig) -> Profile:
+    known = Registry(config.registry_dir).profiles()
+    if profile_id not in known:
+        raise ConfigError(f"--profile {profile_id!r}: no such profile (known: {', '.join(sorted(known))})")
+    return known[profile_id]
 
 
 if __name__ == "__main__":

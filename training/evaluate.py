@@ -1,7 +1,8 @@
-"""Score any CSV in the seed's columns with a saved model version."""
+"""Score any CSV of a model's profile with a saved model version."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,11 +25,18 @@ class Evaluation:
     seen_in_training: bool = False
 
 
-def evaluate_file(path: Path, models_dir: Path, version: str | None = None) -> Evaluation:
-    """Load `version` (default: current), score every row of `path`, compute the metrics."""
-    data = load_dataset([path])
-    loaded = load_model(models_dir, version)
-    batch = ModelScorer(loaded).score(data.raw)
+def evaluate_file(
+    path: Path,
+    models_dir: Path,
+    version: str | None = None,
+    profile_id: str | None = None,
+    mapping: Mapping[str, str] | None = None,
+) -> Evaluation:
+    """Load `version` (default: the current one of `profile_id`), score every row of `path`, compute the metrics."""
+    loaded = load_model(models_dir, version, profile_id=profile_id)
+    scorer = ModelScorer(loaded)
+    data = load_dataset([path], scorer.spec.profile, mapping)
+    batch = scorer.score(data.raw)
     trained_on = {f.get("sha256") for f in loaded.card.get("data", {}).get("files", [])}
     seen = any(f.sha256 in trained_on for f in data.files)
     return Evaluation(loaded.version, path, score_metrics(data, batch, loaded.threshold), seen)

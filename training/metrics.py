@@ -8,7 +8,7 @@ import numpy as np
 from sklearn.metrics import average_precision_score
 
 from model.scoring import ScoreBatch
-from training.dataset import MODES, UNSPECIFIED, Dataset
+from training.dataset import UNSPECIFIED, Dataset
 
 __all__ = ["binary_metrics", "mode_accuracy", "per_mode_recall", "score_metrics"]
 
@@ -41,7 +41,7 @@ def per_mode_recall(data: Dataset, flagged: np.ndarray) -> dict[str, dict[str, A
     """For each mode present among failure rows: how many of them were flagged."""
     result: dict[str, dict[str, Any]] = {}
     failed = data.failure.astype(bool)
-    for column, mode in enumerate(MODES):
+    for column, mode in enumerate(data.modes):
         rows = failed & data.mode_flags[:, column]
         count = int(rows.sum())
         if count:

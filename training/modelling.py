@@ -52,8 +52,8 @@ class Hyperparameters:
         return asdict(self)
 
 
-def build_pipeline(params: Hyperparameters, seed: int, n_jobs: int = 1) -> Pipeline:
-    """An unfitted FeatureBuilder -> StandardScaler -> RandomForest pipeline."""
+def build_pipeline(params: Hyperparameters, seed: int, n_jobs: int = 1, profile_json: str | None = None) -> Pipeline:
+    """An unfitted FeatureBuilder (of the profile given as JSON) -> StandardScaler -> RandomForest pipeline."""
     forest = RandomForestClassifier(
         n_estimators=params.n_estimators,
         max_depth=params.max_depth,
@@ -63,13 +63,16 @@ def build_pipeline(params: Hyperparameters, seed: int, n_jobs: int = 1) -> Pipel
         random_state=seed,
         n_jobs=n_jobs,
     )
-    return Pipeline([("features", FeatureBuilder()), ("scale", StandardScaler()), ("forest", forest)])
+    features = FeatureBuilder(profile_json)
+    return Pipeline([("features", features), ("scale", StandardScaler()), ("forest", forest)])
 
 
-def fit_pipeline(data: Dataset, params: Hyperparameters, seed: int, n_jobs: int = 1) -> Pipeline:
+def fit_pipeline(
+    data: Dataset, params: Hyperparameters, seed: int, n_jobs: int = 1, profile_json: str | None = None
+) -> Pipeline:
     """Fit on the rows with a known mode; the result predicts with n_jobs=1."""
     known = data.mode != UNSPECIFIED
-    pipeline = build_pipeline(params, seed, n_jobs)
+    pipeline = build_pipeline(params, seed, n_jobs, profile_json)
     pipeline.fit(data.raw[known], data.mode[known].astype(str))
     # Prediction is per message batch, where threads cost more than they save.
     pipeline.set_params(forest__n_jobs=1)
@@ -110,12 +113,14 @@ def split_indices(data: Dataset, params: Hyperparameters, seed: int) -> tuple[np
     return np.sort(train), np.sort(validation)
 
 
-def out_of_fold_probability(data: Dataset, params: Hyperparameters, seed: int, n_jobs: int) -> np.ndarray:
+def out_of_fold_probability(
+    data: Dataset, params: Hyperparameters, seed: int, n_jobs: int, profile_json: str | None = None
+) -> np.ndarray:
     """Failure probability of each row from a model that did not see it (k-fold)."""
     folds = StratifiedKFold(params.cv_folds, shuffle=True, random_state=seed)
     result = np.zeros(len(data))
     for fit_rows, held_rows in folds.split(data.raw, strata(data, params.cv_folds)):
-        pipeline = fit_pipeline(data.subset(fit_rows), params, seed, n_jobs)
+        pipeline = fit_pipeline(data.subset(fit_rows), params, seed, n_jobs, profile_json)
         result[held_rows] = failure_probability(pipeline, data.raw[held_rows])
     return result
 

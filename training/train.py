@@ -13,10 +13,11 @@ validation rows).
 
 from __future__ import annotations
 
+import json
 import logging
 import platform
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,10 +28,10 @@ import sklearn
 import skops
 from sklearn.pipeline import Pipeline
 
-from contract import utc_now_iso
+from contract import Profile, default_profile, utc_now_iso
 from model.artifact import NO_FAILURE, LoadedModel, load_model, save_model
 from model.drift import reference_distribution
-from model.engineering import FEATURE_NAMES, RAW_COLUMNS
+from model.engineering import FeatureSpec, feature_spec
 from model.explain import forest_arrays
 from model.onnx_export import export_checked
 from model.scoring import ModelScorer
@@ -62,25 +63,31 @@ class TrainResult:
     seconds: float
 
 
-def train(
+def train(  # noqa: PLR0917 - the CLI's options, in one place
     files: Sequence[Path],
     models_dir: Path,
     seed: int,
     n_jobs: int = 1,
     params: Hyperparameters | None = None,
+    profile: Profile | None = None,
+    mapping: Mapping[str, str] | None = None,
 ) -> TrainResult:
-    """Train on `files`, save the model under `models_dir` and return its card."""
+    """Train a model of `profile` (default: the default profile) on `files`, save it, return its card."""
     params = params or Hyperparameters()
+    profile = profile or default_profile()
+    spec = feature_spec(profile)
+    definition = profile.to_json_dict()
+    profile_json = json.dumps(definition, sort_keys=True)
     started = time.perf_counter()
-    data = load_dataset(files)
+    data = load_dataset(files, profile, mapping)
     train_rows, validation_rows = split_indices(data, params, seed)
     train_part, validation_part = data.subset(train_rows), data.subset(validation_rows)
-    log.info("training on %d rows, validating on %d", len(train_part), len(validation_part))
-    out_of_fold = out_of_fold_probability(train_part, params, seed, n_jobs)
+    log.info("profile %s: training on %d rows, validating on %d", profile.id, len(train_part), len(validation_part))
+    out_of_fold = out_of_fold_probability(train_part, params, seed, n_jobs, profile_json)
     threshold = choose_threshold(train_part.failure, out_of_fold)
-    pipeline = fit_pipeline(train_part, params, seed, n_jobs)
+    pipeline = fit_pipeline(train_part, params, seed, n_jobs, profile_json)
     metrics = {
-        "validation": validate(pipeline, validation_part, threshold),
+        "validation": validate(pipeline, validation_part, threshold, definition),
         "train_out_of_fold": binary_metrics(train_part.failure, out_of_fold, threshold),
     }
     seconds = round(time.perf_counter() - started, 2)
@@ -93,11 +100,14 @@ def train(
         metrics=metrics,
         seconds=seconds,
         train_rows=len(train_part),
+        spec=spec,
     )
     exported = export_checked(pipeline, data.raw, threshold)
     if exported is not None:
         card["onnx"] = {"parity": exported[1].as_dict(), "libraries": _onnx_libraries()}
-    card["training_distribution"] = reference_distribution(dict(zip(RAW_COLUMNS, data.raw.T, strict=True)))
+    first = len(spec.categories)
+    sensors = {name: data.raw[:, first + i] for i, name in enumerate(spec.numeric)}
+    card["training_distribution"] = reference_distribution(sensors)
     explainer = forest_arrays(pipeline, list(pipeline.classes_).index(NO_FAILURE)).to_bytes()
     version = save_model(pipeline, card, models_dir, onnx=exported[0] if exported else None, explainer=explainer)
     log.info("saved model %s to %s", version, models_dir / version)
@@ -105,11 +115,14 @@ def train(
     return TrainResult(version, load_model(models_dir, version).card, seconds)
 
 
-def validate(pipeline: Pipeline, data: Dataset, threshold: float) -> dict[str, Any]:
+def validate(
+    pipeline: Pipeline, data: Dataset, threshold: float, definition: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """Metrics of `pipeline` on `data`, scored as the worker scores (with the pipeline itself,
     the source of truth; the ONNX export the worker serves agrees within 1e-6)."""
     classes = tuple(str(label) for label in pipeline.classes_)
-    scorer = ModelScorer(LoadedModel("unsaved", pipeline, {}, threshold, classes), engine="scikit-learn")
+    card = {} if definition is None else {"profile_definition": definition}
+    scorer = ModelScorer(LoadedModel("unsaved", pipeline, card, threshold, classes), engine="scikit-learn")
     return score_metrics(data, scorer.score(data.raw), threshold)
 
 
@@ -123,11 +136,15 @@ def _card(
     metrics: dict[str, Any],
     seconds: float,
     train_rows: int,
+    spec: FeatureSpec,
 ) -> dict[str, Any]:
+    profile = spec.profile
     return {
         "created_at": utc_now_iso(),
-        "raw_columns": list(RAW_COLUMNS),
-        "features": list(FEATURE_NAMES),
+        "profile": {"id": profile.id, "version": profile.version},
+        "profile_definition": profile.to_json_dict(),
+        "raw_columns": list(spec.raw_columns),
+        "features": list(spec.feature_names),
         "classes": [str(label) for label in pipeline.classes_],
         "threshold": threshold,
         "threshold_method": THRESHOLD_METHOD,

@@ -11,7 +11,7 @@ from flask import Blueprint, Response, jsonify, request
 
 from api.params import integer, machine_id
 from api.runtime import runtime
-from model.drift import DRIFT_FEATURES, drift_report
+from model.drift import drift_report
 
 bp = Blueprint("drift", __name__)
 
@@ -32,8 +32,9 @@ def drift() -> Response:
     if reference is None:
         body["reason"] = "the model card has no training distribution (retrain with `python -m training`)"
         return jsonify(body)
-    recent = state.queries.recent_values(machine, DRIFT_FEATURES, limit)
-    body["window"] = len(recent[DRIFT_FEATURES[0]])
+    features = tuple(reference)  # the sensors the model was trained on
+    recent = state.queries.recent_values(machine, features, limit)
+    body["window"] = len(recent[features[0]]) if features else 0
     body["features"] = drift_report(reference, {k: np.asarray(v, dtype=float) for k, v in recent.items()})
     if not body["window"]:
         body["reason"] = "no readings yet"

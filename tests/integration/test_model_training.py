@@ -10,16 +10,18 @@ from pathlib import Path
 
 import pytest
 
+from contract import default_profile
 from model.artifact import current_version, load_model
 from model.engineering import FEATURE_NAMES
 from training.config import DEFAULT_DATA
-from training.dataset import COLUMNS
 from training.evaluate import evaluate_file
 from training.modelling import Hyperparameters
 from training.report import format_evaluation
 from training.train import train
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+
+COLUMNS = list(default_profile().csv_columns)  # the AI4I files' column names
 
 
 @pytest.fixture(scope="module")

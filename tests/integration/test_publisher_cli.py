@@ -12,8 +12,7 @@ from pathlib import Path
 import pytest
 
 from broker.local import LocalBroker
-from contract import Status, parse_reading
-from publisher.replay import COLUMNS
+from contract import Status, default_profile, parse_reading
 from publisher.sources import simulated_items
 from tests.support.mqtt import Collector
 
@@ -23,6 +22,8 @@ GOOD_ROWS = [
     "M14860,M,298.1,308.6,1551,42.8,0,0,No Failure",
     "H29424,H,298.3,308.7,1498,49.4,5,1,Power Failure",
 ]
+
+COLUMNS = list(default_profile().csv_columns)  # the AI4I files' column names
 
 
 def environment(tmp_path: Path, broker: LocalBroker | None = None, password: str | None = None) -> dict[str, str]:
@@ -95,7 +96,13 @@ def reading_messages(collector: Collector, count: int, timeout: float = 20) -> l
         ),
         (["simulate", "--machine", "m1", "--rate", "fast"], "argument --rate: 'fast' is not a number"),
         (["simulate", "--machine", "m1", "--count", "0"], "argument --count: 0 must be at least 1"),
-        (["simulate", "--machine", "m1", "--type", "X"], "argument --type: invalid choice: 'X'"),
+        (["simulate", "--machine", "m1", "--category", "type=X"], "error: type 'X' must be one of L, M, H"),
+        (["simulate", "--machine", "m1", "--category", "X"], "argument --category: 'X': expected NAME=VALUE"),
+        (["simulate", "--machine", "m1", "--profile", "pump"], "error: --profile 'pump': no such profile"),
+        (
+            ["replay", "{tmp}/replay.csv", "--machine", "m1", "--map", "Torque=torq"],
+            "error: --map names torq, not fields of profile ai4i-mill",
+        ),
     ],
 )
 def test_bad_input_gives_one_clear_line_and_status_2(tmp_path: Path, args: list[str], message: str) -> None:
@@ -149,7 +156,7 @@ def test_a_replay_skips_bad_rows_by_line_and_publishes_the_rest(
     assert "produced=3 published=3 acked=3" in result.stdout
     assert "bad_rows=2" in result.stdout
     readings = [parse_reading(p) for p in payloads]
-    assert [r.product_id for r in readings] == ["L47181", "M14860", "H29424"]
+    assert [r.values["product_id"] for r in readings] == ["L47181", "M14860", "H29424"]
     assert [r.failure_description for r in readings] == ["No Failure", "No Failure", "Power Failure"]
     assert len({r.reading_id for r in readings}) == 3
 
@@ -162,10 +169,8 @@ def test_a_seeded_simulation_publishes_the_seeded_stream(broker: LocalBroker, ma
     collector.close()
     assert result.returncode == 0, result.stderr
     got = [parse_reading(p) for p in payloads]
-    expected = [item.sample for item in simulated_items(seed=9, machine_type=None, count=40)]
-    assert [(r.product_id, r.air_temp_k, r.torque_nm, r.failure) for r in got] == [
-        (s.product_id, s.air_temp_k, s.torque_nm, s.failure) for s in expected
-    ]
+    expected = [item.sample for item in simulated_items(seed=9, count=40)]
+    assert [(r.values, r.failure) for r in got] == [(s.values, s.failure) for s in expected]
 
 
 def test_sigterm_stops_a_looping_replay_cleanly(broker: LocalBroker, machine_id: str, tmp_path: Path) -> None:

@@ -83,7 +83,7 @@ def test_readings_arrive_in_order_between_online_and_offline(
     collector = watch(broker, machine_id)
     publisher = ReadingPublisher(publisher_config(broker, machine_id, sensor, tmp_path))
     publisher.start()
-    run(publisher, simulated_items(seed=1, machine_type=None, count=30), rate_hz=0)
+    run(publisher, simulated_items(seed=1, categories=None, count=30), rate_hz=0)
     publisher.close()
     expected = [f"{machine_id}-{publisher.run_id}-{n:06d}" for n in range(1, 31)]
     status_topic = broker.topics.status(machine_id)
@@ -95,10 +95,8 @@ def test_readings_arrive_in_order_between_online_and_offline(
     collector.close()
     got = readings(messages)
     assert [r.reading_id for r in got] == expected
-    simulated = [item.sample for item in simulated_items(seed=1, machine_type=None, count=30)]
-    assert [(r.type, r.torque_nm, r.tool_wear_min, r.failure) for r in got] == [
-        (s.type, s.torque_nm, s.tool_wear_min, s.failure) for s in simulated
-    ]
+    simulated = [item.sample for item in simulated_items(seed=1, categories=None, count=30)]
+    assert [(r.values, r.failure) for r in got] == [(s.values, s.failure) for s in simulated]
     states = [Status.from_json(m.payload).state for m in messages if m.topic == status_topic]
     assert states[0] == "online"
     assert states[-1] == "offline"
@@ -113,7 +111,7 @@ def test_readings_taken_while_the_broker_is_down_arrive_after_it_returns(
     collector = watch(own_broker, machine_id, persistent=True)
     publisher = ReadingPublisher(publisher_config(own_broker, machine_id, password, tmp_path, max_inflight=10))
     publisher.start()
-    items = simulated_items(seed=2, machine_type="H", count=None)
+    items = simulated_items(seed=2, categories={"type": "H"}, count=None)
     before = offer(publisher, items, 5)
     deliver(publisher, collector, before)
 
@@ -142,14 +140,14 @@ def test_a_restarted_publisher_first_sends_what_the_last_one_left(
         publisher_config(broker, machine_id, sensor, tmp_path, outbox_max_rows=15, flush_timeout_s=0.2, mqtt=nowhere)
     )
     first.start()
-    left = offer(first, simulated_items(seed=3, machine_type=None, count=None), 20)
+    left = offer(first, simulated_items(seed=3, categories=None, count=None), 20)
     first.close()
     assert first.outbox.dropped == 5
     assert "dropped the 1 oldest readings, 5 dropped since start" in caplog.text
 
     second = ReadingPublisher(publisher_config(broker, machine_id, sensor, tmp_path))
     second.start()
-    fresh = offer(second, simulated_items(seed=4, machine_type=None, count=None), 5)
+    fresh = offer(second, simulated_items(seed=4, categories=None, count=None), 5)
     got = [r.reading_id for r in deliver(second, collector, left[5:] + fresh)]
     second.close()
     collector.close()
@@ -162,12 +160,14 @@ def test_a_reading_the_contract_refuses_is_not_queued(
 ) -> None:
     publisher = ReadingPublisher(publisher_config(broker, machine_id, sensor, tmp_path))
     hot = Sample(
-        type="L",
-        air_temp_k=900.0,
-        process_temp_k=310.0,
-        rotational_speed_rpm=1500.0,
-        torque_nm=40.0,
-        tool_wear_min=10.0,
+        {
+            "type": "L",
+            "air_temp_k": 900.0,
+            "process_temp_k": 310.0,
+            "rotational_speed_rpm": 1500.0,
+            "torque_nm": 40.0,
+            "tool_wear_min": 10.0,
+        },
     )
     with pytest.raises(InvalidReading, match="out_of_bounds"):
         publisher.offer(hot)
@@ -183,7 +183,7 @@ def test_an_account_that_may_not_publish_stops_the_publisher_with_the_readings_k
     password = broker.add_user(machine_id, "viewer")
     publisher = ReadingPublisher(publisher_config(broker, machine_id, password, tmp_path))
     publisher.start()
-    items = simulated_items(seed=5, machine_type=None, count=None)
+    items = simulated_items(seed=5, categories=None, count=None)
     run(publisher, islice(items, 10_000), rate_hz=20)  # returns early, once refused
     publisher.close()
     assert publisher.sequence < 10_000
@@ -202,7 +202,7 @@ def test_readings_in_flight_when_the_broker_crashes_are_sent_again(
     collector = watch(own_broker, machine_id, persistent=True)
     publisher = ReadingPublisher(publisher_config(own_broker, machine_id, password, tmp_path))
     publisher.start()
-    items = simulated_items(seed=6, machine_type=None, count=None)
+    items = simulated_items(seed=6, categories=None, count=None)
     first = offer(publisher, items, 3)
     deliver(publisher, collector, first)
     broker_process = own_broker.process

@@ -39,7 +39,7 @@ def test_the_worker_swaps_in_a_new_current_model_between_batches(
             sent.append(payload["reading_id"])
             sensor.publish(broker.topics.readings(machine_id), encode(payload), qos=1).wait_for_publish(10)
 
-    def versions() -> list[str]:
+    def versions() -> list[str | None]:
         return [Prediction.from_json(m.payload).model_version for m in viewer.messages]
 
     try:

@@ -10,7 +10,7 @@ import pytest
 
 from broker.local import LocalBroker
 from common.mqtt import connect_client, create_client, wait_connected
-from contract import Channel, Prediction, Rejection
+from contract import Channel, Prediction, Rejection, parse_prediction
 from inference_worker.service import Worker
 from tests.support.mqtt import Collector, publish_and_wait
 from tests.support.payloads import encode, example, reading
@@ -57,12 +57,15 @@ def test_a_reading_from_a_machine_never_seen_before_gets_its_prediction(
     sent = reading()
     publish_and_wait(sensor, broker.topics.readings(machine_id), encode(sent))
     (payload,) = _from(viewer, broker.topics.predictions(machine_id), 1)
-    prediction = Prediction.from_json(payload)
+    prediction = parse_prediction(payload)
     assert (prediction.reading_id, prediction.machine_id) == (sent["reading_id"], machine_id)
+    assert (prediction.profile, prediction.schema_version) == ("ai4i-mill", 2)
     assert prediction.status == "normal"
+    assert prediction.failure_probability is not None
+    assert prediction.threshold is not None
     assert 0.0 <= prediction.failure_probability < prediction.threshold
-    assert prediction.model_version == worker.processor.scorer.version
-    assert prediction.torque_nm == sent["torque_nm"]
+    assert prediction.model_version == worker.models.served()["ai4i-mill"]
+    assert prediction.values["torque_nm"] == sent["torque_nm"]
 
 
 BAD_PAYLOADS = {

@@ -45,6 +45,7 @@ def pipeline_worker(
             instance=instance,
             share_group=name,
             models_dir=models_dir,
+            registry_dir=broker.registry_dir,
             max_batch=256,
             receive_maximum=1000,
             clear_after=5,

@@ -21,14 +21,15 @@ from hypothesis import strategies as st
 from api.decode import prediction_row
 from contract import (
     MAX_PAYLOAD_BYTES,
-    PHYSICAL_BOUNDS,
     REJECTION_REASONS,
     InvalidReading,
     Reading,
     Topics,
+    default_profile,
     parse_reading,
     parse_ts,
 )
+from contract.compat import V1_PHYSICAL_BOUNDS as PHYSICAL_BOUNDS
 from contract.payloads import READING_ID_PATTERN
 from inference_worker.alerts import AlertTracker
 from inference_worker.core import BatchProcessor, Incoming
@@ -108,12 +109,12 @@ topics = st.one_of(
 
 def _assert_valid(parsed: Reading) -> None:
     for name, (low, high) in PHYSICAL_BOUNDS.items():
-        value = getattr(parsed, name)
+        value = parsed.values[name]
         assert isinstance(value, float), name
         assert math.isfinite(value), name
         assert low <= value <= high, name
     assert READING_ID_PATTERN.fullmatch(parsed.reading_id)
-    assert parsed.type in ("L", "M", "H")
+    assert parsed.values["type"] in ("L", "M", "H")
     parse_ts(parsed.ts)
     assert parse_reading(parsed.to_json()) == parsed  # what we accept survives its own round trip
 
@@ -138,8 +139,13 @@ def test_s4_the_reading_parser_never_crashes_and_accepts_only_valid_readings(raw
 
 @pytest.fixture(scope="module")
 def processor(models_dir: Path) -> BatchProcessor:
+    scorer = ModelScorer(load_model(models_dir))
     return BatchProcessor(
-        TOPICS, ModelScorer(load_model(models_dir)), AlertTracker(5), lambda: "2026-01-01T00:00:00.000Z"
+        TOPICS,
+        lambda _profile: scorer,
+        AlertTracker(5),
+        lambda: "2026-01-01T00:00:00.000Z",
+        lambda _machine: default_profile(),  # every fuzzed machine is an AI4I machine
     )
 
 
@@ -165,6 +171,7 @@ def test_s4_the_worker_decode_path_never_crashes_and_scores_only_valid_readings(
         assert len(result.predictions) == sum(1 for m in batch if _acceptable(m))
         for prediction in result.predictions:
             assert prediction.reading_id in valid_ids
+            assert prediction.failure_probability is not None
             assert 0.0 <= prediction.failure_probability <= 1.0
             prediction_row(prediction.to_json(), prediction.machine_id)  # a row the API stores as is
         for _machine, rejection in result.rejections:

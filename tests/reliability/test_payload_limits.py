@@ -87,7 +87,7 @@ def test_s5_an_oversized_message_in_the_outbox_is_dropped_not_resent_forever(
             inner(*args)
 
         publisher.client.on_connect = counting
-        for item in simulated_items(seed=3, machine_type="L", count=5):
+        for item in simulated_items(seed=3, categories={"type": "L"}, count=5):
             publisher.offer(item.sample)
         assert publisher.flush(15) == 0
         publisher.wait_until(time.monotonic() + 3)  # a reconnect loop would show up here

@@ -16,6 +16,11 @@ def example(name: str) -> dict[str, Any]:
     return dict(json.loads((EXAMPLES / f"{name}.json").read_text()))
 
 
+def api_prediction() -> dict[str, Any]:
+    """A prediction as the API serves it for now: version 1, flat (until its store follows profiles)."""
+    return dict(json.loads((Path(__file__).resolve().parent / "examples" / "prediction_v1.json").read_text()))
+
+
 def reading(**overrides: Any) -> dict[str, Any]:
     """A valid, healthy reading with a fresh id; override any field."""
     base = example("reading") | {

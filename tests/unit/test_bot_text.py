@@ -13,7 +13,7 @@ from contract import Alert
 from telegram_bot.alert_text import alert_message, digest_message, explanation_lines, readings_that_matter
 from telegram_bot.replies import alerts_reply, help_reply, machine_reply, menu, mutes_reply, status_reply
 from telegram_bot.text import MAX_TEXT, machine_link, percent, when
-from tests.support.payloads import example
+from tests.support.payloads import api_prediction, example
 
 DASH = "http://localhost:8000"
 
@@ -23,7 +23,7 @@ def _alert(**changes: Any) -> Alert:
 
 
 def _prediction(**changes: Any) -> dict[str, Any]:
-    return example("prediction") | changes
+    return api_prediction() | changes
 
 
 def _visible(html_text: str) -> str:

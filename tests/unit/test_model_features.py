@@ -9,8 +9,10 @@ import pytest
 from sklearn.pipeline import Pipeline
 
 from contract import Reading
-from model.engineering import FEATURE_NAMES, RAW_COLUMNS, TYPE_CODES, engineer, raw_matrix
+from model.engineering import FEATURE_NAMES, RAW_COLUMNS, engineer, raw_matrix
 from model.features import FeatureBuilder
+
+TYPE_CODES = {"L": 0, "M": 1, "H": 2}  # the order of the ai4i-mill profile's type values
 
 
 def _features(raw_row: list[float]) -> dict[str, float]:
@@ -19,7 +21,8 @@ def _features(raw_row: list[float]) -> dict[str, float]:
 
 
 def _reading(type_: str = "M", **numbers: float) -> Reading:
-    values = {
+    values: dict[str, float | str] = {
+        "type": type_,
         "air_temp_k": 298.1,
         "process_temp_k": 308.6,
         "rotational_speed_rpm": 1551.0,
@@ -27,7 +30,7 @@ def _reading(type_: str = "M", **numbers: float) -> Reading:
         "tool_wear_min": 0.0,
     }
     values.update(numbers)
-    return Reading(reading_id="r1", ts="2026-01-01T00:00:00.000Z", type=type_, **values)  # type: ignore[arg-type]
+    return Reading(reading_id="r1", ts="2026-01-01T00:00:00.000Z", values=values)
 
 
 def test_first_seed_row_by_hand() -> None:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from contract import parse_reading
-from publisher.replay import COLUMNS, BadFileError, BadRow, Row, load_rows, read_rows
+from contract import default_profile, parse_reading
+from contract.profiles import parse_profile
+from publisher.replay import BadFileError, BadRow, ReplayFormat, Row, load_rows, read_rows
 
+COLUMNS = list(default_profile().csv_columns)  # the AI4I files' column names
 HEADER = ",".join(COLUMNS)
 GOOD = "L47181,L,298.2,308.7,1408,46.3,3,0,No Failure"
 
@@ -20,9 +22,15 @@ def test_a_good_row_becomes_a_sample_with_every_column() -> None:
     assert isinstance(row, Row)
     assert (row.index, row.line) == (0, 2)
     sample = row.sample
-    assert (sample.product_id, sample.type) == ("L47181", "L")
-    assert (sample.air_temp_k, sample.process_temp_k) == (298.2, 308.7)
-    assert (sample.rotational_speed_rpm, sample.torque_nm, sample.tool_wear_min) == (1408.0, 46.3, 3.0)
+    assert sample.values == {
+        "air_temp_k": 298.2,
+        "process_temp_k": 308.7,
+        "rotational_speed_rpm": 1408.0,
+        "torque_nm": 46.3,
+        "tool_wear_min": 3.0,
+        "type": "L",
+        "product_id": "L47181",
+    }
     assert (sample.failure, sample.failure_description) == (0, "No Failure")
 
 
@@ -30,7 +38,7 @@ def test_a_sample_makes_a_reading_the_contract_accepts() -> None:
     (row,) = read_rows(lines("M1,M,298.9,309.1,1410,65.7,191,1,Power Failure; Overstrain Failure"), "x.csv")
     assert isinstance(row, Row)
     reading = row.sample.to_reading("m-1-000001", "2026-01-01T00:00:00.000Z")
-    assert parse_reading(reading.to_json()) == reading
+    assert parse_reading(reading.to_json()).to_dict() == reading.to_dict()
     assert reading.failure_description == "Power Failure; Overstrain Failure"
 
 
@@ -85,7 +93,8 @@ def test_columns_may_come_in_any_order_with_extras_and_a_byte_order_mark() -> No
     header = "\ufeffNote," + ",".join(reversed(COLUMNS))
     (row,) = read_rows(lines("hi,No Failure,0,3,46.3,1408,308.7,298.2,H,H9", header=header), "f.csv")
     assert isinstance(row, Row)
-    assert (row.sample.type, row.sample.product_id, row.sample.air_temp_k) == ("H", "H9", 298.2)
+    values = row.sample.values
+    assert (values["type"], values["product_id"], values["air_temp_k"]) == ("H", "H9", 298.2)
 
 
 def test_a_header_missing_columns_is_refused_naming_them() -> None:
@@ -113,3 +122,29 @@ def test_a_field_too_large_for_csv_is_a_bad_row_and_reading_goes_on() -> None:
     good, bad = load_rows(lines(huge, GOOD), "f.csv")
     assert [r.line for r in good] == [3]
     assert [(b.line, b.reason.startswith("unreadable row (field larger than field limit")) for b in bad] == [(2, True)]
+
+
+FAN = """
+id: fan-r
+name: Test fan
+fields:
+  - {name: vibration_mm_s, label: vibration, kind: sensor, unit: mm/s, min: 0, max: 100}
+  - {name: bearing_temp_c, label: bearing temperature, kind: sensor, unit: °C, min: -40, max: 200}
+failure_modes:
+  - {code: BRG, name: Bearing Failure}
+"""
+
+
+def test_any_csv_maps_onto_any_profile() -> None:
+    fan = parse_profile(FAN, "fan.yaml")
+    form = ReplayFormat(fan, {"Vib": "vibration_mm_s", "Temp": "bearing_temp_c", "Broken": "failure"})
+    (row, bad) = read_rows(["When,Vib,Temp,Broken\n", "x,2.5,61,0\n", "y,2.5,999,0\n"], "fans.csv", form)
+    assert isinstance(row, Row)
+    assert row.sample.values == {"vibration_mm_s": 2.5, "bearing_temp_c": 61.0}
+    assert row.sample.failure == 0
+    assert isinstance(bad, BadRow)
+    assert bad.reason == "Temp=999 is outside the plausible range [-40, 200]"
+    with pytest.raises(BadFileError, match="header lacks Temp"):
+        list(read_rows(["Vib,Broken\n"], "fans.csv", form))
+    with pytest.raises(BadFileError, match="--map names speed, not fields of profile fan-r"):
+        ReplayFormat(fan, {"Speed": "speed"})

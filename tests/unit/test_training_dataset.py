@@ -5,8 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from training.dataset import COLUMNS, MODES, DatasetError, parse_csv
+from contract import default_profile
+from training.dataset import DatasetError, modes_of, parse_csv
 
+COLUMNS = list(default_profile().csv_columns)  # the AI4I files' column names
+MODES = modes_of(default_profile())
 HEADER = ",".join(COLUMNS) + "\n"
 NORMAL = "M14860,M,298.1,308.6,1551,42.8,0,0,No Failure\n"
 

@@ -5,10 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from contract import default_profile
 from model.scoring import ScoreBatch
-from training.dataset import MODES, Dataset, DatasetError
+from training.dataset import Dataset, DatasetError, modes_of
 from training.metrics import binary_metrics, score_metrics
 from training.modelling import Hyperparameters, choose_threshold, split_indices, strata
+
+MODES = modes_of(default_profile())
 
 
 def _dataset(modes: list[str]) -> Dataset:
@@ -19,7 +22,7 @@ def _dataset(modes: list[str]) -> Dataset:
         if name != "none":
             flags[row, MODES.index(name)] = True
     raw = np.zeros((len(modes), 6))
-    return Dataset(raw, failure, mode, flags)
+    return Dataset(raw, failure, mode, flags, modes=MODES)
 
 
 def test_threshold_sits_in_the_middle_of_the_best_plateau() -> None:

@@ -7,10 +7,12 @@ from typing import Any
 
 import numpy as np
 
-from contract import Prediction, Rejection, Topics, utc_now_iso
+from contract import Prediction, Profile, Rejection, Topics, default_profile, utc_now_iso
+from contract.profiles import parse_profile
+from contract.registry import UnknownProfile
 from inference_worker.alerts import AlertTracker
 from inference_worker.core import BatchProcessor, Incoming
-from model.engineering import RAW_COLUMNS
+from model.engineering import RAW_COLUMNS, feature_spec
 from model.scoring import ScoreBatch
 
 TOPICS = Topics("test")
@@ -24,6 +26,7 @@ class FakeScorer:
     def __init__(self, version: str = "0123456789ab", threshold: float = 0.6) -> None:
         self.version = version
         self.threshold = threshold
+        self.spec = feature_spec(default_profile())
         self.batches: list[np.ndarray] = []
 
     def score(self, raw: np.ndarray) -> ScoreBatch:
@@ -70,14 +73,41 @@ class Explainers:
         self.explainer = explainer
         self.asked: list[str] = []
 
-    def __call__(self, version: str) -> FakeExplainer | None:
-        self.asked.append(version)
+    def __call__(self, scorer: Any) -> FakeExplainer | None:
+        self.asked.append(scorer.version)
         return self.explainer
 
 
+FAN = parse_profile(
+    """
+id: fan-u
+name: Test fan
+fields:
+  - {name: vibration_mm_s, label: vibration, kind: sensor, unit: mm/s, min: 0, max: 100}
+  - {name: bearing_temp_c, label: bearing temperature, kind: sensor, unit: °C, min: -40, max: 200}
+failure_modes:
+  - {code: BRG, name: Bearing Failure}
+""",
+    "fan.yaml",
+)
+BINDINGS = {"fan-1": FAN}  # every other machine is an AI4I machine, but "stray" has no profile
+
+
+def _profile_of(machine_id: str) -> Profile:
+    if machine_id == "stray":
+        raise UnknownProfile("machine stray is bound to no profile")
+    return BINDINGS.get(machine_id, default_profile())
+
+
 def _processor(scorer: FakeScorer | None = None, explainers: Explainers | None = None) -> BatchProcessor:
+    model = scorer or FakeScorer()
     return BatchProcessor(
-        TOPICS, scorer or FakeScorer(), AlertTracker(clear_after=2), lambda: NOW, explainers or Explainers(None)
+        TOPICS,
+        lambda profile: model if profile.id == "ai4i-mill" else None,
+        AlertTracker(clear_after=2),
+        lambda: NOW,
+        _profile_of,
+        explainers or Explainers(None),
     )
 
 
@@ -90,7 +120,7 @@ def test_valid_readings_are_decoded_and_scored_in_one_call_in_order() -> None:
     assert (first.machine_id, first.reading_id, first.failure_probability) == ("m1", "r-1", 0.1)
     assert (second.machine_id, second.reading_id, second.failure_probability) == ("m2", "r-2", 0.3)
     assert (first.model_version, first.threshold, first.scored_at) == ("0123456789ab", 0.6, NOW)
-    assert first.torque_nm == 10.0
+    assert (first.profile, first.values["torque_nm"]) == ("ai4i-mill", 10.0)
     assert result.rejections == []
     assert result.alerts == []
 
@@ -192,3 +222,33 @@ def test_an_early_warning_is_explained_and_opens_an_alert_on_a_normal_reading() 
     assert [a.kind for a in result.alerts] == ["predicted"]
     assert "early warning" in result.alerts[0].message
     assert explainer.rows == len(warned)
+
+
+def test_a_machine_without_a_profile_is_rejected_and_a_profile_without_a_model_is_unscored() -> None:
+    scorer = FakeScorer()
+    fan = Incoming(
+        TOPICS.readings("fan-1"),
+        json.dumps(
+            {"reading_id": "f-1", "ts": NOW, "vibration_mm_s": 3.5, "bearing_temp_c": 60, "torque_nm": "ignored"}
+        ).encode(),
+    )
+    result = _processor(scorer).process([_reading("stray", 1), fan, _reading("m1", 2, torque_nm=30.0)])
+    ((machine, rejection),) = result.rejections
+    assert (machine, rejection.reason, rejection.detail) == (
+        "stray",
+        "unknown_profile",
+        "machine stray is bound to no profile",
+    )
+    unscored, scored = result.predictions
+    assert (unscored.machine_id, unscored.profile, unscored.status) == ("fan-1", "fan-u", "unscored")
+    assert (unscored.failure_probability, unscored.model_version, unscored.threshold) == (None, None, None)
+    assert unscored.values == {"vibration_mm_s": 3.5, "bearing_temp_c": 60.0}
+    assert (scored.machine_id, scored.failure_probability) == ("m1", 0.3)
+    assert len(scorer.batches) == 1
+    assert scorer.batches[0].shape == (1, len(RAW_COLUMNS))  # the fan's reading never reached the AI4I model
+
+
+def test_a_reading_is_validated_against_its_own_profile() -> None:
+    result = _processor().process([Incoming(TOPICS.readings("fan-1"), _payload(1))])  # an AI4I reading from a fan
+    ((_machine, rejection),) = result.rejections
+    assert (rejection.reason, rejection.field) == ("missing_field", "vibration_mm_s")
