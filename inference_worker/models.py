@@ -84,6 +84,9 @@ class ModelShelf:
         log.info("profile %s: now serving model %s (threshold %.3f)", profile_id, version, scorer.threshold)
 
     def _tried_failed(self, profile_id: str, version: str | None, exc: Exception) -> None:
+        """One line (no traceback): a pointer that cannot be read is logged at every poll, a
+        broken version once (it is tried again only when the pointer moves)."""
         serving = self._scorers.get(profile_id)
-        kept = f"; still serving {serving.version}" if serving else "; its readings stay 'unscored'"
-        log.error("profile %s: model %s not loaded: %s%s", profile_id, version, exc, kept)
+        kept = f"still serving {serving.version}" if serving else "its readings stay 'unscored'"
+        what = f"model {version} not loaded" if version else "model check failed"
+        log.error("profile %s: %s, %s: %s", profile_id, what, kept, exc)

@@ -32,7 +32,8 @@ def _sensor(broker: LocalBroker, machine_id: str):
 
 
 def _model_errors(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
-    return [r for r in caplog.records if r.name == "inference_worker.service" and r.levelno >= logging.ERROR]
+    names = ("inference_worker.service", "inference_worker.models")
+    return [r for r in caplog.records if r.name in names and r.levelno >= logging.ERROR]
 
 
 def test_an_unreadable_current_model_keeps_the_old_one_serving_with_one_error_a_poll(
