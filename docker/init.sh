@@ -2,7 +2,8 @@
 # The one-shot `init` service of compose.yaml: makes what a fresh stack lacks, keeps the rest.
 #
 #   - the development CA, the broker's server certificate and the stack's broker users with
-#     their passwords (python -m broker init), in the broker-config and credentials volumes;
+#     their passwords (python -m broker init), in the broker-config and credentials volumes,
+#     and each sensor's machine profile binding in the registry volume (default ai4i-mill);
 #   - a copy of the CA certificate beside the passwords, for the clients to trust;
 #   - the `broker-health` account (viewer) that the broker's health check logs in with, its
 #     password in the broker's own volume (the broker container reads it, no one else);

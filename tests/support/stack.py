@@ -14,7 +14,7 @@ from broker.local import LocalBroker
 from contract import validate_name
 from inference_worker.config import WorkerConfig
 from inference_worker.service import Worker
-from model.artifact import load_model
+from model.artifact import current_version, load_model
 from model.scoring import ModelScorer
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -56,7 +56,9 @@ def worker_config(broker: LocalBroker, models_dir: Path, worker_id: str, **overr
 
 
 def start_worker(config: WorkerConfig) -> Worker:
-    worker = Worker(config, ModelScorer(load_model(config.models_dir)))
+    """A running worker; it serves the AI4I model of `models_dir` when there is one (others load on use)."""
+    legacy = current_version(config.models_dir)
+    worker = Worker(config, ModelScorer(load_model(config.models_dir)) if legacy else None)
     worker.start()
     return worker
 
