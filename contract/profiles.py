@@ -25,7 +25,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from contract.expressions import Expression, ExpressionError, parse_expression
 
@@ -322,18 +322,11 @@ class Profile(_Strict):
         description="CSV column -> field (or failure, failure_description) in this class's data files",
     )
 
-    _expressions: dict[str, Expression] = PrivateAttr(default_factory=dict)
-    _cache: dict[str, Any] = PrivateAttr(default_factory=dict)
-
     @model_validator(mode="after")
     def _consistent(self) -> Profile:
-        """Cross-references (names, categories, modes, expressions); then compile the expressions."""
+        """Cross-references: names, categories, modes, expressions."""
         for path, message in _problems(self):
             raise _SemanticError(path, message)
-        known = set(self.numeric_names)
-        for item in self.derived:
-            self._expressions[item.name] = parse_expression(item.expr, known)
-            known.add(item.name)
         return self
 
     # -- views ------------------------------------------------------------------------
@@ -367,7 +360,7 @@ class Profile(_Strict):
 
     def expression(self, derived_name: str) -> Expression:
         """The checked expression of a derived feature."""
-        return self._expressions[derived_name]
+        return _compiled(self).expressions[derived_name]
 
     def quantity(self, name: str) -> SensorField | Derived:
         """A numeric field or a derived feature by name (its label, unit and decimals)."""
@@ -380,13 +373,48 @@ class Profile(_Strict):
 
     def cached(self, key: str, build: Any) -> Any:
         """A value computed once per profile object (parsers, feature specs)."""
-        if key not in self._cache:
-            self._cache[key] = build(self)
-        return self._cache[key]
+        cache = _compiled(self).cache
+        found = cache.get(key)
+        if found is None:
+            found = cache[key] = build(self)
+        return found
 
     def to_json_dict(self) -> dict[str, Any]:
         """The profile as plain JSON data (for /api/profiles and model cards)."""
         return self.model_dump(mode="json", exclude_none=True)
+
+
+# ---------------------------------------------------------------------------- compiled parts
+
+
+class _Compiled:
+    """What is built from a profile once: its expressions, and the caller's cached values.
+
+    Kept outside the pydantic model on purpose: a private attribute of a frozen model costs
+    microseconds per access, and the worker asks for these on every reading.
+    """
+
+    __slots__ = ("cache", "expressions")
+
+    def __init__(self, profile: Profile) -> None:
+        known = set(profile.numeric_names)
+        self.expressions: dict[str, Expression] = {}
+        for item in profile.derived:
+            self.expressions[item.name] = parse_expression(item.expr, known)
+            known.add(item.name)
+        self.cache: dict[str, Any] = {}
+
+
+_COMPILED: dict[int, tuple[Profile, _Compiled]] = {}
+
+
+def _compiled(profile: Profile) -> _Compiled:
+    found = _COMPILED.get(id(profile))
+    if found is None or found[0] is not profile:
+        if len(_COMPILED) > 1024:  # profiles re-read many times: forget the old objects
+            _COMPILED.clear()
+        found = _COMPILED[id(profile)] = (profile, _Compiled(profile))
+    return found[1]
 
 
 # ---------------------------------------------------------------------------- semantic checks

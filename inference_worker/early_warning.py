@@ -69,6 +69,54 @@ class _Machine:
     last: dict[str, float] = field(default_factory=dict)  # each counter's last value
 
 
+@dataclass(frozen=True)
+class _Limit:
+    item: CounterLimit
+    counter: CounterField
+    fixed: float | None  # the limit, when it is one number
+    by: str | None  # else the category it depends on...
+    table: dict[str, float]  # ...and its value per category
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """A profile's early warning, prepared once: the worker runs it on every reading."""
+
+    settings: EarlyWarning
+    limits: tuple[_Limit, ...]
+    counters: tuple[str, ...]
+    resets: tuple[tuple[str, str], ...]  # (counter, quantity): a drop of the counter clears the quantity's history
+    recent: tuple[str, ...]  # the quantities whose recent values are kept
+
+    @classmethod
+    def of(cls, profile: Profile) -> _Plan | None:
+        settings = profile.physics.early_warning if profile.physics else None
+        if settings is None:
+            return None
+        limits = tuple(_prepared(profile, item) for item in settings.limits)
+        pairs = {(item.counter, item.per.field) for item in settings.limits if item.per is not None}
+        return cls(
+            settings=settings,
+            limits=limits,
+            counters=tuple(dict.fromkeys(item.counter for item in settings.limits)),
+            resets=tuple(sorted(pairs)),
+            recent=tuple(sorted({field for _, field in pairs})),
+        )
+
+
+def _prepared(profile: Profile, item: CounterLimit) -> _Limit:
+    counter = profile.field(item.counter)
+    assert isinstance(counter, CounterField)
+    if isinstance(item.limit, PerCategory):
+        return _Limit(item, counter, None, item.limit.by, dict(item.limit.values))
+    return _Limit(item, counter, float(item.limit), None, {})
+
+
+def _plan(profile: Profile) -> _Plan | None:
+    plan: _Plan | None = profile.cached("early_warning", _Plan.of)
+    return plan
+
+
 class CounterForecaster:
     """Per-machine counter history and the resulting forecast, for any profile."""
 
@@ -80,75 +128,74 @@ class CounterForecaster:
 
     def update(self, machine_id: str, reading: Reading, profile: Profile | None = None) -> Forecast | None:
         """Record the reading; return a forecast when a limit is near."""
-        profile = profile or default_profile()
-        settings = profile.physics.early_warning if profile.physics else None
-        if settings is None:
+        plan = _plan(profile or default_profile())
+        if plan is None:
             return None
-        machine = self._machines.setdefault(machine_id, _Machine())
-        self._record(machine, reading, settings)
-        forecast = self.forecast(machine, reading, profile, settings)
-        horizon = settings.horizon if self.horizon is None else self.horizon
-        return forecast if forecast is not None and forecast.remaining <= horizon else None
+        machine = self._machines.get(machine_id)
+        if machine is None:
+            machine = self._machines[machine_id] = _Machine()
+        self._record(machine, reading.values, plan)
+        nearest = self._nearest(machine, reading.values, plan)
+        if nearest is None:
+            return None
+        remaining, limit, value = nearest
+        horizon = plan.settings.horizon if self.horizon is None else self.horizon
+        return _forecast(remaining, limit, value) if remaining <= horizon else None
 
-    def _record(self, machine: _Machine, reading: Reading, settings: EarlyWarning) -> None:
-        values = reading.values
-        for item in settings.limits:
-            counter = values.get(item.counter)
-            if not isinstance(counter, float):
-                continue
-            if counter < machine.last.get(item.counter, -math.inf) and item.per is not None:
-                machine.recent.pop(item.per.field, None)  # reset (tool replaced)
-        for item in settings.limits:
-            counter = values.get(item.counter)
-            if isinstance(counter, float):
-                machine.last[item.counter] = counter
-        for name in {item.per.field for item in settings.limits if item.per is not None}:
-            value = values.get(name)
-            if isinstance(value, float):
-                machine.recent.setdefault(name, deque(maxlen=settings.window)).append(value)
+    @staticmethod
+    def _record(machine: _Machine, values: dict[str, float | str], plan: _Plan) -> None:
+        last, recent = machine.last, machine.recent
+        for counter, quantity in plan.resets:
+            value = values.get(counter)
+            if value is not None and value < last.get(counter, -math.inf):  # type: ignore[operator]
+                recent.pop(quantity, None)  # reset (tool replaced)
+        for counter in plan.counters:
+            value = values.get(counter)
+            if value is not None:
+                last[counter] = value  # type: ignore[assignment]
+        for quantity in plan.recent:
+            value = values.get(quantity)
+            if value is not None:
+                history = recent.get(quantity)
+                if history is None:
+                    history = recent[quantity] = deque(maxlen=plan.settings.window)
+                history.append(value)  # type: ignore[arg-type]
 
-    def forecast(
-        self, machine: _Machine, reading: Reading, profile: Profile, settings: EarlyWarning
-    ) -> Forecast | None:
+    def _nearest(
+        self, machine: _Machine, values: dict[str, float | str], plan: _Plan
+    ) -> tuple[float, _Limit, float] | None:
         """The first limit with the least remaining (limits on a recent percentile need enough history)."""
-        best: tuple[float, CounterLimit, float] | None = None
-        enough = settings.min_readings if self.min_readings is None else self.min_readings
-        for item in settings.limits:
-            counter = reading.values.get(item.counter)
-            limit = _limit(item.limit, reading)
-            if not isinstance(counter, float) or limit is None:
+        best: tuple[float, _Limit, float] | None = None
+        enough = plan.settings.min_readings if self.min_readings is None else self.min_readings
+        for limit in plan.limits:
+            counter = values.get(limit.item.counter)
+            bound = limit.fixed if limit.by is None else limit.table.get(values.get(limit.by))  # type: ignore[arg-type]
+            if counter is None or bound is None:
                 continue
-            if item.per is None:
-                remaining = limit - counter
+            per = limit.item.per
+            if per is None:
+                remaining = bound - counter  # type: ignore[operator]
             else:
-                recent = machine.recent.get(item.per.field, ())
+                recent = machine.recent.get(per.field, ())
                 if len(recent) < enough:
                     continue
-                remaining = limit / max(percentile(recent, item.per.quantile), item.per.floor) - counter
+                remaining = bound / max(percentile(recent, per.quantile), per.floor) - counter  # type: ignore[operator]
             if best is None or remaining < best[0]:
-                best = (remaining, item, counter)
-        return None if best is None else _forecast(profile, *best)
+                best = (remaining, limit, counter)  # type: ignore[assignment]
+        return best
 
 
-def _limit(limit: float | PerCategory, reading: Reading) -> float | None:
-    if not isinstance(limit, PerCategory):
-        return float(limit)
-    category = reading.values.get(limit.by)
-    return limit.values.get(category) if isinstance(category, str) else None
-
-
-def _forecast(profile: Profile, remaining: float, item: CounterLimit, value: float) -> Forecast:
-    counter = profile.field(item.counter)
-    assert isinstance(counter, CounterField)
+def _forecast(remaining: float, limit: _Limit, value: float) -> Forecast:
+    counter = limit.counter
     return Forecast(
-        mode=item.mode,
+        mode=limit.item.mode,
         remaining=remaining,
         value=value,
         counter=counter.name,
         label=counter.label,
         unit=counter.unit,
         usage=counter.usage,
-        region=item.region,
+        region=limit.item.region,
         decimals=counter.decimals,
     )
 

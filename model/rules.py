@@ -10,10 +10,12 @@ the profile's template (``{power_w:,.0f}``, ``{limit}``, ``{share:.0%}``, ``{sta
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
 
+from contract import Profile
 from contract.profiles import Condition, PerCategory, Rule
 from model.engineering import FeatureSpec, spec_of_json
 
@@ -26,46 +28,73 @@ def rule_conditions(raw: np.ndarray, spec: FeatureSpec | None = None) -> list[di
     physics = spec.profile.physics
     if physics is None:
         return []
-    row = np.asarray(raw, dtype=np.float64)
-    values = {name: float(value) for name, value in spec.quantities(row).items()}
-    found = (_condition(spec, rule, values, row, physics.near) for rule in physics.rules)
+    row = _Row(spec, [float(v) for v in raw])
+    found = (_condition(row, rule, physics.near) for rule in physics.rules)
     return [c for c in found if c is not None]
 
 
-def _condition(
-    spec: FeatureSpec, rule: Rule, values: dict[str, float], row: np.ndarray, near: float
-) -> dict[str, Any] | None:
+class _Row:
+    """One raw row as plain floats (per-row numpy costs more than the arithmetic), with its limits."""
+
+    def __init__(self, spec: FeatureSpec, raw: list[float]) -> None:
+        first = len(spec.categories)
+        self.profile = spec.profile
+        self.codes = dict(zip((c.name for c in spec.categories), raw[:first], strict=True))
+        self.values: dict[str, float] = dict(zip(spec.numeric, raw[first:], strict=True))
+        for name in spec.derived:
+            self.values[name] = float(self.profile.expression(name).evaluate(self.values))
+
+    def limit(self, limit: float | PerCategory) -> float:
+        if not isinstance(limit, PerCategory):
+            return float(limit)
+        code = self.codes[limit.by]
+        if math.isnan(code):
+            return math.nan
+        return float(limit.values[self.category(limit.by, code)])
+
+    def category(self, name: str, code: float) -> str:
+        return str(self.profile.field(name).values[int(code)])  # type: ignore[union-attr]
+
+    def holds(self, condition: Condition) -> bool:
+        value = self.values[condition.value]
+        if condition.below is not None:
+            return value < self.limit(condition.below)
+        if condition.above is not None:
+            return value > self.limit(condition.above)
+        assert condition.outside is not None
+        return value < condition.outside[0] or value > condition.outside[1]
+
+
+def _condition(row: _Row, rule: Rule, near: float) -> dict[str, Any] | None:
     lead, others = rule.when[0], rule.when[1:]
-    if not all(bool(spec.holds(c, values[c.value], row)) for c in others):
+    if not all(row.holds(c) for c in others):
         return None
-    value = values[lead.value]
-    watched = _watched_limit(spec, lead, value, row, near)
+    value = row.values[lead.value]
+    watched = _watched_limit(row, lead, value, near)
     if watched is None:
         return None
     limit, side = watched
-    holds = bool(spec.holds(lead, value, row))
-    words: dict[str, Any] = dict(values)
-    words |= {f"limit_{c.value}": _plain_limit(spec, c, row) for c in rule.when}
+    holds = row.holds(lead)
+    words: dict[str, Any] = dict(row.values)
+    words |= {f"limit_{c.value}": _plain_limit(row, c) for c in rule.when}
     words |= {
         "limit": limit,
-        "share": value / limit if limit else float("inf"),
+        "share": value / limit if limit else math.inf,
         "state": _state(lead) if holds else "near",
         "side": side,
-        "category": _category(spec, lead, row),
+        "category": _category(row, lead),
     }
-    text = (rule.explain.text or _generic_text(spec, lead)).format(**words)
+    text = (rule.explain.text or _generic_text(row.profile, lead)).format(**words)
     return {"mode": rule.mode, "holds": holds, "margin": round(value - limit, rule.explain.margin_digits), "text": text}
 
 
-def _watched_limit(
-    spec: FeatureSpec, condition: Condition, value: float, row: np.ndarray, near: float
-) -> tuple[float, str] | None:
+def _watched_limit(row: _Row, condition: Condition, value: float, near: float) -> tuple[float, str] | None:
     """The limit the value is at or near (and its side), or None when it is far from it."""
     if condition.below is not None:
-        limit = float(spec.limit(condition.below, row))
+        limit = row.limit(condition.below)
         return (limit, "upper") if value < limit / near else None
     if condition.above is not None:
-        limit = float(spec.limit(condition.above, row))
+        limit = row.limit(condition.above)
         return (limit, "lower") if value >= near * limit else None
     assert condition.outside is not None
     low, high = condition.outside
@@ -74,12 +103,12 @@ def _watched_limit(
     return (low, "lower") if value <= low / near else (high, "upper")
 
 
-def _plain_limit(spec: FeatureSpec, condition: Condition, row: np.ndarray) -> float:
+def _plain_limit(row: _Row, condition: Condition) -> float:
     limit = condition.below if condition.below is not None else condition.above
     if limit is None:
         assert condition.outside is not None
         return condition.outside[0]
-    return float(spec.limit(limit, row))
+    return row.limit(limit)
 
 
 def _state(condition: Condition) -> str:
@@ -88,19 +117,18 @@ def _state(condition: Condition) -> str:
     return "above" if condition.above is not None else "outside"
 
 
-def _category(spec: FeatureSpec, condition: Condition, row: np.ndarray) -> str:
+def _category(row: _Row, condition: Condition) -> str:
     """The category value a per-category limit was taken for ('' when the limit is a number)."""
     limit = condition.below if condition.below is not None else condition.above
     if not isinstance(limit, PerCategory):
         return ""
-    code = spec.category_codes(row, limit.by)
-    values = spec.profile.field(limit.by).values  # type: ignore[union-attr]
-    return "" if np.isnan(code) else str(values[int(code)])
+    code = row.codes[limit.by]
+    return "" if math.isnan(code) else row.category(limit.by, code)
 
 
-def _generic_text(spec: FeatureSpec, condition: Condition) -> str:
+def _generic_text(profile: Profile, condition: Condition) -> str:
     """'<label> 12.3 unit below the 10 unit limit' for a rule without a template of its own."""
-    quantity = spec.profile.quantity(condition.value)
+    quantity = profile.quantity(condition.value)
     unit = f" {quantity.unit}" if quantity.unit else ""
     value = f"{{{condition.value}:,.{quantity.decimals}f}}"
     return f"{quantity.label} {value}{unit} {{state}} the {{limit:,g}}{unit} limit"
