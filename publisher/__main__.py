@@ -3,6 +3,7 @@
     python -m publisher replay data/slave1_data.csv --machine slave1 [--rate 1] [--loop] [--start-row 0]
     python -m publisher replay fans.csv --machine fan-3 --profile fan --map Vib=vibration_mm_s,Temp=bearing_temp_c
     python -m publisher simulate --machine sim-1 [--category type=L] [--rate 1] [--seed N] [--count N]
+    python -m publisher simulate --profile fan --count 20000 --seed 1 --csv fans.csv   # a training set
     python -m publisher opcua --machine ID --endpoint opc.tcp://HOST:4840 --map FILE
     python -m publisher modbus --machine ID --host HOST [--port 502] [--unit 1] --map FILE
     python -m publisher sparkplug --map FILE       (the Sparkplug B host: group, host id and machines)
@@ -10,7 +11,9 @@
 --profile names the machine class (default ai4i-mill): a built-in profile or one added to the
 registry (FOREWARN_REGISTRY_DIR). A replay maps the CSV's columns onto the profile's fields
 with --map COLUMN=field,... (default: the profile's csv_columns, then columns named like the
-fields). The simulator simulates what the profile's simulation and physics sections describe.
+fields). The simulator simulates what the profile's simulation and physics sections describe;
+with --csv it writes the readings to a file (columns named like the fields, plus failure and
+failure_description: what `python -m training --profile P --data FILE` reads) instead.
 
 The gateways (opcua, modbus, sparkplug) map a device's values onto the machine's profile as the mapping
 file says (docs/CONNECT.md); the mapping is checked before anything connects, and each problem is
@@ -53,7 +56,7 @@ from publisher import config as publisher_config
 from publisher.gateway.cli import GATEWAYS, add_gateway_commands, run_gateway_command
 from publisher.replay import BadFileError, BadRow, ReplayFormat
 from publisher.service import ReadingPublisher, Sourced, run
-from publisher.sources import replay_items, simulated_items
+from publisher.sources import replay_items, simulated_items, write_csv
 
 _BAD_ROWS_LOGGED = 20  # one line each; past that a summary, so a garbled file cannot flood the log
 
@@ -100,8 +103,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     simulate.add_argument("--seed", type=_count(0), default=None, help="fixes the simulated stream")
     simulate.add_argument("--count", type=_count(1), default=None, help="stop after N readings")
+    simulate.add_argument("--csv", type=Path, default=None, metavar="FILE", help="write to a file, do not publish")
     for sub in (replay, simulate):
-        sub.add_argument("--machine", required=True, help="machine id, also the MQTT username")
+        sub.add_argument("--machine", required=sub is replay, help="machine id, also the MQTT username")
         sub.add_argument("--profile", default=DEFAULT_PROFILE, help=f"machine class (default {DEFAULT_PROFILE})")
         sub.add_argument("--rate", type=_rate, default=1.0, help="readings per second; 0 = unthrottled")
     add_gateway_commands(commands)
@@ -112,6 +116,10 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command in GATEWAYS:
         return run_gateway_command(args)
+    if args.command == "simulate" and args.csv is not None:
+        return _write_csv(args)
+    if args.machine is None:
+        raise ConfigError("simulate: give --machine ID to publish (or --csv FILE --count N to write a file)")
     config = publisher_config.load(args.machine)  # validates the machine id before it names a log file
     profile = _profile(args.profile, config.registry_dir)
     log = setup_logging(f"publisher-{config.machine_id}")
@@ -129,6 +137,16 @@ def main(argv: list[str] | None = None) -> int:
     refusal = publisher.refusal()
     if refusal:
         raise ConfigError(refusal)  # one line and exit status 2: retrying cannot help
+    return 0
+
+
+def _write_csv(args: argparse.Namespace) -> int:
+    if args.count is None:
+        raise ConfigError("simulate --csv: give --count N (how many readings to write)")
+    profile = _profile(args.profile, publisher_config.registry_dir())
+    seed = args.seed if args.seed is not None else secrets.randbits(63)
+    written = write_csv(args.csv, simulated_items(seed, dict(args.category), args.count, profile), profile)
+    print(f"wrote {written} simulated readings of a {profile.id} (--seed {seed}) to {args.csv}")
     return 0
 
 

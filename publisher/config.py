@@ -30,7 +30,7 @@ from common.mqtt import MqttSettings, settings_from_env
 from common.settings import ConfigError, env_float, env_int, env_optional_secret, env_path, env_str, var_dir
 from contract import DEFAULT_PREFIX, InvalidName, Topics, validate_name
 
-__all__ = ["PublisherConfig", "load", "opcua_password"]
+__all__ = ["PublisherConfig", "load", "opcua_password", "registry_dir"]
 
 
 @dataclass(frozen=True)
@@ -63,13 +63,18 @@ def load(machine_id: str) -> PublisherConfig:
         max_inflight=env_int("FOREWARN_PUBLISHER_MAX_INFLIGHT", 100, minimum=1),
         stats_interval_s=env_float("FOREWARN_PUBLISHER_STATS_S", 60.0, minimum=1.0),
         flush_timeout_s=env_float("FOREWARN_PUBLISHER_FLUSH_S", 5.0, minimum=0.0),
-        registry_dir=env_path("FOREWARN_REGISTRY_DIR", state / "registry"),
+        registry_dir=registry_dir(),
     )
 
 
 def opcua_password() -> str | None:
     """The OPC UA user's password, if one is set."""
     return env_optional_secret("FOREWARN_OPCUA_PASSWORD")
+
+
+def registry_dir() -> Path:
+    """Where operator-added profiles are (for commands that need no machine)."""
+    return env_path("FOREWARN_REGISTRY_DIR", var_dir() / "registry")
 
 
 def _machine(machine_id: str) -> str:

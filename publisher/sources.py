@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+import csv
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +14,7 @@ from publisher.replay import BadFileError, BadRow, ReplayFormat, Row, load_rows
 from publisher.service import Sourced
 from publisher.simulation import SimulationError, Simulator
 
-__all__ = ["replay_items", "simulated_items"]
+__all__ = ["replay_items", "simulated_items", "write_csv"]
 
 
 def replay_items(
@@ -70,3 +71,22 @@ def _simulate(simulator: Simulator, count: int | None) -> Iterator[Sourced]:
     while count is None or step < count:
         step += 1
         yield Sourced(simulator.step(), f"simulation step {step}")
+
+
+def write_csv(path: Path, items: Iterable[Sourced], profile: Profile) -> int:
+    """Write samples as a CSV a profile's training reads (fields, failure, failure_description)."""
+    names = [f.name for f in profile.fields]
+    try:
+        with path.open("w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle)
+            writer.writerow([*names, "failure", "failure_description"])
+            count = 0
+            for item in items:
+                sample = item.sample
+                writer.writerow(
+                    [*(sample.values.get(n, "") for n in names), sample.failure, sample.failure_description]
+                )
+                count += 1
+    except OSError as exc:
+        raise ConfigError(f"cannot write {path}: {exc.strerror or exc}") from None
+    return count
