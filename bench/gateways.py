@@ -167,7 +167,7 @@ def _latency(arrivals: Arrivals, change: Callable[[float], None], changes: int, 
     time.sleep(3)
     first: dict[float, float] = {}
     for at, payload in arrivals.payloads:
-        torque = Prediction.from_json(payload).torque_nm
+        torque = Prediction.from_json(payload).values["torque_nm"]
         if torque in changed and torque not in first and at >= changed[torque]:
             first[torque] = at
     delays = sorted((first[v] - changed[v]) * 1000 for v in first)
@@ -184,7 +184,7 @@ def _warm_up(arrivals: Arrivals, change: Callable[[float], None], timeout: float
     while time.monotonic() < deadline:
         change(29.0)
         time.sleep(0.5)
-        if any(Prediction.from_json(p).torque_nm == 29.0 for _, p in list(arrivals.payloads)):
+        if any(Prediction.from_json(p).values["torque_nm"] == 29.0 for _, p in list(arrivals.payloads)):
             return
     raise RuntimeError("no prediction within a minute of starting the gateway")
 

@@ -643,7 +643,9 @@ def parse_profile(text: str, source: str) -> Profile:
     try:
         document = MarkedDocument.parse(text)
     except YamlError as exc:
-        raise ProfileError(source, exc.line, "", exc.problem) from None
+        raise ProfileError(source, exc.line, "", f"invalid YAML: {exc.problem}") from None
+    if document.root is None:
+        raise ProfileError(source, 1, "", "the file is empty")
     if not isinstance(document.data, dict):
         raise ProfileError(source, 1, "", "a profile is a YAML mapping (id: ..., fields: [...])")
     try:

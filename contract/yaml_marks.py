@@ -21,7 +21,7 @@ __all__ = ["MarkedDocument", "YamlError"]
 
 
 class YamlError(ValueError):
-    """Text that is not a single, well-formed YAML document."""
+    """Text that is not a single, well-formed YAML document; `problem` is PyYAML's words."""
 
     def __init__(self, line: int | None, problem: str) -> None:
         super().__init__(problem)
@@ -38,10 +38,11 @@ class MarkedDocument:
 
     @classmethod
     def parse(cls, text: str) -> MarkedDocument:
+        """The document (data None and no root when the text is empty); YamlError when it is not YAML."""
         try:
             root = yaml.compose(text, Loader=yaml.SafeLoader)
             if root is None:
-                raise YamlError(1, "the file is empty")
+                return cls(None, None)
             _refuse_duplicate_keys(root)
             loader = yaml.SafeLoader("")
             try:
@@ -50,10 +51,10 @@ class MarkedDocument:
                 loader.dispose()
         except yaml.MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
-            problem = " ".join(str(exc.problem or exc.context or "invalid YAML").split())
-            raise YamlError(mark.line + 1 if mark else None, f"invalid YAML: {problem}") from None
+            problem = " ".join(str(exc.problem or exc.context or "not a YAML document").split())
+            raise YamlError(mark.line + 1 if mark else None, problem) from None
         except yaml.YAMLError as exc:
-            raise YamlError(None, f"invalid YAML: {' '.join(str(exc).split())}") from None
+            raise YamlError(None, " ".join(str(exc).split())) from None
         return cls(data, root)
 
     def locate(self, path: Sequence[str | int]) -> tuple[int | None, str]:
@@ -91,9 +92,9 @@ def _line(node: yaml.Node | None) -> int | None:
 
 def _child(node: yaml.Node | None, part: str | int) -> tuple[yaml.Node | None, int | None]:
     """The child at `part` and the line of its key (mappings), or (None, None)."""
-    if isinstance(node, yaml.MappingNode) and isinstance(part, str):
-        for key, value in node.value:
-            if isinstance(key, yaml.ScalarNode) and key.value == part:
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:  # an integer part also names an integer key (a register address)
+            if isinstance(key, yaml.ScalarNode) and key.value == str(part):
                 return value, key.start_mark.line + 1
     if isinstance(node, yaml.SequenceNode) and isinstance(part, int) and 0 <= part < len(node.value):
         return node.value[part], None

@@ -1,17 +1,21 @@
 """The narrow view of a machine profile a gateway needs: field names, kinds, units and bounds.
 
-Until the profile loader (machine profiles) is on main, the built-in AI4I milling profile is
-described here from the contract's bounds; `load_profile` is the one place to switch to the
-real loader. Validation of a finished reading stays the contract's (`parse_reading`).
+Built from the real profile (contract/profiles.py: the built-in ones and those added to the
+registry, FOREWARN_REGISTRY_DIR); a finished reading is checked by that profile's own reading
+parser, as the worker will check it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
-from contract import PHYSICAL_BOUNDS, InvalidReading, parse_reading
+from contract import InvalidReading, parse_reading, reading_parser
+from contract import Profile as MachineProfile
+from contract.profiles import CategoryField, SensorField
+from contract.registry import Registry
+from publisher import config as publisher_config
 
 __all__ = ["FieldKind", "FieldSpec", "Profile", "UnknownProfile", "load_profile"]
 
@@ -68,31 +72,22 @@ class Profile:
         return tuple(spec.name for spec in self.fields)
 
 
-_AI4I_UNITS = {
-    "air_temp_k": ("K", "sensor"),
-    "process_temp_k": ("K", "sensor"),
-    "rotational_speed_rpm": ("rpm", "sensor"),
-    "torque_nm": ("Nm", "sensor"),
-    "tool_wear_min": ("min", "counter"),
-}
+def _spec(item: object) -> FieldSpec:
+    if isinstance(item, SensorField):
+        return FieldSpec(item.name, item.kind, item.unit or None, item.min, item.max, required=item.required)
+    if isinstance(item, CategoryField):
+        return FieldSpec(item.name, "category", values=tuple(item.values), required=item.required)
+    return FieldSpec(item.name, "text", required=item.required)  # type: ignore[attr-defined]
 
 
-def _ai4i_mill() -> Profile:
-    numbers = tuple(
-        FieldSpec(name, kind, unit, *PHYSICAL_BOUNDS[name])  # type: ignore[arg-type]
-        for name, (unit, kind) in _AI4I_UNITS.items()
-    )
-    category = FieldSpec("type", "category", values=("L", "M", "H"))
-    text = FieldSpec("product_id", "text", required=False)
-    return Profile("ai4i-mill", (category, *numbers, text))
-
-
-_BUILT_IN: Mapping[str, Callable[[], Profile]] = {"ai4i-mill": _ai4i_mill}
+def view(profile: MachineProfile) -> Profile:
+    """A gateway's view of a machine profile."""
+    return Profile(profile.id, tuple(_spec(item) for item in profile.fields), reading_parser(profile).parse)
 
 
 def load_profile(profile_id: str) -> Profile:
-    """The profile `profile_id`; UnknownProfile if there is none."""
-    try:
-        return _BUILT_IN[profile_id]()
-    except KeyError:
-        raise UnknownProfile(f"unknown profile {profile_id!r} (known: {', '.join(sorted(_BUILT_IN))})") from None
+    """The profile `profile_id` (built-in or added to the registry); UnknownProfile if there is none."""
+    known = Registry(publisher_config.registry_dir()).profiles()
+    if profile_id not in known:
+        raise UnknownProfile(f"unknown profile {profile_id!r} (known: {', '.join(sorted(known))})")
+    return view(known[profile_id])

@@ -1,7 +1,8 @@
 """YAML files validated by pydantic, with every error reported as `FILE:LINE: field.path: message`.
 
-The document is composed (not just loaded) so each value keeps the line it was written on; a
-pydantic error's `loc` is mapped back to the deepest node it names.
+The document is composed (not just loaded) so each value keeps the line it was written on
+(contract/yaml_marks.py, shared with the machine profiles); a pydantic error's `loc` is mapped
+back to the deepest node it names.
 """
 
 from __future__ import annotations
@@ -10,10 +11,10 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, TypeVar
 
-import yaml
 from pydantic import BaseModel, ValidationError
 
 from common.settings import ConfigError
+from contract.yaml_marks import MarkedDocument, YamlError
 
 __all__ = ["Located", "SourceError", "load_model", "parse", "validate"]
 
@@ -26,19 +27,17 @@ class SourceError(ConfigError):
 
 
 class Located:
-    """A parsed file's data plus the line of every key and value in it."""
+    """A parsed file's data plus where each key and value was written (contract/yaml_marks.py)."""
 
-    def __init__(self, path: Path, data: Any, lines: dict[Loc, int]) -> None:
+    def __init__(self, path: Path, data: Any, document: MarkedDocument) -> None:
         self.path = path
         self.data = data
-        self._lines = lines
+        self._document = document
 
     def line(self, loc: Iterable[str | int]) -> int:
         """The line of the deepest node `loc` reaches (1 for the document itself)."""
-        key = tuple(loc)
-        while key and key not in self._lines:
-            key = key[:-1]
-        return self._lines.get(key, 1)
+        line, _ = self._document.locate(tuple(loc))
+        return line or 1
 
     def error(self, loc: Iterable[str | int], message: str) -> str:
         loc = tuple(loc)
@@ -61,34 +60,10 @@ def read(path: Path) -> Located:
 def parse(text: str, path: Path) -> Located:
     """Parse YAML `text` (said to come from `path`) keeping line numbers; SourceError for bad YAML."""
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else 1
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise SourceError(f"{path}:{line}: not valid YAML: {problem}") from None
-    lines: dict[Loc, int] = {}
-    if node is not None:
-        _collect(node, (), lines)
-    return Located(path, data if data is not None else {}, lines)
-
-
-def _collect(node: yaml.Node, loc: Loc, lines: dict[Loc, int]) -> None:
-    lines.setdefault(loc, node.start_mark.line + 1)
-    if isinstance(node, yaml.MappingNode):
-        for key_node, value_node in node.value:
-            key = key_node.value
-            child = (*loc, int(key) if _is_int(key_node) else key)
-            lines[child] = key_node.start_mark.line + 1
-            _collect(value_node, child, lines)
-    elif isinstance(node, yaml.SequenceNode):
-        for index, item in enumerate(node.value):
-            _collect(item, (*loc, index), lines)
-
-
-def _is_int(node: yaml.Node) -> bool:
-    return bool(node.tag == "tag:yaml.org,2002:int")
+        document = MarkedDocument.parse(text)
+    except YamlError as exc:
+        raise SourceError(f"{path}:{exc.line or 1}: not valid YAML: {exc.problem}") from None
+    return Located(path, document.data if document.data is not None else {}, document)
 
 
 def load_model(path: Path, model: type[Model]) -> tuple[Model, Located]:

@@ -80,19 +80,23 @@ def test_a_register_changed_on_the_drive_is_predicted_within_2_s_and_again_after
     with drive(port) as device, gateway([*args, "--map", str(write_map(tmp_path))], env, tmp_path / "gw.log"):
         first = wait_prediction(viewer, topic, lambda p: True, 30)
         assert first is not None, (tmp_path / "gw.log").read_text()[-3000:]
-        assert first.air_temp_k == pytest.approx(298.1)
-        assert first.process_temp_k == pytest.approx(308.95)
-        assert (first.rotational_speed_rpm, first.torque_nm, first.type) == (1500, 40.5, "H")
+        assert first.values["air_temp_k"] == pytest.approx(298.1)
+        assert first.values["process_temp_k"] == pytest.approx(308.95)
+        assert (first.values["rotational_speed_rpm"], first.values["torque_nm"], first.values["type"]) == (
+            1500,
+            40.5,
+            "H",
+        )
         changed_at = time.monotonic()
         device.set("holding", 20, "float32", 57.25, byte_order="little")
-        assert wait_prediction(viewer, topic, lambda p: p.torque_nm == 57.25, 5) is not None
+        assert wait_prediction(viewer, topic, lambda p: p.values["torque_nm"] == 57.25, 5) is not None
         assert time.monotonic() - changed_at < 2.0
 
         device.stop()  # the drive goes away (power cycle) ...
         time.sleep(2)
         device.set("input", 30, "uint16", 99)
         device.start()  # ... and comes back
-        assert wait_prediction(viewer, topic, lambda p: p.tool_wear_min == 99, 30) is not None
+        assert wait_prediction(viewer, topic, lambda p: p.values["tool_wear_min"] == 99, 30) is not None
 
 
 def test_a_register_range_the_drive_refuses_stops_the_gateway_with_the_mappings_line(
@@ -139,7 +143,7 @@ def test_no_reading_is_lost_when_the_broker_restarts(
             time.sleep(3)  # the gateway goes on polling the drive into its outbox
             own_broker.start()
             device.set("holding", 20, "float32", 50.5, byte_order="little")
-            assert wait_prediction(viewer, topic, lambda p: p.torque_nm == 50.5, 60) is not None
+            assert wait_prediction(viewer, topic, lambda p: p.values["torque_nm"] == 50.5, 60) is not None
         assert_every_reading_scored(viewer, topic, tmp_path / "gw.log")
     finally:
         viewer.close()
@@ -165,7 +169,9 @@ def test_rtu_over_a_virtual_serial_pair(
             gateway([*args, "--map", str(write_map(tmp_path))], env, tmp_path / "gw.log"),
         ):
             device.set("holding", 20, "float32", 45.75, byte_order="little")
-            found = wait_prediction(viewer, broker.topics.predictions(machine_id), lambda p: p.torque_nm == 45.75, 30)
+            found = wait_prediction(
+                viewer, broker.topics.predictions(machine_id), lambda p: p.values["torque_nm"] == 45.75, 30
+            )
             assert found is not None, (tmp_path / "gw.log").read_text()[-3000:]
     finally:
         pair.terminate()

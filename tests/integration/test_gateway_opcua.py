@@ -68,17 +68,17 @@ def test_a_value_changed_on_the_plc_is_predicted_within_2_s_and_again_after_a_se
         with gateway(args, env, tmp_path / "gateway.log"):
             first = wait_prediction(viewer, topic, lambda p: True, 30)
             assert first is not None, (tmp_path / "gateway.log").read_text()[-3000:]
-            assert first.air_temp_k == pytest.approx(298.15)  # 25 degC on the PLC, offset by the mapping
-            assert (first.rotational_speed_rpm, first.type) == (1500, "M")
+            assert first.values["air_temp_k"] == pytest.approx(298.15)  # 25 degC on the PLC, offset by the mapping
+            assert (first.values["rotational_speed_rpm"], first.values["type"]) == (1500, "M")
             changed_at = time.monotonic()
             device.set("Torque", 61.25)
-            seen = wait_prediction(viewer, topic, lambda p: p.torque_nm == 61.25, 5)
+            seen = wait_prediction(viewer, topic, lambda p: p.values["torque_nm"] == 61.25, 5)
             assert seen is not None
             assert time.monotonic() - changed_at < 2.0
 
             device.restart()  # the PLC reboots: asyncua reconnects and re-creates the subscription
             device.set("ToolWear", 77)
-            assert wait_prediction(viewer, topic, lambda p: p.tool_wear_min == 77, 45) is not None
+            assert wait_prediction(viewer, topic, lambda p: p.values["tool_wear_min"] == 77, 45) is not None
     assert "online" in statuses(viewer, broker.topics.status(machine_id))
 
 
@@ -102,7 +102,9 @@ def test_a_secured_endpoint_with_certificates_and_a_password(
         assert "Traceback" not in refused.stderr
         with gateway(args, env | {"FOREWARN_OPCUA_PASSWORD": "plc-s3cret"}, tmp_path / "gateway.log"):
             device.set("Torque", 44.5)
-            found = wait_prediction(viewer, broker.topics.predictions(machine_id), lambda p: p.torque_nm == 44.5, 30)
+            found = wait_prediction(
+                viewer, broker.topics.predictions(machine_id), lambda p: p.values["torque_nm"] == 44.5, 30
+            )
             assert found is not None, (tmp_path / "gateway.log").read_text()[-3000:]
 
 
@@ -159,7 +161,7 @@ def test_no_reading_is_lost_when_the_broker_restarts(
                 time.sleep(3)  # the gateway goes on reading the PLC into its outbox
                 own_broker.start()
                 device.set("Torque", 52.0)
-                assert wait_prediction(viewer, topic, lambda p: p.torque_nm == 52.0, 60) is not None
+                assert wait_prediction(viewer, topic, lambda p: p.values["torque_nm"] == 52.0, 60) is not None
         assert_every_reading_scored(viewer, topic, tmp_path / "gateway.log")
     finally:
         viewer.close()

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from broker.local import LocalBroker
+from contract.registry import bind_machine
 from contract.sparkplug import group_filter
 from inference_worker.service import Worker
 from tests.support.gateways import (
@@ -60,6 +61,7 @@ class Plant:
         self.log = tmp_path / "host.log"
         self.env = gateway_env(broker, self.host, broker.add_user(self.host, "sparkplug-host"), tmp_path)
         self.edge_password = broker.add_user(self.edge, "sparkplug-node")
+        bind_machine(broker.registry_dir, machine, "ai4i-mill")  # as `python -m broker bind` does for the host's machines
         self.messages = EdgeMessages(self.group, self.edge, {"mill": MILL_METRICS})
 
     def host_process(self) -> AbstractContextManager[subprocess.Popen[bytes]]:
@@ -106,16 +108,20 @@ def test_births_data_rebirth_and_deaths_through_the_broker(
             assert wait_until(lambda: statuses(viewer, status) == ["online"], 10), plant.log.read_text()[-3000:]
             changed_at = time.monotonic()
             edge.set("mill", {"Spindle/Torque": 58.5})
-            found = wait_prediction(viewer, topic, lambda p: p.torque_nm == 58.5, 5)
+            found = wait_prediction(viewer, topic, lambda p: p.values["torque_nm"] == 58.5, 5)
             assert found is not None, plant.log.read_text()[-3000:]
             assert time.monotonic() - changed_at < 2.0
-            assert (found.air_temp_k, found.rotational_speed_rpm, found.type) == (298.1, 1551, "M")
+            assert (found.values["air_temp_k"], found.values["rotational_speed_rpm"], found.values["type"]) == (
+                298.1,
+                1551,
+                "M",
+            )
 
             edge.send(plant.messages.unknown_alias_data("mill"))  # an alias no birth announced
             assert wait_until(lambda: edge.rebirths == 1, 10)
             plant.messages.skip(3)  # three messages lost on the way
             edge.set("mill", {"Tool/Wear": 21})
-            assert wait_prediction(viewer, topic, lambda p: p.tool_wear_min == 21, 5) is not None
+            assert wait_prediction(viewer, topic, lambda p: p.values["tool_wear_min"] == 21, 5) is not None
 
             edge.send(plant.messages.device_death("mill"))
             assert wait_until(lambda: statuses(viewer, status)[-1:] == ["offline"], 10)
@@ -144,7 +150,7 @@ def test_a_host_started_after_the_births_asks_for_them_and_then_scores(
             assert wait_until(lambda: edge.rebirths == 1, 10), plant.log.read_text()[-3000:]
             edge.set("mill", {"Spindle/Speed": 1610})
             topic = broker.topics.predictions(machine_id)
-            assert wait_prediction(viewer, topic, lambda p: p.rotational_speed_rpm == 1610, 10) is not None
+            assert wait_prediction(viewer, topic, lambda p: p.values["rotational_speed_rpm"] == 1610, 10) is not None
     finally:
         edge.close()
         viewer.close()

@@ -26,6 +26,7 @@ def gateway_env(broker: LocalBroker, account: str, password: str, state: Path, *
         "FOREWARN_MQTT_CA": str(broker.ca_file),
         "FOREWARN_MQTT_PASSWORD": password,
         "FOREWARN_VAR_DIR": str(state),
+        "FOREWARN_REGISTRY_DIR": str(broker.registry_dir),
         "FOREWARN_PUBLISHER_STATS_S": "1",
         "FOREWARN_PUBLISHER_FLUSH_S": "10",
         **extra,
