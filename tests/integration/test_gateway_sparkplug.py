@@ -61,7 +61,8 @@ class Plant:
         self.log = tmp_path / "host.log"
         self.env = gateway_env(broker, self.host, broker.add_user(self.host, "sparkplug-host"), tmp_path)
         self.edge_password = broker.add_user(self.edge, "sparkplug-node")
-        bind_machine(broker.registry_dir, machine, "ai4i-mill")  # as `python -m broker bind` does for the host's machines
+        # The operator binds the machines a host publishes for (`python -m broker bind`).
+        bind_machine(broker.registry_dir, machine, "ai4i-mill")
         self.messages = EdgeMessages(self.group, self.edge, {"mill": MILL_METRICS})
 
     def host_process(self) -> AbstractContextManager[subprocess.Popen[bytes]]:
