@@ -82,7 +82,7 @@ REJECTION_REASONS: tuple[str, ...] = get_args(RejectionReason)
 DEFAULT_MAX_FUTURE_S = 300.0
 
 Probability = Annotated[float, Ge(0.0), Le(1.0)]
-Flag = Literal[0, 1]
+Flag = Annotated[int, Ge(0), Le(1)]  # 0 or 1
 Value = float | str  # a numeric field, or a category or text field
 
 
