@@ -58,11 +58,14 @@ def main() -> int:
     server = create_api_server(app, config.host, config.port, config.threads)
     _stop_on_signals(app)
     log.info(
-        "serving on http://%s:%d (%d threads, %d event streams max)",
+        "serving on http://%s:%d (%d threads, %d event streams of %d per client, %d connections of %d per client)",
         config.host,
         config.port,
         config.threads,
         config.max_streams,
+        config.max_streams_per_client,
+        config.max_connections,
+        config.max_connections_per_client,
     )
     try:
         server.run()

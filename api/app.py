@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
+from api.clients import RealClientMiddleware
 from api.config import ApiConfig, load
 from api.errors import register_error_handlers
 from api.routes import BLUEPRINTS
@@ -22,6 +23,7 @@ def create_app(config: ApiConfig | None = None) -> Flask:
     config = config or load()
     app = Flask(__name__, static_folder=None)
     app.json.sort_keys = False  # type: ignore[attr-defined]  # keep the contract's field order
+    app.wsgi_app = RealClientMiddleware(app.wsgi_app, config.trusted_proxies)  # type: ignore[method-assign]
     state = Runtime(config)
     app.extensions[EXTENSION_KEY] = state
     install_guards(app, config, state.rate_limiter)

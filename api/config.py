@@ -9,9 +9,14 @@
 | FOREWARN_CORS_ORIGINS | none | comma list of origins allowed to call the API from a browser |
 | FOREWARN_RETENTION_DAYS | 30 | history older than this is pruned in the background |
 | FOREWARN_OFFLINE_AFTER_S | 60 | a machine silent this long is shown offline |
-| FOREWARN_API_THREADS | 16 | waitress worker threads (each open event stream holds one) |
-| FOREWARN_API_MAX_STREAMS | threads // 2 | event streams open at once, all clients together |
-| FOREWARN_API_MAX_STREAMS_PER_CLIENT | 5 | event streams open at once from one IP address |
+| FOREWARN_API_THREADS | 16 | waitress threads for everything but event streams |
+| FOREWARN_API_MAX_STREAMS | 100 | event streams open at once, all clients together (each has a thread of its own) |
+| FOREWARN_API_MAX_STREAMS_PER_CLIENT | 5 | event streams open at once from one client address |
+| FOREWARN_API_MAX_CONNECTIONS | 900 | open connections, all clients (waitress stops accepting beyond); at most 900 |
+| FOREWARN_API_MAX_CONNECTIONS_PER_CLIENT | 50 | open connections from one address; more are closed at once |
+| FOREWARN_API_IDLE_TIMEOUT_S | 10 | a connection with no request running is closed after this much silence |
+| FOREWARN_API_TRUSTED_PROXIES | none | proxies (addresses, networks) whose X-Forwarded-For names the client |
+| FOREWARN_API_ALLOWED_HOSTS | none | host names the API answers to besides localhost, 127.0.0.1 and ::1 |
 | FOREWARN_DASHBOARD_DIR | dashboard/dist | the dashboard's built files, served at / |
 | FOREWARN_REGISTRY_DIR | $FOREWARN_VAR_DIR/registry | machine -> profile bindings and operator-added profiles |
 | FOREWARN_DEFAULT_PROFILE | ai4i-mill | the profile of the fleet-wide drift report when none is asked |
@@ -21,17 +26,27 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from api.clients import Network, parse_networks
 from common.mqtt import MqttSettings, settings_from_env
 from common.settings import ConfigError, env_float, env_int, env_optional_secret, env_path, env_str, var_dir
 from contract import DEFAULT_PREFIX, DEFAULT_PROFILE, Topics
 
-__all__ = ["MIN_TOKEN_LENGTH", "ApiConfig", "database_url", "default_dashboard_dir", "load"]
+__all__ = ["LOCAL_HOSTS", "MIN_TOKEN_LENGTH", "ApiConfig", "database_url", "default_dashboard_dir", "load"]
 
 MIN_TOKEN_LENGTH = 16
+# The Host names always answered; others must be configured, so a hostile page cannot read the
+# API through a DNS name of its own rebound to this machine (DNS rebinding).
+LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1")
+# The broker session's client (paho) waits on select(), which cannot watch a descriptor past
+# 1,024: with more connections open, a reconnect during a flood would get such a descriptor.
+MAX_CONNECTIONS = 900
+_HOST_NAME = re.compile(r"[a-z0-9]([a-z0-9.-]*[a-z0-9])?")
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 
@@ -55,9 +70,14 @@ class ApiConfig:
     mqtt: MqttSettings | None = None  # None: no ingest (tests feed the store directly)
     topics: Topics = field(default_factory=Topics)
     dashboard_dir: Path = field(default_factory=default_dashboard_dir)
-    threads: int = 16
-    max_streams: int = 8
+    threads: int = 16  # for everything but event streams, which get threads of their own
+    max_streams: int = 100
     max_streams_per_client: int = 5
+    max_connections: int = MAX_CONNECTIONS
+    max_connections_per_client: int = 50
+    idle_timeout_s: int = 10
+    trusted_proxies: tuple[Network, ...] = ()
+    allowed_hosts: tuple[str, ...] = LOCAL_HOSTS
     write_rate_per_s: float = 10.0
     write_burst: int = 20
     event_buffer: int = 10_000
@@ -74,17 +94,21 @@ class ApiConfig:
             raise ConfigError(f"FOREWARN_API_TOKEN must be at least {MIN_TOKEN_LENGTH} characters")
         if self.read_token_required and not self.write_token:
             raise ConfigError("FOREWARN_API_READ_TOKEN_REQUIRED=true needs FOREWARN_API_TOKEN")
-        if self.max_streams >= self.threads:
+        if self.max_connections > MAX_CONNECTIONS:
             raise ConfigError(
-                f"FOREWARN_API_MAX_STREAMS={self.max_streams} must be below FOREWARN_API_THREADS="
-                f"{self.threads}: each event stream holds a thread"
+                f"FOREWARN_API_MAX_CONNECTIONS={self.max_connections} is over {MAX_CONNECTIONS}: the broker"
+                " session's client cannot use descriptors past 1,024 (run more API instances instead)"
+            )
+        if self.max_connections_per_client >= self.max_connections:
+            raise ConfigError(
+                f"FOREWARN_API_MAX_CONNECTIONS_PER_CLIENT={self.max_connections_per_client} must be below"
+                f" FOREWARN_API_MAX_CONNECTIONS={self.max_connections}: one address must not take them all"
             )
 
 
 def load() -> ApiConfig:
     """Read the API's settings from the environment; ConfigError names a bad one."""
     state = var_dir()
-    threads = env_int("FOREWARN_API_THREADS", 16, minimum=4)
     return ApiConfig(
         database_url=database_url(),
         host=env_str("FOREWARN_API_HOST", "127.0.0.1"),
@@ -97,9 +121,14 @@ def load() -> ApiConfig:
         mqtt=_mqtt_settings(state),
         topics=Topics(env_str("FOREWARN_TOPIC_PREFIX", DEFAULT_PREFIX)),
         dashboard_dir=env_path("FOREWARN_DASHBOARD_DIR", default_dashboard_dir()),
-        threads=threads,
-        max_streams=env_int("FOREWARN_API_MAX_STREAMS", threads // 2, minimum=1),
+        threads=env_int("FOREWARN_API_THREADS", 16, minimum=4),
+        max_streams=env_int("FOREWARN_API_MAX_STREAMS", 100, minimum=1),
         max_streams_per_client=env_int("FOREWARN_API_MAX_STREAMS_PER_CLIENT", 5, minimum=1),
+        max_connections=env_int("FOREWARN_API_MAX_CONNECTIONS", MAX_CONNECTIONS, minimum=10),
+        max_connections_per_client=env_int("FOREWARN_API_MAX_CONNECTIONS_PER_CLIENT", 50, minimum=2),
+        idle_timeout_s=env_int("FOREWARN_API_IDLE_TIMEOUT_S", 10, minimum=1),
+        trusted_proxies=_networks("FOREWARN_API_TRUSTED_PROXIES"),
+        allowed_hosts=LOCAL_HOSTS + _host_names(env_str("FOREWARN_API_ALLOWED_HOSTS", "")),
         models_dir=env_path("FOREWARN_MODELS_DIR", state / "models"),
         registry_dir=env_path("FOREWARN_REGISTRY_DIR", state / "registry"),
         default_profile=env_str("FOREWARN_DEFAULT_PROFILE", DEFAULT_PROFILE),
@@ -138,3 +167,25 @@ def _origins(raw: str) -> tuple[str, ...]:
                 f"FOREWARN_CORS_ORIGINS: {origin!r} must be an origin like https://host:port ('*' is refused)"
             )
     return origins
+
+
+def _networks(name: str) -> tuple[Network, ...]:
+    try:
+        return parse_networks(item for item in env_str(name, "").split(",") if item.strip())
+    except ValueError as exc:
+        raise ConfigError(f"{name}: {exc}") from None
+
+
+def _host_names(raw: str) -> tuple[str, ...]:
+    names = tuple(part.strip().lower().strip("[]").rstrip(".") for part in raw.split(",") if part.strip())
+    for name in names:
+        if not (_HOST_NAME.fullmatch(name) or _is_ipv6(name)):
+            raise ConfigError(f"FOREWARN_API_ALLOWED_HOSTS: {name!r} must be a host name or address, without a port")
+    return names
+
+
+def _is_ipv6(name: str) -> bool:
+    try:
+        return ipaddress.ip_address(name).version == 6
+    except ValueError:
+        return False

@@ -1,8 +1,10 @@
-"""Request guards: body size, write rate limit, bearer tokens, CORS, response headers.
+"""Request guards: Host, body size, write rate limit, bearer tokens, CORS, response headers.
 
-Order of the checks on each request: size (413), then for writes the rate limit (429, so
-token guessing is throttled too), the write switch (503 when no token is configured) and
-the token (401); for reads the token only when FOREWARN_API_READ_TOKEN_REQUIRED is set.
+Order of the checks on each request: the Host header (400 unless it names this API: a page
+of another site reaching it through a DNS name rebound to this machine sends its own name),
+size (413), then for writes the rate limit (429, so token guessing is throttled too), the
+write switch (503 when no token is configured) and the token (401); for reads the token only
+when FOREWARN_API_READ_TOKEN_REQUIRED is set.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from flask import Flask, Request, Response, request
 from api.config import ApiConfig
 from api.errors import ApiError
 
-__all__ = ["MAX_BODY_BYTES", "RateLimiter", "install_guards"]
+__all__ = ["CONTENT_SECURITY_POLICY", "MAX_BODY_BYTES", "RateLimiter", "host_name", "install_guards"]
 
 MAX_BODY_BYTES = 16 * 1024
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -27,6 +29,12 @@ OPEN_PATHS = frozenset({"/api/health", "/api/openapi.json"})
 # Browsers cannot set headers on EventSource or on a download link: these accept ?access_token=.
 QUERY_TOKEN_PATHS = frozenset({"/api/events", "/api/export.csv"})
 _CORS_HEADERS = "Authorization, Content-Type, Last-Event-ID"
+# The built dashboard loads its script and style sheet from /assets/, its icon is a data: URL,
+# and it talks only to this origin (fetch and EventSource): nothing else may load or run.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+    "font-src 'self'; manifest-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+)
 _MAX_TRACKED_CLIENTS = 10_000
 
 
@@ -64,8 +72,11 @@ def install_guards(app: Flask, config: ApiConfig, limiter: RateLimiter) -> None:
     """Register the before/after request hooks on `app`."""
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
 
+    allowed_hosts = frozenset(config.allowed_hosts)
+
     @app.before_request
     def _guard() -> None:
+        _check_host(allowed_hosts, request)
         if request.method == "OPTIONS" or request.routing_exception is not None:
             return  # CORS preflight (answered by Flask, decorated below), or a 404/405 to come
         _check_size(request)
@@ -81,9 +92,31 @@ def install_guards(app: Flask, config: ApiConfig, limiter: RateLimiter) -> None:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "no-referrer")
         response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
         if request.path.startswith("/api/") and "Cache-Control" not in response.headers:
             response.headers["Cache-Control"] = "no-store"
         return response
+
+
+def host_name(header: str) -> str | None:
+    """The host of a Host header, lowercased, without port, brackets or a final dot; None if malformed."""
+    text = header.strip().lower()
+    if text.startswith("["):
+        name, bracket, rest = text[1:].partition("]")
+        if not bracket or (rest and not rest.startswith(":")):
+            return None
+        port = rest[1:]
+    else:
+        name, _colon, port = text.partition(":")
+    if port and not (port.isascii() and port.isdigit() and len(port) <= 5):
+        return None
+    return name.rstrip(".") or None
+
+
+def _check_host(allowed: frozenset[str], req: Request) -> None:
+    name = host_name(req.headers.get("Host", ""))
+    if name not in allowed:
+        raise ApiError(400, "this API does not answer to that Host name (see FOREWARN_API_ALLOWED_HOSTS)", "Host")
 
 
 def _check_size(req: Request) -> None:

@@ -6,9 +6,15 @@ Prediction)``, ``("alert", AlertView)`` and ``("status", {"machine_id", "online"
 when a machine's online flag flips.
 
 Online rule: the last status message did not say "offline", and the machine was heard from
-(a prediction's reading time or an "online" status) within ``offline_after_ms``. The last
-*received* status wins, not the one with the latest `ts`: a last will carries the time it
-was registered, which is before the "online" that followed it.
+(a prediction or an "online" status *arrived*) within ``offline_after_ms``. Arrival, not the
+message's `ts`: a sensor's clock decides neither how long it stays online nor, sending late
+readings from its outbox, whether it looks silent. The last *received* status wins, not the
+one with the latest `ts`: a last will carries the time it was registered, which is before the
+"online" that followed it.
+
+Latest reading: the newest by reading time, so a late reading (an outbox sent after an
+outage) is stored and counted but never replaces a newer one. Readings dated more than a few
+minutes ahead never get here: the worker rejects them (FOREWARN_MAX_FUTURE_S).
 """
 
 from __future__ import annotations
@@ -41,17 +47,17 @@ class MachineState:
     counts: Counter[str] = field(default_factory=Counter)
     open_alerts: dict[str, dict[str, Any]] = field(default_factory=dict)
     shown_online: bool = False  # the value last announced, to announce flips only
+    heard_ms: int | None = None  # when a prediction or an "online" status last arrived
 
-    def last_seen_ms(self) -> int | None:
-        heard = [self.latest_ts_ms]
-        if self.reported == "online":
-            heard.append(self.reported_ts_ms)
-        known = [ms for ms in heard if ms is not None]
-        return max(known) if known else None
+    def estimate_heard(self, now_ms: int) -> None:
+        """At start, arrivals are unknown: the newest message time stands in, never past `now_ms`."""
+        times = [self.latest_ts_ms, self.reported_ts_ms if self.reported == "online" else None]
+        known = [ms for ms in times if ms is not None]
+        self.heard_ms = min(max(known), now_ms) if known else None
 
     def online(self, now_ms: int, offline_after_ms: int) -> bool:
-        seen = self.last_seen_ms()
-        return self.reported != "offline" and seen is not None and now_ms - seen <= offline_after_ms
+        heard = self.heard_ms
+        return self.reported != "offline" and heard is not None and now_ms - heard <= offline_after_ms
 
 
 class StateCache:
@@ -69,30 +75,37 @@ class StateCache:
     def load_machine(self, machine: MachineState, now_ms: int) -> None:
         """Install a machine read from the database (at start)."""
         with self._lock:
+            machine.estimate_heard(now_ms)
             machine.shown_online = machine.online(now_ms, self.offline_after_ms)
             self._machines[machine.machine_id] = machine
 
     # ------------------------------------------------------------------ changes
 
     def add_predictions(self, predictions: Iterable[dict[str, Any]], ts_ms: Iterable[int], now_ms: int) -> list[Event]:
-        """Newly stored predictions (with their reading times); returns the events."""
+        """Newly stored predictions (with their reading times), arrived at `now_ms`; returns the events."""
         events: list[Event] = []
         with self._lock:
             for prediction, moment in zip(predictions, ts_ms, strict=True):
                 machine = self._machine(prediction["machine_id"])
                 machine.counts["readings"] += 1
                 machine.counts[prediction["status"]] += 1
+                machine.heard_ms = now_ms
                 if machine.latest_ts_ms is None or moment >= machine.latest_ts_ms:
                     machine.latest, machine.latest_ts_ms = prediction, moment
-                machine.profile = prediction["profile"]  # as the store's machines row: the newest arrival
+                machine.profile = (
+                    prediction.get("profile") or machine.profile
+                )  # as the store's machines row: the newest
                 events.append(("prediction", prediction))
                 events.extend(self._flip(machine, now_ms))
         return events
 
     def set_status(self, machine_id: str, state: str, ts_ms: int, now_ms: int) -> list[Event]:
+        """A status message dated `ts_ms` arrived at `now_ms`."""
         with self._lock:
             machine = self._machine(machine_id)
             machine.reported, machine.reported_ts_ms = state, ts_ms
+            if state == "online":
+                machine.heard_ms = now_ms
             return self._flip(machine, now_ms)
 
     def put_alert(self, view: dict[str, Any]) -> list[Event]:
@@ -157,7 +170,7 @@ class StateCache:
 
     def _summary(self, machine: MachineState, now_ms: int) -> dict[str, Any]:
         latest = machine.latest
-        seen = machine.last_seen_ms()
+        seen = machine.heard_ms
         alerts = sorted(machine.open_alerts.values(), key=lambda view: view["opened_at"], reverse=True)
         return {
             "machine_id": machine.machine_id,

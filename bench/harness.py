@@ -243,4 +243,6 @@ def service_env(broker: LocalBroker, models_dir: Path, password: str, group: str
         "FOREWARN_SHARE_GROUP": group,
         "FOREWARN_STATS_INTERVAL_S": "5",
         "FOREWARN_MODEL_POLL_S": "60",
+        # One synthetic sensor stands for a whole plant here: no per-sensor quota.
+        "FOREWARN_SENSOR_QUOTA_RATE": "0",
     }

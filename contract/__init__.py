@@ -11,6 +11,7 @@ to profiles in the registry (:mod:`contract.registry`).
 from contract.payloads import (
     ALERT_KINDS,
     ALERT_STATES,
+    DEFAULT_MAX_FUTURE_S,
     MAX_PAYLOAD_BYTES,
     ONLINE_STATES,
     PREDICTION_SCHEMA_VERSION,
@@ -44,6 +45,7 @@ from contract.validation import InvalidPayload, parse_alert, parse_prediction, p
 __all__ = [
     "ALERT_KINDS",
     "ALERT_STATES",
+    "DEFAULT_MAX_FUTURE_S",
     "DEFAULT_PREFIX",
     "DEFAULT_PROFILE",
     "MACHINE_ID_PATTERN",

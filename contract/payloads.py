@@ -26,6 +26,7 @@ from annotated_types import Ge, Le
 __all__ = [
     "ALERT_KINDS",
     "ALERT_STATES",
+    "DEFAULT_MAX_FUTURE_S",
     "MAX_PAYLOAD_BYTES",
     "ONLINE_STATES",
     "PREDICTION_SCHEMA_VERSION",
@@ -68,6 +69,7 @@ RejectionReason = Literal[
     "bad_value",
     "machine_mismatch",
     "unknown_profile",
+    "rate_limited",  # the worker's per-sensor quota, not the payload (inference_worker/quota.py)
 ]
 PREDICTION_STATUSES: tuple[str, ...] = get_args(PredictionStatus)
 ALERT_KINDS: tuple[str, ...] = get_args(AlertKind)
@@ -75,6 +77,9 @@ SEVERITIES: tuple[str, ...] = get_args(Severity)
 ALERT_STATES: tuple[str, ...] = get_args(AlertState)
 ONLINE_STATES: tuple[str, ...] = get_args(OnlineState)
 REJECTION_REASONS: tuple[str, ...] = get_args(RejectionReason)
+# How far ahead of the receiver's clock a reading's `ts` may be: clocks drift, but a reading
+# dated later than this would pin its machine's latest state and head the log until then.
+DEFAULT_MAX_FUTURE_S = 300.0
 
 Probability = Annotated[float, Ge(0.0), Le(1.0)]
 Flag = Annotated[int, Ge(0), Le(1)]  # 0 or 1

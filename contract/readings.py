@@ -16,6 +16,7 @@ not_finite, out_of_bounds, bad_timestamp, bad_value, machine_mismatch...).
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any, Literal, NotRequired, Required
 
 from pydantic import AfterValidator, ConfigDict, Field, Strict, TypeAdapter, ValidationError, ValidationInfo
@@ -23,6 +24,7 @@ from pydantic_core import PydanticCustomError
 from typing_extensions import TypedDict
 
 from contract.payloads import (
+    DEFAULT_MAX_FUTURE_S,
     MAX_PAYLOAD_BYTES,
     READING_ID_PATTERN,
     InvalidReading,
@@ -38,9 +40,20 @@ MAX_DESCRIPTION = 256
 _ENVELOPE = ("machine_id", "reading_id", "ts", "failure", "failure_description")
 
 
-def parse_reading(raw: bytes, machine_id: str | None = None, profile: Profile | None = None) -> Reading:
-    """Decode and validate a reading of a machine of `profile` (default: the built-in default)."""
-    return reading_parser(profile or default_profile()).parse(raw, machine_id)
+def parse_reading(
+    raw: bytes,
+    machine_id: str | None = None,
+    profile: Profile | None = None,
+    *,
+    now: datetime | None = None,
+    max_future_s: float = DEFAULT_MAX_FUTURE_S,
+) -> Reading:
+    """Decode and validate a reading of a machine of `profile` (default: the built-in default).
+
+    With `now` (the receiver's clock, aware), a `ts` more than `max_future_s` after it is
+    refused as ``bad_timestamp``; without it the time is not compared with any clock.
+    """
+    return reading_parser(profile or default_profile()).parse(raw, machine_id, now=now, max_future_s=max_future_s)
 
 
 def reading_parser(profile: Profile) -> ReadingParser:
@@ -64,12 +77,20 @@ class ReadingParser:
         self._texts = {f.name for f in profile.text_fields}
         self._categories = {f.name: tuple(f.values) for f in profile.category_fields}
 
-    def parse(self, raw: bytes, machine_id: str | None = None) -> Reading:
-        """A Reading, or InvalidReading naming the first problem."""
+    def parse(
+        self,
+        raw: bytes,
+        machine_id: str | None = None,
+        *,
+        now: datetime | None = None,
+        max_future_s: float = DEFAULT_MAX_FUTURE_S,
+    ) -> Reading:
+        """A Reading, or InvalidReading naming the first problem (see parse_reading for `now`)."""
         if len(raw) > MAX_PAYLOAD_BYTES:
             raise InvalidReading("too_large", f"{len(raw)} bytes > {MAX_PAYLOAD_BYTES}")
+        context = {"machine_id": machine_id, "now": now, "max_future_s": max_future_s}
         try:
-            data = self.adapter.validate_json(raw, context={"machine_id": machine_id} if machine_id else None)
+            data = self.adapter.validate_json(raw, context=context)
         except ValidationError as exc:
             raise self._rejection(exc.errors(include_url=False, include_context=False)[0]) from None
         data.pop("machine_id", None)
@@ -163,7 +184,7 @@ def _same_machine(value: Any, info: ValidationInfo) -> Any:
     return value
 
 
-def _timestamp(value: str) -> str:
+def _timestamp(value: str, info: ValidationInfo) -> str:
     try:
         moment = parse_ts(value)
     except (ValueError, OverflowError) as exc:
@@ -172,6 +193,16 @@ def _timestamp(value: str) -> str:
         ) from None
     if moment.year < 1970:  # a clock that was never set; history is kept in epoch milliseconds
         raise PydanticCustomError("bad_timestamp", "ts {ts} is before 1970", {"ts": repr(value[:40])})
+    context = info.context or {}
+    now = context.get("now")
+    if now is not None:
+        ahead, limit = (moment - now).total_seconds(), context["max_future_s"]
+        if ahead > limit:
+            raise PydanticCustomError(
+                "bad_timestamp",
+                "ts {ts} is {ahead} s ahead of the clock (at most {limit} s)",
+                {"ts": repr(value[:40]), "ahead": f"{ahead:.0f}", "limit": f"{limit:g}"},
+            )
     return format_ts(moment)
 
 

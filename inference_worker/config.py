@@ -8,7 +8,14 @@ from pathlib import Path
 
 from common.mqtt import MqttSettings, settings_from_env
 from common.settings import env_float, env_int, env_path, env_str, var_dir
-from contract import DEFAULT_PREFIX, Topics, validate_name
+from contract import DEFAULT_MAX_FUTURE_S, DEFAULT_PREFIX, Topics, validate_name
+
+# A sensor sends about 1 reading/s. The quota must never refuse an honest one (a refused
+# reading is gone: the broker already acknowledged it to the sensor), so its rate is 100 x
+# that and its burst is a publisher's whole outbox (FOREWARN_OUTBOX_MAX_ROWS), which arrives
+# at once after an outage. What it stops is a sustained flood (see README, "Per-sensor quota").
+DEFAULT_SENSOR_RATE = 100.0
+DEFAULT_SENSOR_BURST = 100_000
 
 
 @dataclass(frozen=True)
@@ -26,6 +33,9 @@ class WorkerConfig:
     model_poll_s: float
     # For tests only (FOREWARN_SCORE_DELAY_MS): extra time per reading, to simulate a slow model.
     score_delay_ms: float = 0.0
+    max_future_s: float = DEFAULT_MAX_FUTURE_S  # readings dated further ahead are bad_timestamp
+    sensor_rate: float = DEFAULT_SENSOR_RATE  # readings/s per machine and worker; 0: no quota
+    sensor_burst: int = DEFAULT_SENSOR_BURST
     registry_check_s: float = 1.0  # how often the registry's files are checked for changes
 
 
@@ -53,4 +63,7 @@ def load() -> WorkerConfig:
         stats_interval_s=env_float("FOREWARN_STATS_INTERVAL_S", 10.0, minimum=0.1),
         model_poll_s=env_float("FOREWARN_MODEL_POLL_S", 5.0, minimum=0.1),
         score_delay_ms=env_float("FOREWARN_SCORE_DELAY_MS", 0.0, minimum=0.0),
+        max_future_s=env_float("FOREWARN_MAX_FUTURE_S", DEFAULT_MAX_FUTURE_S, minimum=0.0),
+        sensor_rate=env_float("FOREWARN_SENSOR_QUOTA_RATE", DEFAULT_SENSOR_RATE, minimum=0.0),
+        sensor_burst=env_int("FOREWARN_SENSOR_QUOTA_BURST", DEFAULT_SENSOR_BURST, minimum=1),
     )

@@ -13,16 +13,31 @@ worker serves model.scoring.ModelScorer and model.explain.Explainer, unit tests 
 from __future__ import annotations
 
 import functools
+import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from typing import Any, Protocol
 
 import numpy as np
 
-from contract import Alert, Channel, InvalidReading, Prediction, Profile, Reading, Rejection, Topics, reading_parser
+from contract import (
+    Alert,
+    Channel,
+    InvalidReading,
+    Prediction,
+    Profile,
+    Reading,
+    Rejection,
+    Topics,
+    parse_ts,
+    reading_parser,
+)
 from contract.registry import UnknownProfile
 from inference_worker.alerts import AlertTracker
 from inference_worker.early_warning import CounterForecaster, Forecast
+from inference_worker.quota import SensorQuota
 from model.engineering import FeatureSpec
 from model.scoring import ScoreBatch
 
@@ -68,8 +83,16 @@ class BatchResult:
     """Everything one batch produced, in publishing order."""
 
     predictions: list[Prediction] = field(default_factory=list)
-    rejections: list[tuple[str | None, Rejection]] = field(default_factory=list)
+    rejections: list[tuple[str | None, Rejection]] = field(default_factory=list)  # to publish
     alerts: list[Alert] = field(default_factory=list)
+    rate_limited: Counter[str] = field(default_factory=Counter)  # per machine, reported or not
+
+    def rejection_counts(self) -> Counter[str]:
+        """Rejected readings by reason; every rate-limited one counts, reported or not."""
+        counts: Counter[str] = Counter(r.reason for _, r in self.rejections if r.reason != "rate_limited")
+        if self.rate_limited:
+            counts["rate_limited"] = self.rate_limited.total()
+        return counts
 
     def outgoing(self, topics: Topics) -> list[Outgoing]:
         out = [Outgoing(_predictions_topic(topics, p.machine_id), p.to_json()) for p in self.predictions]
@@ -113,8 +136,22 @@ class _Valid:
     scorer: Scorer | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class _Arrival:
+    """The clocks of one batch, read once: all its messages arrived together."""
+
+    received_at: str  # wall clock, RFC 3339
+    now: datetime | None  # the same as a datetime, when future readings are refused
+    tick: float  # monotonic seconds, for the quotas
+
+
 class BatchProcessor:
-    """Turns a batch of raw messages into predictions, alerts and rejections."""
+    """Turns a batch of raw messages into predictions, alerts and rejections.
+
+    `max_future_s`: readings dated further ahead of `clock` are rejected (None: no check).
+    `quota`: readings of a machine beyond its quota are rejected as ``rate_limited`` before
+    they are even parsed (None: no quota); `monotonic` is the quota's clock.
+    """
 
     def __init__(  # noqa: PLR0917 - the worker's wiring, in one place
         self,
@@ -125,6 +162,10 @@ class BatchProcessor:
         profile_of: ProfileLookup,
         explainer_for: Callable[[Scorer], Explains | None] = lambda _scorer: None,
         forecaster: CounterForecaster | None = None,
+        *,
+        max_future_s: float | None = None,
+        quota: SensorQuota | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.topics = topics
         self.scorers = scorers
@@ -133,42 +174,58 @@ class BatchProcessor:
         self.profile_of = profile_of
         self.explainer_for = explainer_for  # model -> its explainer (follows hot swaps)
         self.forecaster = forecaster or CounterForecaster()
+        self.max_future_s = max_future_s
+        self.quota = quota
+        self.monotonic = monotonic
 
     def process(self, batch: Sequence[Incoming]) -> BatchResult:
         result = BatchResult()
+        received_at = self.clock()
+        now = parse_ts(received_at) if self.max_future_s is not None else None
+        arrival = _Arrival(received_at, now, self.monotonic())
         valid: list[_Valid] = []
         for message in batch:
-            decoded = self._decode(message)
+            decoded = self._decode(message, arrival, result)
             if isinstance(decoded, Rejection):
                 result.rejections.append((self.topics.machine_id_of(message.topic), decoded))
-            else:
+            elif decoded is not None:
                 valid.append(decoded)
         if valid:
             self._score(valid, result)
         return result
 
-    def _decode(self, message: Incoming) -> _Valid | Rejection:
+    def _decode(self, message: Incoming, arrival: _Arrival, result: BatchResult) -> _Valid | Rejection | None:
+        """The reading, or its rejection; None for a rate-limited reading that is not reported."""
         try:
             machine_id = _readings_machine(self.topics, message.topic)
         except ValueError as exc:
-            return self._rejection(message, "bad_topic", str(exc), None)
+            return self._rejection(message, arrival, "bad_topic", str(exc), None)
+        if self.quota is not None and (refusal := self.quota.take(machine_id, arrival.tick)) is not None:
+            result.rate_limited[machine_id] += 1
+            if not refusal.report:
+                return None
+            detail = f"over the quota of {self.quota.describe()}: {refusal.report} refused since the last report"
+            return self._rejection(message, arrival, "rate_limited", detail, None)
         try:
             profile = self.profile_of(machine_id)
         except UnknownProfile as exc:
-            return self._rejection(message, "unknown_profile", exc.detail, None)
+            return self._rejection(message, arrival, "unknown_profile", exc.detail, None)
         try:
-            reading = reading_parser(profile).parse(message.payload, machine_id)
+            ahead = self.max_future_s or 0.0  # only compared when arrival.now is set
+            reading = reading_parser(profile).parse(message.payload, machine_id, now=arrival.now, max_future_s=ahead)
         except InvalidReading as exc:
-            return self._rejection(message, exc.reason, exc.detail, exc.field)
+            return self._rejection(message, arrival, exc.reason, exc.detail, exc.field)
         return _Valid(machine_id, reading, profile, reading.profile or profile.id)
 
-    def _rejection(self, message: Incoming, reason: str, detail: str, field_name: str | None) -> Rejection:
+    def _rejection(
+        self, message: Incoming, arrival: _Arrival, reason: str, detail: str, field_name: str | None
+    ) -> Rejection:
         excerpt = message.payload[:EXCERPT_CHARS].decode("utf-8", errors="replace")
         return Rejection(
             reason=reason,  # type: ignore[arg-type]
             detail=detail,
             topic=message.topic,
-            received_at=self.clock(),
+            received_at=arrival.received_at,
             field=field_name,
             reading_id=_reading_id_hint(message.payload),
             payload_excerpt=excerpt,

@@ -1,13 +1,17 @@
-"""Counters the worker logs periodically: received, scored, rejected, published, lag."""
+"""Counters the worker logs periodically (received, scored, rejected, published, lag), and a
+sampler that keeps repeated log lines (a flood of rejections) to one per key and interval."""
 
 from __future__ import annotations
 
 import threading
 from collections import Counter
+from collections.abc import Hashable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from contract import parse_ts
+
+_MAX_SAMPLED_KEYS = 10_000
 
 
 @dataclass
@@ -23,7 +27,7 @@ class WorkerMetrics:
     lag_ms_max: float = 0.0
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
-    def count_batch(self, size: int, scored: int, rejected: list[str], alerts: int, newest_ts: str | None) -> None:
+    def count_batch(self, size: int, scored: int, rejected: Counter[str], alerts: int, newest_ts: str | None) -> None:
         with self._lock:
             self.batches += 1
             self.batch_max = max(self.batch_max, size)
@@ -46,3 +50,26 @@ class WorkerMetrics:
             )
             self.batch_max, self.lag_ms_max = 0, 0.0
             return line
+
+
+class LogSampler:
+    """At most one log line per key every `every_s` seconds; the line says how many it stands for.
+
+    Pure: the caller passes the time. The first occurrence of a key is logged at once.
+    """
+
+    def __init__(self, every_s: float) -> None:
+        self.every_s = every_s
+        self._logged_at: dict[Hashable, float] = {}
+        self._pending: Counter[Hashable] = Counter()
+
+    def add(self, key: Hashable, count: int, now: float) -> int:
+        """Count `count` occurrences; returns how many to log now (0: stay quiet)."""
+        self._pending[key] += count
+        if now - self._logged_at.get(key, float("-inf")) < self.every_s:
+            return 0
+        if len(self._logged_at) >= _MAX_SAMPLED_KEYS:
+            self._logged_at = {k: at for k, at in self._logged_at.items() if now - at < self.every_s}
+            self._pending = Counter({k: n for k, n in self._pending.items() if k in self._logged_at or k == key})
+        self._logged_at[key] = now
+        return self._pending.pop(key)

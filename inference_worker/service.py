@@ -35,12 +35,13 @@ from contract import Alert, Channel, utc_now_iso
 from contract.registry import Registry
 from inference_worker.alerts import AlertTracker
 from inference_worker.config import WorkerConfig
-from inference_worker.core import BatchProcessor, Explains, Incoming, Outgoing, Scorer
+from inference_worker.core import BatchProcessor, BatchResult, Explains, Incoming, Outgoing, Scorer
 from inference_worker.ledger import AckLedger
-from inference_worker.metrics import WorkerMetrics
+from inference_worker.metrics import LogSampler, WorkerMetrics
 from inference_worker.models import ModelShelf
 from inference_worker.network import Link, wait
 from inference_worker.paho_tables import install as install_paho_tables
+from inference_worker.quota import SensorQuota
 from model.explain import explainer_of
 
 log = logging.getLogger(__name__)
@@ -54,6 +55,7 @@ WINDOW_WAIT_S = 5.0  # never stall for good on a confirmation that will not come
 IDLE_WAIT_S = 0.2  # longest select() when there is nothing to do (stop and timers are checked after)
 STOP_DRAIN_S = 2.0  # on stop: for the last confirmations (their readings get acked), then for the status
 STOP_JOIN_S = 7.0  # the loop needs at most 5 s of it; a supervisor's patience is about 10 s
+REJECTION_LOG_EVERY_S = 10.0  # per topic and reason: a flood of rejections is one line, with its count
 _ALERTS_SUFFIX = f"/{Channel.ALERTS.value}"  # peers' alerts arrive on the readings' connection
 
 
@@ -98,7 +100,10 @@ class Worker:
             utc_now_iso,
             self.registry.profile_of,
             explainer_for=explainer_for,
+            max_future_s=config.max_future_s,
+            quota=SensorQuota(config.sensor_rate, config.sensor_burst) if config.sensor_rate > 0 else None,
         )
+        self._rejection_log = LogSampler(REJECTION_LOG_EVERY_S)
         self._inbox: deque[_Queued | Alert] = deque()  # bounded by the reading loop, see _read_input
         self._scored: _Scored | None = None
         self._unconfirmed = 0  # outputs published and not yet confirmed (the output window)
@@ -273,12 +278,31 @@ class Worker:
         self._scored = _Scored([(q.mid, q.qos) for q in batch], result.outgoing(self.topics), time.monotonic())
         newest = result.predictions[-1].ts if result.predictions else None
         self.metrics.count_batch(
-            len(batch), len(result.predictions), [r.reason for _, r in result.rejections], len(result.alerts), newest
+            len(batch), len(result.predictions), result.rejection_counts(), len(result.alerts), newest
         )
-        for machine, rejection in result.rejections:
-            log.warning("rejected reading on %s (%s): %s", rejection.topic, rejection.reason, rejection.detail)
-            if machine is None:
-                log.warning("no machine to report the rejection to: %s", rejection.topic)
+        self._log_rejections(result)
+
+    def _log_rejections(self, result: BatchResult) -> None:
+        """Sampled: the first rejection of a kind at once, then one line per 10 s with its count."""
+        now = time.monotonic()
+        for machine, refused in result.rate_limited.items():
+            if count := self._rejection_log.add(("rate_limited", machine), refused, now):
+                quota = self.processor.quota.describe() if self.processor.quota else "?"
+                log.warning("machine %s over its quota (%s): %d readings refused (rate_limited)", machine, quota, count)
+        for owner, rejection in result.rejections:
+            if rejection.reason == "rate_limited":
+                continue  # logged above
+            if count := self._rejection_log.add((rejection.topic, rejection.reason), 1, now):
+                more = f" (and {count - 1} more like it)" if count > 1 else ""
+                unreported = "" if owner else "; no machine to report it to"
+                log.warning(
+                    "rejected reading on %s (%s): %s%s%s",
+                    rejection.topic,
+                    rejection.reason,
+                    rejection.detail,
+                    more,
+                    unreported,
+                )
 
     def _publish_scored(self) -> None:
         """Publish the scored batch once the output window has room for all of it."""

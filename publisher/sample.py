@@ -20,7 +20,7 @@ class Sample:
 
     def to_reading(self, reading_id: str, ts: str) -> Reading:
         """The contract payload for this sample (checked by its profile's parser before sending)."""
-        return Reading(reading_id, ts, self.values, self.failure, self.failure_description)  # type: ignore[arg-type]
+        return Reading(reading_id, ts, self.values, self.failure, self.failure_description)
 
 
 def describe_modes(modes: Iterable[str], profile: Profile | None = None) -> str:

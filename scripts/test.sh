@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # The whole test suite (after `make lint`): the dashboard's Vitest tests, then pytest with the
-# real services the tests need (Mosquitto is started by the fixtures; PostgreSQL and
-# Chromium and socat are installed here when missing).
+# real services the tests need (Mosquitto and nginx are started by the fixtures; PostgreSQL,
+# Chromium, socat and nginx are installed here when missing).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # The browser tests drive Debian's Chromium (never a downloaded browser); the Modbus RTU test
-# talks over a virtual serial pair made by socat.
+# talks over a virtual serial pair made by socat; tests/reliability/test_api_proxy.py runs
+# Debian's nginx with docs/nginx-forewarn.conf (in /usr/sbin, often not on a user's PATH).
 missing=""
 command -v chromium >/dev/null || missing="$missing chromium"
 command -v socat >/dev/null || missing="$missing socat"
+command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || missing="$missing nginx"
 if [ -n "$missing" ]; then
   sudo=""; [ "$(id -u)" = 0 ] || sudo=sudo
   # shellcheck disable=SC2086

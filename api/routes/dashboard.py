@@ -14,7 +14,7 @@ bp = Blueprint("dashboard", __name__)
 
 PLACEHOLDER = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Forewarn</title></head>
-<body style="font-family: sans-serif; max-width: 40em; margin: 3em auto">
+<body>
 <h1>Forewarn API is running</h1>
 <p>The dashboard has not been built yet. Build it once with:</p>
 <pre>cd dashboard &amp;&amp; npm ci &amp;&amp; npm run build</pre>
@@ -45,7 +45,9 @@ def _register_converter(state: BlueprintSetupState) -> None:
 
 @bp.get("/<nonapi:filename>")
 def asset(filename: str) -> Response:
-    """A built file; send_from_directory refuses paths that leave the folder."""
+    """A built file; send_from_directory refuses paths that leave the folder, and dotfiles are never served."""
+    if any(part.startswith(".") for part in filename.split("/")):
+        raise ApiError(404, f"no such file: /{filename}")  # .source-hash and the like are not the dashboard's
     try:
         return send_from_directory(runtime().config.dashboard_dir, filename)
     except NotFound:

@@ -1,10 +1,10 @@
 """Mapping files: which device value feeds which profile field, and how to convert it.
 
-    profile: ai4i-mill
+    profile: centrifugal-pump
     interval_s: 1.0                  # one reading per interval (OPC UA, Sparkplug) or poll (Modbus)
-    constants: {type: L}             # fields the device does not provide
+    constants: {seal_type: mechanical}   # fields the device does not provide
     fields:
-      air_temp_k: {node: "ns=2;s=Mill.AirTemp", unit: degC, offset: 273.15}
+      bearing_temp_c: {node: "ns=2;s=Pump.BearingTemp", unit: degF, scale: 0.5556, offset: -17.78}
 
 Every model forbids unknown keys. :func:`check_against_profile` adds what needs the profile: an
 unknown field, a required field left unmapped, a unit that does not match the profile's and is not

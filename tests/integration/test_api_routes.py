@@ -83,9 +83,13 @@ def test_a_restarted_api_shows_the_same_machines(database_url: str) -> None:
     runtime_of(app).stop()
     again = create_app(test_config(database_url))
     try:
-        assert again.test_client().get("/api/machines").json == before
+        after = again.test_client().get("/api/machines").json
     finally:
         runtime_of(again).stop()
+    # arrival times are not stored: after a restart the newest message's time stands in for them
+    assert after["machines"][0].pop("last_seen") == at(1)
+    before["machines"][0].pop("last_seen")
+    assert after == before
 
 
 def test_history_is_oldest_first_and_raw_when_it_fits(api_app: Flask) -> None:

@@ -205,7 +205,7 @@ def test_settings_come_from_the_environment(clean_env: pytest.MonkeyPatch, tmp_p
         ("FOREWARN_API_TOKEN", "short", "FOREWARN_API_TOKEN"),
         ("FOREWARN_API_READ_TOKEN_REQUIRED", "maybe", "FOREWARN_API_READ_TOKEN_REQUIRED"),
         ("FOREWARN_API_PORT", "http", "FOREWARN_API_PORT"),
-        ("FOREWARN_API_MAX_STREAMS", "16", "FOREWARN_API_MAX_STREAMS"),
+        ("FOREWARN_API_MAX_STREAMS", "0", "FOREWARN_API_MAX_STREAMS"),
     ],
 )
 def test_a_bad_setting_is_a_one_line_config_error(

@@ -150,9 +150,7 @@ def test_no_reading_is_lost_when_the_broker_restarts(
         worker.stop()
 
 
-@pytest.mark.skipif(
-    shutil.which("socat") is None, reason="socat makes the virtual serial pair (scripts/test.sh installs it)"
-)
+@pytest.mark.skipif(shutil.which("socat") is None, reason="no socat for the serial pair (scripts/test.sh installs it)")
 def test_rtu_over_a_virtual_serial_pair(
     worker: Worker, viewer: Collector, broker: LocalBroker, machine_id: str, tmp_path: Path
 ) -> None:

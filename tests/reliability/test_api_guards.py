@@ -261,7 +261,7 @@ def test_s8_a_write_flood_from_one_client_is_throttled(served: tuple[Flask, Serv
 async def _open_stream(port: int, source: str, held: list[asyncio.StreamWriter]) -> str:
     try:
         reader, writer = await asyncio.wait_for(asyncio.open_connection("127.0.0.1", port, local_addr=(source, 0)), 20)
-        writer.write(b"GET /api/events HTTP/1.1\r\nHost: api\r\nAccept: text/event-stream\r\n\r\n")
+        writer.write(b"GET /api/events HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n\r\n")
         status = (await asyncio.wait_for(reader.readline(), 20)).split()
     except (OSError, TimeoutError):
         return "refused"

@@ -137,6 +137,9 @@ class LocalCompose:
         (home / "broker").mkdir(parents=True, exist_ok=True)
         for folder, target in (("config", "/mosquitto/config"), ("data", "/mosquitto/data")):
             (home / "broker" / folder).symlink_to(self.volume_dir(targets[target].source))
+        # Accounts a test adds are bound in the registry volume, as `docker compose run init
+        # python -m broker add-user` binds them, so the stack's workers see the bindings.
+        (home / "registry").symlink_to(self.volume_dir("registry"))
         prefix = self.service(BROKER_SERVICE).environment.get("FOREWARN_TOPIC_PREFIX", "pdm")
         return LocalBroker(home, free_port(), Topics(prefix))
 

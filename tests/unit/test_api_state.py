@@ -97,11 +97,8 @@ def test_a_stale_open_view_cannot_reopen_a_cleared_alert() -> None:
 
 def test_totals_count_machines_by_status_and_by_online() -> None:
     cache = StateCache(OFFLINE_AFTER_MS)
-    cache.add_predictions(
-        [_prediction("a", "1"), _prediction("b", "1", "failure"), _prediction("c", "1", "predictive")],
-        [T0, T0, T0 - 120_000],
-        T0,
-    )
+    cache.add_predictions([_prediction("c", "1", "predictive")], [T0 - 120_000], T0 - 120_000)  # silent since
+    cache.add_predictions([_prediction("a", "1"), _prediction("b", "1", "failure")], [T0, T0], T0)
     cache.set_status("d", "offline", T0, T0)
     machines, totals = cache.summaries(T0)
     assert [m["machine_id"] for m in machines] == ["a", "b", "c", "d"]
