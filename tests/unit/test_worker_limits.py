@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from contract import Topics, format_ts, parse_ts
+from contract import Topics, default_profile, format_ts, parse_ts
 from inference_worker.alerts import AlertTracker
 from inference_worker.core import BatchProcessor, Incoming
 from inference_worker.quota import SensorQuota
+from model.engineering import feature_spec
 from model.scoring import ScoreBatch
 from tests.support.payloads import encode, reading
 
@@ -23,17 +24,20 @@ class HealthyScorer:
 
     version = "0123456789ab"
     threshold = 0.5
+    spec = feature_spec(default_profile())
 
     def score(self, raw: np.ndarray) -> ScoreBatch:
         return ScoreBatch(np.full(len(raw), 0.1), [None] * len(raw))
 
 
 def _processor(quota: SensorQuota | None, ticks: list[float]) -> BatchProcessor:
+    scorer = HealthyScorer()
     return BatchProcessor(
         TOPICS,
-        HealthyScorer(),
+        lambda _profile: scorer,
         AlertTracker(5),
         lambda: NOW,
+        lambda _machine: default_profile(),
         max_future_s=300.0,
         quota=quota,
         monotonic=lambda: ticks[0],
