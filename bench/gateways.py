@@ -59,6 +59,12 @@ def _write_map(path: Path, name: str, **overrides: object) -> None:
     path.write_text(yaml.safe_dump(mapping, sort_keys=False), encoding="utf-8")
 
 
+def _timed_field() -> str:
+    """The profile field the devices' torque lands in (the value the latency phase changes)."""
+    fields = yaml.safe_load((MAPS_DIR / "mill-opcua.yaml").read_text(encoding="utf-8"))["fields"]
+    return next(str(name) for name, spec in fields.items() if spec["node"] == "ns=2;s=Mill.Torque")
+
+
 def _sparkplug_map(path: Path, *, group: str, host: str, machine: str, edge: str) -> str:
     """Writes the edge node's mapping under these names; returns the machine's profile."""
     mapping = yaml.safe_load((MAPS_DIR / "mill-sparkplug.yaml").read_text(encoding="utf-8"))
@@ -145,7 +151,8 @@ def _stepped(arrivals: Arrivals, offer: Callable[[float], None], seconds: float)
 
 def _latency(arrivals: Arrivals, change: Callable[[float], None], changes: int, result: Result) -> None:
     arrivals.keep_payloads = True
-    _warm_up(arrivals, change)
+    field = _timed_field()
+    _warm_up(arrivals, change, field)
     changed: dict[float, float] = {}
     for index in range(changes):
         value = _torque(index + 1)
@@ -155,7 +162,7 @@ def _latency(arrivals: Arrivals, change: Callable[[float], None], changes: int, 
     time.sleep(3)
     first: dict[float, float] = {}
     for at, payload in arrivals.payloads:
-        torque = Prediction.from_json(payload).values["torque_nm"]
+        torque = Prediction.from_json(payload).values[field]
         if torque in changed and torque not in first and at >= changed[torque]:
             first[torque] = at
     delays = sorted((first[v] - changed[v]) * 1000 for v in first)
@@ -166,13 +173,13 @@ def _latency(arrivals: Arrivals, change: Callable[[float], None], changes: int, 
         result.max_ms = delays[-1]
 
 
-def _warm_up(arrivals: Arrivals, change: Callable[[float], None], timeout: float = 60.0) -> None:
+def _warm_up(arrivals: Arrivals, change: Callable[[float], None], field: str, timeout: float = 60.0) -> None:
     """Change the value until a prediction carries it: the gateway, its device and the worker are all up."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         change(29.0)
         time.sleep(0.5)
-        if any(Prediction.from_json(p).values["torque_nm"] == 29.0 for _, p in list(arrivals.payloads)):
+        if any(Prediction.from_json(p).values[field] == 29.0 for _, p in list(arrivals.payloads)):
             return
     raise RuntimeError("no prediction within a minute of starting the gateway")
 
