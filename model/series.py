@@ -60,9 +60,34 @@ class SeriesFeatures:
 
     def rows(self, states: Sequence[MachineWindow]) -> np.ndarray:
         """Features of several machines' current states at once, (machines, features)."""
-        windows = np.stack([state.window() for state in states])
-        counts = np.array([state.count for state in states])
-        every = np.stack([state.totals for state in states])  # (machines, rows of totals, fields)
+        return self._features(
+            np.stack([state.window() for state in states]),
+            np.array([state.count for state in states]),
+            np.stack([state.totals for state in states]),
+        )
+
+    def push_rows(
+        self, readings: Sequence[tuple[MachineWindow, Sequence[float], float]]
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Push a batch of readings (state, values, order) in arrival order; features of each, computed at once.
+
+        A machine may appear several times: each reading gets the window as it was right after
+        its own push. Returns (features of the applied readings, applied mask); a duplicate or
+        late reading is not applied (see MachineWindow.push) and has no row.
+        """
+        windows, counts, totals, applied = [], [], [], []
+        for state, values, order in readings:
+            applied.append(state.push(values, order))
+            if applied[-1]:
+                windows.append(state.window().copy())
+                counts.append(state.count)
+                totals.append(state.totals.copy())
+        if not windows:
+            return np.zeros((0, len(self.names))), np.array(applied, dtype=bool)
+        return self._features(np.stack(windows), np.array(counts), np.stack(totals)), np.array(applied, dtype=bool)
+
+    def _features(self, windows: np.ndarray, counts: np.ndarray, every: np.ndarray) -> np.ndarray:
+        """From stacked windows (machines, fields, length), counts and totals (machines, rows, fields)."""
         sums = {size: every[:, 5 + i] for i, size in enumerate(self.spec.baselines)}
         totals = Totals(every[:, 0], every[:, 1], every[:, 2], every[:, 3], every[:, 4], sums)
         features = window_features(windows, counts, self.spec, totals)

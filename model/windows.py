@@ -45,7 +45,7 @@ __all__ = [
 
 STATS = ("mean", "slope", "min", "max")
 ALL = 0  # the size of the window over every reading since the first
-_STATE_MAGIC = b"FWW2"
+_STATE_MAGIC = b"FWW3"
 _STATE_HEADER = struct.Struct("<4sHHHQd")  # magic, fields, length, baselines, count, last order (NaN: none)
 
 
@@ -138,13 +138,16 @@ def window_features(windows: np.ndarray, counts: np.ndarray, spec: WindowSpec, t
     rows, n_fields, length = windows.shape
     if n_fields != len(spec.fields) or length != spec.length:
         raise ValueError(f"windows of shape {windows.shape} do not fit {len(spec.fields)} fields x {spec.length}")
+    # One column per position, one entry per (row, field): every step below is on contiguous rows.
+    by_position = np.ascontiguousarray(windows.reshape(rows * n_fields, length).T)
     columns: list[np.ndarray] = []
     for window in spec.windows:
         if window.size == ALL:
             computed = _whole_life(totals, counts.astype(np.float64)[:, None])
         else:
-            k = np.minimum(counts, window.size).astype(np.float64)[:, None]
-            computed = _stats(windows[:, :, length - window.size :], k, window)
+            k = np.repeat(np.minimum(counts, window.size).astype(np.float64), n_fields)
+            flat = _stats(by_position[length - window.size :], k, window)
+            computed = {stat: value.reshape(rows, n_fields) for stat, value in flat.items()}
         if window.baseline:
             seen = np.minimum(counts, window.baseline).astype(np.float64)[:, None]
             level = totals.baseline_sums[window.baseline] / seen
@@ -156,31 +159,43 @@ def window_features(windows: np.ndarray, counts: np.ndarray, spec: WindowSpec, t
 
 
 def _stats(values: np.ndarray, k: np.ndarray, window: Window) -> dict[str, np.ndarray]:
-    """mean/slope/min/max of each (row, field) over the last k of `window.size` columns."""
-    first_valid = (window.size - k)[:, :, None]  # (rows, 1, 1): columns before it are padding
-    valid = np.arange(window.size) >= first_valid
+    """mean/slope/min/max of each column of (size, n) values over its last k[i] positions."""
+    size = window.size
+    first_valid = size - k  # (n,): positions before it are padding
+    position = np.arange(size, dtype=np.float64)[:, None]
+    valid = position >= first_valid
     mean = _sum_in_order(values) / k
     result = {"mean": mean}
     if "slope" in window.stats:
-        # Positions centred on the middle of the k valid columns: exact half-integers.
-        centred = np.arange(window.size) - (first_valid + (k[:, :, None] - 1) / 2)
-        products = np.where(valid, centred * (values - mean[:, :, None]), 0.0)
+        # Positions centred on the middle of the k valid ones: exact half-integers.
+        centred = position - (first_valid + (k - 1) / 2)
+        products = np.where(valid, centred * (values - mean), 0.0)
         spread = k * (k * k - 1) / 12  # the sum of the squared centred positions
         result["slope"] = np.divide(_sum_in_order(products), spread, out=np.zeros(mean.shape), where=spread > 0)
     if "min" in window.stats:
-        result["min"] = np.where(valid, values, np.inf).min(axis=2)
+        result["min"] = np.where(valid, values, np.inf).min(axis=0)
     if "max" in window.stats:
-        result["max"] = np.where(valid, values, -np.inf).max(axis=2)
+        result["max"] = np.where(valid, values, -np.inf).max(axis=0)
     return result
 
 
-def _sum_in_order(values: np.ndarray) -> np.ndarray:
-    """Sum over the last axis strictly left to right, whatever the array's shape.
+_ROW_BY_ROW_FROM = 256  # columns from which adding row by row beats accumulate
 
-    ``np.sum`` may add pairwise or in a shape-dependent order; ``add.accumulate`` is
-    sequential by definition, so a row's sum never depends on the other rows.
+
+def _sum_in_order(values: np.ndarray) -> np.ndarray:
+    """Sum of each column of (positions, n) strictly in position order, whatever n is.
+
+    ``np.sum`` may add pairwise or in a shape-dependent order. Both ways here add position 0,
+    then 1, ... one at a time (``add.accumulate`` is sequential by definition), so a sum
+    never depends on the other columns nor on which way ran: adding whole rows is faster
+    for many columns, accumulate for few.
     """
-    return np.add.accumulate(values, axis=2)[:, :, -1]
+    if values.shape[1] < _ROW_BY_ROW_FROM:
+        return np.asarray(np.add.accumulate(values, axis=0)[-1])
+    total = np.array(values[0])
+    for row in values[1:]:
+        total += row
+    return total
 
 
 def _whole_life(totals: Totals, n: np.ndarray) -> dict[str, np.ndarray]:
@@ -234,7 +249,10 @@ class MachineWindow:
     """
 
     def __init__(self, n_fields: int, length: int, baselines: tuple[int, ...] = ()) -> None:
-        self.buffer = np.zeros((length, n_fields))
+        # The window itself, (fields, length): each push shifts it left by one reading, so it
+        # is always in the order window_features wants (a copy of 8 x fields x length bytes
+        # beats reordering a ring buffer on every read).
+        self.buffer = np.zeros((n_fields, length))
         self.count = 0
         self.last_order: float | None = None
         self.baselines = baselines
@@ -261,7 +279,8 @@ class MachineWindow:
         for row, size in enumerate(self.baselines, start=5):
             if self.count < size:
                 self.totals[row] += values
-        self.buffer[self.count % len(self.buffer)] = values
+        self.buffer[:, :-1] = self.buffer[:, 1:]
+        self.buffer[:, -1] = values
         self.count += 1
         self.last_order = float(order)
         return True
@@ -274,13 +293,8 @@ class MachineWindow:
         self.last_order = None
 
     def window(self) -> np.ndarray:
-        """(fields, length): oldest left, newest right, zeros before the first reading."""
-        length = len(self.buffer)
-        if self.count <= length:
-            ordered = np.concatenate([np.zeros((length - self.count, self.buffer.shape[1])), self.buffer[: self.count]])
-        else:
-            ordered = np.roll(self.buffer, -(self.count % length), axis=0)
-        return np.ascontiguousarray(ordered.T)
+        """(fields, length): oldest left, newest right, zeros before the first reading (a view)."""
+        return self.buffer
 
     def current_totals(self) -> Totals:
         """The totals as one-row arrays, for :func:`window_features`."""
@@ -294,12 +308,12 @@ class MachineWindow:
         return np.asarray(features[0])
 
     def to_bytes(self) -> bytes:
-        """A compact snapshot: header, baseline lengths, buffer (oldest first), totals."""
-        length, n_fields = self.buffer.shape
+        """A compact snapshot: header, baseline lengths, window (fields x length), totals."""
+        n_fields, length = self.buffer.shape
         last = math.nan if self.last_order is None else self.last_order
         header = _STATE_HEADER.pack(_STATE_MAGIC, n_fields, length, len(self.baselines), self.count, last)
         sizes = np.asarray(self.baselines, dtype="<u4").tobytes()
-        return header + sizes + self.window().T.astype("<f8").tobytes() + self.totals.astype("<f8").tobytes()
+        return header + sizes + self.buffer.astype("<f8").tobytes() + self.totals.astype("<f8").tobytes()
 
     @classmethod
     def from_bytes(cls, data: bytes) -> MachineWindow:
@@ -313,12 +327,7 @@ class MachineWindow:
             raise ValueError("not a window state, or a truncated one")
         baselines = tuple(int(b) for b in np.frombuffer(data[_STATE_HEADER.size : offset], dtype="<u4"))
         state = cls(n_fields, length, baselines)
-        ordered = body[: length * n_fields].reshape(length, n_fields)
-        # Re-seat in ring order, so that the next push overwrites the oldest reading.
-        if count > length:
-            state.buffer[:] = np.roll(ordered, count % length, axis=0)
-        else:
-            state.buffer[:count] = ordered[length - count :]
+        state.buffer[:] = body[: length * n_fields].reshape(n_fields, length)
         state.totals[:] = body[length * n_fields :].reshape(-1, n_fields)
         state.count = count
         state.last_order = None if math.isnan(last) else last

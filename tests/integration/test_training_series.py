@@ -128,11 +128,12 @@ def test_serving_reading_by_reading_matches_the_evaluation(
     histories = load_histories(cut_csv, profile)
     batch = feature_matrix(histories, model.features)
     states = {machine: model.features.state() for machine in histories.ids}
-    rows = []
-    for machine, order, values in zip(histories.machines, histories.order, histories.values, strict=True):
-        states[machine].push(values, order)
-        rows.append(model.features.rows([states[machine]])[0])
-    assert np.array_equal(np.array(rows), batch)
+    readings = [
+        (states[machine], values, order)
+        for machine, order, values in zip(histories.machines, histories.order, histories.values, strict=True)
+    ]
+    rows = [model.features.push_rows(readings[i : i + 64])[0] for i in range(0, len(readings), 64)]
+    assert np.array_equal(np.vstack(rows), batch)
 
 
 def test_evaluate_a_file_in_fd001_format_with_a_rul_column(

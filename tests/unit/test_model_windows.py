@@ -81,6 +81,42 @@ def test_machines_scored_together_equal_each_alone() -> None:
         assert np.array_equal(row, features.history(values)[-1])
 
 
+def test_a_batch_with_interleaved_machines_and_duplicates_equals_one_by_one() -> None:
+    """The worker pushes a batch in arrival order; a machine may come several times, or be redelivered."""
+    features = SeriesFeatures(FIELDS, SPEC)
+    histories = {"a": _history(40, 1), "b": _history(45, 2)}
+    states = {name: features.state() for name in histories}
+    expected = {name: features.history(values) for name, values in histories.items()}
+    arrivals = [("a", i) for i in range(40)] + [("b", i) for i in range(45)]
+    order = np.random.default_rng(3).permutation(len(arrivals))
+    # Interleave the machines but keep each machine's own order, and redeliver every fifth reading.
+    by_machine = {"a": iter(range(40)), "b": iter(range(45))}
+    batch, wanted = [], []
+    for index in order:
+        name = arrivals[index][0]
+        position = next(by_machine[name])
+        batch.append((states[name], histories[name][position], float(position)))
+        wanted.append(expected[name][position])
+        if position % 5 == 0:
+            batch.append((states[name], histories[name][position], float(position)))
+    for start in range(0, len(batch), 32):
+        rows, applied = features.push_rows(batch[start : start + 32])
+        assert applied.sum() == len(rows)
+        for row in rows:
+            assert np.array_equal(row, wanted.pop(0))
+    assert not wanted
+
+
+def test_both_ways_of_summing_in_order_agree_to_the_bit() -> None:
+    from model.windows import _ROW_BY_ROW_FROM, _sum_in_order
+
+    values = np.random.default_rng(5).normal(1000.0, 300.0, (30, 4 * _ROW_BY_ROW_FROM)) ** 3
+    whole = _sum_in_order(values)  # row by row
+    pieces = np.concatenate([_sum_in_order(values[:, i : i + 7]) for i in range(0, values.shape[1], 7)])  # accumulate
+    assert np.array_equal(whole, pieces)
+    assert not np.array_equal(whole, np.ascontiguousarray(values.T).sum(axis=1))  # numpy adds these 8 at a time
+
+
 def _named(batch: np.ndarray, spec: WindowSpec, name: str) -> np.ndarray:
     return batch[:, spec.feature_names.index(name)]
 
