@@ -33,19 +33,19 @@ from typing import Any, NoReturn
 import numpy as np
 
 from common.settings import ConfigError, run_cli
+from contract.profiles import builtin_profiles
 from model.series import AnomalyScorer, RulScorer, SeriesFeatures
 from model.series_onnx import export_mahalanobis, export_regressor
 from model.windows import Window, WindowSpec
 from training.series import anomaly, rul
 from training.series.data import Histories, load_histories
 from training.series.metrics import alarm_figures, nasa_score, rmse
-from training.series.profile import SeriesProfile, load_series_profile
+from training.series.profile import SeriesProfile, series_profile
 from training.series.splits import cut_rows
 from training.series.train import anomaly_features, rul_features
 
 REPO = Path(__file__).resolve().parents[1]
 FD001 = REPO / "data" / "cmapss" / "train_FD001.csv"
-PROFILE = REPO / "profiles" / "turbofan.yaml"
 RESULTS = Path(__file__).resolve().parent / "results" / "series.json"
 SECTIONS = ("rul", "anomaly", "ai4i", "latency")
 
@@ -200,16 +200,17 @@ def anomaly_section(histories: Histories, profile: SeriesProfile, seeds: int) ->
 
 
 def _ai4i_features(raw: np.ndarray) -> np.ndarray:
-    """The five sensors and the AI4I profile's derived quantities (temperature difference, power, wear x torque)."""
-    air, process, speed, torque, wear = raw[:, 1:].T
-    return np.column_stack(
-        [air, process, speed, torque, wear, process - air, torque * speed * (2 * np.pi / 60), wear * torque]
-    )
+    """The profile's numeric fields and derived quantities (AI4I: temperature difference, power, wear x torque)."""
+    from contract import default_profile
+    from model.engineering import feature_spec
+
+    quantities = feature_spec(default_profile()).quantities(raw)
+    return np.column_stack(list(quantities.values()))
 
 
 def ai4i_section(models_dir: Path) -> dict[str, Any]:
     from training.config import DEFAULT_DATA
-    from training.dataset import MODES, load_dataset
+    from training.dataset import load_dataset
     from training.modelling import Hyperparameters, split_indices
     from training.train import train
 
@@ -236,7 +237,7 @@ def ai4i_section(models_dir: Path) -> dict[str, Any]:
             detector = anomaly.fit_detector(features[train_rows], params, "ai4i", scorer)
             flagged = detector.flag(features[validation_rows])
             per_mode = {}
-            for i, mode in enumerate(MODES):
+            for i, mode in enumerate(data.modes):
                 rows = data.mode_flags[validation_rows, i] & truth
                 if rows.any():
                     per_mode[mode] = round(float(flagged[rows].mean()), 3)
@@ -357,7 +358,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parse(list(sys.argv[1:] if argv is None else argv))
     only = args.only.split(",")
     os.environ.setdefault("OMP_NUM_THREADS", "1")
-    profile = load_series_profile(PROFILE)
+    profile = series_profile(builtin_profiles()["turbofan"])
     histories = load_histories(FD001, profile)
     results: dict[str, Any] = {}
     started = time.monotonic()

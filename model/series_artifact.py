@@ -2,7 +2,7 @@
 
 Same folder and rules as model/artifact.py (issue 15's per-profile layout)::
 
-    models/current-turbofan            # text: the profile's active version
+    models/current-turbofan            # text: the profile's active version (`current` for ai4i-mill)
     models/5c0d2e9a41b7/model.onnx     # the served model (model/series_onnx.py)
     models/5c0d2e9a41b7/card.json      # kind, profile, features, windows, threshold or interval, figures
     models/5c0d2e9a41b7/source.*       # the scikit-learn / numpy source of truth (not served)
@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from model.artifact import ModelError
+from model.artifact import ModelError, pointer_name
 from model.series import AnomalyScorer, IntervalTable, RulScorer, SeriesFeatures
 
 __all__ = ["CARD_FILE", "ONNX_FILE", "SERIES_KINDS", "SeriesModel", "load_series_model", "save_series_model"]
@@ -31,11 +31,6 @@ SERIES_KINDS = ("rul", "anomaly")
 ONNX_FILE = "model.onnx"
 CARD_FILE = "card.json"
 _VERSION = re.compile(r"^[0-9a-f]{12}$")
-
-
-def pointer_name(profile_id: str) -> str:
-    """The file naming a profile's active version (as model/artifact.py names it)."""
-    return f"current-{profile_id}"
 
 
 @dataclass(frozen=True)
@@ -116,7 +111,7 @@ def _current(models_dir: Path, profile_id: str) -> str:
         text = pointer.read_text().strip()
     except FileNotFoundError:
         raise ModelError(
-            f"no model for profile {profile_id} in {models_dir}: run `python -m training.series`"
+            f"no model for profile {profile_id} in {models_dir}: run `python -m training --profile {profile_id}`"
         ) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ModelError(f"cannot read {pointer}: {exc}") from None

@@ -11,14 +11,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from contract.profiles import builtin_profiles
+from contract.registry import add_profile
 from model.artifact import ModelError
 from model.series import RulScorer
 from model.series_artifact import ONNX_FILE, load_series_model
-from training.series.__main__ import main
+from training.__main__ import main
 from training.series.anomaly import AnomalyParams
 from training.series.data import load_histories
 from training.series.evaluate import evaluate_series
-from training.series.profile import SeriesProfile, load_series_profile
+from training.series.profile import SeriesProfile, series_profile
 from training.series.rul import RulParams, feature_matrix
 from training.series.train import SeriesTrainResult, train_series
 
@@ -30,7 +32,7 @@ FAST_RUL = RulParams(max_iter=60, folds=4, cut_draws=3)
 
 @pytest.fixture(scope="module")
 def profile() -> SeriesProfile:
-    return load_series_profile(PROFILE)
+    return series_profile(builtin_profiles()["turbofan"])
 
 
 @pytest.fixture(scope="module")
@@ -192,7 +194,7 @@ def test_anomaly_detector_learns_from_the_start_of_life_only(
 def _cli(*args: str, var_dir: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "FOREWARN_VAR_DIR": str(var_dir), "OMP_NUM_THREADS": "1"}
     return subprocess.run(
-        [sys.executable, "-m", "training.series", *args],
+        [sys.executable, "-m", "training", *args],
         cwd=REPO_ROOT,
         env=env,
         capture_output=True,
@@ -254,23 +256,33 @@ def test_an_anomaly_set_with_too_few_rows(
 
 
 def test_evaluate_without_a_model_or_with_another_profiles_model(
-    rul_model: tuple[Path, str], cut_csv: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    rul_model: tuple[Path, str],
+    cut_csv: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     code = main(["evaluate", "--profile", "turbofan", str(cut_csv), "--models-dir", str(tmp_path)])
     _one_line_error(capsys, code, "no model for profile turbofan")
     other = tmp_path / "turbine.yaml"
     other.write_text(PROFILE.read_text().replace("id: turbofan", "id: turbine"))
+    registry = tmp_path / "registry"
+    add_profile(registry, other)
+    monkeypatch.setenv("FOREWARN_REGISTRY_DIR", str(registry))
     folder, version = rul_model
-    code = main(["evaluate", "--profile", str(other), str(cut_csv), "--models-dir", str(folder), "--version", version])
+    code = main(["evaluate", "--profile", "turbine", str(cut_csv), "--models-dir", str(folder), "--version", version])
     _one_line_error(capsys, code, "is for profile 'turbofan', not 'turbine'; refusing to serve it")
 
 
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["--profile", "no-such-machine", "--data", "x.csv"], "--profile no-such-machine: no such profile file"),
-        (["--profile", "turbofan", "--data", "x.csv", "--kind", "classifier"], "train the failure classifier with"),
-        (["--profile", "turbofan", "--data", "x.csv", "--map", "T24"], "--map 'T24': expected COLUMN=field"),
+        (["--profile", "no-such-machine", "--data", "x.csv"], "--profile 'no-such-machine': no such profile"),
+        (["--profile", "turbofan"], "--profile turbofan: give its training data with --data FILE"),
+        (["--profile", "turbofan", "--data", "a.csv", "b.csv"], "--kind rul: give one file of machine histories"),
+        (["--profile", "turbofan", "--data", "x.csv", "--kind", "oracle"], "argument --kind: invalid choice: 'oracle'"),
+        (["evaluate", "--profile", "turbofan", "x.csv", "--lead", "-3"], "--lead -3 must be at least 0"),
+        (["evaluate", "--profile", "turbofan"], "the following arguments are required: FILE.csv"),
     ],
 )
 def test_bad_profile_kind_or_map_is_one_line(argv: list[str], message: str) -> None:
@@ -282,8 +294,8 @@ def test_bad_profile_kind_or_map_is_one_line(argv: list[str], message: str) -> N
     assert "\n" not in str(caught.value)
 
 
-def test_a_broken_profile_file_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    broken = tmp_path / "broken.yaml"
-    broken.write_text(PROFILE.read_text().replace("cap: 125", "cap: lots"))
-    code = main(["--profile", str(broken), "--data", str(FD001), "--models-dir", str(tmp_path)])
-    _one_line_error(capsys, code, "broken.yaml: model.rul.cap: must be a number, got 'lots'")
+def test_a_classifier_profile_cannot_train_a_series_kind(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["--profile", "turbofan", "--data", str(FD001), "--map", "T24", "--models-dir", str(tmp_path)])
+    _one_line_error(capsys, code, "--map 'T24': expected COLUMN=field")
+    code = main(["--profile", "ai4i-mill", "--data", str(FD001), "--kind", "rul", "--models-dir", str(tmp_path)])
+    _one_line_error(capsys, code, "profile ai4i-mill: a rul or anomaly model needs `model.order`")

@@ -7,9 +7,11 @@ from typing import Any
 
 import numpy as np
 import pytest
+import yaml
 
+from contract.profiles import ProfileError, parse_profile
 from training.series.data import DataError, parse_histories
-from training.series.profile import ProfileError, SeriesProfile, parse_series_profile
+from training.series.profile import NotSeriesProfile, SeriesProfile, series_profile
 
 DOCUMENT: dict[str, Any] = {
     "id": "fan",
@@ -33,7 +35,7 @@ DOCUMENT: dict[str, Any] = {
 }
 
 
-def _profile(**changes: Any) -> SeriesProfile:
+def _document(**changes: Any) -> dict[str, Any]:
     document = copy.deepcopy(DOCUMENT)
     for path, value in changes.items():
         target = document
@@ -41,7 +43,12 @@ def _profile(**changes: Any) -> SeriesProfile:
         for parent in parents:
             target = target[parent]
         target[key] = value
-    return parse_series_profile(document, "fan.yaml")
+    return document
+
+
+def _profile(**changes: Any) -> SeriesProfile:
+    """The series view of the fan profile, validated by the contract's loader like a file."""
+    return series_profile(parse_profile(yaml.safe_dump(_document(**changes), sort_keys=False), "fan.yaml"))
 
 
 def test_profile_view_reads_the_model_section() -> None:
@@ -59,15 +66,16 @@ def test_profile_view_reads_the_model_section() -> None:
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        ({"model__inputs": ["vibration", "speed"]}, "fan.yaml: model.inputs: 'speed' is not a sensor or counter"),
-        ({"model__order": "note"}, "fan.yaml: model.order: 'note' is not a sensor or counter"),
-        ({"model__kind": "oracle"}, "fan.yaml: model.kind: 'oracle' is not one of classifier, rul, anomaly"),
-        ({"model__windows": [{"size": 1, "stats": ["mean"]}]}, "model.windows[0].size: 1 is outside"),
-        ({"model__windows": [{"size": 3, "stats": ["median"]}]}, "model.windows[0].stats: window stats"),
+        ({"model__inputs": ["vibration", "speed"]}, "fan.yaml:30: model.inputs[1]: 'speed' is not a required sensor"),
+        ({"model__order": "note"}, "fan.yaml:27: model.order: 'note' is not a required sensor or counter field"),
+        ({"model__kind": "oracle"}, "fan.yaml:26: model.kind: Input should be 'classifier', 'rul' or 'anomaly'"),
+        ({"model__windows": [{"size": 1, "stats": ["mean"]}]}, "model.windows[0].size: give a whole number"),
+        ({"model__windows": [{"size": 3, "stats": ["median"]}]}, "model.windows[0].stats[0]: Input should be 'mean'"),
         ({"model__windows": [{"size": 3, "stats": ["mean"], "span": 2}]}, "model.windows[0].span: unknown key"),
-        ({"model__rul__cap": "lots"}, "model.rul.cap: must be a number"),
-        ({"model__anomaly__normal_fraction": 1.5}, "model.anomaly.normal_fraction: 1.5 is outside"),
-        ({"csv_columns": {"X": "speed"}}, "csv_columns: 'speed' is not a field"),
+        ({"model__rul__cap": "lots"}, "model.rul.cap: Input should be a valid number"),
+        ({"model__anomaly__normal_fraction": 1.5}, "model.anomaly.normal_fraction: Input should be less than or"),
+        ({"csv_columns": {"X": "speed"}}, "csv_columns.X: 'speed' is not a field"),
+        ({"model__rul": None}, "fan.yaml:25: model: kind rul needs a `rul` section"),
     ],
 )
 def test_profile_errors_are_one_line_naming_file_and_key(change: dict[str, Any], message: str) -> None:
@@ -77,11 +85,12 @@ def test_profile_errors_are_one_line_naming_file_and_key(change: dict[str, Any],
     assert "\n" not in str(caught.value)
 
 
-def test_profile_bounds_are_checked() -> None:
-    document = copy.deepcopy(DOCUMENT)
-    document["fields"][1]["min"] = 60
-    with pytest.raises(ProfileError, match=r"fields\[1\].min: min \(60\) > max \(50\)"):
-        parse_series_profile(document, "fan.yaml")
+def test_a_profile_without_an_order_field_cannot_train_a_series_model() -> None:
+    document = _document(model__kind="classifier", model__windows=[], model__anomaly=None, model__rul=None)
+    del document["model"]["order"]
+    profile = parse_profile(yaml.safe_dump(document, sort_keys=False), "fan.yaml")
+    with pytest.raises(NotSeriesProfile, match=r"profile fan: a rul or anomaly model needs `model\.order`"):
+        series_profile(profile)
 
 
 def _csv(*rows: str, header: str = "fan,hours,Vib,bearing_temp") -> bytes:

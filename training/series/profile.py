@@ -2,39 +2,32 @@
 
 :class:`SeriesProfile` is all the RUL and anomaly code reads: the numeric fields with
 their bounds, the CSV column map, the field that orders a machine's readings, the model
-inputs and windows, the RUL unit, horizon and cap. Until issue 15's profile loader
-(``contract.profiles``) lands, :func:`load_series_profile` reads the ``model`` section this
-issue adds (see profiles/turbofan.yaml) with PyYAML and checks just those keys; afterwards
-an adapter builds a SeriesProfile from the validated Profile and nothing else changes.
+inputs and windows, the RUL unit, horizon and cap. :func:`series_profile` builds it from a
+profile validated by the contract (``contract.profiles``: the ``model`` section with
+``kind``, ``inputs``, ``order``, ``windows``, ``rul`` and ``anomaly``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-import yaml
-
+from contract.profiles import MODEL_KINDS, Profile, WindowDeclaration
 from model.windows import ALL, Window, WindowSpec
 
 __all__ = [
     "KINDS",
     "MACHINE_COLUMN",
     "NumericField",
-    "ProfileError",
     "SeriesProfile",
-    "load_series_profile",
-    "parse_series_profile",
+    "series_profile",
+    "window_spec",
 ]
 
-KINDS = ("classifier", "rul", "anomaly")
+KINDS = MODEL_KINDS
 MACHINE_COLUMN = "machine_id"  # the envelope key a CSV column maps to for the machine
-
-
-class ProfileError(ValueError):
-    """A profile the time-series kinds cannot use; one line naming the file and the key."""
+DEFAULT_CAP = 125.0  # when a rul section gives no cap: the C-MAPSS convention
 
 
 @dataclass(frozen=True)
@@ -62,7 +55,7 @@ class SeriesProfile:
     kind: str = "rul"
     rul_unit: str = "cycles"
     horizon: float = 30.0
-    rul_cap: float = 125.0
+    rul_cap: float = DEFAULT_CAP
     normal_fraction: float = 1.0  # the start of each history an anomaly detector takes as normal
     anomaly_windows: WindowSpec | None = None
     anomaly_margin: float = 4.0  # alarm above margin x the largest normal training score
@@ -79,140 +72,43 @@ class SeriesProfile:
         return {"id": self.id, "version": self.version}
 
 
-def load_series_profile(path: Path) -> SeriesProfile:
-    """Read a profile file (ProfileError names the file and the key)."""
-    source = str(path)
-    try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ProfileError(f"{source}: cannot read ({exc.strerror})") from None
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise ProfileError(f"{source}: not valid YAML ({' '.join(str(exc).split())})") from None
-    return parse_series_profile(document, source)
+class NotSeriesProfile(ValueError):
+    """A profile that cannot train a RUL or anomaly model (no order field); one line."""
 
 
-def parse_series_profile(document: Any, source: str) -> SeriesProfile:
-    """Check the keys this module reads from a parsed profile document."""
-    doc = _Doc(source)
-    if not isinstance(document, dict):
-        raise doc.error("", "a profile is a YAML mapping (id: ..., fields: [...])")
-    fields = tuple(_numeric_field(doc, item, i) for i, item in enumerate(doc.get(document, "fields", list)))
-    names = [f.name for f in fields if f.name]
-    model = doc.get(document, "model", dict)
-    inputs = tuple(doc.get(model, "inputs", list, "model") or [f.name for f in fields if f.required])
-    doc.check_names(inputs, names, "model.inputs")
-    order = doc.get(model, "order", str, "model")
-    doc.check_names([order], names, "model.order")
-    rul = doc.get(model, "rul", dict, "model", optional=True) or {}
-    anomaly = doc.get(model, "anomaly", dict, "model", optional=True) or {}
-    kind = doc.get(model, "kind", str, "model", optional=True) or "classifier"
-    if kind not in KINDS:
-        raise doc.error("model.kind", f"{kind!r} is not one of {', '.join(KINDS)}")
-    columns = doc.get(document, "csv_columns", dict, optional=True) or {}
-    unknown = sorted(str(t) for t in columns.values() if t not in {*names, MACHINE_COLUMN})
-    if unknown:
-        raise doc.error("csv_columns", f"{unknown[0]!r} is not a field (or {MACHINE_COLUMN})")
+def series_profile(profile: Profile, source: str | None = None) -> SeriesProfile:
+    """The RUL/anomaly view of a validated profile (NotSeriesProfile when it has no `model.order`)."""
+    model = profile.model
+    if model.order is None:
+        raise NotSeriesProfile(
+            f"profile {profile.id}: a rul or anomaly model needs `model.order` (the counter that orders a "
+            f"machine's readings) in the profile"
+        )
+    numeric = profile.numeric_fields
+    inputs = tuple(model.inputs or [f.name for f in numeric if f.required and f.name != model.order])
+    anomaly = model.anomaly
     return SeriesProfile(
-        id=doc.get(document, "id", str),
-        version=int(doc.number(document, "version", "", minimum=1, integer=True, default=1)),
-        source=source,
-        fields=tuple(f for f in fields if f.name),
+        id=profile.id,
+        version=profile.version,
+        source=source or f"profile {profile.id}",
+        fields=tuple(NumericField(f.name, f.unit, f.min, f.max, f.required) for f in numeric),
         inputs=inputs,
-        order=order,
-        windows=_windows(doc, doc.get(model, "windows", list, "model", optional=True) or [], inputs, "model"),
-        kind=kind,
-        rul_unit=doc.get(rul, "unit", str, "model.rul", optional=True) or "cycles",
-        horizon=doc.number(rul, "horizon", "model.rul", minimum=0, default=30),
-        rul_cap=doc.number(rul, "cap", "model.rul", minimum=1, default=125),
-        normal_fraction=doc.number(anomaly, "normal_fraction", "model.anomaly", minimum=0.01, maximum=1, default=1),
-        anomaly_windows=_windows(doc, anomaly["windows"], inputs, "model.anomaly") if "windows" in anomaly else None,
-        anomaly_margin=doc.number(anomaly, "margin", "model.anomaly", minimum=1, default=4),
-        csv_columns={str(k): str(v) for k, v in columns.items()},
+        order=model.order,
+        windows=window_spec(inputs, model.windows),
+        kind=model.kind,
+        rul_unit=model.rul.unit if model.rul else "cycles",
+        horizon=model.rul.horizon if model.rul else 30.0,
+        rul_cap=(model.rul.cap if model.rul and model.rul.cap else DEFAULT_CAP),
+        normal_fraction=anomaly.normal_fraction if anomaly else 1.0,
+        anomaly_windows=window_spec(inputs, anomaly.windows) if anomaly and anomaly.windows else None,
+        anomaly_margin=anomaly.margin if anomaly else 4.0,
+        csv_columns=dict(profile.csv_columns),
     )
 
 
-def _numeric_field(doc: _Doc, item: Any, index: int) -> NumericField:
-    """A sensor or counter; other kinds (category, text) come back nameless and are dropped."""
-    at = f"fields[{index}]"
-    if not isinstance(item, dict):
-        raise doc.error(at, "must be a mapping")
-    if item.get("kind") not in {"sensor", "counter"}:
-        return NumericField("", "", 0.0, 0.0)
-    low = doc.number(item, "min", at)
-    high = doc.number(item, "max", at)
-    if low > high:
-        raise doc.error(f"{at}.min", f"min ({low:g}) > max ({high:g})")
-    return NumericField(
-        doc.get(item, "name", str, at), str(item.get("unit", "")), low, high, item.get("required", True)
+def window_spec(inputs: Sequence[str], declared: Sequence[WindowDeclaration]) -> WindowSpec:
+    """The windows a profile declares, over `inputs` (model/windows.py)."""
+    windows = tuple(
+        Window(ALL if item.size == "all" else int(item.size), tuple(item.stats), item.baseline) for item in declared
     )
-
-
-def _windows(doc: _Doc, items: Any, inputs: tuple[str, ...], at: str) -> WindowSpec:
-    if not isinstance(items, list):
-        raise doc.error(f"{at}.windows", "must be a list of {size: N or all, stats: [...]}")
-    windows = []
-    for i, item in enumerate(items):
-        where = f"{at}.windows[{i}]"
-        if not isinstance(item, dict):
-            raise doc.error(where, "must be a mapping {size: N or all, stats: [...]}")
-        unknown = sorted(set(item) - {"size", "stats", "baseline"})
-        if unknown:
-            raise doc.error(f"{where}.{unknown[0]}", "unknown key")
-        size = ALL if item.get("size") == "all" else int(doc.number(item, "size", where, minimum=2, integer=True))
-        baseline = int(doc.number(item, "baseline", where, minimum=0, integer=True, default=0))
-        stats = doc.get(item, "stats", list, where)
-        try:
-            windows.append(Window(size, tuple(str(s) for s in stats), baseline))
-        except ValueError as exc:
-            raise doc.error(f"{where}.stats", str(exc)) from None
-    try:
-        return WindowSpec(inputs, tuple(windows))
-    except ValueError as exc:
-        raise doc.error(f"{at}.windows", str(exc)) from None
-
-
-class _Doc:
-    """Typed access to a parsed YAML document, with one-line errors naming the key."""
-
-    def __init__(self, source: str) -> None:
-        self.source = source
-
-    def error(self, where: str, problem: str) -> ProfileError:
-        return ProfileError(f"{self.source}: {where}: {problem}" if where else f"{self.source}: {problem}")
-
-    def get(self, mapping: dict[str, Any], key: str, kind: type, at: str = "", optional: bool = False) -> Any:
-        where = f"{at}.{key}" if at else key
-        if key not in mapping or mapping[key] is None:
-            if optional:
-                return None
-            raise self.error(where, "required key is missing")
-        value = mapping[key]
-        if not isinstance(value, kind):
-            raise self.error(where, f"must be a {kind.__name__}, got {type(value).__name__}")
-        return value
-
-    def number(
-        self,
-        mapping: dict[str, Any],
-        key: str,
-        at: str,
-        *,
-        minimum: float | None = None,
-        maximum: float | None = None,
-        integer: bool = False,
-        default: float | None = None,
-    ) -> float:
-        where = f"{at}.{key}" if at else key
-        value = mapping.get(key, default)
-        if value is None:
-            raise self.error(where, "required key is missing")
-        if isinstance(value, bool) or not isinstance(value, int | float) or (integer and not isinstance(value, int)):
-            raise self.error(where, f"must be {'an integer' if integer else 'a number'}, got {value!r}")
-        if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
-            raise self.error(where, f"{value} is outside [{minimum}, {maximum}]")
-        return float(value)
-
-    def check_names(self, names: Any, known: list[str], where: str) -> None:
-        for name in names:
-            if name not in known:
-                raise self.error(where, f"{name!r} is not a sensor or counter field of the profile")
+    return WindowSpec(tuple(inputs), windows)
