@@ -12,8 +12,8 @@ FROM node:20.20.2-bookworm-slim AS dashboard
 WORKDIR /build/dashboard
 COPY dashboard/package.json dashboard/package-lock.json ./
 RUN npm ci --no-audit --no-fund --loglevel=error
-# gen-types (run before every build) reads the contract's examples and payloads.
-COPY contract/ /build/contract/
+# gen-types (run before every build) reads the contract's JSON Schemas from
+# dashboard/schemas/contract.json (kept current by python -m contract schema and a test).
 COPY dashboard/ ./
 RUN npm run build
 

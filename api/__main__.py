@@ -2,6 +2,9 @@
 
     python -m api            # 127.0.0.1:8000 by default; settings: see api/config.py
     python -m api --check    # check the settings and the database, then exit
+    python -m api db status  # the database's schema revision and the newest one
+    python -m api db history # every revision, oldest first
+    python -m api db upgrade [REVISION]   # upgrade now (the API also does it at every start)
 
 Needs the broker user (default `api`, viewer role) and its password in
 var/secrets/api.password (or FOREWARN_MQTT_PASSWORD). Writes (alert acknowledgement) need
@@ -19,13 +22,17 @@ import threading
 import time
 from types import FrameType
 
+import sqlalchemy as sa
+from alembic.util import CommandError
 from flask import Flask
 
 from api.app import create_app, runtime_of
-from api.config import load
+from api.config import database_url, load
+from api.db import create_database_engine
+from api.migrations import HEAD, history, status, upgrade
 from api.server import create_api_server
 from common.logs import setup_logging
-from common.settings import run_cli
+from common.settings import ConfigError, run_cli
 
 _STREAMS_END_S = 5.0  # longest wait for open event streams to send their last events
 
@@ -33,8 +40,14 @@ _STREAMS_END_S = 5.0  # longest wait for open event streams to send their last e
 def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m api", description="Serve the Forewarn HTTP API.")
     parser.add_argument("--check", action="store_true", help="check settings and database, then exit")
+    commands = parser.add_subparsers(dest="command", metavar="db")
+    db = commands.add_parser("db", help="the history database's schema migrations")
+    db.add_argument("action", choices=("status", "history", "upgrade"))
+    db.add_argument("revision", nargs="?", default=HEAD, help="upgrade target (default: the newest)")
     args = parser.parse_args()
     log = setup_logging("api")
+    if args.command == "db":
+        return _db(args.action, args.revision)
     config = load()
     if args.check:
         config = dataclasses.replace(config, mqtt=None, housekeeping=False)
@@ -61,6 +74,26 @@ def main() -> int:
     finally:
         runtime_of(app).stop()
         server.close()
+    return 0
+
+
+def _db(action: str, revision: str) -> int:
+    """Schema migrations by hand; a bad revision or an unreachable database is one line, exit 2."""
+    if action == "history":
+        for name, parent, doc in history():
+            print(f"{name}  (parent {parent or 'none'})  {doc.strip().splitlines()[0] if doc else ''}")
+        return 0
+    engine = create_database_engine(database_url())
+    try:
+        if action == "upgrade":
+            upgrade(engine, revision)
+        current, newest = status(engine)
+    except (CommandError, sa.exc.SQLAlchemyError) as exc:
+        text = str(exc.orig if isinstance(exc, sa.exc.DBAPIError) else exc).strip().splitlines()[0]
+        raise ConfigError(f"FOREWARN_DATABASE_URL: {action}: {text}") from None
+    finally:
+        engine.dispose()
+    print(f"current: {current or 'none'}; newest: {newest}")
     return 0
 
 

@@ -18,6 +18,8 @@
 | FOREWARN_API_TRUSTED_PROXIES | none | proxies (addresses, networks) whose X-Forwarded-For names the client |
 | FOREWARN_API_ALLOWED_HOSTS | none | host names the API answers to besides localhost, 127.0.0.1 and ::1 |
 | FOREWARN_DASHBOARD_DIR | dashboard/dist | the dashboard's built files, served at / |
+| FOREWARN_REGISTRY_DIR | $FOREWARN_VAR_DIR/registry | machine -> profile bindings and operator-added profiles |
+| FOREWARN_DEFAULT_PROFILE | ai4i-mill | the profile of the fleet-wide drift report when none is asked |
 | FOREWARN_MQTT_* | username `api` (also its client id) | the broker session (viewer role, TLS) |
 | FOREWARN_API_SESSION_EXPIRY_S | 86400 | persistent MQTT session |
 """
@@ -33,9 +35,9 @@ from pathlib import Path
 from api.clients import Network, parse_networks
 from common.mqtt import MqttSettings, settings_from_env
 from common.settings import ConfigError, env_float, env_int, env_optional_secret, env_path, env_str, var_dir
-from contract import DEFAULT_PREFIX, Topics
+from contract import DEFAULT_PREFIX, DEFAULT_PROFILE, Topics
 
-__all__ = ["LOCAL_HOSTS", "MIN_TOKEN_LENGTH", "ApiConfig", "default_dashboard_dir", "load"]
+__all__ = ["LOCAL_HOSTS", "MIN_TOKEN_LENGTH", "ApiConfig", "database_url", "default_dashboard_dir", "load"]
 
 MIN_TOKEN_LENGTH = 16
 # The Host names always answered; others must be configured, so a hostile page cannot read the
@@ -84,6 +86,8 @@ class ApiConfig:
     prune_interval_s: float = 3600.0
     batch_rows: int = 500
     models_dir: Path | None = None  # where the model cards are, for the drift report
+    registry_dir: Path | None = None  # machine bindings and operator profiles; None: the built-in profiles only
+    default_profile: str = DEFAULT_PROFILE
 
     def __post_init__(self) -> None:
         if self.write_token is not None and len(self.write_token) < MIN_TOKEN_LENGTH:
@@ -106,7 +110,7 @@ def load() -> ApiConfig:
     """Read the API's settings from the environment; ConfigError names a bad one."""
     state = var_dir()
     return ApiConfig(
-        database_url=env_str("FOREWARN_DATABASE_URL", f"sqlite:///{state / 'api' / 'forewarn.db'}"),
+        database_url=database_url(),
         host=env_str("FOREWARN_API_HOST", "127.0.0.1"),
         port=env_int("FOREWARN_API_PORT", 8000, minimum=1),
         write_token=env_optional_secret("FOREWARN_API_TOKEN"),
@@ -126,7 +130,14 @@ def load() -> ApiConfig:
         trusted_proxies=_networks("FOREWARN_API_TRUSTED_PROXIES"),
         allowed_hosts=LOCAL_HOSTS + _host_names(env_str("FOREWARN_API_ALLOWED_HOSTS", "")),
         models_dir=env_path("FOREWARN_MODELS_DIR", state / "models"),
+        registry_dir=env_path("FOREWARN_REGISTRY_DIR", state / "registry"),
+        default_profile=env_str("FOREWARN_DEFAULT_PROFILE", DEFAULT_PROFILE),
     )
+
+
+def database_url() -> str:
+    """FOREWARN_DATABASE_URL, or the SQLite file under the var folder."""
+    return env_str("FOREWARN_DATABASE_URL", f"sqlite:///{var_dir() / 'api' / 'forewarn.db'}")
 
 
 def _mqtt_settings(state: Path) -> MqttSettings:

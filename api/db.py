@@ -1,15 +1,21 @@
-"""The history database: three tables in SQLAlchemy Core, SQLite (WAL) or PostgreSQL.
+"""The history database: its tables in SQLAlchemy Core, SQLite (WAL) or PostgreSQL.
 
-- ``predictions``: one row per scored reading, the reading's values as columns, the
-  explanation as JSON text; primary key (machine_id, reading_id) makes redelivery harmless.
-  Timestamps are integer milliseconds since the epoch (``ts_ms``) so range scans, cursors and
-  downsampling buckets are plain integer arithmetic on both engines.
+The schema is versioned: api/migrations (Alembic) creates and upgrades it, at every API start
+(`python -m api db ...` to look or run by hand). This module describes the newest revision;
+a change here goes with a new migration (tests/integration/test_api_migrations.py compares them).
+
+- ``predictions``: one row per scored reading. A reading's values follow its machine's profile,
+  so they are one JSON object (``values_json``, compact text) rather than a column per field:
+  a new profile or field needs no migration. Primary key (machine_id, reading_id) makes
+  redelivery harmless. Timestamps are integer milliseconds since the epoch (``ts_ms``) so range
+  scans, cursors and downsampling buckets are plain integer arithmetic on both engines.
 - ``alerts``: one row per alert id, updated when it clears or is acknowledged.
-- ``history_minutes``: per machine and minute, count, sums and maxima of the predictions, so a
+- ``history_minutes`` and ``history_minute_values``: per machine and minute, the count, time
+  offsets, maximum probability and worst status, and per numeric field its count and sum, so a
   long history window is bucketed from a few thousand rows instead of hundreds of thousands.
-- ``machines``: every machine ever heard of, its last reported status and running counts of its
-  stored predictions (kept in step by the writer and the pruner, so the machine list never
-  has to count a million rows).
+- ``machines``: every machine ever heard of, its profile, its last reported status and running
+  counts of its stored predictions (kept in step by the writer and the pruner, so the machine
+  list never has to count a million rows).
 """
 
 from __future__ import annotations
@@ -26,7 +32,7 @@ __all__ = [
     "alerts",
     "api_state",
     "create_database_engine",
-    "create_schema",
+    "history_minute_values",
     "history_minutes",
     "machines",
     "metadata",
@@ -44,38 +50,20 @@ predictions = sa.Table(
     sa.Column("ts_ms", sa.BigInteger, nullable=False),
     sa.Column("scored_at", sa.String(40), nullable=False),
     sa.Column("status", sa.String(16), nullable=False),
-    sa.Column("failure_probability", sa.Float, nullable=False),
+    sa.Column("failure_probability", sa.Float),  # null: not scored (no model for the profile yet)
     sa.Column("predicted_mode", sa.String(64)),
-    sa.Column("model_version", sa.String(64), nullable=False),
-    sa.Column("threshold", sa.Float, nullable=False),
-    sa.Column("type", sa.String(1), nullable=False),
-    sa.Column("air_temp_k", sa.Float, nullable=False),
-    sa.Column("process_temp_k", sa.Float, nullable=False),
-    sa.Column("rotational_speed_rpm", sa.Float, nullable=False),
-    sa.Column("torque_nm", sa.Float, nullable=False),
-    sa.Column("tool_wear_min", sa.Float, nullable=False),
-    sa.Column("product_id", sa.String(64)),
+    sa.Column("model_version", sa.String(64)),
+    sa.Column("threshold", sa.Float),
+    sa.Column("profile", sa.String(64), nullable=False),
+    sa.Column("values_json", sa.Text, nullable=False),  # the reading's values: {"field": value, ...}
     sa.Column("failure", sa.SmallInteger),
     sa.Column("failure_description", sa.String(256)),
     sa.Column("explanation", sa.Text),
     sa.Column("schema_version", sa.Integer, nullable=False),
     sa.PrimaryKeyConstraint("machine_id", "reading_id", name="pk_predictions"),
     # history of one machine and the log filtered by machine (newest first, cursor tie-breakers);
-    # the trailing columns make the history's scan index-only: one machine's rows are contiguous
-    # in the index but scattered over the table
-    sa.Index(
-        "ix_predictions_machine_ts",
-        "machine_id",
-        "ts_ms",
-        "reading_id",
-        "status",
-        "failure_probability",
-        "air_temp_k",
-        "process_temp_k",
-        "rotational_speed_rpm",
-        "torque_nm",
-        "tool_wear_min",
-    ),
+    # status and probability make counting and min/max index-only
+    sa.Index("ix_predictions_machine_ts", "machine_id", "ts_ms", "reading_id", "status", "failure_probability"),
     # the log filtered by status
     sa.Index("ix_predictions_status_ts", "status", "ts_ms", "machine_id", "reading_id"),
     # the unfiltered log, retention pruning
@@ -87,12 +75,13 @@ alerts = sa.Table(
     metadata,
     sa.Column("alert_id", sa.String(256), primary_key=True),
     sa.Column("machine_id", sa.String(64), nullable=False),
+    sa.Column("profile", sa.String(64)),
     sa.Column("kind", sa.String(16), nullable=False),
     sa.Column("severity", sa.String(16), nullable=False),
     sa.Column("state", sa.String(8), nullable=False),
     sa.Column("opened_at_ms", sa.BigInteger, nullable=False),
     sa.Column("reading_id", sa.String(128), nullable=False),
-    sa.Column("failure_probability", sa.Float, nullable=False),
+    sa.Column("failure_probability", sa.Float),  # null: a detected failure of a machine without a model
     sa.Column("predicted_mode", sa.String(64)),
     sa.Column("message", sa.Text, nullable=False),
     sa.Column("cleared_at_ms", sa.BigInteger),
@@ -103,8 +92,9 @@ alerts = sa.Table(
     sa.Index("ix_alerts_machine_opened", "machine_id", "opened_at_ms"),
 )
 
-# Per machine and minute: count, sums and maxima of the stored predictions, kept by the writer
-# (new rows only) and the pruner. Long history windows are bucketed from here, not from rows.
+# Per machine and minute: count, time offsets, maximum probability and worst status of the stored
+# predictions, kept by the writer (new rows only) and the pruner. Long history windows are
+# bucketed from here and from history_minute_values, not from rows.
 history_minutes = sa.Table(
     "history_minutes",
     metadata,
@@ -112,13 +102,23 @@ history_minutes = sa.Table(
     sa.Column("minute_ms", sa.BigInteger, nullable=False),
     sa.Column("n", sa.BigInteger, nullable=False),
     sa.Column("sum_ts_offset", sa.BigInteger, nullable=False),  # sum of ts_ms - minute_ms
-    *(
-        sa.Column(f"sum_{name}", sa.Float, nullable=False)
-        for name in ("air_temp_k", "process_temp_k", "rotational_speed_rpm", "torque_nm", "tool_wear_min")
-    ),
-    sa.Column("max_probability", sa.Float, nullable=False),
-    sa.Column("max_rank", sa.SmallInteger, nullable=False),  # worst status: 0 normal, 1 predictive, 2 failure
+    sa.Column("max_probability", sa.Float),  # null while no reading of the minute was scored
+    sa.Column("max_rank", sa.SmallInteger, nullable=False),  # worst status: see api.rows.STATUS_RANK
     sa.PrimaryKeyConstraint("machine_id", "minute_ms", name="pk_history_minutes"),
+)
+
+# Per machine, minute and numeric field (whatever the machine's profile declares): how many
+# readings carried it and their sum. A narrow table: a profile's fields need no column.
+history_minute_values = sa.Table(
+    "history_minute_values",
+    metadata,
+    sa.Column("machine_id", sa.String(64), nullable=False),
+    sa.Column("minute_ms", sa.BigInteger, nullable=False),
+    sa.Column("field", sa.String(64), nullable=False),
+    sa.Column("n", sa.BigInteger, nullable=False),
+    sa.Column("total", sa.Float, nullable=False),
+    sa.PrimaryKeyConstraint("machine_id", "minute_ms", "field", name="pk_history_minute_values"),
+    sqlite_with_rowid=False,  # SQLite: the rows live in the primary key's b-tree (upserts and range reads)
 )
 
 # The API's own small state: the last event id of a clean shutdown ("event_floor"), so the next
@@ -134,6 +134,7 @@ machines = sa.Table(
     "machines",
     metadata,
     sa.Column("machine_id", sa.String(64), primary_key=True),
+    sa.Column("profile", sa.String(64)),  # the profile of its latest stored prediction
     sa.Column("state", sa.String(8)),  # last status message: online / offline / never heard
     sa.Column("state_ts_ms", sa.BigInteger),
     sa.Column("readings", sa.BigInteger, nullable=False, server_default="0"),
@@ -183,11 +184,6 @@ def _sqlite_pragmas(connection: Any, _record: Any) -> None:
     ):
         cursor.execute(f"PRAGMA {pragma}")
     cursor.close()
-
-
-def create_schema(engine: sa.Engine) -> None:
-    """Create missing tables and indexes (idempotent)."""
-    metadata.create_all(engine, checkfirst=True)
 
 
 def upsert(engine_or_dialect: sa.Engine | sa.Connection, table: sa.Table) -> Any:

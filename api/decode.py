@@ -1,29 +1,32 @@
 """Decode MQTT payloads (predictions, alerts, statuses) into database rows (pure functions).
 
-Anything malformed raises :class:`MalformedError` naming the field; the ingest counts and logs
-it and goes on, so one bad publisher can never stop the history.
+The contract's parsers (contract.validation) check every payload against the contract's
+types and vocabularies and read version-1 predictions as version 2 (contract.compat); this
+module adds only what the store needs on top: text that fits its columns, timestamps it can
+keep as epoch milliseconds, field names it can index. Anything malformed raises
+:class:`MalformedError` naming the field; the ingest counts and logs it and goes on, so one
+bad publisher can never stop the history.
 """
 
 from __future__ import annotations
 
 import json
-import math
+import re
 from typing import Any
 
-from api.rows import LAST_MS, STATUS_RANK, ts_to_ms
+from pydantic import ValidationError
+
+from api.rows import LAST_MS, ts_to_ms
 from contract import MACHINE_ID_PATTERN
-from contract.compat import V1_READING_NUMBERS as READING_NUMBERS
-from contract.compat import flat_prediction
-from contract.payloads import READING_ID_PATTERN
+from contract.payloads import READING_ID_PATTERN, Prediction
+from contract.profiles import FIELD_NAME_PATTERN
+from contract.validation import InvalidPayload, adapter, parse_alert, parse_prediction, parse_status
 
 __all__ = ["MAX_MESSAGE_BYTES", "MalformedError", "alert_row", "prediction_row", "status_of"]
 
 MAX_MESSAGE_BYTES = 64 * 1024  # the broker's own message_size_limit
-_MACHINE_TYPES = ("L", "M", "H")
-_ALERT_KINDS = ("predicted", "detected")
-_SEVERITIES = ("warning", "critical")
-_ALERT_STATES = ("open", "cleared")
-_ONLINE_STATES = ("online", "offline")
+_FIELD_NAME = re.compile(FIELD_NAME_PATTERN)
+_ENCODER = json.JSONEncoder(separators=(",", ":"), allow_nan=False)
 
 
 class MalformedError(ValueError):
@@ -35,64 +38,90 @@ class MalformedError(ValueError):
 
 
 def prediction_row(payload: bytes, machine_id: str) -> dict[str, Any]:
-    """A Prediction payload from `machine_id`'s topic as a `predictions` row."""
-    data = flat_prediction(_object(payload))  # the store keeps the version-1 columns until it moves to profiles
-    _same_machine(data, machine_id)
-    explanation = data.get("explanation")
-    if explanation is not None and not isinstance(explanation, dict):
-        raise MalformedError("explanation must be an object or null", "explanation")
-    row: dict[str, Any] = {
+    """A Prediction payload (either schema version) from `machine_id`'s topic as a `predictions` row.
+
+    The row also carries the parsed ``values`` (not a column) for the rollup and the live state.
+    """
+    prediction = _prediction(payload)
+    _same_machine({"machine_id": prediction.machine_id}, machine_id)
+    if not READING_ID_PATTERN.fullmatch(prediction.reading_id):
+        raise MalformedError(f"reading_id must match {READING_ID_PATTERN.pattern}", "reading_id")
+    for name in prediction.values:
+        if not _FIELD_NAME.fullmatch(name):
+            raise MalformedError(f"values: {name[:70]!r} is not a field name ({FIELD_NAME_PATTERN})", "values")
+    explanation = prediction.explanation
+    _timestamp(prediction.scored_at, "scored_at")  # must parse, stored as sent
+    return {
         "machine_id": machine_id,
-        "reading_id": _matching(data, "reading_id", READING_ID_PATTERN.pattern, 128),
-        "ts_ms": _timestamp(data, "ts"),
-        "scored_at": _text(data, "scored_at", 40),
-        "status": _choice(data, "status", tuple(STATUS_RANK)),
-        "failure_probability": _probability(data, "failure_probability"),
-        "predicted_mode": _text(data, "predicted_mode", 64, optional=True),
-        "model_version": _text(data, "model_version", 64),
-        "threshold": _probability(data, "threshold"),
-        "type": _choice(data, "type", _MACHINE_TYPES),
-        "product_id": _text(data, "product_id", 64, optional=True),
-        "failure": _flag(data, "failure"),
-        "failure_description": _text(data, "failure_description", 256, optional=True),
-        "explanation": None if explanation is None else json.dumps(explanation, separators=(",", ":")),
-        "schema_version": _integer(data, "schema_version", default=1),
+        "reading_id": prediction.reading_id,
+        "ts_ms": _timestamp(prediction.ts, "ts"),
+        "scored_at": _fits(prediction.scored_at, "scored_at", 40),
+        "status": prediction.status,
+        "failure_probability": prediction.failure_probability,
+        "predicted_mode": _fits(prediction.predicted_mode, "predicted_mode", 64),
+        "model_version": _fits(prediction.model_version, "model_version", 64),
+        "threshold": prediction.threshold,
+        "profile": _fits(prediction.profile, "profile", 64),
+        "values_json": _ENCODER.encode(prediction.values),
+        "values": prediction.values,
+        "failure": prediction.failure,
+        "failure_description": _fits(prediction.failure_description, "failure_description", 256),
+        "explanation": None if explanation is None else _ENCODER.encode(explanation),
+        "schema_version": _small(prediction.schema_version),
     }
-    _timestamp(data, "scored_at")  # must parse, stored as sent
-    for name in READING_NUMBERS:
-        row[name] = _number(data, name)
-    return row
+
+
+def _prediction(payload: bytes) -> Prediction:
+    """The contract's Prediction: a version-2 payload validated straight from its bytes (one pass,
+    in pydantic-core), anything else through contract.validation.parse_prediction (which reads
+    version 1 and names what is wrong)."""
+    if len(payload) > MAX_MESSAGE_BYTES:
+        raise MalformedError(f"payload of {len(payload)} bytes is over {MAX_MESSAGE_BYTES}")
+    try:
+        return adapter(Prediction).validate_json(payload)
+    except (ValidationError, ValueError):
+        pass
+    try:
+        return parse_prediction(_object(payload))
+    except InvalidPayload as exc:
+        raise MalformedError(exc.detail, exc.field) from None
 
 
 def alert_row(payload: bytes, machine_id: str) -> dict[str, Any]:
     """An Alert payload from `machine_id`'s topic as an `alerts` row."""
     data = _object(payload)
     _same_machine(data, machine_id)
-    state = _choice(data, "state", _ALERT_STATES)
-    cleared = data.get("cleared_at")
+    try:
+        alert = parse_alert(data)
+    except InvalidPayload as exc:
+        raise MalformedError(exc.detail, exc.field) from None
     return {
-        "alert_id": _text(data, "alert_id", 256),
+        "alert_id": _fits(alert.alert_id, "alert_id", 256),
         "machine_id": machine_id,
-        "kind": _choice(data, "kind", _ALERT_KINDS),
-        "severity": _choice(data, "severity", _SEVERITIES),
-        "state": state,
-        "opened_at_ms": _timestamp(data, "opened_at"),
-        "reading_id": _text(data, "reading_id", 128),
-        "failure_probability": _probability(data, "failure_probability"),
-        "predicted_mode": _text(data, "predicted_mode", 64, optional=True),
-        "message": _text(data, "message", 2000),
-        "cleared_at_ms": _timestamp(data, "cleared_at") if cleared is not None else None,
-        "schema_version": _integer(data, "schema_version", default=1),
+        "profile": _fits(alert.profile, "profile", 64),
+        "kind": alert.kind,
+        "severity": alert.severity,
+        "state": alert.state,
+        "opened_at_ms": _timestamp(alert.opened_at, "opened_at"),
+        "reading_id": _fits(alert.reading_id, "reading_id", 128),
+        "failure_probability": alert.failure_probability,
+        "predicted_mode": _fits(alert.predicted_mode, "predicted_mode", 64),
+        "message": _fits(alert.message, "message", 2000),
+        "cleared_at_ms": None if alert.cleared_at is None else _timestamp(alert.cleared_at, "cleared_at"),
+        "schema_version": _small(alert.schema_version),
     }
 
 
 def status_of(payload: bytes) -> tuple[str, int]:
     """A Status payload as (state, ts_ms)."""
-    data = _object(payload)
-    return _choice(data, "state", _ONLINE_STATES), _timestamp(data, "ts")
+    try:
+        status = parse_status(_object(payload))
+    except InvalidPayload as exc:
+        raise MalformedError(exc.detail, exc.field) from None
+    return status.state, _timestamp(status.ts, "ts")
 
 
-# ----------------------------------------------------------------- field checks
+# ----------------------------------------------------------------- what the store adds
 
 
 def _object(payload: bytes) -> dict[str, Any]:
@@ -113,76 +142,20 @@ def _same_machine(data: dict[str, Any], machine_id: str) -> None:
         raise MalformedError("machine_id differs from the topic's machine", "machine_id")
 
 
-def _present(data: dict[str, Any], name: str) -> Any:
-    value = data.get(name)
-    if value is None:
-        raise MalformedError(f"{name} is required", name)
-    return value
-
-
-def _text(data: dict[str, Any], name: str, max_len: int, optional: bool = False) -> Any:
-    if optional and data.get(name) is None:
-        return None
-    value = _present(data, name)
-    if not isinstance(value, str) or not 0 < len(value) <= max_len:
+def _fits(value: str | None, name: str, max_len: int) -> Any:
+    """Text that fits its column: None stays None, "" and over-long text are refused."""
+    if value is not None and not 0 < len(value) <= max_len:
         raise MalformedError(f"{name} must be a string of 1 to {max_len} characters", name)
     return value
 
 
-def _matching(data: dict[str, Any], name: str, pattern: str, max_len: int) -> str:
-    value: str = _text(data, name, max_len)
-    if not READING_ID_PATTERN.fullmatch(value):
-        raise MalformedError(f"{name} must match {pattern}", name)
+def _small(value: int) -> int:
+    if not 0 <= value < 2**31:
+        raise MalformedError("schema_version must be a small non-negative integer", "schema_version")
     return value
 
 
-def _choice(data: dict[str, Any], name: str, allowed: tuple[str, ...]) -> str:
-    value = _present(data, name)
-    if value not in allowed:
-        raise MalformedError(f"{name} must be one of {', '.join(allowed)}", name)
-    return str(value)
-
-
-def _number(data: dict[str, Any], name: str) -> float:
-    value = _present(data, name)
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise MalformedError(f"{name} must be a number", name)
-    try:
-        number = float(value)
-    except OverflowError:
-        raise MalformedError(f"{name} is not finite", name) from None
-    if not math.isfinite(number):
-        raise MalformedError(f"{name} is not finite", name)
-    return number
-
-
-def _probability(data: dict[str, Any], name: str) -> float:
-    number = _number(data, name)
-    if not 0.0 <= number <= 1.0:
-        raise MalformedError(f"{name} must be within [0, 1]", name)
-    return number
-
-
-def _integer(data: dict[str, Any], name: str, default: int) -> int:
-    value = data.get(name, default)
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**31:
-        raise MalformedError(f"{name} must be a small non-negative integer", name)
-    return value
-
-
-def _flag(data: dict[str, Any], name: str) -> int | None:
-    value = data.get(name)
-    if value is None:
-        return None
-    if isinstance(value, bool) or value not in (0, 1):
-        raise MalformedError(f"{name} must be 0, 1 or null", name)
-    return int(value)
-
-
-def _timestamp(data: dict[str, Any], name: str) -> int:
-    value = _present(data, name)
-    if not isinstance(value, str):
-        raise MalformedError(f"{name} must be an RFC 3339 timestamp", name)
+def _timestamp(value: str, name: str) -> int:
     try:
         ms = ts_to_ms(value)
     except (ValueError, OverflowError):

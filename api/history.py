@@ -1,34 +1,49 @@
 """A machine's history, downsampled on the server, and the per-minute rollup it reads from.
 
 A window holding at most `limit` readings is returned as is. A bigger one is cut into equal
-time buckets, each point standing for its bucket: mean time and values, highest failure
-probability, worst status. Buckets narrower than a minute are computed from the readings;
-wider ones from `history_minutes` (whole minutes: the edge buckets may include readings of
-the minute around `since`/`until`), so a day or a month costs about as much as an hour.
+time buckets, each point standing for its bucket: mean time and mean of each numeric field,
+highest failure probability, worst status. Buckets narrower than a minute are computed from
+the readings; wider ones from the rollup tables (whole minutes: the edge buckets may include
+readings of the minute around `since`/`until`), so a day or a month costs about as much as an
+hour. Which fields a point carries is whatever the machine's readings carried (its profile's
+numbers): nothing here knows a field by name.
 """
 
 from __future__ import annotations
 
+import json
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 
-from api.db import history_minutes, predictions, upsert
+from api.db import history_minute_values, history_minutes, predictions
 from api.rows import STATUS_RANK, ms_to_ts
 
-__all__ = ["MINUTE_MS", "History", "add_to_rollup", "load_history", "prune_rollup"]
+__all__ = ["MINUTE_MS", "History", "add_to_rollup", "load_history", "numeric_values", "prune_rollup"]
 
 MINUTE_MS = 60_000
-VALUES = ("air_temp_k", "process_temp_k", "rotational_speed_rpm", "torque_nm", "tool_wear_min")
 _RANK_STATUS = {rank: status for status, rank in STATUS_RANK.items()}
+_LEAST_RANK = min(STATUS_RANK.values())
 
 
 @dataclass(frozen=True)
 class History:
     points: list[dict[str, Any]]
     downsampled: bool
+
+
+def numeric_values(values: dict[str, Any]) -> dict[str, float]:
+    """The numbers among a reading's values (categories and texts are not charted)."""
+    return {
+        name: float(value)
+        for name, value in values.items()
+        if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    }
 
 
 def load_history(conn: sa.Connection, machine_id: str, since_ms: int, until_ms: int, limit: int) -> History:
@@ -38,93 +53,168 @@ def load_history(conn: sa.Connection, machine_id: str, since_ms: int, until_ms: 
     # counting stops at limit + 1 rows: deciding costs O(limit), not O(window)
     capped = sa.select(sa.literal(1)).where(window).limit(limit + 1).subquery()
     if conn.execute(sa.select(sa.func.count()).select_from(capped)).scalar_one() <= limit:
-        columns = [p.ts_ms, *(p[name] for name in VALUES), p.failure_probability, p.status]
+        columns = [p.ts_ms, p.values_json, p.failure_probability, p.status]
         rows = conn.execute(sa.select(*columns).where(window).order_by(p.ts_ms, p.reading_id)).all()
-        return History([_point(row[0], row[1:6], row[6], row[7]) for row in rows], downsampled=False)
+        return History(
+            [_point(ts, numeric_values(json.loads(values)), prob, st) for ts, values, prob, st in rows], False
+        )
     # single min() and max() queries each take one index seek
     low = conn.execute(sa.select(sa.func.min(p.ts_ms)).where(window)).scalar_one()
     high = conn.execute(sa.select(sa.func.max(p.ts_ms)).where(window)).scalar_one()
     width = -(-(high - low + 1) // limit)  # ceiling: at most `limit` buckets
+    fields = _fields(conn, machine_id, low, high)
     if width < MINUTE_MS:
-        rows = conn.execute(_from_readings(window, low, high, limit)).all()
-        points = [_point(round(float(r[1])), r[2:7], r[7], _RANK_STATUS[int(r[8])]) for r in rows]
-    else:
-        whole_minutes = -(-width // MINUTE_MS) * MINUTE_MS
-        rows = conn.execute(_from_rollup(machine_id, low, high, whole_minutes)).all()
-        points = [_rollup_point(row) for row in rows]
-    return History(points, downsampled=True)
+        return History(_from_readings(conn, window, fields, (low, high), limit), downsampled=True)
+    whole_minutes = -(-width // MINUTE_MS) * MINUTE_MS
+    return History(_from_rollup(conn, machine_id, low, high, whole_minutes), downsampled=True)
 
 
 def add_to_rollup(conn: sa.Connection, new_rows: Sequence[dict[str, Any]]) -> None:
-    """Fold newly stored prediction rows into their machine's minutes."""
+    """Fold newly stored prediction rows (with their parsed ``values``) into their machine's minutes."""
     if not new_rows:
         return
     minutes: dict[tuple[str, int], dict[str, Any]] = {}
+    sums: dict[tuple[str, int, str], list[float]] = {}
     for row in new_rows:
-        minute = row["ts_ms"] // MINUTE_MS * MINUTE_MS
-        acc = minutes.get((row["machine_id"], minute))
+        machine, minute = row["machine_id"], row["ts_ms"] // MINUTE_MS * MINUTE_MS
+        acc = minutes.get((machine, minute))
         if acc is None:
-            acc = minutes[(row["machine_id"], minute)] = _empty_minute(row["machine_id"], minute)
+            acc = minutes[(machine, minute)] = _empty_minute(machine, minute)
         acc["n"] += 1
         acc["sum_ts_offset"] += row["ts_ms"] - minute
-        for name in VALUES:
-            acc[f"sum_{name}"] += row[name]
-        acc["max_probability"] = max(acc["max_probability"], row["failure_probability"])
+        probability = row["failure_probability"]
+        if probability is not None and (acc["max_probability"] is None or probability > acc["max_probability"]):
+            acc["max_probability"] = probability
         acc["max_rank"] = max(acc["max_rank"], STATUS_RANK[row["status"]])
-    conn.execute(_merge_statement(conn), sorted(minutes.values(), key=lambda m: (m["machine_id"], m["minute_ms"])))
+        for name, value in row["values"].items():
+            if type(value) is float or type(value) is int:  # validated finite by the contract; bool is not int here
+                total = sums.get((machine, minute, name))
+                if total is None:
+                    sums[(machine, minute, name)] = [1, float(value)]
+                else:
+                    total[0] += 1
+                    total[1] += value
+    minute_rows = [tuple(m[c] for c in _MINUTE_COLUMNS) for _k, m in sorted(minutes.items())]
+    _upsert_many(conn, _MERGE_MINUTES, _MINUTE_COLUMNS, minute_rows)
+    value_rows = [(machine, minute, name, n, total) for (machine, minute, name), (n, total) in sums.items()]
+    _upsert_many(conn, _MERGE_VALUES, _VALUE_COLUMNS, value_rows)
+
+
+# Written as plain SQL, multi-row: SQLAlchemy's per-row parameter processing cost three times what
+# SQLite itself spends on these upserts. The statements are standard on SQLite and PostgreSQL.
+_MINUTE_COLUMNS = ("machine_id", "minute_ms", "n", "sum_ts_offset", "max_probability", "max_rank")
+_VALUE_COLUMNS = ("machine_id", "minute_ms", "field", "n", "total")
+_MERGE_MINUTES = (
+    "ON CONFLICT (machine_id, minute_ms) DO UPDATE SET "
+    "n = history_minutes.n + excluded.n, "
+    "sum_ts_offset = history_minutes.sum_ts_offset + excluded.sum_ts_offset, "
+    # CASE, not max(a, b): PostgreSQL has no two-argument max; null: nothing scored yet
+    "max_probability = CASE WHEN history_minutes.max_probability IS NULL "
+    "OR excluded.max_probability > history_minutes.max_probability "
+    "THEN excluded.max_probability ELSE history_minutes.max_probability END, "
+    "max_rank = CASE WHEN excluded.max_rank > history_minutes.max_rank "
+    "THEN excluded.max_rank ELSE history_minutes.max_rank END"
+)
+_MERGE_VALUES = (
+    "ON CONFLICT (machine_id, minute_ms, field) DO UPDATE SET "
+    "n = history_minute_values.n + excluded.n, total = history_minute_values.total + excluded.total"
+)
+_UPSERT_CHUNK = 1_000  # rows per statement: 6 columns stay far below SQLite's 32,766 variables
+
+
+def _upsert_many(conn: sa.Connection, merge: str, columns: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
+    table = history_minutes.name if columns is _MINUTE_COLUMNS else history_minute_values.name
+    for start in range(0, len(rows), _UPSERT_CHUNK):
+        part = rows[start : start + _UPSERT_CHUNK]
+        conn.exec_driver_sql(_upsert_sql(conn.dialect.paramstyle, table, columns, len(part), merge), _flat(part))
+
+
+def _flat(rows: list[tuple[Any, ...]]) -> tuple[Any, ...]:
+    return tuple(value for row in rows for value in row)
+
+
+@lru_cache(maxsize=64)
+def _upsert_sql(paramstyle: str, table: str, columns: tuple[str, ...], rows: int, merge: str) -> str:
+    marker = "?" if paramstyle == "qmark" else "%s"
+    one = "(" + ", ".join([marker] * len(columns)) + ")"
+    # only our own tables, columns and placeholders: the values travel as parameters
+    return f"INSERT INTO {table} ({', '.join(columns)}) VALUES {', '.join([one] * rows)} {merge}"  # noqa: S608
+
+
+def _empty_minute(machine: str, minute: int) -> dict[str, Any]:
+    return {
+        "machine_id": machine,
+        "minute_ms": minute,
+        "n": 0,
+        "sum_ts_offset": 0,
+        "max_probability": None,
+        "max_rank": 0,
+    }
 
 
 def prune_rollup(conn: sa.Connection, cutoff_ms: int) -> None:
     """Drop the minutes that lie wholly before `cutoff_ms`."""
-    m = history_minutes.c
-    conn.execute(sa.delete(history_minutes).where(m.minute_ms + MINUTE_MS <= cutoff_ms))
+    for table in (history_minutes, history_minute_values):
+        conn.execute(sa.delete(table).where(table.c.minute_ms + MINUTE_MS <= cutoff_ms))
 
 
-def _empty_minute(machine_id: str, minute: int) -> dict[str, Any]:
-    sums = {f"sum_{name}": 0.0 for name in VALUES}
-    return {"machine_id": machine_id, "minute_ms": minute, "n": 0, "sum_ts_offset": 0, **sums,
-            "max_probability": 0.0, "max_rank": 0}  # fmt: skip
+def _fields(conn: sa.Connection, machine_id: str, low: int, high: int) -> list[str]:
+    """The numeric fields the machine's readings carried in the window (from the rollup)."""
+    v = history_minute_values.c
+    base = low // MINUTE_MS * MINUTE_MS
+    query = (
+        sa.select(v.field)
+        .where(v.machine_id == machine_id, v.minute_ms >= base, v.minute_ms <= high)
+        .group_by(v.field)
+        .order_by(sa.func.min(v.minute_ms), v.field)
+    )
+    return list(conn.execute(query).scalars())
 
 
-def _merge_statement(conn: sa.Connection) -> Any:
-    insert = upsert(conn, history_minutes)
-    new, old = insert.excluded, history_minutes.c
-    added = {name: old[name] + new[name] for name in ("n", "sum_ts_offset", *(f"sum_{v}" for v in VALUES))}
-    highest = {  # CASE, not max(a, b): PostgreSQL has no two-argument max
-        name: sa.case((new[name] > old[name], new[name]), else_=old[name]) for name in ("max_probability", "max_rank")
-    }
-    return insert.on_conflict_do_update(index_elements=[old.machine_id, old.minute_ms], set_={**added, **highest})
+def _json_number(conn: sa.Connection, name: str) -> sa.ColumnElement[Any]:
+    """The number `name` of a row's values_json, in SQL (null where it is absent)."""
+    column = predictions.c.values_json
+    if conn.dialect.name == "postgresql":
+        return sa.cast(sa.cast(column, postgresql.JSONB)[name].astext, sa.Float)
+    return sa.func.json_extract(column, sa.literal(f'$."{name}"'))
 
 
-def _from_readings(window: sa.ColumnElement[bool], low: int, high: int, limit: int) -> sa.Select[Any]:
+def _from_readings(
+    conn: sa.Connection, window: sa.ColumnElement[bool], fields: list[str], span: tuple[int, int], limit: int
+) -> list[dict[str, Any]]:
+    low, high = span
     p = predictions.c
     bucket = ((p.ts_ms - low) * limit // (high - low + 1)).label("bucket")
-    rank = sa.case(*((p.status == status, value) for status, value in STATUS_RANK.items()), else_=0)
-    return (
+    rank = sa.case(*((p.status == status, value) for status, value in STATUS_RANK.items()), else_=_LEAST_RANK)
+    query = (
         sa.select(
             bucket,
             sa.func.avg(p.ts_ms),
-            *(sa.func.avg(p[name]) for name in VALUES),
             sa.func.max(p.failure_probability),
             sa.func.max(rank),
+            *(sa.func.avg(_json_number(conn, name)) for name in fields),
         )
         .where(window)
         .group_by(bucket)
         .order_by(bucket)
     )
+    points = []
+    for _bucket, mean_ts, probability, worst, *means in conn.execute(query):
+        values = {name: float(mean) for name, mean in zip(fields, means, strict=True) if mean is not None}
+        points.append(_point(round(float(mean_ts)), values, probability, _RANK_STATUS[int(worst)]))
+    return points
 
 
-def _from_rollup(machine_id: str, low: int, high: int, width: int) -> sa.Select[Any]:
-    m = history_minutes.c
+def _from_rollup(conn: sa.Connection, machine_id: str, low: int, high: int, width: int) -> list[dict[str, Any]]:
+    m, v = history_minutes.c, history_minute_values.c
     base = low // MINUTE_MS * MINUTE_MS
     bucket = ((m.minute_ms - base) // width).label("bucket")
-    return (
+    minutes = (
         sa.select(
             bucket,
             sa.func.sum(m.n),
             sa.func.sum(m.minute_ms * m.n),
             sa.func.sum(m.sum_ts_offset),
-            *(sa.func.sum(m[f"sum_{name}"]) for name in VALUES),
             sa.func.max(m.max_probability),
             sa.func.max(m.max_rank),
         )
@@ -132,25 +222,28 @@ def _from_rollup(machine_id: str, low: int, high: int, width: int) -> sa.Select[
         .group_by(bucket)
         .order_by(bucket)
     )
+    value_bucket = ((v.minute_ms - base) // width).label("bucket")
+    values = (
+        sa.select(value_bucket, v.field, sa.func.sum(v.n), sa.func.sum(v.total))
+        .where(v.machine_id == machine_id, v.minute_ms >= base, v.minute_ms <= high)
+        .group_by(value_bucket, v.field)
+    )
+    means: dict[int, dict[str, float]] = {}
+    for key, name, count, total in conn.execute(values):
+        means.setdefault(int(key), {})[name] = float(total) / int(count)
+    return [_rollup_point(row, means.get(int(row[0]), {})) for row in conn.execute(minutes)]
 
 
-def _rollup_point(row: Any) -> dict[str, Any]:
-    _bucket, count, minute_sum, offset_sum, *sums, probability, rank = row
-    count = int(count)
-    mean_ts = (int(minute_sum) + int(offset_sum)) // count
-    return _point(mean_ts, [float(total) / count for total in sums], probability, _RANK_STATUS[int(rank)])
+def _rollup_point(row: Any, values: dict[str, float]) -> dict[str, Any]:
+    _bucket, count, minute_sum, offset_sum, probability, rank = row
+    mean_ts = (int(minute_sum) + int(offset_sum)) // int(count)
+    return _point(mean_ts, values, probability, _RANK_STATUS[int(rank)])
 
 
-def _point(ts_ms: int, values: Any, probability: Any, status: str) -> dict[str, Any]:
-    # written out: this runs for every point of every chart
-    air, process, speed, torque, wear = values
+def _point(ts_ms: int, values: dict[str, float], probability: Any, status: str) -> dict[str, Any]:
     return {
         "ts": ms_to_ts(ts_ms),
-        "air_temp_k": float(air),
-        "process_temp_k": float(process),
-        "rotational_speed_rpm": float(speed),
-        "torque_nm": float(torque),
-        "tool_wear_min": float(wear),
-        "failure_probability": float(probability),
+        "values": values,
+        "failure_probability": None if probability is None else float(probability),
         "status": status,
     }

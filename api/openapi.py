@@ -1,4 +1,5 @@
-"""The OpenAPI 3.1 document served at /api/openapi.json, written by hand.
+"""The OpenAPI 3.1 document served at /api/openapi.json: the routes written here, the payload
+schemas taken from the contract (api/openapi_schemas.py).
 
 A test checks that every Flask route is described here and every path here is a route.
 """
@@ -11,6 +12,9 @@ from typing import Any
 
 from api.openapi_schemas import SCHEMAS
 from api.runtime import VERSION
+from contract import MACHINE_ID_PATTERN
+from contract.payloads import PREDICTION_STATUSES
+from contract.profiles import PROFILE_ID_PATTERN
 
 __all__ = ["document"]
 
@@ -54,7 +58,7 @@ def _get(summary: str, ok: Doc, *errors: str, parameters: list[Doc] | None = Non
 _ERRORS: dict[str, str] = {
     "400": "A parameter is malformed; `field` names it.",
     "401": "Bearer token missing or wrong.",
-    "404": "No such machine, reading, alert or file.",
+    "404": "No such machine, reading, alert, profile or file.",
     "413": "Request body over 16 KiB.",
     "429": "Too many requests (writes: 10/s, burst 20, per client; event streams: 5 per client).",
     "503": "Writes disabled: FOREWARN_API_TOKEN is not set. Event streams: the API is shutting down; reconnect.",
@@ -63,16 +67,18 @@ _RETRY_AFTER = {"Retry-After": {"description": "seconds to wait", "schema": {"ty
 
 _SINCE = _query("since", "RFC 3339 timestamp with offset; inclusive", {"type": "string", "format": "date-time"})
 _UNTIL = _query("until", "RFC 3339 timestamp with offset; inclusive", {"type": "string", "format": "date-time"})
-_STATUS = _query("status", "only this status", {"type": "string", "enum": ["normal", "predictive", "failure"]})
-_MACHINE = _query("machine", "only this machine", {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$"})
+_STATUS = _query("status", "only this status", {"type": "string", "enum": list(PREDICTION_STATUSES)})
+_MACHINE = _query("machine", "only this machine", {"type": "string", "pattern": MACHINE_ID_PATTERN.pattern})
+_PROFILE = _query("profile", "only machines of this profile", {"type": "string", "pattern": PROFILE_ID_PATTERN})
 _ACCESS_TOKEN = _query(
     "access_token",
     "the bearer token, for clients that cannot send headers (EventSource, download links); "
     "only needed when FOREWARN_API_READ_TOKEN_REQUIRED=true",
     {"type": "string"},
 )
-_LOG_FILTERS = [_STATUS, _MACHINE, _SINCE, _UNTIL]
+_LOG_FILTERS = [_STATUS, _MACHINE, _PROFILE, _SINCE, _UNTIL]
 _MACHINE_ID = _path("machine_id", "machine id")
+_PROFILE_ID = _path("profile", "profile id")
 
 
 def _paths() -> Doc:
@@ -119,6 +125,16 @@ def _paths() -> Doc:
                 ],
             )
         },
+        "/api/profiles": {
+            "get": _get(
+                "Every profile (machine class): fields with labels, units, bounds and kind, failure modes, "
+                "derived features, physics, model kind; built in and added to the registry",
+                _json("ProfilesResponse", "The profiles, sorted by id."),
+            )
+        },
+        "/api/profiles/{profile}": {
+            "get": _get("One profile", _json("Profile", "The profile."), "404", parameters=[_PROFILE_ID])
+        },
         "/api/log": {
             "get": _get(
                 "Scored readings, newest first, in pages",
@@ -140,10 +156,13 @@ def _paths() -> Doc:
         },
         "/api/drift": {
             "get": _get(
-                "Per-sensor drift (population stability index) of recent readings from the model's training data",
+                "Per-field drift (population stability index) of recent readings from the training data of "
+                "the profile's model in service: of one machine (its profile), or of every machine of a profile "
+                "(default: FOREWARN_DEFAULT_PROFILE)",
                 _json("DriftResponse", "The drift report."),
                 parameters=[
                     _MACHINE,
+                    _PROFILE,
                     _query(
                         "limit",
                         "recent readings compared",
@@ -191,7 +210,8 @@ def _paths() -> Doc:
             "get": _get(
                 "The log as CSV (same filters), newest first, streamed",
                 {
-                    "description": "CSV with a header row; the Prediction fields but explanation.",
+                    "description": "CSV with a header row: the Prediction fields but explanation, with values "
+                    "spread into one column per field of the profiles of the machines selected.",
                     "content": {"text/csv": {"schema": {"type": "string"}}},
                 },
                 parameters=[

@@ -1,25 +1,30 @@
 """JSON Schemas (OpenAPI 3.1 components) of everything the API answers.
 
-The payload schemas mirror contract/payloads.py; a unit test checks their property names
-against the dataclasses so the two cannot drift apart.
+The payloads (Prediction, Alert, Status, Rejection, Reading), the vocabularies and the profile
+format are the contract's own JSON Schemas (contract.schemas, generated from its pydantic
+models): nothing here restates a payload. Their ``$defs`` become components and their
+references are rewritten to point there. Only the API's own answers (wrappers, the machine
+summary, history points, the drift report, health) are described here, by reference to them.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from functools import cache
 from typing import Any
 
 from api.params import NAME_MAX, NAME_PATTERN
+from contract.schemas import payload_schemas, profile_format_schema, vocabularies
 
-__all__ = ["SCHEMAS"]
+__all__ = ["SCHEMAS", "components_from"]
 
 Schema = dict[str, Any]
 
 TS: Schema = {"type": "string", "format": "date-time", "description": "RFC 3339, UTC"}
 NULLABLE_TS: Schema = {"type": ["string", "null"], "format": "date-time"}
-NUMBER: Schema = {"type": "number"}
-PROBABILITY: Schema = {"type": "number", "minimum": 0, "maximum": 1}
-STATUS: Schema = {"type": "string", "enum": ["normal", "predictive", "failure"]}
 COUNT: Schema = {"type": "integer", "minimum": 0}
+_DEFS = "#/$defs/"
+_COMPONENTS = "#/components/schemas/"
 
 
 def _nullable(kind: str, **extra: Any) -> Schema:
@@ -38,155 +43,162 @@ def _object(properties: dict[str, Schema], description: str = "", optional: tupl
 
 
 def _ref(name: str) -> Schema:
-    return {"$ref": f"#/components/schemas/{name}"}
+    return {"$ref": f"{_COMPONENTS}{name}"}
 
 
-READING_VALUES: dict[str, Schema] = {
-    "air_temp_k": NUMBER,
-    "process_temp_k": NUMBER,
-    "rotational_speed_rpm": NUMBER,
-    "torque_nm": NUMBER,
-    "tool_wear_min": NUMBER,
-}
+def components_from(schemas: Mapping[str, Schema]) -> dict[str, Schema]:
+    """Named JSON Schemas as OpenAPI components: each one, and every ``$defs`` entry hoisted.
 
-PREDICTION: dict[str, Schema] = {
-    "reading_id": {"type": "string"},
-    "machine_id": {"type": "string"},
-    "ts": TS,
-    "scored_at": {"type": "string"},
-    "status": STATUS,
-    "failure_probability": PROBABILITY,
-    "predicted_mode": _nullable("string"),
-    "model_version": {"type": "string"},
-    "threshold": PROBABILITY,
-    "type": {"type": "string", "enum": ["L", "M", "H"]},
-    **READING_VALUES,
-    "product_id": _nullable("string"),
-    "failure": {"type": ["integer", "null"], "enum": [0, 1, None]},
-    "failure_description": _nullable("string"),
-    "explanation": _nullable("object", description="the model's explanation, when it gave one"),
-    "schema_version": {"type": "integer"},
-}
+    A definition that two schemas both carry must be the same; references to ``#/$defs/X``
+    become ``#/components/schemas/X``.
+    """
+    found: dict[str, Schema] = {}
 
-ALERT: dict[str, Schema] = {
-    "alert_id": {"type": "string"},
-    "machine_id": {"type": "string"},
-    "kind": {"type": "string", "enum": ["predicted", "detected"]},
-    "severity": {"type": "string", "enum": ["warning", "critical"]},
-    "state": {"type": "string", "enum": ["open", "cleared"]},
-    "opened_at": TS,
-    "reading_id": {"type": "string"},
-    "failure_probability": PROBABILITY,
-    "predicted_mode": _nullable("string"),
-    "message": {"type": "string"},
-    "cleared_at": NULLABLE_TS,
-    "schema_version": {"type": "integer"},
-}
+    def put(name: str, schema: Schema) -> None:
+        if name in found and found[name] != schema:
+            raise ValueError(f"two different JSON Schemas are both named {name!r}")
+        found[name] = schema
 
-HISTORY_POINT: dict[str, Schema] = {
-    "ts": TS,
-    **READING_VALUES,
-    "failure_probability": PROBABILITY,
-    "status": STATUS,
-}
+    for name, schema in schemas.items():
+        body = _rewritten(dict(schema))
+        for defined, definition in body.pop("$defs", {}).items():
+            put(defined, definition)
+        put(name, body)
+    return found
 
-SCHEMAS: dict[str, Schema] = {
-    "Error": _object(
-        {"error": {"type": "string"}, "field": _nullable("string", description="the parameter at fault")},
-        "Every error answer.",
-    ),
-    "Prediction": _object(PREDICTION, "contract.Prediction: one scored reading with its values."),
-    "Alert": _object(ALERT, "contract.Alert: one alert event."),
-    "AlertView": _object(
-        {**ALERT, "acked_by": _nullable("string"), "acked_at": NULLABLE_TS},
-        "An alert as stored: the Alert plus who acknowledged it and when.",
-    ),
-    "MachineSummary": _object(
-        {
-            "machine_id": {"type": "string"},
-            "online": {"type": "boolean"},
-            "status": {"type": ["string", "null"], "enum": ["normal", "predictive", "failure", None]},
-            "last_seen": NULLABLE_TS,
-            "latest": {"oneOf": [_ref("Prediction"), {"type": "null"}]},
-            "open_alerts": {"type": "array", "items": _ref("AlertView")},
-            "counts": _object({"readings": COUNT, "predictive": COUNT, "failure": COUNT}),
-            "threshold": _nullable("number"),
+
+def _rewritten(node: Any) -> Any:
+    """`node` with every reference into ``$defs`` ($ref, discriminator mappings) pointing at components."""
+    if isinstance(node, dict):
+        return {key: _rewritten(value) for key, value in node.items()}
+    if isinstance(node, list):
+        return [_rewritten(value) for value in node]
+    if isinstance(node, str) and node.startswith(_DEFS):
+        return _COMPONENTS + node.removeprefix(_DEFS)
+    return node
+
+
+def _api_schemas(words: Mapping[str, list[str]]) -> dict[str, Schema]:
+    status: Schema = {"type": "string", "enum": words["prediction_statuses"]}
+    return {
+        "Error": _object(
+            {"error": {"type": "string"}, "field": _nullable("string", description="the parameter at fault")},
+            "Every error answer.",
+        ),
+        "AlertView": {
+            "description": "An alert as stored: the Alert plus who acknowledged it and when.",
+            "allOf": [
+                _ref("Alert"),
+                _object({"acked_by": _nullable("string"), "acked_at": NULLABLE_TS}),
+            ],
         },
-        "A machine's live state. online: its last status was not offline and it was heard from "
-        "within FOREWARN_OFFLINE_AFTER_S. counts: its stored predictions (within retention).",
-    ),
-    "StatusCounts": _object(
-        dict.fromkeys(("normal", "predictive", "failure", "offline", "online"), COUNT),
-        "Machines by latest status (normal/predictive/failure) and by online/offline.",
-    ),
-    "MachinesResponse": _object(
-        {"machines": {"type": "array", "items": _ref("MachineSummary")}, "counts": _ref("StatusCounts")}
-    ),
-    "HistoryPoint": _object(
-        HISTORY_POINT,
-        "A reading, or the bucket of readings it stands for: mean values, "
-        "max failure_probability, worst status, mean time.",
-    ),
-    "HistoryResponse": _object(
-        {
-            "machine_id": {"type": "string"},
-            "threshold": _nullable("number"),
-            "downsampled": {"type": "boolean"},
-            "points": {"type": "array", "items": _ref("HistoryPoint")},
-        }
-    ),
-    "LogResponse": _object(
-        {
-            "items": {"type": "array", "items": _ref("Prediction")},
-            "next_cursor": _nullable("string", description="pass as cursor for the next page; null at the end"),
-        }
-    ),
-    "AlertsResponse": _object({"alerts": {"type": "array", "items": _ref("AlertView")}}),
-    "DriftResponse": _object(
-        {
-            "model_version": {"type": ["string", "null"]},
-            "machine_id": {"type": ["string", "null"]},
-            "window": {"type": "integer", "description": "readings compared"},
-            "reason": {"type": ["string", "null"], "description": "why there is no report, if there is none"},
-            "features": {
-                "type": "array",
-                "items": _object(
-                    {
-                        "feature": {"type": "string"},
-                        "psi": {"type": "number"},
-                        "level": {"type": "string", "enum": ["stable", "moderate", "significant"]},
-                    }
-                ),
+        "MachineSummary": _object(
+            {
+                "machine_id": {"type": "string"},
+                "profile": _nullable("string", description="its profile (GET /api/profiles/ID); null before a reading"),
+                "online": {"type": "boolean"},
+                "status": {"type": ["string", "null"], "enum": [*words["prediction_statuses"], None]},
+                "last_seen": NULLABLE_TS,
+                "latest": {"oneOf": [_ref("Prediction"), {"type": "null"}]},
+                "open_alerts": {"type": "array", "items": _ref("AlertView")},
+                "counts": _object({"readings": COUNT, "predictive": COUNT, "failure": COUNT}),
+                "threshold": _nullable("number"),
             },
-        }
-    ),
-    "AckRequest": _object(
-        {
-            "by": {
-                "type": "string",
-                "minLength": 1,
-                "maxLength": NAME_MAX,
-                "pattern": NAME_PATTERN,
-                "description": "who acknowledges: no control characters, not blank",
+            "A machine's live state. online: its last status was not offline and it was heard from "
+            "within FOREWARN_OFFLINE_AFTER_S. counts: its stored predictions (within retention).",
+        ),
+        "StatusCounts": _object(
+            dict.fromkeys((*words["prediction_statuses"], "offline", "online"), COUNT),
+            "Machines by latest status and by online/offline.",
+        ),
+        "MachinesResponse": _object(
+            {"machines": {"type": "array", "items": _ref("MachineSummary")}, "counts": _ref("StatusCounts")}
+        ),
+        "HistoryPoint": _object(
+            {
+                "ts": TS,
+                "values": {
+                    "type": "object",
+                    "additionalProperties": {"type": "number"},
+                    "description": "the numbers of the reading's values (its profile's sensors and counters)",
+                },
+                "failure_probability": _nullable("number", minimum=0, maximum=1),
+                "status": status,
+            },
+            "A reading, or the bucket of readings it stands for: mean values, "
+            "max failure_probability, worst status, mean time.",
+        ),
+        "HistoryResponse": _object(
+            {
+                "machine_id": {"type": "string"},
+                "threshold": _nullable("number"),
+                "downsampled": {"type": "boolean"},
+                "points": {"type": "array", "items": _ref("HistoryPoint")},
             }
-        }
-    ),
-    "Health": _object(
-        {
-            "status": {"type": "string", "enum": ["ok", "degraded"]},
-            "broker_connected": {"type": "boolean"},
-            "database": {"type": "boolean"},
-            "ingest_lag_s": _nullable("number", description="age of the oldest message not yet stored"),
-            "version": {"type": "string"},
-            "malformed_messages": COUNT,
-            "queued_messages": COUNT,
-            "event_streams": COUNT,
-            "services": {
-                "type": "object",
-                "additionalProperties": _object({"state": {"type": "string"}, "ts": TS}),
-                "description": "last status of each Forewarn service (pdm/services/+/status)",
+        ),
+        "LogResponse": _object(
+            {
+                "items": {"type": "array", "items": _ref("Prediction")},
+                "next_cursor": _nullable("string", description="pass as cursor for the next page; null at the end"),
+            }
+        ),
+        "AlertsResponse": _object({"alerts": {"type": "array", "items": _ref("AlertView")}}),
+        "ProfilesResponse": _object({"profiles": {"type": "array", "items": _ref("Profile")}}),
+        "DriftResponse": _object(
+            {
+                "model_version": {"type": ["string", "null"]},
+                "machine_id": {"type": ["string", "null"]},
+                "profile": {"type": ["string", "null"], "description": "whose model and fields"},
+                "window": {"type": "integer", "description": "readings compared"},
+                "reason": {"type": ["string", "null"], "description": "why there is no report, if there is none"},
+                "features": {
+                    "type": "array",
+                    "items": _object(
+                        {
+                            "feature": {"type": "string"},
+                            "psi": {"type": "number"},
+                            "level": {"type": "string", "enum": ["stable", "moderate", "significant"]},
+                        }
+                    ),
+                },
+            }
+        ),
+        "AckRequest": _object(
+            {
+                "by": {
+                    "type": "string",
+                    "minLength": 1,
+                    "maxLength": NAME_MAX,
+                    "pattern": NAME_PATTERN,
+                    "description": "who acknowledges: no control characters, not blank",
+                }
+            }
+        ),
+        "Health": _object(
+            {
+                "status": {"type": "string", "enum": ["ok", "degraded"]},
+                "broker_connected": {"type": "boolean"},
+                "database": {"type": "boolean"},
+                "ingest_lag_s": _nullable("number", description="age of the oldest message not yet stored"),
+                "version": {"type": "string"},
+                "malformed_messages": COUNT,
+                "queued_messages": COUNT,
+                "event_streams": COUNT,
+                "services": {
+                    "type": "object",
+                    "additionalProperties": _object({"state": {"type": "string"}, "ts": TS}),
+                    "description": "last status of each Forewarn service (pdm/services/+/status)",
+                },
             },
-        },
-        optional=("malformed_messages", "queued_messages", "event_streams", "services"),
-    ),
-}
+            optional=("malformed_messages", "queued_messages", "event_streams", "services"),
+        ),
+    }
+
+
+@cache
+def _schemas() -> dict[str, Schema]:
+    contract = components_from({**payload_schemas(), "Profile": profile_format_schema()})
+    return {**contract, **_api_schemas(vocabularies())}
+
+
+SCHEMAS: dict[str, Schema] = _schemas()

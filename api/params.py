@@ -20,6 +20,7 @@ __all__ = [
     "one_of",
     "optional_cursor",
     "person_name",
+    "profile_id",
     "timestamp",
 ]
 
@@ -75,6 +76,17 @@ def machine_id(value: str | None, name: str = "machine") -> str | None:
         raise ApiError(400, f"{name} must match [A-Za-z0-9_-]{{1,64}}", name) from None
 
 
+_PROFILE_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
+
+
+def profile_id(value: str | None, name: str = "profile") -> str | None:
+    if value is None:
+        return None
+    if not _PROFILE_ID.fullmatch(value):
+        raise ApiError(400, f"{name} must be a profile id matching {_PROFILE_ID.pattern}", name)
+    return value
+
+
 def optional_cursor(args: Args) -> Cursor | None:
     raw = args.get("cursor")
     if raw is None:
@@ -101,6 +113,7 @@ def log_filter(args: Args) -> LogFilter:
     return LogFilter(
         status=one_of(args, "status", tuple(STATUS_RANK)),
         machine_id=machine_id(args.get("machine")),
+        profile=profile_id(args.get("profile")),
         since_ms=timestamp(args, "since"),
         until_ms=timestamp(args, "until"),
     )

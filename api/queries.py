@@ -7,15 +7,16 @@ unfiltered log and pruning walk (ts_ms, ...). Pages use keyset cursors, never OF
 
 from __future__ import annotations
 
+import json
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
 
 from api.db import alerts, machines, predictions
-from api.history import History, load_history
+from api.history import History, load_history, numeric_values
 from api.rows import Cursor, alert_view, prediction_view
 from api.state import MachineState
 
@@ -28,6 +29,7 @@ class LogFilter:
 
     status: str | None = None
     machine_id: str | None = None
+    profile: str | None = None
     since_ms: int | None = None
     until_ms: int | None = None
 
@@ -102,15 +104,34 @@ class Queries:
             )
         return None if row is None else prediction_view(row)
 
-    def recent_values(self, machine_id: str | None, columns: tuple[str, ...], limit: int) -> dict[str, list[float]]:
-        """The latest `limit` readings' values of `columns` (one machine or all), newest first."""
+    def recent_values(
+        self, machine_id: str | None, profile: str, fields: Sequence[str], limit: int
+    ) -> dict[str, list[float]]:
+        """The numbers of `fields` in the latest `limit` readings of `profile` (one machine or all)."""
         p = predictions.c
-        query = sa.select(*(p[name] for name in columns)).order_by(p.ts_ms.desc()).limit(limit)
+        query = sa.select(p.values_json).where(p.profile == profile).order_by(p.ts_ms.desc()).limit(limit)
         if machine_id is not None:
             query = query.where(p.machine_id == machine_id)
         with self.engine.connect() as conn:
-            rows = conn.execute(query).all()
-        return {name: [row[i] for row in rows] for i, name in enumerate(columns)}
+            rows = [numeric_values(json.loads(text)) for text in conn.execute(query).scalars()]
+        return {name: [row[name] for row in rows if name in row] for name in fields}
+
+    def machine_profiles(self, machine_id: str | None = None) -> dict[str, str | None]:
+        """Each machine's profile (one machine, or every one)."""
+        m = machines.c
+        query = sa.select(m.machine_id, m.profile).order_by(m.machine_id)
+        if machine_id is not None:
+            query = query.where(m.machine_id == machine_id)
+        with self.engine.connect() as conn:
+            return dict(conn.execute(query).all())
+
+    def latest_values(self, profile: str) -> dict[str, Any]:
+        """The values of the newest stored reading of `profile` (empty when there is none)."""
+        p = predictions.c
+        query = sa.select(p.values_json).where(p.profile == profile).order_by(p.ts_ms.desc()).limit(1)
+        with self.engine.connect() as conn:
+            text = conn.execute(query).scalar()
+        return {} if text is None else dict(json.loads(text))
 
     def alerts(self, state: str, machine_id: str | None, limit: int) -> list[dict[str, Any]]:
         """Alerts, open first, newest first."""
@@ -128,7 +149,13 @@ class Queries:
 
 def _machine_state(row: Any) -> MachineState:
     counts = Counter({name: int(row[name]) for name in ("readings", "predictive", "failure")})
-    return MachineState(row["machine_id"], reported=row["state"], reported_ts_ms=row["state_ts_ms"], counts=counts)
+    return MachineState(
+        row["machine_id"],
+        profile=row["profile"],
+        reported=row["state"],
+        reported_ts_ms=row["state_ts_ms"],
+        counts=counts,
+    )
 
 
 def _log_select(filters: LogFilter, after: Cursor | None) -> sa.Select[Any]:
@@ -138,6 +165,8 @@ def _log_select(filters: LogFilter, after: Cursor | None) -> sa.Select[Any]:
         query = query.where(p.status == filters.status)
     if filters.machine_id is not None:
         query = query.where(p.machine_id == filters.machine_id)
+    if filters.profile is not None:
+        query = query.where(p.profile == filters.profile)
     if filters.since_ms is not None:
         query = query.where(p.ts_ms >= filters.since_ms)
     if filters.until_ms is not None:

@@ -16,14 +16,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from contract import Alert, format_ts
-from contract.compat import V1_PREDICTION_FIELDS
-from contract.compat import V1_READING_NUMBERS as READING_NUMBERS
 
 __all__ = [
     "ALERT_VIEW_FIELDS",
-    "CSV_FIELDS",
+    "CSV_HEAD",
+    "CSV_TAIL",
     "LAST_MS",
     "PREDICTION_FIELDS",
+    "PREDICTION_SCHEMA_VERSION",
     "STATUS_RANK",
     "Cursor",
     "alert_view",
@@ -34,15 +34,21 @@ __all__ = [
     "ts_to_ms",
 ]
 
-# The store keeps version-1 (flat AI4I) predictions until it moves to profiles.
-PREDICTION_FIELDS: tuple[str, ...] = V1_PREDICTION_FIELDS
-ALERT_VIEW_FIELDS: tuple[str, ...] = (*(f.name for f in fields(Alert) if f.name != "profile"), "acked_by", "acked_at")
-# The CSV export: every prediction field but the (nested) explanation.
-CSV_FIELDS: tuple[str, ...] = tuple(name for name in PREDICTION_FIELDS if name != "explanation")
-STATUS_RANK = {"normal": 0, "predictive": 1, "failure": 2}
+PREDICTION_FIELDS: tuple[str, ...] = (
+    "reading_id", "machine_id", "profile", "ts", "scored_at", "status", "failure_probability", "predicted_mode",
+    "model_version", "threshold", "values", "failure", "failure_description", "explanation", "schema_version",
+)  # fmt: skip
+ALERT_VIEW_FIELDS: tuple[str, ...] = (*(f.name for f in fields(Alert)), "acked_by", "acked_at")
+# The CSV export: the prediction's fields, with `values` spread into one column per profile field.
+CSV_HEAD: tuple[str, ...] = PREDICTION_FIELDS[: PREDICTION_FIELDS.index("values")]
+CSV_TAIL: tuple[str, ...] = ("failure", "failure_description", "schema_version")
+# How bad a status is (the worst of a bucket is shown); "unscored": no model, nothing to say.
+STATUS_RANK = {"unscored": -1, "normal": 0, "predictive": 1, "failure": 2}
+PREDICTION_SCHEMA_VERSION = 2
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MS = timedelta(milliseconds=1)
-_SPECIAL = {"ts", "explanation"}
+_COPIED = ("reading_id", "machine_id", "profile", "scored_at", "status", "failure_probability", "predicted_mode",
+           "model_version", "threshold")  # fmt: skip
 LAST_MS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z
 
 Cursor = tuple[int, str, str]
@@ -68,13 +74,23 @@ def ms_to_ts(ms: int) -> str:
 
 
 def prediction_view(row: Mapping[Any, Any]) -> dict[str, Any]:
-    """A stored prediction row as the contract's Prediction payload."""
-    view = {name: row[name] for name in PREDICTION_FIELDS if name not in _SPECIAL}
-    for name in READING_NUMBERS:
-        view[name] = float(view[name])
-    text = row["explanation"]
-    special = {"ts": ms_to_ts(row["ts_ms"]), "explanation": json.loads(text) if text else None}
-    return {name: special[name] if name in special else view[name] for name in PREDICTION_FIELDS}
+    """A stored prediction row as the contract's Prediction payload (version 2, values nested).
+
+    A row fresh from the ingest still carries its parsed ``values``; one read back has only
+    the stored text.
+    """
+    view = {name: row[name] for name in _COPIED}
+    values = row.get("values")
+    explanation = row["explanation"]
+    view.update(
+        ts=ms_to_ts(row["ts_ms"]),
+        values=json.loads(row["values_json"]) if values is None else values,
+        failure=row["failure"],
+        failure_description=row["failure_description"],
+        explanation=json.loads(explanation) if explanation else None,
+        schema_version=PREDICTION_SCHEMA_VERSION,
+    )
+    return {name: view[name] for name in PREDICTION_FIELDS}
 
 
 def alert_view(row: Mapping[Any, Any]) -> dict[str, Any]:

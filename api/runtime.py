@@ -5,25 +5,30 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
 
 from api.config import ApiConfig
-from api.db import create_database_engine, create_schema
+from api.db import create_database_engine
 from api.events import EventHub, StreamLimiter
 from api.housekeeping import Housekeeper
 from api.ingest import MqttIngest
-from api.queries import Queries
+from api.migrations import upgrade
+from api.queries import LogFilter, Queries
 from api.rows import prediction_view
 from api.security import RateLimiter
 from api.state import Event, StateCache
 from api.store import BatchResult, Store
 from common.settings import ConfigError
+from contract.registry import Registry
+from model.artifact import pointer_name, profile_of_card
 
 __all__ = ["EXTENSION_KEY", "VERSION", "Runtime", "runtime"]
 
@@ -41,9 +46,12 @@ class Runtime:
     def __init__(self, config: ApiConfig, clock: Callable[[], float] = time.time) -> None:
         self.config = config
         self.clock = clock
+        # profiles: the built-in ones, and those the operator added to the registry (re-read on change)
+        self.registry = Registry(config.registry_dir or Path("/nonexistent-forewarn-registry"))
+        self.default_profile = config.default_profile
         self.engine = create_database_engine(config.database_url, pool_size=config.threads)
         try:
-            create_schema(self.engine)
+            upgrade(self.engine)  # create or upgrade the schema (api/migrations)
         except sa.exc.SQLAlchemyError as exc:  # unreachable server, bad credentials, read-only file
             first_line = str(exc.orig if isinstance(exc, sa.exc.DBAPIError) else exc).strip().splitlines()[0]
             raise ConfigError(f"FOREWARN_DATABASE_URL: cannot open the database: {first_line}") from None
@@ -136,6 +144,39 @@ class Runtime:
                 sum(c["readings"] for c in removed.values()),
                 self.config.retention_days,
             )
+
+    # ------------------------------------------------------------------ profiles
+
+    def value_fields(self, filters: LogFilter) -> list[str]:
+        """The value columns of an export: the fields of the profiles its rows can have, in order."""
+        profiles = self.queries.machine_profiles(filters.machine_id).values()
+        wanted = [filters.profile] if filters.profile is not None else list(dict.fromkeys(p for p in profiles if p))
+        names: dict[str, None] = {}
+        for profile in wanted:
+            names.update(dict.fromkeys(self._field_names(profile)))
+        return list(names)
+
+    def _field_names(self, profile: str) -> list[str]:
+        """The profile's fields; for a profile no longer known, the keys its newest reading had."""
+        known = self.registry.profile(profile)
+        return [f.name for f in known.fields] if known is not None else list(self.queries.latest_values(profile))
+
+    def training_distribution(self, profile: str) -> tuple[str | None, dict[str, Any] | None]:
+        """The version of `profile`'s model in service and its card's training distribution.
+
+        Read as JSON only (nothing unpickled); a card trained for another profile is not used.
+        """
+        models_dir = self.config.models_dir
+        if models_dir is None:
+            return None, None
+        try:
+            version = (models_dir / pointer_name(profile)).read_text().strip()
+            card = json.loads((models_dir / version / "card.json").read_text())
+        except (OSError, ValueError):
+            return None, None
+        if not isinstance(card, dict) or profile_of_card(card) != profile:
+            return version, None
+        return version, card.get("training_distribution")
 
     def health(self) -> tuple[dict[str, Any], bool]:
         """The health document and whether the API is ready (broker connected, database up)."""

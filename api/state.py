@@ -30,7 +30,7 @@ from api.rows import ms_to_ts
 __all__ = ["Event", "MachineState", "StateCache"]
 
 Event = tuple[str, dict[str, Any]]
-_STATUSES = ("normal", "predictive", "failure")
+_STATUSES = ("normal", "predictive", "failure", "unscored")
 _CLEARED_MEMORY = 10_000
 
 
@@ -39,6 +39,7 @@ class MachineState:
     """What the API knows about one machine."""
 
     machine_id: str
+    profile: str | None = None  # the profile of its latest stored prediction
     latest: dict[str, Any] | None = None
     latest_ts_ms: int | None = None
     reported: str | None = None  # state of the last status message received
@@ -91,6 +92,9 @@ class StateCache:
                 machine.heard_ms = now_ms
                 if machine.latest_ts_ms is None or moment >= machine.latest_ts_ms:
                     machine.latest, machine.latest_ts_ms = prediction, moment
+                machine.profile = (
+                    prediction.get("profile") or machine.profile
+                )  # as the store's machines row: the newest
                 events.append(("prediction", prediction))
                 events.extend(self._flip(machine, now_ms))
         return events
@@ -170,6 +174,7 @@ class StateCache:
         alerts = sorted(machine.open_alerts.values(), key=lambda view: view["opened_at"], reverse=True)
         return {
             "machine_id": machine.machine_id,
+            "profile": machine.profile,
             "online": machine.online(now_ms, self.offline_after_ms),
             "status": latest["status"] if latest else None,
             "last_seen": None if seen is None else ms_to_ts(seen),

@@ -22,7 +22,7 @@ from api.rows import alert_view
 __all__ = ["BatchResult", "Store"]
 
 _PRUNE_CHUNK = 5_000
-_INSERT_CHUNK = 1_000  # rows per INSERT: 20 columns stay far below SQLite's 32,766 variables
+_INSERT_CHUNK = 1_000  # rows per INSERT: 15 columns stay far below SQLite's 32,766 variables
 _PREDICTION_COLUMNS = tuple(column.name for column in predictions.columns)
 
 
@@ -146,9 +146,18 @@ class Store:
         return [row for key, row in reversed(unique.items()) if key in new_keys]
 
     def _add_counts(self, conn: sa.Connection, new_rows: Sequence[dict[str, Any]]) -> None:
-        self._add_counts_by_machine(conn, _counts((row["machine_id"], row["status"]) for row in new_rows))
+        """Count the new rows per machine, and record each machine's profile (its latest row's)."""
+        profiles = {row["machine_id"]: row["profile"] for row in new_rows}
+        counts = _counts((row["machine_id"], row["status"]) for row in new_rows)
+        self._add_counts_by_machine(conn, counts, profiles=profiles)
 
-    def _add_counts_by_machine(self, conn: sa.Connection, counts: dict[str, Counter[str]], sign: int = 1) -> None:
+    def _add_counts_by_machine(
+        self,
+        conn: sa.Connection,
+        counts: dict[str, Counter[str]],
+        sign: int = 1,
+        profiles: dict[str, str] | None = None,
+    ) -> None:
         if not counts:
             return
         c = machines.c
@@ -159,11 +168,13 @@ class Store:
                 readings=c.readings + sa.bindparam("n_readings"),
                 predictive=c.predictive + sa.bindparam("n_predictive"),
                 failure=c.failure + sa.bindparam("n_failure"),
+                profile=sa.func.coalesce(sa.bindparam("p", type_=sa.String), c.profile),
             )
         )
         params = [
             {
                 "m": machine_id,
+                "p": (profiles or {}).get(machine_id),
                 **{f"n_{name}": sign * counted[name] for name in ("readings", "predictive", "failure")},
             }
             for machine_id, counted in sorted(counts.items())

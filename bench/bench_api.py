@@ -58,10 +58,21 @@ def payload(machine: int, n: int, ts: datetime, rng: random.Random) -> bytes:
             "ts": format_ts(ts),
             "status": status,
             "failure_probability": round(rng.random(), 3),
-            "torque_nm": round(40 + rng.random() * 30, 2),
-            "tool_wear_min": n % 250,
+            "values": varied(EXAMPLE["values"], rng, n),
         }
     ).encode()
+
+
+def varied(values: dict[str, Any], rng: random.Random, n: int) -> dict[str, Any]:
+    """The example's values with every number moved a little (and one growing like a counter)."""
+    numbers = [name for name, value in values.items() if isinstance(value, int | float)]
+    out = {
+        name: round(value * (0.9 + 0.2 * rng.random()), 2) if name in numbers else value
+        for name, value in values.items()
+    }
+    if numbers:
+        out[numbers[-1]] = float(n % 250)
+    return out
 
 
 def payloads(rows: int, seed: int = 7) -> Iterator[bytes]:

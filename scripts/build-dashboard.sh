@@ -11,7 +11,7 @@ if ! command -v node >/dev/null || ! node -e 'const [a,b]=process.versions.node.
   exit 0
 fi
 stamp=dist/.source-hash
-# The types are generated from the contract, so its examples and payloads count as sources.
+# The types are generated from the contract's schemas (dashboard/schemas/contract.json), so they count as sources.
 hash=$(cat package-lock.json $(git ls-files src scripts index.html '*.ts' '*.json' ../contract 2>/dev/null | sort) 2>/dev/null | sha256sum | cut -c1-16)
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$hash" ]; then exit 0; fi
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then

@@ -2,26 +2,30 @@
 
 An alert message names the machine, the kind (predicted or detected), the failure mode,
 the probability, the readings that matter for that mode, the model's explanation when the
-prediction carries one, the time and a link to the machine in the dashboard.
+prediction carries one, the time and a link to the machine in the dashboard. Mode names,
+field labels and units, and which readings matter for a mode come from the machine's profile
+(its physics rules name the fields, or the derived features whose expressions name them).
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from contract import Alert
+from contract.expressions import Expression, ExpressionError, parse_expression
 from telegram_bot.text import (
     CLEARED_ICON,
     KIND_ICONS,
     MAX_TEXT,
+    Profile,
     as_number,
     clip,
     esc,
     kind_title,
     machine_link,
     mode_text,
+    numeric_fields,
     percent,
     reading_values,
     when,
@@ -29,30 +33,26 @@ from telegram_bot.text import (
 
 __all__ = ["alert_message", "digest_message", "explanation_lines", "readings_that_matter"]
 
-# The readings behind each AI4I failure mode; other modes (or none) show all five.
-MODE_READINGS: dict[str, tuple[str, ...]] = {
-    "TWF": ("tool_wear_min",),
-    "HDF": ("air_temp_k", "process_temp_k", "rotational_speed_rpm"),
-    "PWF": ("torque_nm", "rotational_speed_rpm"),
-    "OSF": ("tool_wear_min", "torque_nm"),
-}
 _DIGEST_FOOTER_ROOM = 300
 
 
-def alert_message(alert: Alert, prediction: Mapping[str, Any] | None, dashboard_url: str) -> str:
+def alert_message(
+    alert: Alert, prediction: Mapping[str, Any] | None, dashboard_url: str, profile: Profile = None
+) -> str:
     """One alert event (opened or cleared) as a Telegram HTML message."""
-    lines = _cleared_lines(alert) if alert.state == "cleared" else _opened_lines(alert, prediction)
+    lines = _cleared_lines(alert, profile) if alert.state == "cleared" else _opened_lines(alert, prediction, profile)
     lines.append(machine_link(dashboard_url, alert.machine_id))
     return "\n".join(lines)
 
 
-def _opened_lines(alert: Alert, prediction: Mapping[str, Any] | None) -> list[str]:
+def _opened_lines(alert: Alert, prediction: Mapping[str, Any] | None, profile: Profile) -> list[str]:
+    mode = _upper_first(mode_text(alert.predicted_mode, profile))
     lines = [
         f"{KIND_ICONS.get(alert.kind, '🟠')} <b>{kind_title(alert.kind)}</b> on <b>{esc(alert.machine_id)}</b>",
-        f"{_upper_first(mode_text(alert.predicted_mode))}, probability {percent(alert.failure_probability)}",
+        f"{mode}, probability {percent(alert.failure_probability)}",
     ]
     if prediction is not None:
-        readings = readings_that_matter(prediction, alert.predicted_mode)
+        readings = readings_that_matter(prediction, alert.predicted_mode, profile)
         if readings:
             lines.append("Readings: " + ", ".join(readings))
         lines.extend(f"Why: {esc(line)}" for line in explanation_lines(prediction.get("explanation")))
@@ -65,40 +65,83 @@ def _upper_first(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
-def _cleared_lines(alert: Alert) -> list[str]:
+def _cleared_lines(alert: Alert, profile: Profile) -> list[str]:
     return [
         f"{CLEARED_ICON} <b>Cleared</b> on <b>{esc(alert.machine_id)}</b>",
-        f"{kind_title(alert.kind)} ({mode_text(alert.predicted_mode)}) is back to normal",
+        f"{kind_title(alert.kind)} ({mode_text(alert.predicted_mode, profile)}) is back to normal",
         f"Opened {when(alert.opened_at)}, cleared {when(alert.cleared_at)}",
     ]
 
 
-def readings_that_matter(prediction: Mapping[str, Any], mode: str | None) -> list[str]:
-    """The readings behind `mode` plus the derived quantity its rule looks at."""
-    names = MODE_READINGS.get((mode or "").upper())
-    if names is None:
-        return reading_values(prediction)
-    return reading_values(prediction, names) + _derived(prediction, (mode or "").upper())
+def readings_that_matter(prediction: Mapping[str, Any], mode: str | None, profile: Profile) -> list[str]:
+    """The readings behind `mode` (the fields its profile's rules look at, then the derived
+    quantities they compare), or every reading when the profile says nothing of the mode."""
+    fields, derived = mode_quantities(profile, mode)
+    if not fields:
+        return reading_values(prediction, profile)
+    return reading_values(prediction, profile, fields) + _derived_values(prediction, profile, derived)
 
 
-def _derived(prediction: Mapping[str, Any], mode: str) -> list[str]:
-    value = _numbers(prediction, MODE_READINGS[mode])
-    if value is None:
-        return []
-    if mode == "HDF":
-        return [f"process − air {value['process_temp_k'] - value['air_temp_k']:,.1f} K"]
-    if mode == "PWF":
-        watts = value["torque_nm"] * value["rotational_speed_rpm"] * 2 * math.pi / 60
-        return [f"power {watts / 1000:,.1f} kW"]
-    if mode == "OSF":
-        return [f"wear × torque {value['tool_wear_min'] * value['torque_nm']:,.0f} min·Nm"]
-    return []
+def mode_quantities(profile: Profile, mode: str | None) -> tuple[list[str], list[str]]:
+    """The fields (in profile order) and derived features the rules and limits of `mode` depend on."""
+    if not profile or not mode:
+        return [], []
+    physics = _mapping(profile.get("physics"))
+    named: list[str] = []
+    for rule in _as_list(physics.get("rules")):
+        if isinstance(rule, Mapping) and str(rule.get("mode", "")).upper() == mode.upper():
+            named += [str(c.get("value")) for c in _as_list(rule.get("when")) if isinstance(c, Mapping)]
+    for limit in _as_list(_mapping(physics.get("early_warning")).get("limits")):
+        if isinstance(limit, Mapping) and str(limit.get("mode", "")).upper() == mode.upper():
+            named += [str(limit.get("counter")), str(_mapping(limit.get("per")).get("field"))]
+    expressions = _derived_expressions(profile)
+    wanted = set(named)
+    for name in named:
+        if name in expressions:
+            wanted |= expressions[name].names
+    fields = [str(f.get("name")) for f in _as_list(profile.get("fields")) if isinstance(f, Mapping)]
+    derived = [name for name in expressions if name in named]
+    return [name for name in fields if name in wanted], derived
 
 
-def _numbers(prediction: Mapping[str, Any], names: tuple[str, ...]) -> dict[str, float] | None:
-    values = {name: as_number(prediction.get(name)) for name in names}
-    numbers = {name: value for name, value in values.items() if value is not None}
-    return numbers if len(numbers) == len(names) else None
+def _derived_expressions(profile: Profile) -> dict[str, Expression]:
+    """The profile's derived features, parsed by the contract (never eval'ed); a bad one is left out."""
+    known = {str(f["name"]) for f in numeric_fields(profile)}
+    found: dict[str, Expression] = {}
+    for item in _as_list(_mapping(profile).get("derived")):
+        if not isinstance(item, Mapping) or not isinstance(item.get("name"), str):
+            continue
+        try:
+            found[item["name"]] = parse_expression(str(item.get("expr", "")), known | set(found))
+        except ExpressionError:
+            continue
+        known.add(item["name"])
+    return found
+
+
+def _derived_values(prediction: Mapping[str, Any], profile: Profile, names: list[str]) -> list[str]:
+    """'power 9,701 W'-style pieces for derived features computable from the prediction's values."""
+    values = {k: v for k, v in _mapping(prediction.get("values")).items() if as_number(v) is not None}
+    expressions = _derived_expressions(profile)
+    computed: dict[str, Any] = dict(values)
+    for name, expression in expressions.items():  # in order: later ones may use earlier ones
+        if expression.names <= set(computed):
+            computed[name] = expression.evaluate(computed)
+    derived = {str(d["name"]): d for d in _as_list(_mapping(profile).get("derived")) if isinstance(d, Mapping)}
+    pieces = []
+    for name in names:
+        number = as_number(computed.get(name))
+        if number is None:
+            continue
+        item = derived[name]
+        digits = item.get("decimals") if isinstance(item.get("decimals"), int) else 2
+        unit = f" {esc(item['unit'])}" if item.get("unit") else ""
+        pieces.append(f"{esc(item.get('label') or name)} {number:,.{digits}f}{unit}")
+    return pieces
+
+
+def _mapping(value: object) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
 
 
 def explanation_lines(explanation: object, limit: int = 3) -> list[str]:
@@ -126,7 +169,7 @@ def _condition_text(condition: object) -> str | None:
 
 
 def _pushed_up(contributions: object) -> list[str]:
-    """'raised by torque_nm +0.31, tool_wear_min +0.12' from {feature: contribution} or a list."""
+    """'raised by load +0.31, wear +0.12' from {feature: contribution} or a list."""
     pairs: list[tuple[str, float]] = []
     if isinstance(contributions, Mapping):
         numbers = ((str(key), as_number(value)) for key, value in contributions.items())

@@ -6,10 +6,14 @@ the API's own `error` text, or what went wrong on the way to it.
 
 from __future__ import annotations
 
+import time
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
 
 import httpx
+
+from contract.profiles import builtin_profiles
 
 __all__ = ["ApiError", "ForewarnApi", "NotFoundError", "UnauthorizedError"]
 
@@ -29,8 +33,10 @@ class UnauthorizedError(ApiError):
 class ForewarnApi:
     """Async calls to the endpoints the bot needs."""
 
-    def __init__(self, base_url: str, token: str | None, timeout_s: float = 5.0) -> None:
+    def __init__(self, base_url: str, token: str | None, timeout_s: float = 5.0, profile_ttl_s: float = 60.0) -> None:
         self.token = token
+        self._profiles: dict[str, tuple[float, dict[str, Any]]] = {}
+        self._profile_ttl_s = profile_ttl_s
         self._http = httpx.AsyncClient(
             base_url=base_url.rstrip("/"),
             timeout=httpx.Timeout(timeout_s, connect=2.0),
@@ -52,6 +58,31 @@ class ForewarnApi:
     async def prediction(self, machine_id: str, reading_id: str) -> dict[str, Any]:
         """GET /api/readings/{machine}/{reading_id}: one scored reading."""
         return await self._get(f"/api/readings/{quote(machine_id, safe='')}/{quote(reading_id, safe='')}")
+
+    async def profile(self, profile_id: str) -> dict[str, Any]:
+        """GET /api/profiles/{id}: a machine class's fields, units and failure modes (kept a minute)."""
+        now = time.monotonic()
+        cached = self._profiles.get(profile_id)
+        if cached is not None and now - cached[0] < self._profile_ttl_s:
+            return cached[1]
+        found = await self._get(f"/api/profiles/{quote(profile_id, safe='')}")
+        self._profiles[profile_id] = (now, found)
+        return found
+
+    async def machine_profile(self, machine: Mapping[str, Any]) -> dict[str, Any] | None:
+        """The profile a machine summary, prediction or alert names (its `profile` id).
+
+        From the API (which also knows the operator's profiles); when the API cannot answer, a
+        built-in profile is still known from the contract. None when neither knows it.
+        """
+        profile_id = machine.get("profile")
+        if not isinstance(profile_id, str) or not profile_id:
+            return None
+        try:
+            return await self.profile(profile_id)
+        except ApiError:
+            builtin = builtin_profiles().get(profile_id)
+            return None if builtin is None else builtin.to_json_dict()
 
     async def ack(self, alert_id: str, by: str) -> dict[str, Any]:
         """POST /api/alerts/{id}/ack as `by`; needs the API token."""

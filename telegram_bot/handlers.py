@@ -108,7 +108,8 @@ class BotHandlers:
         if machine_id is None:
             return
         try:
-            text = machine_reply(await self.api.machine(machine_id), self.dashboard_url)
+            machine = await self.api.machine(machine_id)
+            text = machine_reply(machine, self.dashboard_url, await self.api.machine_profile(machine))
         except NotFoundError:
             text = f"No machine <b>{esc(machine_id)}</b> is known. /status lists them."
         except ApiError as exc:

@@ -47,7 +47,19 @@ class AlertRenderer:
 
     async def __call__(self, alert: Alert) -> str:
         prediction = await self.prediction(alert) if alert.state == "open" else None
-        return alert_message(alert, prediction, self.dashboard_url)
+        return alert_message(alert, prediction, self.dashboard_url, await self.profile(alert, prediction))
+
+    async def profile(self, alert: Alert, prediction: dict[str, Any] | None) -> dict[str, Any] | None:
+        """The machine's profile (names its fields and modes); None when nobody can say."""
+        if alert.profile:
+            return await self.api.machine_profile({"profile": alert.profile})
+        if prediction is not None and prediction.get("profile"):
+            return await self.api.machine_profile(prediction)
+        try:
+            return await self.api.machine_profile(await self.api.machine(alert.machine_id))
+        except ApiError as exc:
+            log.info("alert %s goes without its profile: %s", alert.alert_id, exc)
+            return None
 
     async def prediction(self, alert: Alert) -> dict[str, Any] | None:
         """The alert's prediction, else the machine's latest one; None when the API cannot say."""

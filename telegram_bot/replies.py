@@ -11,6 +11,7 @@ from telegram_bot.text import (
     MAX_TEXT,
     OFFLINE_ICON,
     STATUS_ICONS,
+    Profile,
     clip,
     esc,
     machine_link,
@@ -95,30 +96,32 @@ def _status_line(machine: Mapping[str, Any]) -> str:
     return ", ".join(parts)
 
 
-def machine_reply(machine: Mapping[str, Any], dashboard_url: str) -> str:
-    """/machine ID: status, probability, latest values and open alerts of one machine."""
+def machine_reply(machine: Mapping[str, Any], dashboard_url: str, profile: Profile = None) -> str:
+    """/machine ID: status, probability, latest values (the profile's fields) and open alerts."""
     machine_id = str(machine.get("machine_id"))
     online = "online" if machine.get("online") else "offline"
     status = machine.get("status")
     icon = STATUS_ICONS.get(str(status), "⚪")
     lines = [f"{icon} <b>{esc(machine_id)}</b>: {esc(status or 'no data')}, {online}"]
+    if profile and isinstance(profile.get("name"), str):
+        lines.append(f"Profile: {esc(profile['name'])} ({esc(profile.get('id'))})")
     latest = machine.get("latest")
     if isinstance(latest, Mapping):
-        lines += _latest_lines(latest, machine.get("threshold"))
+        lines += _latest_lines(latest, machine.get("threshold"), profile)
     alerts = [a for a in _as_list(machine.get("open_alerts")) if isinstance(a, Mapping)]
     lines.append(f"Open alerts: {len(alerts)}" if alerts else "No open alerts.")
-    lines += [_alert_line(alert, with_machine=False) for alert in alerts[:10]]
+    lines += [_alert_line(alert, with_machine=False, profile=profile) for alert in alerts[:10]]
     lines.append(machine_link(dashboard_url, machine_id))
     return "\n".join(lines)
 
 
-def _latest_lines(latest: Mapping[str, Any], threshold: object) -> list[str]:
+def _latest_lines(latest: Mapping[str, Any], threshold: object, profile: Profile) -> list[str]:
     line = f"Failure probability {percent(latest.get('failure_probability'))}"
     if threshold is not None:
         line += f" (threshold {percent(threshold)})"
     if latest.get("predicted_mode"):
-        line += f", {mode_text(latest.get('predicted_mode'))}"
-    values = reading_values(latest)
+        line += f", {mode_text(latest.get('predicted_mode'), profile)}"
+    values = reading_values(latest, profile)
     return [line, *(["Latest: " + ", ".join(values)] if values else []), f"At {when(latest.get('ts'))}"]
 
 
@@ -131,11 +134,11 @@ def alerts_reply(data: Mapping[str, Any]) -> str:
     return _fit(header, list(map(_alert_line, alerts)))
 
 
-def _alert_line(alert: Mapping[str, Any], with_machine: bool = True) -> str:
+def _alert_line(alert: Mapping[str, Any], with_machine: bool = True, profile: Profile = None) -> str:
     icon = KIND_ICONS.get(str(alert.get("kind")), "🟠")
     machine = f"<b>{esc(clip(str(alert.get('machine_id')), 40))}</b> " if with_machine else ""
     text = (
-        f"{icon} {machine}{esc(alert.get('kind'))}, {mode_text(alert.get('predicted_mode'))}, "
+        f"{icon} {machine}{esc(alert.get('kind'))}, {mode_text(alert.get('predicted_mode'), profile)}, "
         f"{percent(alert.get('failure_probability'))}, since {when(alert.get('opened_at'))}"
     )
     if alert.get("acked_by"):

@@ -2,13 +2,17 @@
 
 Every message is sent with Telegram's HTML parse mode, so anything that comes from data
 (machine ids, modes, explanation text) goes through :func:`esc`.
+
+What a machine measures and how it fails comes from its profile, as the API answers it
+(``GET /api/profiles/ID``: fields with label, unit and decimals; failure modes with code and
+name). Without one (an API that does not know it), values are shown by their field names.
 """
 
 from __future__ import annotations
 
 import html
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import quote
 
@@ -17,22 +21,9 @@ from contract import parse_ts
 # Telegram refuses texts over 4096 characters (counted after parsing the HTML); stay well under.
 MAX_TEXT = 3800
 
-MODE_NAMES = {
-    "TWF": "tool wear failure",
-    "HDF": "heat dissipation failure",
-    "PWF": "power failure",
-    "OSF": "overstrain failure",
-    "RNF": "random failure",
-}
-
-# (label, unit, format) of each reading, in the order a person reads a machine.
-READINGS: dict[str, tuple[str, str, str]] = {
-    "air_temp_k": ("air", "K", "{:,.1f}"),
-    "process_temp_k": ("process", "K", "{:,.1f}"),
-    "rotational_speed_rpm": ("speed", "rpm", "{:,.0f}"),
-    "torque_nm": ("torque", "Nm", "{:,.1f}"),
-    "tool_wear_min": ("tool wear", "min", "{:,.0f}"),
-}
+# A profile as the API answers it (GET /api/profiles/ID); None when it is not known.
+Profile = Mapping[str, Any] | None
+NUMERIC_KINDS = ("sensor", "counter")
 
 STATUS_ICONS = {"failure": "🔴", "predictive": "🟠", "normal": "🟢"}
 KIND_ICONS = {"detected": "🔴", "predicted": "🟠"}
@@ -68,12 +59,32 @@ def when(ts: object, with_date: bool = True) -> str:
     return moment.strftime("%Y-%m-%d %H:%M:%S UTC" if with_date else "%H:%M:%S UTC")
 
 
-def mode_text(mode: object) -> str:
-    """'PWF' -> 'power failure (PWF)'; None -> 'failure mode unknown'."""
+def mode_text(mode: object, profile: Profile = None) -> str:
+    """'PWF' -> 'Power Failure (PWF)' with the profile's name of the mode; None -> 'failure mode unknown'."""
     if not isinstance(mode, str) or not mode:
         return "failure mode unknown"
-    name = MODE_NAMES.get(mode.upper())
-    return f"{name} ({esc(mode)})" if name else esc(mode)
+    name = mode_names(profile).get(mode.upper())
+    return f"{esc(name)} ({esc(mode)})" if name else esc(mode)
+
+
+def mode_names(profile: Profile) -> dict[str, str]:
+    """The profile's failure modes, code (upper case) -> name."""
+    modes = _as_list(profile.get("failure_modes")) if profile else []
+    return {
+        str(m["code"]).upper(): str(m["name"])
+        for m in modes
+        if isinstance(m, Mapping) and isinstance(m.get("code"), str) and isinstance(m.get("name"), str)
+    }
+
+
+def numeric_fields(profile: Profile) -> list[Mapping[str, Any]]:
+    """The profile's sensors and counters, in its order (each with name, label, unit, decimals)."""
+    fields = _as_list(profile.get("fields")) if profile else []
+    return [
+        f
+        for f in fields
+        if isinstance(f, Mapping) and f.get("kind") in NUMERIC_KINDS and isinstance(f.get("name"), str)
+    ]
 
 
 def kind_title(kind: object) -> str:
@@ -85,15 +96,31 @@ def machine_link(dashboard_url: str, machine_id: str) -> str:
     return f"{dashboard_url.rstrip('/')}/#/machine/{quote(machine_id, safe='')}"
 
 
-def reading_values(prediction: Mapping[str, Any], names: tuple[str, ...] = tuple(READINGS)) -> list[str]:
-    """'torque 65.7 Nm'-style pieces for the named readings present in a prediction."""
+def reading_values(prediction: Mapping[str, Any], profile: Profile, names: Sequence[str] | None = None) -> list[str]:
+    """'torque 65.7 Nm'-style pieces: the profile's numbers (or those `names`) a prediction carries.
+
+    Labels, units and decimals are the profile's; without a profile every number of the
+    prediction's values is shown by its field name.
+    """
+    values = prediction.get("values")
+    if not isinstance(values, Mapping):
+        return []
+    fields = numeric_fields(profile) or [{"name": key, "label": key} for key in values]
     pieces = []
-    for name in names:
-        number = as_number(prediction.get(name))
-        if number is not None and name in READINGS:
-            label, unit, fmt = READINGS[name]
-            pieces.append(f"{label} {fmt.format(number)} {unit}")
+    for field in fields:
+        name = str(field["name"])
+        number = as_number(values.get(name))
+        if number is None or (names is not None and name not in names):
+            continue
+        decimals = field.get("decimals")
+        digits = decimals if isinstance(decimals, int) and 0 <= decimals <= 9 else 2
+        unit = f" {esc(field['unit'])}" if isinstance(field.get("unit"), str) and field["unit"] else ""
+        pieces.append(f"{esc(field.get('label') or name)} {number:,.{digits}f}{unit}")
     return pieces
+
+
+def _as_list(value: object) -> list[Any]:
+    return list(value) if isinstance(value, list | tuple) else []
 
 
 def clip(text: str, limit: int) -> str:

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 from flask import Blueprint, Response, jsonify, request
 
-from api.params import integer, machine_id
+from api.errors import ApiError
+from api.params import integer, machine_id, profile_id
 from api.runtime import runtime
 from model.drift import drift_report
 
@@ -18,36 +17,37 @@ bp = Blueprint("drift", __name__)
 
 @bp.get("/api/drift")
 def drift() -> Response:
+    """Per field of the profile's model card; the profile is the machine's, the one asked, or the default."""
     state = runtime()
     machine = machine_id(request.args.get("machine"))
     limit = integer(request.args, "limit", 1000, 10, 50_000)
-    version, reference = _reference(state.config.models_dir)
+    profile = profile_id(request.args.get("profile"))
+    if machine is not None:
+        bound = state.queries.machine_profiles(machine).get(machine)
+        if profile is not None and bound is not None and bound != profile:
+            raise ApiError(400, f"machine {machine!r} has profile {bound!r}, not {profile!r}", "profile")
+        profile = profile or bound
+    profile = profile or state.default_profile
+    version, reference = state.training_distribution(profile)
     body: dict[str, Any] = {
         "model_version": version,
         "machine_id": machine,
+        "profile": profile,
         "window": 0,
         "reason": None,
         "features": [],
     }
+    if version is None:
+        body["reason"] = (
+            f"no model of profile {profile} is in service (train one: python -m training --profile {profile})"
+        )
+        return jsonify(body)
     if reference is None:
         body["reason"] = "the model card has no training distribution (retrain with `python -m training`)"
         return jsonify(body)
-    features = tuple(reference)  # the sensors the model was trained on
-    recent = state.queries.recent_values(machine, features, limit)
-    body["window"] = len(recent[features[0]]) if features else 0
+    recent = state.queries.recent_values(machine, profile, list(reference), limit)
+    body["window"] = max((len(values) for values in recent.values()), default=0)
     body["features"] = drift_report(reference, {k: np.asarray(v, dtype=float) for k, v in recent.items()})
     if not body["window"]:
         body["reason"] = "no readings yet"
     return jsonify(body)
-
-
-def _reference(models_dir: Path | None) -> tuple[str | None, dict[str, Any] | None]:
-    """The model in service and its card's training distribution (JSON only: nothing unpickled)."""
-    if models_dir is None:
-        return None, None
-    try:
-        version = (models_dir / "current").read_text().strip()
-        card = json.loads((models_dir / version / "card.json").read_text())
-    except (OSError, ValueError):
-        return None, None
-    return version, card.get("training_distribution")

@@ -12,7 +12,7 @@ from flask import Blueprint, Response, jsonify, request
 
 from api.errors import ApiError
 from api.params import integer, log_filter, optional_cursor
-from api.rows import CSV_FIELDS, encode_cursor
+from api.rows import CSV_HEAD, CSV_TAIL, encode_cursor
 from api.runtime import runtime
 
 bp = Blueprint("log", __name__)
@@ -45,20 +45,33 @@ def export_csv() -> Response:
     """The log's rows as CSV, newest first, streamed page by page (memory stays flat)."""
     filters = log_filter(request.args)
     limit = integer(request.args, "limit", MAX_EXPORT_ROWS, 1, MAX_EXPORT_ROWS)
-    rows = islice(runtime().queries.iter_log(filters), limit)
+    state = runtime()
+    rows = islice(state.queries.iter_log(filters), limit)
     return Response(
-        _csv_chunks(rows),
+        _csv_chunks(rows, state.value_fields(filters)),
         mimetype="text/csv",
         headers={"Content-Disposition": 'attachment; filename="forewarn-log.csv"'},
     )
 
 
-def _csv_chunks(rows: Iterable[dict[str, Any]]) -> Iterator[str]:
+def _csv_chunks(rows: Iterable[dict[str, Any]], value_fields: list[str]) -> Iterator[str]:
+    """One column per prediction field, `values` spread into one column per profile field.
+
+    The value columns are the fields of the profiles of the machines the filters select (in
+    profile order); a value whose machine's profile lacks the column leaves the cell empty.
+    """
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(CSV_FIELDS)
+    writer.writerow([*CSV_HEAD, *value_fields, *CSV_TAIL])
     for count, row in enumerate(rows, start=1):
-        writer.writerow([_cell(row[name]) for name in CSV_FIELDS])
+        values = row["values"]
+        writer.writerow(
+            [
+                *(_cell(row[name]) for name in CSV_HEAD),
+                *(_cell(values.get(name)) for name in value_fields),
+                *(_cell(row[name]) for name in CSV_TAIL),
+            ]
+        )
         if count % _FLUSH_ROWS == 0:
             yield _take(buffer)
     yield _take(buffer)

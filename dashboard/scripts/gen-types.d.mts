@@ -1,21 +1,10 @@
 /** Types of the generator's exports, for tests/contract.test.ts. */
-export interface Spec {
-  types: string[];
-  nullable: boolean;
-  enum: string[] | null;
-  alias?: string;
+export interface Merged {
+  document: { title: string; properties: Record<string, unknown>; $defs: Record<string, unknown> };
+  titles: string[];
 }
-export interface Python {
-  aliases: Record<string, string[]>;
-  classes: Record<string, Record<string, string>>;
-}
-export interface Schema {
-  name: string;
-  file: string;
-  fields: Record<string, Spec>;
-  pythonFields: string[] | null;
-}
-export function parsePayloads(source: string): Python;
-export function annotationToSpec(annotation: string, aliases: Record<string, string[]>): Spec | null;
-export function describeExample(file: string, example: Record<string, unknown>, python: Python): Schema;
-export function render(schemas: Schema[], aliases: Record<string, string[]>): string;
+export function mergeSchemas(named: Record<string, unknown>): Merged;
+export function generate(named: Record<string, unknown>): Promise<string>;
+export function schemasOf(document: unknown, source?: string): Record<string, unknown>;
+export function readSchemas(file: string): Record<string, unknown>;
+export function withoutTitles(node: unknown): unknown;

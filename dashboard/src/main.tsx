@@ -3,10 +3,13 @@ import { createRoot } from 'react-dom/client';
 import { App } from './App';
 import { connectEvents, loadSnapshot } from './live/connection';
 import { LiveContext } from './live/hooks';
+import { ProfilesContext, ProfilesStore } from './live/profiles';
 import { LiveStore } from './live/store';
 import './styles.css';
 
 const store = new LiveStore();
+const profiles = new ProfilesStore();
+profiles.want(null);
 void loadSnapshot(store);
 connectEvents(store);
 
@@ -27,7 +30,9 @@ if (!root) throw new Error('index.html has no #root element');
 createRoot(root).render(
   <StrictMode>
     <LiveContext value={store}>
-      <App />
+      <ProfilesContext value={profiles}>
+        <App />
+      </ProfilesContext>
     </LiveContext>
   </StrictMode>,
 );

@@ -6,7 +6,7 @@ import { LiveStore } from '../src/live/store';
 import { DriftPanel } from '../src/views/DriftPanel';
 import { DriftView } from '../src/views/DriftView';
 import { DRIFT_REFRESH_MS } from '../src/views/useDrift';
-import { prediction, predictionEvent, summary } from './fixtures';
+import { MILL, prediction, predictionEvent, summary } from './fixtures';
 
 function report(machine: string | null, features: { feature: string; psi: number; level: string }[], reason: string | null = null) {
   return { model_version: '20261127-0815-3f2a9c1b', machine_id: machine, window: features.length ? 1000 : 0, reason, features };
@@ -45,12 +45,12 @@ afterEach(() => {
 describe('DriftPanel', () => {
   it("shows one machine's PSI per sensor, coloured by level, with window, model and what PSI means", async () => {
     const calls = serveDrift(report('m1', MIXED));
-    render(<DriftPanel machine="m1" />);
+    render(<DriftPanel machine="m1" profile={MILL} />);
     const rows = await screen.findAllByTestId('drift-row');
     expect(calls).toEqual(['api/drift?machine=m1&limit=1000']);
     expect(rows.map((r) => r.dataset.level)).toEqual(['stable', 'moderate', 'significant']);
     expect(rows.map((r) => r.dataset.feature)).toEqual(['air_temp_k', 'torque_nm', 'tool_wear_min']);
-    expect(rows[2]?.textContent).toContain('Tool wear (min)');
+    expect(rows[2]?.textContent).toContain('tool wear (min)'); // the profile's label and unit
     expect(rows[2]?.textContent).toContain('0.413');
     expect(rows[2]?.querySelector('.pill')?.className).toBe('pill pill-drift-significant');
     expect(rows[0]?.querySelector('.pill')?.className).toBe('pill pill-drift-stable');

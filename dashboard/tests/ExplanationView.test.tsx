@@ -4,12 +4,12 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { Prediction } from '../src/api/client';
 import { ReadingDetails, ReadingModal } from '../src/views/ReadingModal';
 import { FULL_EXPLANATION, withoutEarlyWarning } from './explanationSample';
-import { readExample } from './fixtures';
+import { MILL, readExample } from './fixtures';
 
 const example = readExample('prediction') as Prediction;
 
 function details(explanation: unknown) {
-  return render(<ReadingDetails reading={{ ...example, explanation } as Prediction} />);
+  return render(<ReadingDetails reading={{ ...example, explanation } as Prediction} profile={MILL} />);
 }
 
 function bar(row: HTMLElement): HTMLElement {
@@ -56,14 +56,14 @@ describe('explanation rendering, worker shape', () => {
     expect(overstrain.textContent).toContain('(margin -176.60)');
     expect(power.textContent).toContain('met');
     expect(power.textContent).not.toContain('nearly');
-    expect(within(power).getByTitle('power failure').textContent).toBe('PWF');
+    expect(within(power).getByTitle('Power Failure').textContent).toBe('PWF');
   });
 
   it('puts the early warning first when the worker sent one', () => {
     details(FULL_EXPLANATION);
     const warning = screen.getByTestId('early-warning');
     expect(warning.dataset.mode).toBe('TWF');
-    expect(warning.dataset.remainingMin).toBe('12.4');
+    expect(warning.dataset.remaining).toBe('12.4');
     expect(warning.textContent).toContain('Early warning');
     expect(warning.textContent).toContain(FULL_EXPLANATION.early_warning.text);
     expect(screen.getByTestId('explanation').firstElementChild).toBe(warning);

@@ -6,6 +6,7 @@ import { href, parseHash } from '../src/state/routes';
 const REPORT = {
   model_version: '20261127-0815-3f2a9c1b',
   machine_id: 'm1',
+  profile: 'ai4i-mill',
   window: 1000,
   reason: null,
   features: [
@@ -21,7 +22,7 @@ describe('parseDrift', () => {
   });
 
   it('keeps the reason of an empty report', () => {
-    const none = { model_version: null, machine_id: null, window: 0, reason: 'the model card has no training distribution', features: [] };
+    const none = { model_version: null, machine_id: null, profile: null, window: 0, reason: 'the model card has no training distribution', features: [] };
     expect(parseDrift(none)).toEqual(none);
   });
 
@@ -33,6 +34,7 @@ describe('parseDrift', () => {
     expect(parsed).toEqual({
       model_version: null,
       machine_id: null,
+      profile: null,
       window: 0,
       reason: null,
       features: [{ feature: 'torque_nm', psi: 0.3, level: 'significant' }],

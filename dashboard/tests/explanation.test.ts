@@ -71,7 +71,7 @@ describe('parseExplanation of the worker shape', () => {
         { mode: 'OSF', holds: false, margin: -176.6, text: FULL_EXPLANATION.conditions[0]?.text },
         { mode: 'PWF', holds: true, margin: 412, text: FULL_EXPLANATION.conditions[1]?.text },
       ],
-      earlyWarning: { mode: 'TWF', remainingMin: 12.4, text: FULL_EXPLANATION.early_warning.text },
+      earlyWarning: { mode: 'TWF', counter: 'tool_wear_min', remaining: 12.4, unit: 'min', text: FULL_EXPLANATION.early_warning.text },
     });
     expect(explainedTotal(parsed as Explanation)).toBeCloseTo(0.6042, 6);
   });
@@ -85,7 +85,13 @@ describe('parseExplanation of the worker shape', () => {
   it('survives every part being null', () => {
     expect(parseExplanation({ base_value: null, rest: null, contributions: null, conditions: null, early_warning: null })).toBeNull();
     const onlyWarning = parseExplanation({ contributions: null, early_warning: { mode: 'OSF', remaining_min: 0, text: null } });
-    expect(onlyWarning).toEqual({ contributions: [], baseValue: null, conditions: [], rest: null, earlyWarning: { mode: 'OSF', remainingMin: 0, text: '' } });
+    expect(onlyWarning).toEqual({
+      contributions: [],
+      baseValue: null,
+      conditions: [],
+      rest: null,
+      earlyWarning: { mode: 'OSF', counter: '', remaining: 0, unit: 'min', text: '' }, // stored before profiles
+    });
     expect(explainedTotal(onlyWarning as Explanation)).toBeNull();
   });
 
@@ -101,7 +107,8 @@ describe('parseExplanation of the worker shape', () => {
   });
 
   it('words the time left', () => {
-    expect(remainingText(12.4)).toBe('about 12 min of tool use left');
+    expect(remainingText(12.4, { unit: 'min', usage: 'tool use' })).toBe('about 12 min of tool use left');
+    expect(remainingText(12.4)).toBe('about 12 left');
     expect(remainingText(-3)).toBe('inside the failure region now');
     expect(remainingText(null)).toBeNull();
   });

@@ -16,7 +16,9 @@ export const FULL_EXPLANATION = {
   ],
   early_warning: {
     mode: 'TWF',
-    remaining_min: 12.4,
+    counter: 'tool_wear_min',
+    remaining: 12.4,
+    unit: 'min',
     text: 'tool wear 188 min: about 12 min of tool use left before the tool-wear failure region (200 min)',
   },
 };

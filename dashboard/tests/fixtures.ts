@@ -1,11 +1,15 @@
 /** Test data built from the contract's own example payloads, never typed in by hand. */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import type { AlertView, MachineSummary, Prediction } from '../src/api/client';
+import type { AlertView, MachineSummary, Prediction, Profile } from '../src/api/client';
 import type { Alert } from '../src/api/contract.gen';
 import type { LiveEvent } from '../src/state/live';
 
 export const EXAMPLES_DIR = resolve(import.meta.dirname, '../../contract/examples');
+const SCHEMAS = resolve(import.meta.dirname, '../schemas/contract.json');
+
+/** The built-in AI4I profile as GET /api/profiles answers it (from the contract's schema document). */
+export const MILL = (JSON.parse(readFileSync(SCHEMAS, 'utf8')) as { profiles: Record<string, { profile: Profile }> }).profiles['ai4i-mill']?.profile as Profile;
 
 export function readExample(name: string): unknown {
   return JSON.parse(readFileSync(resolve(EXAMPLES_DIR, `${name}.json`), 'utf8'));
@@ -21,7 +25,7 @@ export function prediction(machine: string, seconds: number, patch: Partial<Pred
 }
 
 export function alertView(machine: string, id: string, patch: Partial<AlertView> = {}): AlertView {
-  return { ...baseAlert, machine_id: machine, alert_id: id, acked_by: null, acked_at: null, ...patch };
+  return { ...baseAlert, cleared_at: baseAlert.cleared_at ?? null, machine_id: machine, alert_id: id, acked_by: null, acked_at: null, ...patch };
 }
 
 export function predictionEvent(p: Prediction, id: number | null = null): LiveEvent {
@@ -31,6 +35,7 @@ export function predictionEvent(p: Prediction, id: number | null = null): LiveEv
 export function summary(machine: string, latest: Prediction | null, patch: Partial<MachineSummary> = {}): MachineSummary {
   return {
     machine_id: machine,
+    profile: latest?.profile ?? null,
     online: true,
     status: latest?.status ?? null,
     last_seen: latest?.ts ?? null,

@@ -93,7 +93,7 @@ describe('counts and order', () => {
       { kind: 'status', id: null, data: { machine_id: 'm3', online: false, ts: '2026-11-27T09:00:00Z' } },
       { kind: 'status', id: null, data: { machine_id: 'm4', online: true, ts: '2026-11-27T09:00:00Z' } },
     ]);
-    expect(countMachines(sortedMachines(state.machines))).toEqual({ normal: 1, predictive: 0, failure: 1, waiting: 1, offline: 1, online: 3, total: 4 });
+    expect(countMachines(sortedMachines(state.machines))).toEqual({ normal: 1, predictive: 0, failure: 1, unscored: 0, waiting: 1, offline: 1, online: 3, total: 4 });
   });
 
   it('orders machines naturally', () => {

@@ -15,7 +15,7 @@ describe('log filters -> query string', () => {
   });
 
   it('sends status, machine, UTC times, limit and cursor', () => {
-    const filters: LogFilters = { status: 'failure', machine: ' slave 1 ', since: '2026-11-27T08:15', until: '2026-11-27T09:00' };
+    const filters: LogFilters = { status: 'failure', profile: '', machine: ' slave 1 ', since: '2026-11-27T08:15', until: '2026-11-27T09:00' };
     const result = buildLogQuery(filters, 'abc/+=', 20);
     expect(result.ok).toBe(true);
     if (!result.ok) return;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { LiveStore } from '../src/live/store';
 import type { MachineLive } from '../src/state/live';
-import { EMPTY_LIVE, applyEvents, inOrder, insertInOrder, profileOf, seedMachines } from '../src/state/live';
+import { EMPTY_LIVE, applyEvents, inOrder, insertInOrder, seedMachines } from '../src/state/live';
 import {
   NO_FILTER,
   attentionRank,
@@ -144,15 +144,17 @@ describe('the fleet order in the live state', () => {
     expect(inOrder(state.order, state.shown).map((m) => m.id)).toEqual(['m0', 'm1', 'm2', 'm10']);
   });
 
-  it('learns each machine profile from the machine list or from a v2 prediction', () => {
+  it('learns each machine profile from the machine list, its latest prediction, or a live prediction', () => {
     const listed = { ...summary('a', prediction('a', 1)), profile: 'turbofan' };
-    let state = seedMachines(EMPTY_LIVE, [listed, summary('b', prediction('b', 1))]);
+    const unnamed = summary('b', prediction('b', 1), { profile: null }); // the latest prediction names it
+    let state = seedMachines(EMPTY_LIVE, [listed, unnamed, summary('c', null)]);
     expect(state.machines.a?.profile).toBe('turbofan');
-    expect(state.machines.b?.profile).toBeNull();
-    state = applyEvents(state, [predictionEvent({ ...prediction('b', 2), ...{ profile: 'ai4i-mill' } })]);
     expect(state.machines.b?.profile).toBe('ai4i-mill');
-    expect(profileOf({ profile: '' })).toBeNull();
-    expect(profileOf({ profile: 7 })).toBeNull();
+    expect(state.machines.c?.profile).toBeNull();
+    state = applyEvents(state, [predictionEvent({ ...prediction('c', 2), profile: 'fan' })]);
+    expect(state.machines.c?.profile).toBe('fan');
+    state = seedMachines(state, [summary('c', null)]); // a snapshot that has not heard it yet forgets nothing
+    expect(state.machines.c?.profile).toBe('fan');
   });
 });
 
@@ -163,10 +165,11 @@ describe('the totals follow every batch without a pass over the fleet', () => {
     state = applyEvents(state, [
       predictionEvent(prediction('a', 2, { status: 'normal' })),
       predictionEvent(prediction('c', 2, { status: 'predictive' })),
+      predictionEvent(prediction('d', 2, { profile: 'fan', status: 'unscored', failure_probability: null, model_version: null, threshold: null })),
       { kind: 'alert', id: 9, data: alertView('b', 'x') },
       { kind: 'status', id: 10, data: { machine_id: 'b', online: false, ts: '2026-11-27T08:20:00.000Z' } },
     ]);
-    expect(state.totals).toEqual({ normal: 1, predictive: 1, failure: 0, waiting: 0, offline: 1, online: 2, total: 3, openAlerts: 1 });
+    expect(state.totals).toEqual({ normal: 1, predictive: 1, failure: 0, unscored: 1, waiting: 0, offline: 1, online: 3, total: 4, openAlerts: 1 });
     const same = applyEvents(state, [predictionEvent(prediction('a', 3, { status: 'normal' }))]);
     expect(same.totals).toBe(state.totals); // unchanged counts: the same object, nothing re-renders for them
   });

@@ -48,29 +48,39 @@ describe('RingBuffer', () => {
 
 describe('SeriesBuffer', () => {
   it('merges points of one bucket: mean values, max probability, worst status', () => {
-    const series = new SeriesBuffer(10, 1000, 60_000);
-    series.push(prediction('a', 0, { torque_nm: 40, failure_probability: 0.2, status: 'normal' }));
-    series.push(prediction('a', 0.5, { torque_nm: 60, failure_probability: 0.9, status: 'failure' }));
-    series.push(prediction('a', 0.9, { torque_nm: 50, failure_probability: 0.1, status: 'normal' }));
+    const series = new SeriesBuffer(10, 1000, 60_000, ['speed', 'torque']);
+    series.push(prediction('a', 0, { values: { torque: 40, speed: 1 }, failure_probability: 0.2, status: 'normal' }));
+    series.push(prediction('a', 0.5, { values: { torque: 60 }, failure_probability: 0.9, status: 'failure' }));
+    series.push(prediction('a', 0.9, { values: { torque: 50, kind: 'L' }, failure_probability: 0.1, status: 'normal' }));
     const columns = series.toColumns();
     expect(series.length).toBe(1);
-    expect(columns[4]).toEqual([50]); // torque is the 4th sensor
-    expect(columns[6]).toEqual([0.9]);
+    expect(columns[1]).toEqual([1]); // speed: only the point that carried it
+    expect(columns[2]).toEqual([50]); // torque: the mean of the three
+    expect(columns[3]).toEqual([0.9]);
     expect(series.lastStatus()).toBe('failure');
   });
 
+  it('charts the fields it was given, in their order, and an unscored point has no probability', () => {
+    const series = new SeriesBuffer(10, 1000, 60_000, ['vibration_rms', 'bearing_temp_c']);
+    series.push(prediction('fan', 0, { values: { bearing_temp_c: 80, vibration_rms: 7 }, failure_probability: null, status: 'unscored' }));
+    series.push(prediction('fan', 5, { values: { bearing_temp_c: 81 }, failure_probability: null, status: 'unscored' }));
+    const columns = series.toColumns();
+    expect(columns.slice(1)).toEqual([[7, null], [80, 81], [null, null]]);
+    expect(series.lastStatus()).toBe('unscored');
+  });
+
   it('caps the number of points and drops those out of the window', () => {
-    const capped = new SeriesBuffer(600, 100, 3_600_000);
+    const capped = new SeriesBuffer(600, 100, 3_600_000, []);
     for (let i = 0; i < 5000; i += 1) capped.push(prediction('a', i));
     expect(capped.length).toBe(600);
-    const windowed = new SeriesBuffer(600, 100, 10_000);
+    const windowed = new SeriesBuffer(600, 100, 10_000, []);
     for (let i = 0; i < 60; i += 1) windowed.push(prediction('a', i));
     const [xs] = windowed.toColumns();
     expect((xs.at(-1) ?? 0) - (xs[0] ?? 0)).toBeLessThanOrEqual(10);
   });
 
   it('ignores points older than the newest (replays) and bad timestamps', () => {
-    const series = new SeriesBuffer(10, 100, 60_000);
+    const series = new SeriesBuffer(10, 100, 60_000, []);
     series.push(prediction('a', 5));
     const version = series.version;
     series.push(prediction('a', 1));

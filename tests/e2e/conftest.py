@@ -101,8 +101,8 @@ def sensors(e2e_stack: E2eStack) -> Iterator[Callable[[str], Sensor]]:
     """Make machines (sensor users) for this test; their sessions end with it."""
     made: list[Sensor] = []
 
-    def make(machine_id: str) -> Sensor:
-        made.append(e2e_stack.sensor(machine_id))
+    def make(machine_id: str, profile: str | None = None) -> Sensor:
+        made.append(e2e_stack.sensor(machine_id, profile))
         return made[-1]
 
     yield make

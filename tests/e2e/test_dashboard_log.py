@@ -12,9 +12,11 @@ from typing import Any
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
+from contract.profiles import default_profile
 from tests.support.e2e_stack import E2eStack, new_machine_id, percent, seconds_ago, wait_for
 
 pytestmark = pytest.mark.e2e
+MILL = default_profile()  # the plant's machines are AI4I mills
 
 Screenshot = Callable[[Page, str], Path]
 
@@ -126,15 +128,19 @@ def test_clicking_a_row_opens_a_modal_with_the_reading_and_its_prediction(
     expect(modal).to_be_visible()
     expect(_field(modal, "Reading id")).to_have_text(sent["reading_id"])
     expect(_field(modal, "Machine")).to_have_text(plant.mill)
-    expect(_field(modal, "Air temperature (K)")).to_have_text("302.4")
-    expect(_field(modal, "Process temperature (K)")).to_have_text("311.2")
-    expect(_field(modal, "Rotational speed (rpm)")).to_have_text("1284")
-    expect(_field(modal, "Torque (Nm)")).to_have_text("47.5")
-    expect(_field(modal, "Tool wear (min)")).to_have_text("118")
+    # labels, units and decimals are the machine's profile's (profiles/ai4i-mill.yaml)
+    expect(_field(modal, "air temperature (K)")).to_have_text("302.4")
+    expect(_field(modal, "process temperature (K)")).to_have_text("311.2")
+    expect(_field(modal, "rotational speed (rpm)")).to_have_text("1284")
+    expect(_field(modal, "torque (Nm)")).to_have_text("47.5")
+    expect(_field(modal, "tool wear (min)")).to_have_text("118")
+    expect(_field(modal, "Profile")).to_have_text(MILL.name)
     expect(_field(modal, "Reported failure")).to_have_text("yes — Heat Dissipation Failure")
     expect(_field(modal, "Failure probability")).to_have_text(percent(stored["failure_probability"]))
     expect(_field(modal, "Threshold")).to_have_text(percent(stored["threshold"]))
-    expect(_field(modal, "Predicted mode")).to_have_text(stored["predicted_mode"] or "—")
+    mode = stored["predicted_mode"]
+    names = {m.code: m.name for m in MILL.failure_modes}
+    expect(_field(modal, "Predicted mode")).to_have_text(f"{names.get(mode, mode)} ({mode})" if mode else "—")
     expect(_field(modal, "Model version")).to_have_text(stored["model_version"])
     expect(modal.get_by_test_id("explanation" if stored["explanation"] else "no-explanation")).to_be_visible()
     screenshot(page, "modal")

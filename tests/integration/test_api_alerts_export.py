@@ -75,7 +75,7 @@ def test_the_csv_export_streams_the_filtered_log(api_app: Flask) -> None:
     feed(
         api_app,
         predictions=[
-            prediction("m1", "r1", at(3), status="failure", product_id="=HYPERLINK(1)"),
+            prediction("m1", "r1", at(3), status="failure", values={"product_id": "=HYPERLINK(1)"}),
             prediction("m1", "r2", at(2)),
             prediction("m2", "r3", at(1)),
         ],
@@ -88,6 +88,9 @@ def test_the_csv_export_streams_the_filtered_log(api_app: Flask) -> None:
     assert [row["reading_id"] for row in rows] == ["r2", "r1"]
     assert rows[1]["product_id"] == "'=HYPERLINK(1)"  # a formula is defused
     assert "explanation" not in rows[0]
+    assert "values" not in rows[0]  # spread into one column per field of the machine's profile
+    assert rows[0]["profile"] == "ai4i-mill"
+    assert float(rows[0]["torque_nm"]) == prediction("m1", "x")["values"]["torque_nm"]
     limited = client.get("/api/export.csv?limit=1").get_data(as_text=True).splitlines()
     assert len(limited) == 2
     assert client.get("/api/export.csv?status=x").status_code == 400

@@ -38,11 +38,13 @@ def test_a_sensor_far_from_the_training_data_is_reported_significant(database_ur
             prediction(
                 "m1",
                 f"r{i}",
-                air_temp_k=round(float(rng.normal(300, 2)), 1),
-                process_temp_k=round(float(rng.normal(310, 1.5)), 1),
-                rotational_speed_rpm=1500.0,
-                torque_nm=round(float(rng.normal(60, 5)), 1),
-                tool_wear_min=float(rng.integers(0, 240)),
+                values={
+                    "air_temp_k": round(float(rng.normal(300, 2)), 1),
+                    "process_temp_k": round(float(rng.normal(310, 1.5)), 1),
+                    "rotational_speed_rpm": 1500.0,
+                    "torque_nm": round(float(rng.normal(60, 5)), 1),
+                    "tool_wear_min": float(rng.integers(0, 240)),
+                },
             )
             for i in range(300)
         ]
@@ -58,11 +60,22 @@ def test_a_sensor_far_from_the_training_data_is_reported_significant(database_ur
         runtime_of(app).stop()
 
 
-def test_without_a_model_card_the_report_says_why(database_url: str) -> None:
+def test_without_a_model_or_its_distribution_the_report_says_why(database_url: str, tmp_path: Path) -> None:
     app = create_app(test_config(database_url))
     try:
         body = app.test_client().get("/api/drift").json
         assert body["features"] == []
+        assert body["reason"].startswith("no model of profile ai4i-mill is in service")
+    finally:
+        runtime_of(app).stop()
+    models = tmp_path / "bare-models"
+    (models / "v0").mkdir(parents=True)
+    (models / "v0" / "card.json").write_text(json.dumps({"threshold": 0.5}))  # trained before drift reports
+    (models / "current").write_text("v0\n")
+    app = create_app(test_config(database_url, models_dir=models))
+    try:
+        body = app.test_client().get("/api/drift").json
+        assert body["model_version"] == "v0"
         assert "training distribution" in body["reason"]
     finally:
         runtime_of(app).stop()

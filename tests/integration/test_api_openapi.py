@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from dataclasses import fields
@@ -13,8 +14,10 @@ from flask import Flask
 
 from api import create_app, runtime_of
 from api.openapi import document
-from contract import Alert
-from contract.compat import V1_PREDICTION_FIELDS
+from api.openapi_schemas import components_from
+from contract import Alert, Prediction
+from contract.payloads import PREDICTION_STATUSES
+from contract.schemas import payload_schemas, profile_format_schema
 from tests.support.api import test_config
 
 HTTP_METHODS = {"get", "post", "put", "patch", "delete"}
@@ -75,16 +78,26 @@ def test_every_reference_resolves() -> None:
         assert isinstance(target, dict), ref
 
 
-def test_payload_schemas_match_the_contract() -> None:
+def test_payload_schemas_are_the_contracts_own() -> None:
     schemas = document()["components"]["schemas"]
-    # The API serves version-1 predictions and alerts without a profile until its store moves to profiles.
-    assert list(schemas["Prediction"]["properties"]) == list(V1_PREDICTION_FIELDS)
-    alert_fields = [f.name for f in fields(Alert) if f.name != "profile"]
-    assert list(schemas["Alert"]["properties"]) == alert_fields
-    assert set(schemas["AlertView"]["properties"]) == set(alert_fields) | {
-        "acked_by",
-        "acked_at",
+    contract = payload_schemas()
+    assert list(schemas["Prediction"]["properties"]) == [f.name for f in fields(Prediction)]
+    assert schemas["Prediction"]["properties"] == contract["Prediction"]["properties"]
+    assert list(schemas["Alert"]["properties"]) == [f.name for f in fields(Alert)]
+    assert list(schemas["Profile"]["properties"]) == list(profile_format_schema()["properties"])
+    assert "#/$defs/" not in json.dumps(document())  # every reference points into components
+    assert "SensorField" in schemas  # the profile format's definitions, hoisted into components
+    assert schemas["HistoryPoint"]["properties"]["status"]["enum"] == list(PREDICTION_STATUSES)
+
+
+def test_components_hoist_definitions_and_refuse_a_clash() -> None:
+    named = {"A": {"$defs": {"X": {"type": "string"}}, "properties": {"x": {"$ref": "#/$defs/X"}}}}
+    assert components_from(named) == {
+        "X": {"type": "string"},
+        "A": {"properties": {"x": {"$ref": "#/components/schemas/X"}}},
     }
+    with pytest.raises(ValueError, match="'X'"):
+        components_from({**named, "B": {"$defs": {"X": {"type": "number"}}}})
 
 
 def test_the_document_is_valid_openapi_3_1() -> None:

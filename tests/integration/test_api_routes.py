@@ -47,7 +47,9 @@ def test_machines_list_every_machine_with_latest_status_alerts_and_counts(api_ap
     assert by_id["m1"]["threshold"] == 0.41
     assert [a["alert_id"] for a in by_id["m2"]["open_alerts"]] == ["m2-detected-r1"]
     assert by_id["m3"] == {**by_id["m3"], "online": False, "latest": None, "status": None}
-    assert body["counts"] == {"normal": 0, "predictive": 1, "failure": 1, "offline": 1, "online": 2}
+    assert body["counts"] == {"normal": 0, "predictive": 1, "failure": 1, "unscored": 0, "offline": 1, "online": 2}
+    assert by_id["m1"]["profile"] == "ai4i-mill"
+    assert by_id["m3"]["profile"] is None  # heard of, never a reading
 
 
 def test_one_machine_and_an_unknown_one(api_app: Flask) -> None:
@@ -96,16 +98,10 @@ def test_history_is_oldest_first_and_raw_when_it_fits(api_app: Flask) -> None:
     assert body["downsampled"] is False
     assert body["threshold"] == 0.41
     assert [p["ts"] for p in body["points"]] == [at(100 - n) for n in range(10)]
-    assert set(body["points"][0]) == {
-        "ts",
-        "air_temp_k",
-        "process_temp_k",
-        "rotational_speed_rpm",
-        "torque_nm",
-        "tool_wear_min",
-        "failure_probability",
-        "status",
-    }
+    assert set(body["points"][0]) == {"ts", "values", "failure_probability", "status"}
+    # the numbers of the reading's values: categories and texts are not charted
+    numbers = {k: v for k, v in prediction("m1", "x")["values"].items() if isinstance(v, float)}
+    assert body["points"][0]["values"] == numbers
 
 
 def test_history_is_bucketed_with_mean_values_max_probability_and_worst_status(api_app: Flask) -> None:
@@ -114,7 +110,7 @@ def test_history_is_bucketed_with_mean_values_max_probability_and_worst_status(a
             "m1",
             f"r{n}",
             at(1000 - n),
-            torque_nm=float(n),
+            values={"torque_nm": float(n)},
             failure_probability=n / 100,
             status="failure" if n == 3 else "normal",
         )
@@ -125,7 +121,7 @@ def test_history_is_bucketed_with_mean_values_max_probability_and_worst_status(a
     points = body["points"]
     assert body["downsampled"] is True
     assert len(points) == 10
-    assert points[0]["torque_nm"] == 4.5  # mean of 0..9
+    assert points[0]["values"]["torque_nm"] == 4.5  # mean of 0..9
     assert points[0]["failure_probability"] == 0.09  # max of the bucket
     assert points[0]["status"] == "failure"
     assert points[1]["status"] == "normal"
@@ -139,7 +135,7 @@ def test_long_windows_are_bucketed_from_the_minute_rollup(api_app: Flask) -> Non
             "m1",
             f"r{k}",
             iso(hour + timedelta(minutes=k, seconds=30)),
-            torque_nm=float(k),
+            values={"torque_nm": float(k)},
             failure_probability=k / 1000,
             status="failure" if k == 3 else "predictive" if k == 70 else "normal",
         )
@@ -152,7 +148,7 @@ def test_long_windows_are_bucketed_from_the_minute_rollup(api_app: Flask) -> Non
     points = body["points"]
     assert body["downsampled"] is True
     assert len(points) == 10  # hour-wide buckets of whole minutes
-    assert [p["torque_nm"] for p in points] == [29.5 + 60 * b for b in range(10)]
+    assert [p["values"]["torque_nm"] for p in points] == [29.5 + 60 * b for b in range(10)]
     assert points[0]["failure_probability"] == 0.059
     assert [p["status"] for p in points[:3]] == ["failure", "predictive", "normal"]
     assert points[0]["ts"] == iso(hour + timedelta(minutes=29, seconds=60))  # mean of the bucket's times

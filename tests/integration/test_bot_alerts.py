@@ -66,7 +66,7 @@ def test_an_alert_becomes_one_message_per_allowed_chat(broker, telegram, publish
         opened, closed = telegram.messages_to(chat)
         assert machine_id in opened.text
         assert "Failure detected" in opened.text
-        assert "Power failure (PWF)" in opened.text
+        assert "Power Failure (PWF)" in opened.text  # the profile's name of the mode
         assert "93 %" in opened.text
         assert f"{DASHBOARD}/#/machine/{machine_id}" in opened.text
         assert f"/ack {alert.alert_id}" in opened.text

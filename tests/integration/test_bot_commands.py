@@ -9,9 +9,11 @@ fake Bot API server.
 from __future__ import annotations
 
 import json
+import shutil
 import time
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -27,6 +29,7 @@ pytest.importorskip("api", reason="the API package (api.create_app) cannot be im
 from api import create_app, runtime_of
 from tests.support.api import TOKEN, Served, prediction, test_config
 
+FAN_PROFILE = Path(__file__).resolve().parents[1] / "profiles" / "fan.yaml"
 EXPLANATION = {"conditions": [{"text": "wear × torque 12,483 min·Nm, 113 % of the 11,000 limit for type L"}]}
 
 
@@ -39,10 +42,17 @@ def telegram(monkeypatch) -> Iterator[FakeTelegram]:
 
 @pytest.fixture
 def live_api(broker: LocalBroker, tmp_path) -> Iterator[Served]:
-    """The real API on a temp SQLite database, fed by its own viewer session on the broker."""
+    """The real API on a temp SQLite database, fed by its own viewer session on the broker.
+
+    Its registry knows the test-only fan profile next to the built-in mill.
+    """
     username = f"api-{uuid.uuid4().hex[:8]}"
     mqtt = broker.settings(username, broker.add_user(username, "viewer"), session_expiry_s=600)
-    app = create_app(test_config(f"sqlite:///{tmp_path / 'api.db'}", mqtt=mqtt, topics=broker.topics))
+    registry = tmp_path / "registry"
+    (registry / "profiles").mkdir(parents=True)
+    shutil.copy(FAN_PROFILE, registry / "profiles" / "fan.yaml")
+    config = test_config(f"sqlite:///{tmp_path / 'api.db'}", mqtt=mqtt, topics=broker.topics, registry_dir=registry)
+    app = create_app(config)
     served = Served(app)
     yield served
     served.close()
@@ -61,17 +71,26 @@ class Scene:
             status="failure",
             failure_probability=0.93,
             predicted_mode="OSF",
-            torque_nm=65.7,
-            tool_wear_min=190,
+            values={"torque_nm": 65.7, "tool_wear_min": 190.0},
             explanation=EXPLANATION,
         )
         self.good = prediction(self.healthy, f"{self.healthy}-r1")
+        self.fan = f"{machine_id}-fan"
+        self.fan_reading = prediction(
+            self.fan,
+            f"{self.fan}-r1",
+            profile="fan",
+            status="unscored",
+            failure_probability=None,
+            model_version=None,
+            threshold=None,
+        ) | {"values": {"vibration_mm_s": 7.25, "bearing_temp_c": 88.4}}
         self.alert = make_alert(self.failing, reading_id=self.bad["reading_id"], predicted_mode="OSF")
 
     def publish_predictions(self) -> None:
         def visible() -> bool:
             machines = self.get("/api/machines")["machines"]
-            return {self.failing, self.healthy} <= {m["machine_id"] for m in machines}
+            return {self.failing, self.healthy, self.fan} <= {m["machine_id"] for m in machines}
 
         self._until(visible, self._publish_predictions)
 
@@ -87,7 +106,7 @@ class Scene:
         return dict(response.json())
 
     def _publish_predictions(self) -> None:
-        for payload in (self.bad, self.good):
+        for payload in (self.bad, self.good, self.fan_reading):
             topic = self.worker.topics.predictions(payload["machine_id"])
             self.worker.client.publish(topic, json.dumps(payload).encode(), qos=1).wait_for_publish(5)
 
@@ -168,11 +187,28 @@ def test_an_alert_message_carries_the_readings_and_explanation_from_the_api(
     finally:
         bot.stop()
     text = telegram.messages_to(CHAT_A)[0].text
-    assert "Overstrain failure (OSF)" in text
+    assert "Overstrain Failure (OSF)" in text
     assert "tool wear 190 min" in text
     assert "torque 65.7 Nm" in text
     assert "wear × torque 12,483 min·Nm" in text
     assert "Why: wear × torque 12,483 min·Nm, 113 % of the 11,000 limit for type L" in text
+
+
+def test_machine_names_the_fields_and_units_of_its_own_profile(broker, telegram, live_api, scene, tmp_path):
+    """The proof that nothing is hard-coded, bot part: a fan's reply names a fan's fields."""
+    scene.publish_predictions()
+    bot = RunningBot(_config(broker, telegram, live_api, tmp_path), broker).start()
+    try:
+        fan = _ask(telegram, f"/machine {scene.fan}")
+        mill = _ask(telegram, f"/machine {scene.failing}")
+    finally:
+        bot.stop()
+    assert f"{scene.fan}: unscored, online" in fan
+    assert "Profile: Industrial fan (fan)" in fan
+    assert "Latest: vibration (RMS) 7.25 mm/s, bearing temperature 88.4 °C" in fan
+    assert "torque" not in fan
+    assert "Profile: AI4I 2020 milling machine (ai4i-mill)" in mill
+    assert "vibration" not in mill
 
 
 def test_ack_without_an_api_token_says_how_to_enable_it(broker, telegram, live_api, scene, tmp_path):

@@ -76,3 +76,18 @@ def test_add_user_reaches_the_running_broker_at_once_and_remove_user_too(running
     assert "press-7 sensor" in _cli(env, "list-users").stdout.splitlines()
     assert _cli(env, "remove-user", "press-7").returncode == 0
     assert not _logs_in(env, port, "press-7", password)
+
+
+def test_a_sensor_is_bound_with_its_account_and_not_when_the_account_is_refused(
+    running: tuple[dict[str, str], int],
+) -> None:
+    env, _port = running
+    added = _cli(env, "add-user", "press-8", "--role", "sensor", "--profile", "ai4i-mill")
+    assert added.returncode == 0, added.stderr
+    assert "press-8\tai4i-mill" in _cli(env, "bindings").stdout.splitlines()
+    refused = _cli(env, "add-user", "api", "--role", "sensor")  # the API's viewer account, without --change-role
+    assert refused.returncode == 2
+    assert refused.stderr.strip() == "error: user 'api' is a viewer; to make it a sensor, add --change-role"
+    assert not any(line.startswith("api\t") for line in _cli(env, "bindings").stdout.splitlines())
+    assert _cli(env, "remove-user", "press-8").returncode == 0
+    assert not any(line.startswith("press-8\t") for line in _cli(env, "bindings").stdout.splitlines())

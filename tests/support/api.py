@@ -114,9 +114,11 @@ def at(seconds_ago: float) -> str:
     return iso(test_now() - timedelta(seconds=seconds_ago))
 
 
-def prediction(machine_id: str, reading_id: str, ts: str | None = None, **changes: Any) -> dict[str, Any]:
-    """A version-1 Prediction payload for `machine_id` (the API's store keeps version 1 for now)."""
-    base: dict[str, Any] = json.loads((V1_EXAMPLES / "prediction_v1.json").read_text())
+def prediction(
+    machine_id: str, reading_id: str, ts: str | None = None, values: dict[str, Any] | None = None, **changes: Any
+) -> dict[str, Any]:
+    """A Prediction payload (version 2, from contract/examples) for `machine_id`; `values` patch its values."""
+    base: dict[str, Any] = json.loads((EXAMPLES / "prediction.json").read_text())
     base.update(
         machine_id=machine_id,
         reading_id=reading_id,
@@ -127,13 +129,20 @@ def prediction(machine_id: str, reading_id: str, ts: str | None = None, **change
         failure=0,
         failure_description=None,
     )
+    base["values"] = {**base["values"], **(values or {})}
     base.update(changes)
+    return base
+
+
+def prediction_v1(machine_id: str, reading_id: str, ts: str | None = None, **changes: Any) -> dict[str, Any]:
+    """A version-1 (flat AI4I, before profiles) Prediction payload, as workers sent them before."""
+    base: dict[str, Any] = json.loads((V1_EXAMPLES / "prediction_v1.json").read_text())
+    base.update(machine_id=machine_id, reading_id=reading_id, ts=ts or ago(0), **changes)
     return base
 
 
 def alert(machine_id: str, alert_id: str, state: str = "open", **changes: Any) -> dict[str, Any]:
     base: dict[str, Any] = json.loads((EXAMPLES / "alert.json").read_text())
-    base.pop("profile", None)  # not stored by the API yet
     base.update(machine_id=machine_id, alert_id=alert_id, state=state, opened_at=ago(5))
     if state == "cleared":
         base["cleared_at"] = ago(0)

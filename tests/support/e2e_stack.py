@@ -99,10 +99,10 @@ def wait_for(check: Callable[[], T], timeout: float = 15.0, what: str = "conditi
 class Sensor:
     """One machine publishing readings as its own `sensor` user, with a retained status."""
 
-    def __init__(self, broker: LocalBroker, machine_id: str) -> None:
+    def __init__(self, broker: LocalBroker, machine_id: str, profile: str | None = None) -> None:
         self.broker = broker
         self.machine_id = machine_id
-        settings = broker.settings(machine_id, broker.add_user(machine_id, "sensor"))
+        settings = broker.settings(machine_id, broker.add_user(machine_id, "sensor", profile=profile))
         status = broker.topics.status(machine_id)
         self.client: mqtt.Client = create_client(settings, status)
         connect_client(self.client, settings, status_topic=status)
@@ -116,6 +116,12 @@ class Sensor:
         if code != 0:
             raise RuntimeError(f"publishing a reading of {self.machine_id} failed with rc={code}")
         return sent
+
+    def send(self, payload: dict[str, Any]) -> None:
+        """Publish a reading exactly as given (any profile's fields)."""
+        code = publish_and_wait(self.client, self.broker.topics.readings(self.machine_id), encode(payload))
+        if code != 0:
+            raise RuntimeError(f"publishing a reading of {self.machine_id} failed with rc={code}")
 
     def close(self) -> None:
         """Announce offline, as the publisher does (a clean disconnect sends no last will), and leave."""
@@ -179,6 +185,7 @@ class E2eStack:
             "FOREWARN_DATABASE_URL": f"sqlite:///{self.root / 'api' / 'forewarn.db'}",
             "FOREWARN_API_TOKEN": TOKEN,
             "FOREWARN_DASHBOARD_DIR": str(dist),
+            "FOREWARN_REGISTRY_DIR": str(self.broker.registry_dir),  # the profiles the worker knows
             # Every test page connects from 127.0.0.1, and a closed page's event stream is only
             # released at the stream's next keepalive (15 s): allow more than the default 5.
             "FOREWARN_API_THREADS": "40",
@@ -210,8 +217,8 @@ class E2eStack:
         except urllib.error.HTTPError as exc:
             return json.loads(exc.read() or b"{}")
 
-    def sensor(self, machine_id: str) -> Sensor:
-        return Sensor(self.broker, machine_id)
+    def sensor(self, machine_id: str, profile: str | None = None) -> Sensor:
+        return Sensor(self.broker, machine_id, profile)
 
     def logs(self) -> str:
         """The tails of the worker's and the API's logs, for a failing test's report."""

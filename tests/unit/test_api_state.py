@@ -11,8 +11,8 @@ OFFLINE_AFTER_MS = 60_000
 T0 = 1_795_000_000_000
 
 
-def _prediction(machine_id: str, reading_id: str, status: str = "normal") -> dict[str, Any]:
-    return {"machine_id": machine_id, "reading_id": reading_id, "status": status, "threshold": 0.4}
+def _prediction(machine_id: str, reading_id: str, status: str = "normal", profile: str = "mill") -> dict[str, Any]:
+    return {"machine_id": machine_id, "reading_id": reading_id, "status": status, "threshold": 0.4, "profile": profile}
 
 
 def _kinds(events: list[tuple[str, dict[str, Any]]]) -> list[str]:
@@ -102,7 +102,20 @@ def test_totals_count_machines_by_status_and_by_online() -> None:
     cache.set_status("d", "offline", T0, T0)
     machines, totals = cache.summaries(T0)
     assert [m["machine_id"] for m in machines] == ["a", "b", "c", "d"]
-    assert totals == {"normal": 1, "predictive": 1, "failure": 1, "offline": 2, "online": 2}
+    assert totals == {"normal": 1, "predictive": 1, "failure": 1, "unscored": 0, "offline": 2, "online": 2}
+
+
+def test_a_machine_carries_the_profile_of_its_newest_prediction_and_unscored_ones_are_counted() -> None:
+    cache = StateCache(OFFLINE_AFTER_MS)
+    cache.add_predictions([_prediction("fan", "1", "unscored", profile="fan")], [T0], T0)
+    cache.add_predictions([_prediction("m", "1"), _prediction("m", "2", profile="press")], [T0, T0 + 1], T0)
+    machines, totals = cache.summaries(T0)
+    assert [(m["machine_id"], m["profile"], m["status"]) for m in machines] == [
+        ("fan", "fan", "unscored"),
+        ("m", "press", "normal"),
+    ]
+    assert totals["unscored"] == 1
+    assert totals["normal"] == 1
 
 
 def test_a_prune_subtracts_counts_and_forgets_a_latest_reading_it_removed() -> None:

@@ -10,20 +10,32 @@ from typing import Any
 import pytest
 
 from contract import Alert
+from contract.profiles import builtin_profiles
 from telegram_bot.alert_text import alert_message, digest_message, explanation_lines, readings_that_matter
 from telegram_bot.replies import alerts_reply, help_reply, machine_reply, menu, mutes_reply, status_reply
 from telegram_bot.text import MAX_TEXT, machine_link, percent, when
-from tests.support.payloads import api_prediction, example
+from tests.support.payloads import example
 
 DASH = "http://localhost:8000"
+MILL = builtin_profiles()["ai4i-mill"].to_json_dict()  # as GET /api/profiles/ai4i-mill answers
+FAN = {
+    "id": "test-fan",
+    "name": "Test fan",
+    "fields": [
+        {"name": "vibration_rms", "label": "vibration RMS", "kind": "sensor", "unit": "mm/s", "decimals": 2},
+        {"name": "bearing_temp_c", "label": "bearing temperature", "kind": "sensor", "unit": "°C", "decimals": 1},
+    ],
+    "failure_modes": [{"code": "BRG", "name": "Bearing Failure"}],
+}
 
 
 def _alert(**changes: Any) -> Alert:
     return replace(Alert.from_dict(example("alert")), **changes)
 
 
-def _prediction(**changes: Any) -> dict[str, Any]:
-    return api_prediction() | changes
+def _prediction(values: dict[str, Any] | None = None, **changes: Any) -> dict[str, Any]:
+    base = example("prediction") | changes
+    return base | {"values": base["values"] | (values or {})}
 
 
 def _visible(html_text: str) -> str:
@@ -31,11 +43,11 @@ def _visible(html_text: str) -> str:
 
 
 def test_an_opened_alert_names_everything_a_person_needs():
-    text = _visible(alert_message(_alert(), _prediction(), DASH))
+    text = _visible(alert_message(_alert(), _prediction(), DASH, MILL))
     assert text.splitlines() == [
         "🔴 Failure detected on slave1",
-        "Power failure (PWF), probability 93 %",
-        "Readings: torque 65.7 Nm, speed 1,410 rpm, power 9.7 kW",
+        "Power Failure (PWF), probability 93 %",
+        "Readings: rotational speed 1,410 rpm, torque 65.7 Nm, power 9,701 W",
         "Opened 2026-11-27 08:15:02 UTC",
         "Acknowledge: /ack slave1-detected-slave1-000042",
         "http://localhost:8000/#/machine/slave1",
@@ -67,19 +79,44 @@ def test_data_is_escaped_for_telegram_html():
     ("mode", "expected"),
     [
         ("TWF", ["tool wear 191 min"]),
-        ("HDF", ["air 298.9 K", "process 309.1 K", "speed 1,410 rpm", "process − air 10.2 K"]),
-        ("PWF", ["torque 65.7 Nm", "speed 1,410 rpm", "power 9.7 kW"]),
-        ("OSF", ["tool wear 191 min", "torque 65.7 Nm", "wear × torque 12,549 min·Nm"]),
-        (None, ["air 298.9 K", "process 309.1 K", "speed 1,410 rpm", "torque 65.7 Nm", "tool wear 191 min"]),
+        (
+            "HDF",
+            ["air temperature 298.9 K", "process temperature 309.1 K", "rotational speed 1,410 rpm",
+             "process − air 10.2 K"],
+        ),
+        ("PWF", ["rotational speed 1,410 rpm", "torque 65.7 Nm", "power 9,701 W"]),
+        ("OSF", ["torque 65.7 Nm", "tool wear 191 min", "wear × torque 12,549 min·Nm"]),
+        (
+            None,
+            ["air temperature 298.9 K", "process temperature 309.1 K", "rotational speed 1,410 rpm",
+             "torque 65.7 Nm", "tool wear 191 min"],
+        ),
     ],
-)
-def test_the_readings_that_matter_follow_the_failure_mode(mode, expected):
-    assert readings_that_matter(_prediction(), mode) == expected
+)  # fmt: skip
+def test_the_readings_that_matter_follow_the_failure_mode_from_the_profile(mode, expected):
+    assert readings_that_matter(_prediction(), mode, MILL) == expected
 
 
 def test_missing_or_broken_readings_are_left_out():
-    assert readings_that_matter(_prediction(torque_nm=None), "PWF") == ["speed 1,410 rpm"]
-    assert readings_that_matter({"torque_nm": "65"}, None) == []
+    assert readings_that_matter(_prediction({"torque_nm": None}), "PWF", MILL) == ["rotational speed 1,410 rpm"]
+    assert readings_that_matter({"values": {"torque_nm": "65"}}, None, MILL) == []
+    assert readings_that_matter({"torque_nm": 65.0}, None, MILL) == []  # not a version-2 prediction
+
+
+def test_another_profile_names_its_own_fields_units_and_modes():
+    fan = _prediction(profile="test-fan", predicted_mode="BRG") | {
+        "values": {"vibration_rms": 7.5, "bearing_temp_c": 91.0}
+    }
+    text = _visible(alert_message(_alert(predicted_mode="BRG"), fan, DASH, FAN))
+    assert "Bearing Failure (BRG), probability 93 %" in text
+    assert "Readings: vibration RMS 7.50 mm/s, bearing temperature 91.0 °C" in text
+    assert "torque" not in text
+
+
+def test_without_a_profile_values_are_shown_by_their_names():
+    text = _visible(alert_message(_alert(predicted_mode="BRG"), _prediction() | {"values": {"vib": 7.5}}, DASH))
+    assert "BRG, probability 93 %" in text
+    assert "Readings: vib 7.50" in text
 
 
 @pytest.mark.parametrize(
@@ -107,7 +144,7 @@ def test_explanations_of_any_shape_render_defensively(explanation, expected):
 
 def test_an_explanation_appears_as_why_lines():
     prediction = _prediction(explanation={"conditions": ["wear × torque 11,840 min·Nm, 96 % of the limit"]})
-    assert "Why: wear × torque 11,840 min·Nm, 96 % of the limit" in alert_message(_alert(), prediction, DASH)
+    assert "Why: wear × torque 11,840 min·Nm, 96 % of the limit" in alert_message(_alert(), prediction, DASH, MILL)
 
 
 def test_a_digest_lists_every_alert_when_they_fit():
@@ -181,9 +218,15 @@ def test_status_with_no_machines_and_with_too_many():
 
 def test_machine_reply_shows_values_status_and_open_alerts():
     machine = _summary("slave1", "failure", probability=0.93) | {"open_alerts": [example("alert") | {"acked_by": None}]}
-    text = _visible(machine_reply(machine, DASH))
-    assert text.startswith("🔴 slave1: failure, online\nFailure probability 93 % (threshold 41 %), power failure (PWF)")
-    assert "Latest: air 298.9 K, process 309.1 K, speed 1,410 rpm, torque 65.7 Nm, tool wear 191 min" in text
+    text = _visible(machine_reply(machine, DASH, MILL))
+    assert text.startswith(
+        "🔴 slave1: failure, online\nProfile: AI4I 2020 milling machine (ai4i-mill)\n"
+        "Failure probability 93 % (threshold 41 %), Power Failure (PWF)"
+    )
+    assert (
+        "Latest: air temperature 298.9 K, process temperature 309.1 K, rotational speed 1,410 rpm, "
+        "torque 65.7 Nm, tool wear 191 min"
+    ) in text
     assert "Open alerts: 1" in text
     assert "/ack slave1-detected-slave1-000042" in text
     assert text.endswith("http://localhost:8000/#/machine/slave1")

@@ -4,9 +4,10 @@
  */
 import { parseDrift } from '../state/drift';
 import { markReadsNeedToken, storedCredentials } from './auth';
-import type { Alert, Prediction, PredictionStatus } from './contract.gen';
+import type { Alert, Prediction, Profile } from './contract.gen';
 
-export type { Alert, Prediction, PredictionStatus } from './contract.gen';
+export type { Alert, Prediction, Profile } from './contract.gen';
+export type PredictionStatus = Prediction['status'];
 
 /** An alert as the API stores it: the contract Alert plus acknowledgement fields. */
 export interface AlertView extends Alert {
@@ -17,6 +18,8 @@ export interface AlertView extends Alert {
 
 export interface MachineSummary {
   machine_id: string;
+  /** The machine's profile (what it measures and how it fails); null before its first reading. */
+  profile: string | null;
   online: boolean;
   status: PredictionStatus | null;
   last_seen: string | null;
@@ -39,17 +42,13 @@ export interface MachinesResponse {
   counts: StatusCounts;
 }
 
-/** The sensor fields every chart shows, in display order. */
-export const SENSOR_FIELDS = [
-  'air_temp_k',
-  'process_temp_k',
-  'rotational_speed_rpm',
-  'torque_nm',
-  'tool_wear_min',
-] as const satisfies readonly (keyof Prediction)[];
-export type SensorField = (typeof SENSOR_FIELDS)[number];
-
-export type HistoryPoint = Pick<Prediction, 'ts' | SensorField | 'failure_probability' | 'status'>;
+/** A reading, or the bucket it stands for: the numbers of its profile's fields (means for a bucket). */
+export interface HistoryPoint {
+  ts: string;
+  values: Readonly<Record<string, number | string | undefined>>;
+  failure_probability: number | null;
+  status: PredictionStatus;
+}
 
 export interface HistoryResponse {
   machine_id: string;
@@ -65,6 +64,10 @@ export interface LogResponse {
 
 export interface AlertsResponse {
   alerts: AlertView[];
+}
+
+export interface ProfilesResponse {
+  profiles: Profile[];
 }
 
 export interface HealthResponse {
@@ -84,10 +87,11 @@ export interface DriftFeature {
   level: DriftLevel;
 }
 
-/** GET /api/drift (DriftResponse in api/openapi_schemas.py); machine_id null = the whole fleet. */
+/** GET /api/drift (DriftResponse in api/openapi_schemas.py); machine_id null = every machine of the profile. */
 export interface DriftResponse {
   model_version: string | null;
   machine_id: string | null;
+  profile: string | null;
   /** Readings compared. */
   window: number;
   /** Why there is no report, if there is none. */
@@ -171,9 +175,10 @@ export const api = {
   log: (search: string) => request<LogResponse>(`api/log${search}`),
   reading: (machine: string, readingId: string) =>
     request<Prediction>(`api/readings/${enc(machine)}/${enc(readingId)}`),
-  /** Drift of one machine's latest `limit` readings, or of the fleet's when `machine` is omitted. */
-  drift: (machine?: string, limit = DRIFT_LIMIT) =>
-    request<unknown>(`api/drift${query({ machine, limit })}`).then(parseDrift),
+  /** Drift of one machine's latest `limit` readings, or of a profile's machines when `machine` is omitted. */
+  drift: (machine?: string, profile?: string, limit = DRIFT_LIMIT) =>
+    request<unknown>(`api/drift${query({ machine, profile, limit })}`).then(parseDrift),
+  profiles: () => request<ProfilesResponse>('api/profiles'),
   alerts: (state: 'open' | 'cleared' | 'all' = 'all', machine?: string) =>
     request<AlertsResponse>(`api/alerts${query({ state, machine })}`),
   ack: (alertId: string, token: string, by: string) =>

@@ -4,6 +4,7 @@ export const STATUS_LABEL: Record<PredictionStatus, string> = {
   normal: 'Normal',
   predictive: 'Failure predicted',
   failure: 'Failure',
+  unscored: 'Not scored',
 };
 
 /** Coloured status label; colour is never the only cue (the text says it too). */

@@ -45,13 +45,21 @@ function feature(entry: unknown): DriftFeature | null {
 /** A drift answer as the dashboard can trust it; never throws (bad rows are dropped). */
 export function parseDrift(raw: unknown): DriftResponse {
   if (!isLoose(raw)) {
-    return { model_version: null, machine_id: null, window: 0, reason: 'the API answered something unexpected', features: [] };
+    return {
+      model_version: null,
+      machine_id: null,
+      profile: null,
+      window: 0,
+      reason: 'the API answered something unexpected',
+      features: [],
+    };
   }
   const features = Array.isArray(raw.features) ? raw.features.map(feature).filter((f) => f !== null) : [];
   const window = typeof raw.window === 'number' && Number.isFinite(raw.window) ? Math.max(0, raw.window) : 0;
   return {
     model_version: stringOrNull(raw.model_version),
     machine_id: stringOrNull(raw.machine_id),
+    profile: stringOrNull(raw.profile),
     window,
     reason: stringOrNull(raw.reason) ?? (features.length === 0 ? 'no drift report' : null),
     features,

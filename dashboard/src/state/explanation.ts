@@ -4,7 +4,8 @@
  *
  * Shape (model/explain.py, inference_worker/early_warning.py):
  * `{base_value, rest, contributions: [{feature, value, contribution}],
- *   conditions: [{mode, holds, margin, text}], early_warning?: {mode, remaining_min, text}}`
+ *   conditions: [{mode, holds, margin, text}], early_warning?: {mode, counter, remaining, unit, text}}`
+ * (explanations stored before profiles carry `remaining_min` instead of `remaining` + `unit`)
  * where base_value + Σ contribution + rest = the failure probability.
  */
 export interface Contribution {
@@ -23,8 +24,12 @@ export interface Condition {
 
 export interface EarlyWarning {
   mode: string;
-  /** Minutes of tool use left before the failure region; 0 or less: already inside. */
-  remainingMin: number | null;
+  /** The counter field running into the limit (the profile's), when the worker said. */
+  counter: string;
+  /** Counter units left before the failure region; 0 or less: already inside. */
+  remaining: number | null;
+  /** The counter's unit ('' when not given). */
+  unit: string;
   text: string;
 }
 
@@ -36,15 +41,6 @@ export interface Explanation {
   rest: number | null;
   earlyWarning: EarlyWarning | null;
 }
-
-/** Failure modes of the AI4I data set, for tooltips. */
-export const FAILURE_MODES: Readonly<Record<string, string>> = {
-  TWF: 'tool wear failure',
-  HDF: 'heat dissipation failure',
-  PWF: 'power failure',
-  OSF: 'overstrain failure',
-  RNF: 'random failure',
-};
 
 type Loose = Record<string, unknown>;
 
@@ -75,10 +71,12 @@ function condition(entry: unknown): Condition | null {
 /** A warning needs words to show: its text, or at least the minutes left. */
 function earlyWarning(raw: unknown): EarlyWarning | null {
   if (!isLoose(raw)) return null;
-  const remainingMin = finite(raw.remaining_min);
+  const legacy = finite(raw.remaining_min); // stored before profiles: minutes of tool use
+  const remaining = finite(raw.remaining) ?? legacy;
   const words = text(raw.text).trim();
-  if (!words && remainingMin === null) return null;
-  return { mode: text(raw.mode), remainingMin, text: words };
+  if (!words && remaining === null) return null;
+  const unit = text(raw.unit) || (legacy !== null && finite(raw.remaining) === null ? 'min' : '');
+  return { mode: text(raw.mode), counter: text(raw.counter), remaining, unit, text: words };
 }
 
 function list<T>(value: unknown, parse: (entry: unknown) => T | null): T[] {
@@ -105,8 +103,10 @@ export function explainedTotal(explanation: Explanation): number | null {
   return explanation.baseValue + listed + (explanation.rest ?? 0);
 }
 
-/** How the early warning's time reads: "about 12 min left", or inside the region already. */
-export function remainingText(minutes: number | null): string | null {
-  if (minutes === null) return null;
-  return minutes <= 0 ? 'inside the failure region now' : `about ${Math.round(minutes)} min of tool use left`;
+/** How the early warning's remaining amount reads ("about 12 min of tool use left"), or inside the region already. */
+export function remainingText(remaining: number | null, counter?: { unit: string; usage: string }): string | null {
+  if (remaining === null) return null;
+  if (remaining <= 0) return 'inside the failure region now';
+  const amount = `about ${Math.round(remaining)}${counter?.unit ? ` ${counter.unit}` : ''}`;
+  return counter?.usage ? `${amount} of ${counter.usage} left` : `${amount} left`;
 }

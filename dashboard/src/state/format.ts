@@ -1,14 +1,4 @@
 /** Display formatting shared by the views. */
-import type { SensorField } from '../api/client';
-
-export const SENSOR_META: Readonly<Record<SensorField, { label: string; short: string; unit: string; digits: number }>> = {
-  air_temp_k: { label: 'Air temperature', short: 'Air', unit: 'K', digits: 1 },
-  process_temp_k: { label: 'Process temperature', short: 'Process', unit: 'K', digits: 1 },
-  rotational_speed_rpm: { label: 'Rotational speed', short: 'Speed', unit: 'rpm', digits: 0 },
-  torque_nm: { label: 'Torque', short: 'Torque', unit: 'Nm', digits: 1 },
-  tool_wear_min: { label: 'Tool wear', short: 'Wear', unit: 'min', digits: 0 },
-};
-
 export function formatNumber(value: number | null | undefined, digits = 1): string {
   return typeof value === 'number' && Number.isFinite(value) ? value.toFixed(digits) : '—';
 }

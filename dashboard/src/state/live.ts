@@ -22,7 +22,7 @@ export type LiveEvent =
 
 export interface MachineLive {
   readonly id: string;
-  /** The machine's profile id (from the machine list or its predictions), null until known. */
+  /** Its profile's id (what it measures, how it fails); null until the API names one. */
   readonly profile: string | null;
   readonly online: boolean;
   readonly status: PredictionStatus | null;
@@ -54,7 +54,7 @@ export interface Totals extends Counts {
   readonly openAlerts: number;
 }
 
-const NO_TOTALS: Totals = { normal: 0, predictive: 0, failure: 0, waiting: 0, offline: 0, online: 0, total: 0, openAlerts: 0 };
+const NO_TOTALS: Totals = { normal: 0, predictive: 0, failure: 0, unscored: 0, waiting: 0, offline: 0, online: 0, total: 0, openAlerts: 0 };
 
 export const EMPTY_LIVE: LiveState = {
   machines: {},
@@ -81,15 +81,6 @@ export function emptyMachine(id: string): MachineLive {
   };
 }
 
-/**
- * The profile id an API object carries, if any. The machine list and v2 predictions name the
- * machine's profile; older payloads do not, so it is read defensively rather than typed.
- */
-export function profileOf(payload: object | null): string | null {
-  if (payload === null || !('profile' in payload)) return null;
-  return typeof payload.profile === 'string' && payload.profile ? payload.profile : null;
-}
-
 /** A machine being changed by one batch; spark values are gathered and appended once. */
 interface Draft {
   machine: { -readonly [K in keyof MachineLive]: MachineLive[K] };
@@ -107,12 +98,12 @@ function applyPrediction(draft: Draft, p: Prediction): void {
   // An out-of-order or replayed reading must not overwrite a newer one.
   if (m.latest && Date.parse(p.ts) < Date.parse(m.latest.ts)) return;
   m.latest = p;
+  m.profile = p.profile;
   m.status = p.status;
   m.threshold = p.threshold;
   m.online = true; // a machine that publishes is online, whatever status event is pending
   m.lastSeen = later(m.lastSeen, p.ts);
-  m.profile = profileOf(p) ?? m.profile;
-  draft.spark.push(p.failure_probability);
+  if (p.failure_probability !== null) draft.spark.push(p.failure_probability);
 }
 
 function applyAlert(draft: Draft, alert: AlertView): void {
@@ -277,14 +268,14 @@ export function seedMachines(state: LiveState, summaries: readonly MachineSummar
     const known = machines[s.machine_id];
     const snapshot: MachineLive = {
       id: s.machine_id,
-      profile: profileOf(s) ?? profileOf(s.latest) ?? known?.profile ?? null,
+      profile: s.profile ?? s.latest?.profile ?? known?.profile ?? null,
       online: s.online,
       status: s.status,
       lastSeen: s.last_seen,
       latest: s.latest,
       threshold: s.threshold ?? s.latest?.threshold ?? null,
       openAlerts: s.open_alerts.filter((a) => a.state === 'open'),
-      spark: s.latest ? [s.latest.failure_probability] : [],
+      spark: typeof s.latest?.failure_probability === 'number' ? [s.latest.failure_probability] : [],
     };
     const knownIsNewer =
       known?.latest && (!s.latest || Date.parse(known.latest.ts) >= Date.parse(s.latest.ts));
@@ -295,13 +286,23 @@ export function seedMachines(state: LiveState, summaries: readonly MachineSummar
 }
 
 function pickLive(m: MachineLive): Partial<MachineLive> {
-  return { online: m.online, status: m.status, lastSeen: m.lastSeen, latest: m.latest, threshold: m.threshold, spark: m.spark };
+  return {
+    profile: m.profile,
+    online: m.online,
+    status: m.status,
+    lastSeen: m.lastSeen,
+    latest: m.latest,
+    threshold: m.threshold,
+    spark: m.spark,
+  };
 }
 
 export interface Counts {
   normal: number;
   predictive: number;
   failure: number;
+  /** Online machines whose profile has no model yet: their readings are stored and shown, not scored. */
+  unscored: number;
   waiting: number;
   offline: number;
   online: number;
@@ -310,7 +311,7 @@ export interface Counts {
 
 /** Machines per state for the header: status counts cover online machines only. */
 export function countMachines(machines: readonly MachineLive[]): Counts {
-  const counts: Counts = { normal: 0, predictive: 0, failure: 0, waiting: 0, offline: 0, online: 0, total: 0 };
+  const counts: Counts = { normal: 0, predictive: 0, failure: 0, unscored: 0, waiting: 0, offline: 0, online: 0, total: 0 };
   for (const m of machines) {
     counts.total += 1;
     if (!m.online) {

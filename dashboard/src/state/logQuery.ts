@@ -9,12 +9,14 @@ import { EXPORT_CSV_URL } from '../api/client';
 export interface LogFilters {
   status: PredictionStatus | '';
   machine: string;
+  /** A profile id: only machines of that class (their values then get a column each). */
+  profile: string;
   /** Values of <input type="datetime-local">, in the viewer's local time; '' = open. */
   since: string;
   until: string;
 }
 
-export const NO_FILTERS: LogFilters = { status: '', machine: '', since: '', until: '' };
+export const NO_FILTERS: LogFilters = { status: '', machine: '', profile: '', since: '', until: '' };
 export const LOG_PAGE_SIZE = 50;
 
 export type QueryResult = { ok: true; search: string } | { ok: false; error: string; field: keyof LogFilters };
@@ -41,6 +43,7 @@ function filterParams(filters: LogFilters): { ok: true; params: URLSearchParams 
   if (filters.status) params.set('status', filters.status);
   const machine = filters.machine.trim();
   if (machine) params.set('machine', machine);
+  if (filters.profile) params.set('profile', filters.profile);
   for (const field of ['since', 'until'] as const) {
     if (!filters[field]) continue;
     const utc = localInputToUtc(filters[field]);
@@ -55,7 +58,7 @@ function filterParams(filters: LogFilters): { ok: true; params: URLSearchParams 
   return { ok: true, params };
 }
 
-/** `?status=..&machine=..&since=..&until=..&limit=..&cursor=..` for /api/log. */
+/** `?status=..&machine=..&profile=..&since=..&until=..&limit=..&cursor=..` for /api/log. */
 export function buildLogQuery(filters: LogFilters, cursor: string | null = null, limit = LOG_PAGE_SIZE): QueryResult {
   const built = filterParams(filters);
   if (!built.ok) return built;

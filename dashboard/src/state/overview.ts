@@ -9,7 +9,7 @@
 import type { MachineLive } from './live';
 
 /** What the status filter can keep. `attention` = anything on the needs-attention list. */
-export const STATUS_FILTERS = ['all', 'attention', 'failure', 'predictive', 'alerts', 'normal', 'offline', 'waiting'] as const;
+export const STATUS_FILTERS = ['all', 'attention', 'failure', 'predictive', 'alerts', 'normal', 'unscored', 'offline', 'waiting'] as const;
 export type StatusFilter = (typeof STATUS_FILTERS)[number];
 
 export const STATUS_FILTER_LABELS: Readonly<Record<StatusFilter, string>> = {
@@ -19,6 +19,7 @@ export const STATUS_FILTER_LABELS: Readonly<Record<StatusFilter, string>> = {
   predictive: 'Failure predicted',
   alerts: 'Open alerts',
   normal: 'Normal',
+  unscored: 'Not scored (no model)',
   offline: 'Offline',
   waiting: 'No reading yet',
 };

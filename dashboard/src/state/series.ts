@@ -4,22 +4,24 @@
  * downsamples (mean of values, max of failure probability, worst status), so a 24 h window
  * keeps its span while live readings arrive 10 times a second.
  */
-import type { HistoryPoint, PredictionStatus, SensorField } from '../api/client';
-import { SENSOR_FIELDS } from '../api/client';
+import type { HistoryPoint, PredictionStatus } from '../api/client';
 import { RingBuffer } from './ringBuffer';
 
-export const SEVERITY: Readonly<Record<PredictionStatus, number>> = { normal: 0, predictive: 1, failure: 2 };
+/** How bad a status is; a status this dashboard does not know counts as normal. */
+export function severity(status: PredictionStatus): number {
+  return status === 'failure' ? 2 : status === 'predictive' ? 1 : 0;
+}
 
 interface Bucket {
   t: number; // seconds since epoch (uPlot's x unit), of the bucket's first point
-  n: number;
-  sums: number[]; // one per SENSOR_FIELDS entry
-  probability: number;
+  ns: number[]; // per field: how many points carried it
+  sums: number[]; // per field (the buffer's `fields`, in order)
+  probability: number | null;
   status: PredictionStatus;
 }
 
-/** Columns in uPlot's AlignedData order: x, each sensor, failure probability. */
-export type SeriesColumns = [number[], ...number[][]];
+/** Columns in uPlot's AlignedData order: x, each field (null where none was given), failure probability. */
+export type SeriesColumns = [number[], ...(number | null)[][]];
 
 export class SeriesBuffer {
   private readonly ring: RingBuffer<Bucket>;
@@ -29,6 +31,8 @@ export class SeriesBuffer {
     capacity: number,
     readonly bucketMs: number,
     readonly windowMs: number,
+    /** The numeric fields charted, in order (the machine's profile's). */
+    readonly fields: readonly string[],
   ) {
     this.ring = new RingBuffer<Bucket>(capacity);
   }
@@ -48,8 +52,8 @@ export class SeriesBuffer {
     if (Number.isNaN(ms)) return;
     const last = this.ring.last();
     if (last && ms < last.t * 1000) return;
-    if (last && ms - last.t * 1000 < this.bucketMs) merge(last, point);
-    else this.ring.push(newBucket(ms, point));
+    if (last && ms - last.t * 1000 < this.bucketMs) merge(last, point, this.fields);
+    else this.ring.push(newBucket(ms, point, this.fields));
     this.ring.dropWhile((b) => b.t * 1000 < ms - this.windowMs);
     this.revision += 1;
   }
@@ -66,28 +70,37 @@ export class SeriesBuffer {
   toColumns(): SeriesColumns {
     const buckets = this.ring.toArray();
     const xs = buckets.map((b) => b.t);
-    const sensors = SENSOR_FIELDS.map((_, i) => buckets.map((b) => (b.sums[i] ?? 0) / b.n));
-    return [xs, ...sensors, buckets.map((b) => b.probability)];
+    const values = this.fields.map((_, i) => buckets.map((b) => ((b.ns[i] ?? 0) > 0 ? (b.sums[i] ?? 0) / (b.ns[i] ?? 1) : null)));
+    return [xs, ...values, buckets.map((b) => b.probability)];
   }
 }
 
-function newBucket(ms: number, point: HistoryPoint): Bucket {
+function numberOf(point: HistoryPoint, field: string): number | null {
+  const value = point.values[field];
+  return typeof value === 'number' && Number.isFinite(value) ? value : null;
+}
+
+function newBucket(ms: number, point: HistoryPoint, fields: readonly string[]): Bucket {
+  const numbers = fields.map((f) => numberOf(point, f));
   return {
     t: ms / 1000,
-    n: 1,
-    sums: SENSOR_FIELDS.map((f: SensorField) => point[f]),
+    ns: numbers.map((v) => (v === null ? 0 : 1)),
+    sums: numbers.map((v) => v ?? 0),
     probability: point.failure_probability,
     status: point.status,
   };
 }
 
-function merge(bucket: Bucket, point: HistoryPoint): void {
-  bucket.n += 1;
-  SENSOR_FIELDS.forEach((f, i) => {
-    bucket.sums[i] = (bucket.sums[i] ?? 0) + point[f];
+function merge(bucket: Bucket, point: HistoryPoint, fields: readonly string[]): void {
+  fields.forEach((f, i) => {
+    const value = numberOf(point, f);
+    if (value === null) return;
+    bucket.ns[i] = (bucket.ns[i] ?? 0) + 1;
+    bucket.sums[i] = (bucket.sums[i] ?? 0) + value;
   });
-  bucket.probability = Math.max(bucket.probability, point.failure_probability);
-  if (SEVERITY[point.status] > SEVERITY[bucket.status]) bucket.status = point.status;
+  const p = point.failure_probability;
+  if (p !== null && (bucket.probability === null || p > bucket.probability)) bucket.probability = p;
+  if (severity(point.status) > severity(bucket.status)) bucket.status = point.status;
 }
 
 /** The chart windows the machine view offers, with their bucket sizes. */

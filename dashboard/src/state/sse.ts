@@ -16,8 +16,9 @@ function hasStrings(record: Record<string, unknown>, names: readonly string[]): 
 
 function validPrediction(d: Record<string, unknown>): boolean {
   return (
-    hasStrings(d, ['machine_id', 'reading_id', 'ts', 'status']) &&
-    typeof d.failure_probability === 'number'
+    hasStrings(d, ['machine_id', 'reading_id', 'ts', 'status', 'profile']) &&
+    (typeof d.failure_probability === 'number' || d.failure_probability === null) &&
+    isRecord(d.values)
   );
 }
 

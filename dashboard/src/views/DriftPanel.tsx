@@ -1,18 +1,14 @@
 /** How far recent readings are from the model's training data, per sensor (GET /api/drift). */
-import type { DriftFeature, DriftLevel, DriftResponse } from '../api/client';
-import { SENSOR_FIELDS } from '../api/client';
+import type { DriftFeature, DriftLevel, DriftResponse, Profile } from '../api/client';
 import { PSI_EXPLAINED, PSI_SIGNIFICANT, levelSummary, worstLevel } from '../state/drift';
-import { SENSOR_META, formatNumber, formatTime } from '../state/format';
+import { formatNumber, formatTime } from '../state/format';
+import { labelWithUnit, quantityMeta } from '../state/profiles';
 import { useDrift } from './useDrift';
 
 const LEVEL_LABEL: Record<DriftLevel, string> = { stable: 'Stable', moderate: 'Moderate', significant: 'Significant' };
 /** The meter's full width, in PSI: twice the "significant" line, so both lines show. */
 const METER_MAX = 2 * PSI_SIGNIFICANT;
 
-function sensorLabel(feature: string): string {
-  const field = SENSOR_FIELDS.find((f) => f === feature);
-  return field ? `${SENSOR_META[field].label} (${SENSOR_META[field].unit})` : feature;
-}
 
 export function LevelPill({ level }: { level: DriftLevel }) {
   return <span className={`pill pill-drift-${level}`}>{LEVEL_LABEL[level]}</span>;
@@ -27,7 +23,7 @@ function PsiMeter({ feature }: { feature: DriftFeature }) {
   );
 }
 
-function DriftTable({ features }: { features: readonly DriftFeature[] }) {
+function DriftTable({ features, profile }: { features: readonly DriftFeature[]; profile: Profile | undefined }) {
   return (
     <table className="drift-table" aria-label="Drift per sensor">
       <thead>
@@ -45,7 +41,7 @@ function DriftTable({ features }: { features: readonly DriftFeature[] }) {
       <tbody>
         {features.map((f, i) => (
           <tr key={`${f.feature}-${i}`} data-testid="drift-row" data-level={f.level} data-feature={f.feature} data-psi={f.psi}>
-            <th scope="row">{sensorLabel(f.feature)}</th>
+            <th scope="row">{labelWithUnit(quantityMeta(profile, f.feature))}</th>
             <td className="num">{formatNumber(f.psi, 3)}</td>
             <td>
               <LevelPill level={f.level} />
@@ -60,16 +56,17 @@ function DriftTable({ features }: { features: readonly DriftFeature[] }) {
   );
 }
 
-function scopeText(report: DriftResponse): string {
-  const whose = report.machine_id === null ? 'of all machines' : `of ${report.machine_id}`;
+function scopeText(report: DriftResponse, profile: Profile | undefined): string {
+  const kind = profile?.name ?? report.profile;
+  const whose = report.machine_id === null ? `of all machines${kind ? ` of profile ${kind}` : ''}` : `of ${report.machine_id}`;
   return `Latest ${report.window} readings ${whose} against the training data of model ${report.model_version ?? '— (none in service)'}`;
 }
 
-function Report({ report, fetchedAt }: { report: DriftResponse; fetchedAt: number | null }) {
+function Report({ report, fetchedAt, profile }: { report: DriftResponse; fetchedAt: number | null; profile: Profile | undefined }) {
   return (
     <>
       <p className="muted" data-testid="drift-meta" data-window={report.window} data-model-version={report.model_version ?? ''}>
-        {scopeText(report)}
+        {scopeText(report, profile)}
         {fetchedAt !== null && ` · updated ${formatTime(new Date(fetchedAt).toISOString())}`}
       </p>
       {report.reason !== null && (
@@ -77,21 +74,23 @@ function Report({ report, fetchedAt }: { report: DriftResponse; fetchedAt: numbe
           No drift report: {report.reason}.
         </p>
       )}
-      {report.features.length > 0 && <DriftTable features={report.features} />}
+      {report.features.length > 0 && <DriftTable features={report.features} profile={profile} />}
     </>
   );
 }
 
 interface DriftPanelProps {
-  /** One machine; omitted: the whole fleet. */
+  /** One machine; omitted: every machine of `profile`. */
   machine?: string;
+  /** The profile whose model and fields the report is about (labels and units come from it). */
+  profile?: Profile | undefined;
   title?: string;
 }
 
-export function DriftPanel({ machine, title = 'Drift' }: DriftPanelProps) {
-  const { report, fetchedAt, error, retry } = useDrift(machine);
+export function DriftPanel({ machine, profile, title = 'Drift' }: DriftPanelProps) {
+  const { report, fetchedAt, error, retry } = useDrift(machine, machine === undefined ? profile?.id : undefined);
   const worst = report ? worstLevel(report.features) : null;
-  const headingId = `drift-title-${machine ?? 'fleet'}`;
+  const headingId = `drift-title-${machine ?? profile?.id ?? 'fleet'}`;
   return (
     <section className="drift-panel" data-testid="drift-panel" data-machine={machine ?? ''} data-level={worst ?? 'none'} aria-labelledby={headingId}>
       <h2 id={headingId} className="section-title">
@@ -99,7 +98,7 @@ export function DriftPanel({ machine, title = 'Drift' }: DriftPanelProps) {
         {report && report.features.length > 0 && <span className="muted drift-summary">{levelSummary(report.features)}</span>}
       </h2>
       {report ? (
-        <Report report={report} fetchedAt={fetchedAt} />
+        <Report report={report} fetchedAt={fetchedAt} profile={profile} />
       ) : (
         !error && (
           <p className="muted" role="status" data-testid="drift-loading">

@@ -1,5 +1,6 @@
-/** #/drift: the fleet's drift report, with a way to each machine's own. */
+/** #/drift: one report per profile (each model compares with its own training data), and each machine's own. */
 import { useMachineIds } from '../live/hooks';
+import { useProfiles } from '../live/profiles';
 import { href } from '../state/routes';
 import { DriftPanel } from './DriftPanel';
 
@@ -21,12 +22,16 @@ function MachineLinks() {
 }
 
 export function DriftView() {
+  const profiles = Object.values(useProfiles());
   return (
     <section aria-labelledby="drift-page-title">
       <h1 id="drift-page-title" className="page-title">
         Drift
       </h1>
-      <DriftPanel title="Whole fleet" />
+      {profiles.length === 0 && <DriftPanel title="All machines" />}
+      {profiles.map((profile) => (
+        <DriftPanel key={profile.id} profile={profile} title={`All ${profile.name} machines`} />
+      ))}
       <MachineLinks />
     </section>
   );

@@ -1,14 +1,35 @@
-import { useState } from 'react';
+import { useMemo, useState } from 'react';
 import type { KeyboardEvent } from 'react';
-import type { Prediction, PredictionStatus } from '../api/client';
+import type { Prediction, PredictionStatus, Profile } from '../api/client';
 import { Empty, ErrorState } from '../components/States';
 import { STATUS_LABEL, StatusPill } from '../components/StatusPill';
-import { useMachineIds } from '../live/hooks';
+import { useLive, useMachineIds } from '../live/hooks';
+import { useProfiles } from '../live/profiles';
 import { formatDateTime, formatNumber, formatPercent } from '../state/format';
+import type { FieldMeta, ProfileMap } from '../state/profiles';
+import { labelWithUnit, sharedNumericFields, valueSummary } from '../state/profiles';
 import type { LogFilters } from '../state/logQuery';
 import { NO_FILTERS, buildExportHref } from '../state/logQuery';
 import { ReadingModal } from './ReadingModal';
 import { useLog } from './useLog';
+
+function ProfileFilter({ value, onChange }: { value: string; onChange: (profile: string) => void }) {
+  const profiles = Object.values(useProfiles());
+  if (profiles.length < 2 && !value) return null;
+  return (
+    <label>
+      Profile
+      <select value={value} onChange={(e) => onChange(e.target.value)} data-testid="filter-profile">
+        <option value="">All</option>
+        {profiles.map((p) => (
+          <option key={p.id} value={p.id}>
+            {p.name}
+          </option>
+        ))}
+      </select>
+    </label>
+  );
+}
 
 function Filters({ value, onChange }: { value: LogFilters; onChange: (f: LogFilters) => void }) {
   const machines = useMachineIds();
@@ -38,6 +59,7 @@ function Filters({ value, onChange }: { value: LogFilters; onChange: (f: LogFilt
           ))}
         </select>
       </label>
+      <ProfileFilter value={value.profile} onChange={(profile) => set('profile', profile)} />
       <label>
         From
         <input type="datetime-local" value={value.since} onChange={(e) => set('since', e.target.value)} data-testid="filter-since" />
@@ -53,7 +75,31 @@ function Filters({ value, onChange }: { value: LogFilters; onChange: (f: LogFilt
   );
 }
 
-function LogRow({ item, onOpen }: { item: Prediction; onOpen: (p: Prediction) => void }) {
+interface RowProps {
+  item: Prediction;
+  /** The value columns (null: one summary cell, the rows' profiles differ). */
+  columns: readonly FieldMeta[] | null;
+  profiles: ProfileMap;
+  onOpen: (p: Prediction) => void;
+}
+
+function ValueCells({ item, columns, profiles }: Omit<RowProps, 'onOpen'>) {
+  if (columns === null) return <td className="hide-narrow">{valueSummary(profiles[item.profile], item.values)}</td>;
+  return (
+    <>
+      {columns.map((f) => {
+        const value = item.values[f.name];
+        return (
+          <td key={f.name} className="num hide-narrow" data-field={f.name}>
+            {formatNumber(typeof value === 'number' ? value : null, f.decimals)}
+          </td>
+        );
+      })}
+    </>
+  );
+}
+
+function LogRow({ item, columns, profiles, onOpen }: RowProps) {
   const onKeyDown = (event: KeyboardEvent<HTMLTableRowElement>) => {
     if (event.key === 'Enter' || event.key === ' ') {
       event.preventDefault();
@@ -79,16 +125,27 @@ function LogRow({ item, onOpen }: { item: Prediction; onOpen: (p: Prediction) =>
       </td>
       <td className="num">{formatPercent(item.failure_probability)}</td>
       <td>{item.predicted_mode ?? '—'}</td>
-      <td className="num hide-narrow">{formatNumber(item.air_temp_k, 1)}</td>
-      <td className="num hide-narrow">{formatNumber(item.process_temp_k, 1)}</td>
-      <td className="num hide-narrow">{formatNumber(item.rotational_speed_rpm, 0)}</td>
-      <td className="num hide-narrow">{formatNumber(item.torque_nm, 1)}</td>
-      <td className="num hide-narrow">{formatNumber(item.tool_wear_min, 0)}</td>
+      <ValueCells item={item} columns={columns} profiles={profiles} />
     </tr>
   );
 }
 
-function LogTable({ items, onOpen }: { items: Prediction[]; onOpen: (p: Prediction) => void }) {
+/** The profiles the table's rows can have: the filter's, the filtered machine's, or those of the rows shown. */
+function useShownProfiles(items: readonly Prediction[], filters: LogFilters): (Profile | undefined)[] {
+  const profiles = useProfiles();
+  const live = useLive();
+  return useMemo(() => {
+    const machineProfile = filters.machine ? live.machines[filters.machine]?.profile : null;
+    const ids = filters.profile ? [filters.profile] : machineProfile ? [machineProfile] : [...new Set(items.map((i) => i.profile))];
+    return ids.map((id) => profiles[id]);
+  }, [items, filters.profile, filters.machine, live.machines, profiles]);
+}
+
+function LogTable({ items, filters, onOpen }: { items: Prediction[]; filters: LogFilters; onOpen: (p: Prediction) => void }) {
+  const profiles = useProfiles();
+  const shown = useShownProfiles(items, filters);
+  const shared = sharedNumericFields(shown);
+  const columns = shared.length > 0 ? shared : null;
   return (
     <div className="table-wrap">
       <table className="log-table" data-testid="log-table">
@@ -100,16 +157,22 @@ function LogTable({ items, onOpen }: { items: Prediction[]; onOpen: (p: Predicti
             <th scope="col">Status</th>
             <th scope="col">Probability</th>
             <th scope="col">Mode</th>
-            <th scope="col" className="hide-narrow">Air K</th>
-            <th scope="col" className="hide-narrow">Process K</th>
-            <th scope="col" className="hide-narrow">rpm</th>
-            <th scope="col" className="hide-narrow">Torque Nm</th>
-            <th scope="col" className="hide-narrow">Wear min</th>
+            {columns === null ? (
+              <th scope="col" className="hide-narrow">
+                Values
+              </th>
+            ) : (
+              columns.map((f) => (
+                <th key={f.name} scope="col" className="hide-narrow" data-testid={`log-column-${f.name}`}>
+                  {labelWithUnit(f)}
+                </th>
+              ))
+            )}
           </tr>
         </thead>
         <tbody>
           {items.map((item) => (
-            <LogRow key={`${item.machine_id}/${item.reading_id}`} item={item} onOpen={onOpen} />
+            <LogRow key={`${item.machine_id}/${item.reading_id}`} item={item} columns={columns} profiles={profiles} onOpen={onOpen} />
           ))}
         </tbody>
       </table>
@@ -142,7 +205,7 @@ export function LogView() {
       </div>
       <Filters value={filters} onChange={setFilters} />
       {pages.error && <ErrorState title="Cannot load the log" message={pages.error} onRetry={refresh} status={pages.errorStatus} />}
-      {pages.items.length > 0 && <LogTable items={pages.items} onOpen={setOpen} />}
+      {pages.items.length > 0 && <LogTable items={pages.items} filters={filters} onOpen={setOpen} />}
       {!pages.error && !pages.loading && pages.items.length === 0 && (
         <Empty title={filtered ? 'No readings match these filters' : 'No readings yet'}>
           <p>{filtered ? 'Widen the time range or clear the filters.' : 'Readings appear here once a publisher runs and the worker scores them.'}</p>

@@ -1,11 +1,13 @@
 import { useMemo, useState } from 'react';
 import type uPlot from 'uplot';
-import { SENSOR_FIELDS } from '../api/client';
 import { Chart } from '../components/Chart';
 import { Empty, ErrorState, Loading } from '../components/States';
 import { StatusPill } from '../components/StatusPill';
 import { useMachine } from '../live/hooks';
-import { SENSOR_META, formatNumber, formatPercent, formatTime } from '../state/format';
+import { useProfile } from '../live/profiles';
+import { formatNumber, formatPercent, formatTime } from '../state/format';
+import type { FieldMeta } from '../state/profiles';
+import { labelWithUnit, modeNames, numericFields } from '../state/profiles';
 import type { SeriesColumns, WindowKey } from '../state/series';
 import { WINDOWS } from '../state/series';
 import { href } from '../state/routes';
@@ -14,7 +16,7 @@ import { DriftPanel } from './DriftPanel';
 import { useAlerts } from './useAlerts';
 import { useSeries } from './useSeries';
 
-const COLORS = ['#5fa8ff', '#c792ea', '#4fd1c5', '#f6ad55', '#a3e635'];
+const COLORS = ['#5fa8ff', '#c792ea', '#4fd1c5', '#f6ad55', '#a3e635', '#f472b6', '#facc15', '#38bdf8'];
 
 function WindowSelector({ value, onChange }: { value: WindowKey; onChange: (w: WindowKey) => void }) {
   return (
@@ -35,13 +37,20 @@ function WindowSelector({ value, onChange }: { value: WindowKey; onChange: (w: W
   );
 }
 
-function lastOf(column: readonly number[] | undefined): number | null {
+function lastOf(column: readonly (number | null)[] | undefined): number | null {
   return column && column.length > 0 ? (column[column.length - 1] ?? null) : null;
 }
 
-function Charts({ columns, threshold, windowMs }: { columns: SeriesColumns; threshold: number | null; windowMs: number }) {
+interface ChartsProps {
+  columns: SeriesColumns;
+  fields: readonly FieldMeta[];
+  threshold: number | null;
+  windowMs: number;
+}
+
+function Charts({ columns, fields, threshold, windowMs }: ChartsProps) {
   const [xs] = columns;
-  const probability = columns[SENSOR_FIELDS.length + 1];
+  const probability = columns[fields.length + 1];
   const probabilityData = useMemo<uPlot.AlignedData>(() => {
     const ys = probability ?? [];
     return threshold === null ? [xs, ys] : [xs, ys, xs.map(() => threshold)];
@@ -61,18 +70,17 @@ function Charts({ columns, threshold, windowMs }: { columns: SeriesColumns; thre
         testId="chart-probability"
         summary={`latest ${formatPercent(lastOf(probability))}, threshold ${formatPercent(threshold)}`}
       />
-      {SENSOR_FIELDS.map((field, i) => {
-        const meta = SENSOR_META[field];
+      {fields.map((field, i) => {
         const column = columns[i + 1] ?? [];
         return (
           <Chart
-            key={field}
-            title={`${meta.label} (${meta.unit})`}
+            key={field.name}
+            title={labelWithUnit(field)}
             data={[xs, column]}
-            series={[{ label: meta.label, stroke: COLORS[i] ?? '#ccc' }]}
+            series={[{ label: field.label, stroke: COLORS[i % COLORS.length] ?? '#ccc' }]}
             xWindowMs={windowMs}
-            testId={`chart-${field}`}
-            summary={`latest ${formatNumber(lastOf(column), meta.digits)} ${meta.unit}`}
+            testId={`chart-${field.name}`}
+            summary={`latest ${formatNumber(lastOf(column), field.decimals)} ${field.unit}`.trimEnd()}
           />
         );
       })}
@@ -82,7 +90,10 @@ function Charts({ columns, threshold, windowMs }: { columns: SeriesColumns; thre
 
 function ChartsArea({ id, window }: { id: string; window: WindowKey }) {
   const machine = useMachine(id);
-  const { columns, load, threshold, retry } = useSeries(id, window);
+  const profile = useProfile(machine?.profile);
+  const fields = useMemo(() => numericFields(profile), [profile]);
+  const names = useMemo(() => fields.map((f) => f.name), [fields]);
+  const { columns, load, threshold, retry } = useSeries(id, window, names);
   const limit = threshold ?? machine?.threshold ?? null;
   if (load.phase === 'loading') return <Loading what="history" />;
   if (load.phase === 'error' && load.status === 404 && !machine) {
@@ -107,13 +118,15 @@ function ChartsArea({ id, window }: { id: string; window: WindowKey }) {
   return (
     <>
       {load.downsampled && <p className="muted">Downsampled by the server to keep the charts light.</p>}
-      <Charts columns={columns} threshold={limit} windowMs={WINDOWS[window].ms} />
+      {machine?.profile && !profile && <p className="muted">Loading the profile {machine.profile}…</p>}
+      <Charts columns={columns} fields={fields} threshold={limit} windowMs={WINDOWS[window].ms} />
     </>
   );
 }
 
 function MachineHeader({ id }: { id: string }) {
   const machine = useMachine(id);
+  const profile = useProfile(machine?.profile);
   const latest = machine?.latest ?? null;
   return (
     <header className="machine-header" data-testid="machine-header" data-status={machine?.status ?? 'unknown'} data-online={String(machine?.online ?? false)}>
@@ -122,6 +135,11 @@ function MachineHeader({ id }: { id: string }) {
           ← Overview
         </a>
         <h1 className="page-title">{id}</h1>
+        {machine?.profile && (
+          <p className="muted" data-testid="machine-profile" data-profile={machine.profile}>
+            {profile?.name ?? machine.profile}
+          </p>
+        )}
       </div>
       <StatusPill status={machine?.status ?? null} online={machine?.online ?? false} />
       <dl className="machine-facts">
@@ -131,7 +149,7 @@ function MachineHeader({ id }: { id: string }) {
         </div>
         <div>
           <dt>Predicted mode</dt>
-          <dd>{latest?.predicted_mode ?? '—'}</dd>
+          <dd>{latest?.predicted_mode ? (modeNames(profile)[latest.predicted_mode] ?? latest.predicted_mode) : '—'}</dd>
         </div>
         <div>
           <dt>Model</dt>
@@ -147,6 +165,7 @@ function MachineHeader({ id }: { id: string }) {
 }
 
 export function MachineView({ id }: { id: string }) {
+  const profile = useProfile(useMachine(id)?.profile);
   const [window, setWindow] = useState<WindowKey>('5m');
   const alerts = useAlerts(id);
   return (
@@ -155,7 +174,7 @@ export function MachineView({ id }: { id: string }) {
       <WindowSelector value={window} onChange={setWindow} />
       <ChartsArea id={id} window={window} />
       <AlertList alerts={alerts.alerts} load={alerts.load} onRetry={alerts.retry} onAcked={alerts.replace} showMachine={false} />
-      <DriftPanel machine={id} />
+      <DriftPanel machine={id} profile={profile} />
     </section>
   );
 }

@@ -26,6 +26,7 @@ const COUNT_ITEMS: readonly { key: keyof Counts & StatusFilter; label: string }[
   { key: 'normal', label: 'Normal' },
   { key: 'predictive', label: 'Failure predicted' },
   { key: 'failure', label: 'Failure' },
+  { key: 'unscored', label: 'Not scored (no model)' },
   { key: 'offline', label: 'Offline' },
 ];
 

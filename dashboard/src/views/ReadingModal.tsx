@@ -1,12 +1,14 @@
 /** The full reading, its prediction and its explanation (when the model gave one). */
 import { useEffect, useState } from 'react';
 import type { ReactNode } from 'react';
-import type { Prediction } from '../api/client';
-import { SENSOR_FIELDS, api } from '../api/client';
+import type { Prediction, Profile } from '../api/client';
+import { api } from '../api/client';
 import { Modal } from '../components/Modal';
 import { StatusPill } from '../components/StatusPill';
+import { useProfile } from '../live/profiles';
 import { parseExplanation } from '../state/explanation';
-import { SENSOR_META, formatDateTime, formatNumber, formatPercent } from '../state/format';
+import { formatDateTime, formatNumber, formatPercent } from '../state/format';
+import { allFields, labelWithUnit, modeNames } from '../state/profiles';
 import { ExplanationView } from './ExplanationView';
 
 function Field({ label, children }: { label: string; children: ReactNode }) {
@@ -35,8 +37,33 @@ function useFullReading(row: Prediction): { reading: Prediction; note: string | 
   return { reading: full ?? row, note };
 }
 
-export function ReadingDetails({ reading }: { reading: Prediction }) {
+/** The reading's values: its profile's fields in order, then any value the profile does not declare. */
+function Values({ reading, profile }: { reading: Prediction; profile: Profile | undefined }) {
+  const fields = allFields(profile);
+  const extra = Object.keys(reading.values).filter((name) => !fields.some((f) => f.name === name));
+  return (
+    <>
+      {fields.map((f) => {
+        const value = reading.values[f.name];
+        const shown = typeof value === 'number' ? formatNumber(value, f.decimals) : (value ?? '—');
+        return (
+          <Field key={f.name} label={labelWithUnit(f)}>
+            <span data-testid={`reading-value-${f.name}`}>{shown}</span>
+          </Field>
+        );
+      })}
+      {extra.map((name) => (
+        <Field key={name} label={name}>
+          <span data-testid={`reading-value-${name}`}>{String(reading.values[name] ?? '—')}</span>
+        </Field>
+      ))}
+    </>
+  );
+}
+
+export function ReadingDetails({ reading, profile }: { reading: Prediction; profile?: Profile | undefined }) {
   const explanation = parseExplanation(reading.explanation);
+  const modes = modeNames(profile);
   return (
     <>
       <h3 className="section-title">Reading</h3>
@@ -44,13 +71,8 @@ export function ReadingDetails({ reading }: { reading: Prediction }) {
         <Field label="Reading id">{reading.reading_id}</Field>
         <Field label="Machine">{reading.machine_id}</Field>
         <Field label="Time">{formatDateTime(reading.ts)}</Field>
-        <Field label="Type">{reading.type}</Field>
-        <Field label="Product">{reading.product_id ?? '—'}</Field>
-        {SENSOR_FIELDS.map((f) => (
-          <Field key={f} label={`${SENSOR_META[f].label} (${SENSOR_META[f].unit})`}>
-            {formatNumber(reading[f], SENSOR_META[f].digits)}
-          </Field>
-        ))}
+        <Field label="Profile">{profile?.name ?? reading.profile}</Field>
+        <Values reading={reading} profile={profile} />
         <Field label="Reported failure">
           {reading.failure === null ? '—' : reading.failure ? `yes${reading.failure_description ? ` — ${reading.failure_description}` : ''}` : 'no'}
         </Field>
@@ -62,13 +84,15 @@ export function ReadingDetails({ reading }: { reading: Prediction }) {
         </Field>
         <Field label="Failure probability">{formatPercent(reading.failure_probability)}</Field>
         <Field label="Threshold">{formatPercent(reading.threshold)}</Field>
-        <Field label="Predicted mode">{reading.predicted_mode ?? '—'}</Field>
-        <Field label="Model version">{reading.model_version}</Field>
+        <Field label="Predicted mode">
+          {reading.predicted_mode ? `${modes[reading.predicted_mode] ?? reading.predicted_mode} (${reading.predicted_mode})` : '—'}
+        </Field>
+        <Field label="Model version">{reading.model_version ?? '—'}</Field>
         <Field label="Scored at">{formatDateTime(reading.scored_at)}</Field>
       </dl>
       <h3 className="section-title">Explanation</h3>
       {explanation ? (
-        <ExplanationView explanation={explanation} />
+        <ExplanationView explanation={explanation} profile={profile} />
       ) : (
         <p className="muted" data-testid="no-explanation">
           The model gave no explanation for this reading.
@@ -80,10 +104,11 @@ export function ReadingDetails({ reading }: { reading: Prediction }) {
 
 export function ReadingModal({ row, onClose }: { row: Prediction; onClose: () => void }) {
   const { reading, note } = useFullReading(row);
+  const profile = useProfile(reading.profile);
   return (
     <Modal title={`Reading ${row.reading_id}`} onClose={onClose} testId="reading-modal" wide>
       {note && <p className="muted">{note}</p>}
-      <ReadingDetails reading={reading} />
+      <ReadingDetails reading={reading} profile={profile} />
     </Modal>
   );
 }

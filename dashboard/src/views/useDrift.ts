@@ -1,5 +1,5 @@
 /**
- * The drift report of one machine or the fleet, fetched now and every DRIFT_REFRESH_MS.
+ * The drift report of one machine or of a profile's machines, fetched now and every DRIFT_REFRESH_MS.
  * Drift moves over hundreds of readings, so it follows a slow timer, not the live events.
  */
 import { useCallback, useEffect, useState } from 'react';
@@ -19,8 +19,9 @@ export interface DriftState {
 
 const EMPTY: DriftState = { report: null, fetchedAt: null, error: null };
 
-export function useDrift(machine?: string): DriftState & { retry: () => void } {
-  const key = machine ?? '*';
+/** One machine's report, or (without `machine`) that of every machine of `profile` (default: the API's default). */
+export function useDrift(machine?: string, profile?: string): DriftState & { retry: () => void } {
+  const key = `${machine ?? '*'}|${profile ?? '*'}`;
   const [state, setState] = useState<DriftState & { key: string }>({ ...EMPTY, key });
   const [attempt, setAttempt] = useState(0);
 
@@ -31,7 +32,7 @@ export function useDrift(machine?: string): DriftState & { retry: () => void } {
       if (inFlight) return;
       inFlight = true;
       try {
-        const report = await api.drift(machine);
+        const report = await api.drift(machine, profile);
         if (!cancelled) setState({ key, report, fetchedAt: Date.now(), error: null });
       } catch (err: unknown) {
         const error = { message: err instanceof Error ? err.message : String(err), status: err instanceof ApiError ? err.status : 0 };
@@ -46,7 +47,7 @@ export function useDrift(machine?: string): DriftState & { retry: () => void } {
       cancelled = true;
       clearInterval(timer);
     };
-  }, [machine, key, attempt]);
+  }, [machine, profile, key, attempt]);
 
   const retry = useCallback(() => setAttempt((n) => n + 1), []);
   const current = state.key === key ? state : EMPTY;

@@ -20,17 +20,18 @@ interface Loaded {
   version: number; // bumped when live points were pushed into the (mutable) buffer
 }
 
-const EMPTY_COLUMNS: SeriesColumns = [[], [], [], [], [], [], []];
-/** Live points enter the buffer at once but redraw the six charts at most this often. */
+/** Live points enter the buffer at once but redraw the charts at most this often. */
 const REDRAW_MS = 250;
 
-function newBuffer(window: WindowKey): SeriesBuffer {
-  return new SeriesBuffer(CHART_POINTS, bucketMsFor(window), WINDOWS[window].ms);
+function newBuffer(window: WindowKey, fields: readonly string[]): SeriesBuffer {
+  return new SeriesBuffer(CHART_POINTS, bucketMsFor(window), WINDOWS[window].ms, fields);
 }
 
-export function useSeries(machineId: string, window: WindowKey) {
+/** `fields`: the numeric fields of the machine's profile, charted in this order. */
+export function useSeries(machineId: string, window: WindowKey, fields: readonly string[]) {
   const [attempt, setAttempt] = useState(0);
-  const key = `${machineId}|${window}|${attempt}`;
+  const fieldsKey = fields.join('\u0000');
+  const key = `${machineId}|${window}|${attempt}|${fieldsKey}`;
   const [loaded, setLoaded] = useState<Loaded | null>(null);
   // Mirrors `loaded` for the live callback, which mutates the buffer outside any updater.
   const current = useRef<Loaded | null>(null);
@@ -65,7 +66,7 @@ export function useSeries(machineId: string, window: WindowKey) {
     };
     api.history(machineId, { since, limit: CHART_POINTS }).then(
       (history) => {
-        const buffer = newBuffer(window);
+        const buffer = newBuffer(window, fieldsKey ? fieldsKey.split('\u0000') : []);
         buffer.pushAll(history.points);
         buffer.pushAll(pending.current.points);
         done({ buffer, threshold: history.threshold, load: { phase: 'ready', downsampled: history.downsampled } });
@@ -73,13 +74,13 @@ export function useSeries(machineId: string, window: WindowKey) {
       (err: unknown) => {
         const status = err instanceof ApiError ? err.status : 0;
         const message = err instanceof Error ? err.message : String(err);
-        done({ buffer: newBuffer(window), threshold: null, load: { phase: 'error', message, status } });
+        done({ buffer: newBuffer(window, []), threshold: null, load: { phase: 'error', message, status } });
       },
     );
     return () => {
       cancelled = true;
     };
-  }, [machineId, window, key, commit]);
+  }, [machineId, window, key, fieldsKey, commit]);
 
   const onBatch = useCallback(
     (events: readonly LiveEvent[]) => {
@@ -100,7 +101,10 @@ export function useSeries(machineId: string, window: WindowKey) {
   const fresh = loaded?.key === key ? loaded : null;
   const buffer = fresh?.buffer;
   const version = fresh?.version;
-  const columns = useMemo(() => (buffer && version !== undefined ? buffer.toColumns() : EMPTY_COLUMNS), [buffer, version]);
+  const columns = useMemo<SeriesColumns>(
+    () => (buffer && version !== undefined ? buffer.toColumns() : [[], ...fields.map(() => []), []]),
+    [buffer, version, fields],
+  );
   const retry = useCallback(() => setAttempt((n) => n + 1), []);
   const load: SeriesLoad = fresh?.load ?? { phase: 'loading' };
   return { columns, load, threshold: fresh?.threshold ?? null, retry };

@@ -1,0 +1,34 @@
+"""Proof that nothing is hard-coded, the API/UI part: no AI4I field name in the API, the
+dashboard's sources or the bot. They render whatever the machine's profile declares; the
+only AI4I names left in code are the contract's backward-compatibility module
+(contract/compat.py), which the store's migrations import for the legacy columns."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from contract.compat import V1_READING_NUMBERS
+
+ROOT = Path(__file__).resolve().parents[2]
+SEARCHED = ("api", "dashboard/src", "telegram_bot")
+SUFFIXES = {".py", ".ts", ".tsx", ".mjs", ".json", ".md", ".css", ".html"}
+GENERATED = {ROOT / "dashboard" / "src" / "api" / "contract.gen.ts"}  # compiled from the contract's schemas
+
+
+def test_no_ai4i_field_name_in_the_api_the_dashboard_or_the_bot() -> None:
+    pattern = re.compile("|".join(map(re.escape, V1_READING_NUMBERS)))
+    files = [
+        path
+        for folder in SEARCHED
+        for path in sorted((ROOT / folder).rglob("*"))
+        if path.suffix in SUFFIXES and path.is_file() and path not in GENERATED and "__pycache__" not in path.parts
+    ]
+    assert len(files) > 50  # the search did look somewhere
+    found = [
+        f"{path.relative_to(ROOT)}:{number}: {line.strip()}"
+        for path in files
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1)
+        if pattern.search(line)
+    ]
+    assert found == []
