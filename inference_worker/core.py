@@ -292,7 +292,9 @@ class BatchProcessor:
             explanations.update(zip(indices, found or [{} for _ in indices], strict=True))
         for i in wanted:
             explanation, warning = explanations[i], warnings[i]
-            if valid[i].outcome is not None:
+            if valid[i].outcome is not None:  # explained as it was scored
+                if warning is None:
+                    continue
                 explanation = dict(predictions[i].explanation or {})
             if warning is not None:
                 explanation["early_warning"] = warning.as_dict()

@@ -165,26 +165,29 @@ class SeriesServer:
 
     def score(self, machine_ids: Sequence[str], readings: Sequence[Reading]) -> list[SeriesOutcome]:
         """Push each reading onto its machine's windows (in this order) and score them all at once."""
-        windows, counts, totals, accepted = [], [], [], []
-        inputs = self._inputs
+        n, spec = len(readings), self.features.spec
+        windows = np.empty((n, len(spec.fields), spec.length))
+        totals = np.empty((n, 5 + len(spec.baselines), len(spec.fields)))
+        counts = np.empty(n, dtype=np.int64)
+        accepted, taken_rows = [], 0
+        inputs, order_field, lives = self._inputs, self.order_field, self.lives
         for machine_id, reading in zip(machine_ids, readings, strict=True):
             values = reading.values
-            order = float(values[self.order_field])
-            life = self.lives.get(machine_id)
+            order = float(values[order_field])
+            life = lives.get(machine_id)
             if life is None:
-                life = self.lives[machine_id] = OrderedLife(self.features.state())
-            taken = life.accept(order) and life.window.push([float(values[n]) for n in inputs], order)
+                life = lives[machine_id] = OrderedLife(self.features.state())
+            window = life.window
+            taken = life.accept(order) and window.push([values[name] for name in inputs], order)  # type: ignore[misc]
             accepted.append(taken)
             if taken:  # the window as it is right after this reading (a later one may move it)
-                window = life.window
-                windows.append(window.window().copy())
-                counts.append(window.count)
-                totals.append(window.totals.copy())
-        if windows:
-            rows = self.features.from_snapshots(np.stack(windows), np.array(counts), np.stack(totals))
-        else:
-            rows = np.zeros((0, len(self.features.names)))
-        return self._outcomes(rows, np.array(counts, dtype=np.int64), accepted, readings)
+                windows[taken_rows] = window.buffer
+                totals[taken_rows] = window.totals
+                counts[taken_rows] = window.count
+                taken_rows += 1
+        counts = counts[:taken_rows]
+        rows = self.features.from_snapshots(windows[:taken_rows], counts, totals[:taken_rows])
+        return self._outcomes(rows, counts, accepted, readings)
 
     def _outcomes(
         self, rows: np.ndarray, counts: np.ndarray, accepted: list[bool], readings: Sequence[Reading]
