@@ -32,3 +32,13 @@ def test_install_shipped_keeps_a_trained_model(tmp_path: Path, capsys: pytest.Ca
     assert main(["install-shipped", "--models-dir", str(tmp_path)]) == 0
     assert "already has a model" in capsys.readouterr().out
     assert current_version(tmp_path, "turbofan") == "0123456789ab"
+
+
+def test_evaluating_a_model_as_another_profiles_is_one_line_naming_both(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    [(_profile, version)] = install_shipped(tmp_path)
+    data = str(SHIPPED_DIR.parent / "slave1_data.csv")
+    assert main(["evaluate", "--profile", "ai4i-mill", "--models-dir", str(tmp_path), "--version", version, data]) == 1
+    error = capsys.readouterr().err
+    assert error == f"error: model {version} is for profile 'turbofan', not 'ai4i-mill'; refusing to serve it\n"
