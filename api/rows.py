@@ -22,6 +22,7 @@ __all__ = [
     "CSV_HEAD",
     "CSV_TAIL",
     "LAST_MS",
+    "NOT_STORED_YET",
     "PREDICTION_FIELDS",
     "PREDICTION_SCHEMA_VERSION",
     "STATUS_RANK",
@@ -38,7 +39,16 @@ PREDICTION_FIELDS: tuple[str, ...] = (
     "reading_id", "machine_id", "profile", "ts", "scored_at", "status", "failure_probability", "predicted_mode",
     "model_version", "threshold", "values", "failure", "failure_description", "explanation", "schema_version",
 )  # fmt: skip
-ALERT_VIEW_FIELDS: tuple[str, ...] = (*(f.name for f in fields(Alert)), "acked_by", "acked_at")
+# Issue 16's rul / anomaly fields of Predictions and Alerts are not stored yet (migration 0003
+# adds them): the views leave them out, and readers take them as None.
+NOT_STORED_YET: tuple[str, ...] = (
+    "model_kind", "rul", "rul_low", "rul_high", "rul_unit", "rul_horizon", "anomaly_score", "anomaly_threshold",
+)  # fmt: skip
+ALERT_VIEW_FIELDS: tuple[str, ...] = (
+    *(f.name for f in fields(Alert) if f.name not in NOT_STORED_YET),
+    "acked_by",
+    "acked_at",
+)
 # The CSV export: the prediction's fields, with `values` spread into one column per profile field.
 CSV_HEAD: tuple[str, ...] = PREDICTION_FIELDS[: PREDICTION_FIELDS.index("values")]
 CSV_TAIL: tuple[str, ...] = ("failure", "failure_description", "schema_version")

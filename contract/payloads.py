@@ -28,6 +28,7 @@ __all__ = [
     "ALERT_STATES",
     "DEFAULT_MAX_FUTURE_S",
     "MAX_PAYLOAD_BYTES",
+    "MODEL_KINDS",
     "ONLINE_STATES",
     "PREDICTION_SCHEMA_VERSION",
     "PREDICTION_STATUSES",
@@ -52,7 +53,11 @@ READING_ID_PATTERN = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
 
 # "unscored": the machine's profile has no model yet; the reading is kept and shown.
 PredictionStatus = Literal["normal", "predictive", "failure", "unscored"]
-AlertKind = Literal["predicted", "detected"]
+# "rul": an engine's remaining useful life fell under its profile's horizon; "anomaly": an
+# anomaly detector's score crossed the threshold set from its training data.
+AlertKind = Literal["predicted", "detected", "rul", "anomaly"]
+# Which kind of model made a prediction (contract/profiles.py: a profile's model section).
+ModelKind = Literal["classifier", "rul", "anomaly"]
 Severity = Literal["warning", "critical"]
 AlertState = Literal["open", "cleared"]
 OnlineState = Literal["online", "offline"]
@@ -75,6 +80,7 @@ PREDICTION_STATUSES: tuple[str, ...] = get_args(PredictionStatus)
 ALERT_KINDS: tuple[str, ...] = get_args(AlertKind)
 SEVERITIES: tuple[str, ...] = get_args(Severity)
 ALERT_STATES: tuple[str, ...] = get_args(AlertState)
+MODEL_KINDS: tuple[str, ...] = get_args(ModelKind)
 ONLINE_STATES: tuple[str, ...] = get_args(OnlineState)
 REJECTION_REASONS: tuple[str, ...] = get_args(RejectionReason)
 # How far ahead of the receiver's clock a reading's `ts` may be: clocks drift, but a reading
@@ -183,8 +189,18 @@ class Prediction(_JsonPayload):
     """The worker's verdict on one reading, carrying the reading's values (schema version 2).
 
     `failure_probability`, `model_version` and `threshold` are None when the machine's
-    profile has no model yet (status "unscored"). Issue 16 adds optional model_kind, rul,
-    rul_low, rul_high and anomaly_score; readers ignore keys they do not know.
+    profile has no model yet (status "unscored"). `model_kind` says which kind of model
+    made it; `model_version` names that model.
+
+    - classifier: `failure_probability` against `threshold`; the rul and anomaly fields are None.
+    - rul: `rul` with its interval `rul_low`..`rul_high` (the model's conformal interval), in
+      `rul_unit` (the profile's unit, e.g. "cycles"); status "predictive" when `rul` is under
+      `rul_horizon`. `failure_probability` is None.
+    - anomaly: `anomaly_score` against `anomaly_threshold` (set from the training data's own
+      distribution); status "predictive" when the score exceeds it. `failure_probability` is None.
+
+    While a machine's windows warm up, rul and anomaly predictions are "unscored" with
+    `model_kind` set. Status "failure" whenever the reading reports one.
     """
 
     reading_id: str
@@ -201,12 +217,26 @@ class Prediction(_JsonPayload):
     failure: Flag | None = None
     failure_description: str | None = None
     explanation: dict[str, Any] | None = None
+    model_kind: ModelKind = "classifier"
+    rul: float | None = None
+    rul_low: float | None = None
+    rul_high: float | None = None
+    rul_unit: str | None = None
+    rul_horizon: float | None = None
+    anomaly_score: float | None = None
+    anomaly_threshold: float | None = None
     schema_version: int = PREDICTION_SCHEMA_VERSION
 
 
 @dataclass(frozen=True, slots=True)
 class Alert(_JsonPayload):
-    """An alert event: one per opening and one per clearing."""
+    """An alert event: one per opening and one per clearing.
+
+    Kinds "predicted" and "detected" come from classifiers and failure flags; "rul" opens when
+    an engine's remaining useful life enters its profile's horizon (`rul`, `rul_unit`), and
+    "anomaly" when an anomaly score crosses its threshold (`anomaly_score`,
+    `anomaly_threshold`). One open alert per machine and kind.
+    """
 
     alert_id: str
     machine_id: str
@@ -215,11 +245,16 @@ class Alert(_JsonPayload):
     state: AlertState
     opened_at: str
     reading_id: str
-    failure_probability: Probability | None  # None: a detected failure on a machine without a model
+    # None: a detected failure on a machine without a model, or a rul / anomaly alert
+    failure_probability: Probability | None
     predicted_mode: str | None
     message: str
     cleared_at: str | None = None
     profile: str | None = None
+    rul: float | None = None
+    rul_unit: str | None = None
+    anomaly_score: float | None = None
+    anomaly_threshold: float | None = None
     schema_version: int = SCHEMA_VERSION
 
 

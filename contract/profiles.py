@@ -25,7 +25,8 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 from contract.expressions import Expression, ExpressionError, parse_expression
 
@@ -34,17 +35,22 @@ __all__ = [
     "DEFAULT_PROFILE",
     "ENVELOPE_KEYS",
     "FIELD_KINDS",
+    "MODEL_KINDS",
     "PROFILE_ID_PATTERN",
+    "AnomalySection",
     "CategoryField",
     "Condition",
     "CounterField",
     "Derived",
     "FailureMode",
+    "ModelSection",
     "Profile",
     "ProfileError",
+    "RulSection",
     "Rule",
     "SensorField",
     "TextField",
+    "WindowDeclaration",
     "builtin_profiles",
     "default_profile",
     "load_profile",
@@ -58,7 +64,7 @@ FIELD_NAME_PATTERN = r"^[a-z][a-z0-9_]{0,63}$"
 MODE_CODE_PATTERN = r"^[A-Za-z][A-Za-z0-9_]{0,31}$"
 # Keys of a reading's envelope: a field may not take one of these names.
 ENVELOPE_KEYS = ("reading_id", "ts", "machine_id", "failure", "failure_description", "profile", "values")
-CSV_ENVELOPE = ("failure", "failure_description")
+CSV_ENVELOPE = ("machine_id", "failure", "failure_description")  # what a CSV column may hold besides fields
 FIELD_KINDS = ("sensor", "counter", "category", "text")
 RESERVED_MODES = ("none", "UNK")  # the classifier's "no failure" label and the unspecified failure
 MAX_TEXT = 4096
@@ -241,11 +247,79 @@ class Labels(_Strict):
     )
 
 
-class ModelSection(_Strict):
-    """What kind of model serves the profile."""
+MODEL_KINDS = ("classifier", "rul", "anomaly")
+WINDOW_STATS = ("mean", "slope", "min", "max")
+ModelKind = Literal["classifier", "rul", "anomaly"]
+WindowStat = Literal["mean", "slope", "min", "max"]
 
-    kind: Literal["classifier"] = Field("classifier", description="classifier: failure probability and mode")
+
+class WindowDeclaration(_Strict):
+    """Statistics over a machine's last readings (model/windows.py), computed alike in training and serving."""
+
+    size: Annotated[int, Field(ge=2, le=10_000)] | Literal["all"] = Field(
+        description="the last N readings, or `all` since the machine's first reading (its life so far)"
+    )
+    stats: list[WindowStat] = Field(min_length=1, max_length=4, description="mean, slope, min, max (each once)")
+    baseline: int = Field(
+        0, ge=0, le=10_000, description="report mean/min/max relative to the mean of the first N readings (0: none)"
+    )
+
+    @field_validator("size", mode="before")
+    @classmethod
+    def _size(cls, value: Any) -> Any:
+        """One clear message instead of one per member of the union."""
+        whole = isinstance(value, int) and not isinstance(value, bool)
+        if value != "all" and not (whole and 2 <= value <= 10_000):
+            raise PydanticCustomError("window_size", "give a whole number of readings (2 to 10000) or `all`")
+        return value
+
+
+class RulSection(_Strict):
+    """The remaining-useful-life model's unit, warning horizon and training cap."""
+
+    unit: str = Field("cycles", min_length=1, max_length=32, description="unit of the remaining life: cycles, hours")
+    horizon: float = Field(gt=0, description="status `predictive` (and an alert) when the RUL falls below this")
+    cap: float | None = Field(
+        None, gt=0, description="training target min(RUL, cap): early in life the remaining life is not observable"
+    )
+
+
+class AnomalySection(_Strict):
+    """How an anomaly detector learns normal behaviour and sets its threshold."""
+
+    normal_fraction: float = Field(
+        1.0, gt=0, le=1, description="the start of each training history taken as normal (1: every row)"
+    )
+    margin: float = Field(4.0, ge=1, le=1000, description="alarm above margin x the largest normal training score")
+    windows: list[WindowDeclaration] | None = Field(
+        None, max_length=16, description="the detector's own window features (default: the model's windows)"
+    )
+
+
+class ModelSection(_Strict):
+    """What kind of model serves the profile, and what it reads."""
+
+    kind: ModelKind = Field(
+        "classifier",
+        description="classifier: failure probability and mode; rul: remaining useful life; anomaly: no labels",
+    )
     labels: Labels = Field(Labels(), description="outcome labels of training data")
+    inputs: list[FieldName] | None = Field(
+        None, min_length=1, max_length=256, description="fields a rul or anomaly model reads (default: every sensor)"
+    )
+    order: FieldName | None = Field(
+        None, description="the counter ordering a machine's readings (a drop starts a new life); needed by windows"
+    )
+    windows: list[WindowDeclaration] = Field(
+        default_factory=list, max_length=16, description="rolling window features per machine"
+    )
+    rul: RulSection | None = Field(None, description="remaining useful life (kind rul)")
+    anomaly: AnomalySection | None = Field(None, description="anomaly detection (kind anomaly)")
+
+    @property
+    def windowed(self) -> bool:
+        """Whether a machine of this profile has per-machine window state (then one worker scores it)."""
+        return bool(self.windows or (self.anomaly is not None and self.anomaly.windows))
 
 
 class Walk(_Strict):
@@ -319,7 +393,7 @@ class Profile(_Strict):
     simulation: Simulation | None = Field(None, description="how to simulate it (optional)")
     csv_columns: dict[str, str] = Field(
         default_factory=dict,
-        description="CSV column -> field (or failure, failure_description) in this class's data files",
+        description="CSV column -> field (or machine_id, failure, failure_description) in this class's data files",
     )
 
     @model_validator(mode="after")
@@ -437,6 +511,7 @@ def _problems(profile: Profile) -> Iterable[tuple[Path_, str]]:
         yield from _physics_problems(profile, profile.physics)
     if profile.simulation is not None:
         yield from _simulation_problems(profile, profile.simulation)
+    yield from _model_problems(profile, profile.model)
     targets = {f.name for f in profile.fields} | set(CSV_ENVELOPE)
     for column, target in profile.csv_columns.items():
         if target not in targets:
@@ -562,6 +637,40 @@ def _warning_problems(profile: Profile, warning: EarlyWarning) -> Iterable[tuple
             yield (*at, "per", "field"), f"{item.per.field!r} is not a numeric field"
         if isinstance(item.limit, PerCategory):
             yield from _per_category_problems(profile, item.limit, (*at, "limit"))
+
+
+def _model_problems(profile: Profile, model: ModelSection) -> Iterable[tuple[Path_, str]]:
+    required = {f.name for f in profile.numeric_fields if f.required}
+    numeric = set(profile.numeric_names)
+    for i, name in enumerate(model.inputs or ()):
+        if name not in required:
+            yield ("model", "inputs", i), f"{name!r} is not a required sensor or counter field"
+    if model.inputs is not None and len(set(model.inputs)) != len(model.inputs):
+        yield ("model", "inputs"), "inputs must not repeat"
+    if model.order is not None and model.order not in required:
+        yield ("model", "order"), f"{model.order!r} is not a required sensor or counter field"
+    if model.order is not None and model.order not in numeric:
+        return
+    series = model.kind != "classifier"
+    if (series or model.windowed) and model.order is None:
+        yield ("model",), f"kind {model.kind} with windows needs `order`: the counter that orders readings"
+    if model.kind == "rul" and model.rul is None:
+        yield ("model",), "kind rul needs a `rul` section (unit, horizon)"
+    if model.kind == "classifier" and model.windowed:
+        yield ("model", "windows"), "window features are for kinds rul and anomaly"
+    yield from _window_problems(model.windows, ("model", "windows"))
+    if model.anomaly is not None and model.anomaly.windows is not None:
+        yield from _window_problems(model.anomaly.windows, ("model", "anomaly", "windows"))
+
+
+def _window_problems(windows: Sequence[WindowDeclaration], at: Path_) -> Iterable[tuple[Path_, str]]:
+    seen: set[tuple[int | str, int]] = set()
+    for i, window in enumerate(windows):
+        if len(set(window.stats)) != len(window.stats):
+            yield (*at, i, "stats"), "stats must not repeat"
+        if (window.size, window.baseline) in seen:
+            yield (*at, i, "size"), "windows must differ in size or baseline"
+        seen.add((window.size, window.baseline))
 
 
 def _simulation_problems(profile: Profile, simulation: Simulation) -> Iterable[tuple[Path_, str]]:

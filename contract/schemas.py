@@ -17,6 +17,7 @@ from typing import Any
 from contract.payloads import (
     ALERT_KINDS,
     ALERT_STATES,
+    MODEL_KINDS,
     ONLINE_STATES,
     PREDICTION_STATUSES,
     REJECTION_REASONS,
@@ -56,6 +57,7 @@ def vocabularies() -> dict[str, list[str]]:
     return {
         "prediction_statuses": list(PREDICTION_STATUSES),
         "alert_kinds": list(ALERT_KINDS),
+        "model_kinds": list(MODEL_KINDS),
         "alert_states": list(ALERT_STATES),
         "severities": list(SEVERITIES),
         "online_states": list(ONLINE_STATES),

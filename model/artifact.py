@@ -48,7 +48,9 @@ __all__ = [
     "TRUSTED_TYPES",
     "LoadedModel",
     "ModelError",
+    "card_kind",
     "current_version",
+    "kind_of_card",
     "load_model",
     "pointer_name",
     "profile_of_card",
@@ -77,6 +79,31 @@ def profile_of_card(card: dict[str, Any]) -> str:
     """The profile a model was trained for (cards from before profiles: ai4i-mill)."""
     entry = card.get("profile")
     return str(entry["id"]) if isinstance(entry, dict) and "id" in entry else LEGACY_PROFILE
+
+
+def kind_of_card(card: dict[str, Any]) -> str:
+    """The model kind a card describes: classifier (cards before issue 16 have no kind), rul or anomaly."""
+    return str(card.get("kind") or "classifier")
+
+
+def card_kind(models_dir: Path, profile_id: str | None = None, version: str | None = None) -> str:
+    """The kind of `version` (default: the current model of `profile_id`); ModelError when there is none.
+
+    A `version` trained for another profile than `profile_id` is refused, naming both.
+    """
+    version = version or current_version(models_dir, profile_id)
+    if version is None:
+        suffix = f" --profile {profile_id}" if profile_id not in (None, LEGACY_PROFILE) else ""
+        raise ModelError(
+            f"no model for profile {profile_id or LEGACY_PROFILE} in {models_dir}: run `python -m training{suffix}`"
+        )
+    if not _VERSION_PATTERN.fullmatch(version):
+        raise ModelError(f"model version {version!r} is not 12 lowercase hex digits")
+    card = _read_card(models_dir / version / CARD_FILE, version)
+    trained_for, asked = profile_of_card(card), profile_id or LEGACY_PROFILE
+    if trained_for != asked:
+        raise ModelError(f"model {version} is for profile {trained_for!r}, not {asked!r}; refusing to serve it")
+    return kind_of_card(card)
 
 
 class ModelError(Exception):

@@ -10,6 +10,8 @@ import pytest
 from api.decode import prediction_row
 from api.rows import ts_to_ms
 from contract import (
+    ALERT_KINDS,
+    MODEL_KINDS,
     PREDICTION_STATUSES,
     REJECTION_REASONS,
     Alert,
@@ -218,3 +220,95 @@ def test_an_unscored_prediction_has_no_probability() -> None:
 def test_the_vocabularies_include_the_new_reason_and_status() -> None:
     assert "unknown_profile" in REJECTION_REASONS
     assert "unscored" in PREDICTION_STATUSES
+
+
+def test_a_rul_prediction_carries_its_interval_unit_and_horizon() -> None:
+    rul = example("prediction") | {
+        "profile": "turbofan",
+        "status": "predictive",
+        "failure_probability": None,
+        "threshold": None,
+        "predicted_mode": None,
+        "failure": None,
+        "failure_description": None,
+        "model_kind": "rul",
+        "rul": 18.5,
+        "rul_low": 9.0,
+        "rul_high": 27,
+        "rul_unit": "cycles",
+        "rul_horizon": 30,
+    }
+    parsed = parse_prediction(encode(rul))
+    assert (parsed.model_kind, parsed.rul, parsed.rul_low, parsed.rul_high) == ("rul", 18.5, 9.0, 27)
+    assert (parsed.rul_unit, parsed.rul_horizon, parsed.anomaly_score) == ("cycles", 30, None)
+    assert parse_prediction(parsed.to_json()) == parsed
+
+
+def test_an_anomaly_prediction_carries_its_score_and_threshold() -> None:
+    anomaly = example("prediction") | {
+        "status": "predictive",
+        "failure_probability": None,
+        "threshold": None,
+        "model_kind": "anomaly",
+        "anomaly_score": 7.25,
+        "anomaly_threshold": 4.0,
+    }
+    parsed = parse_prediction(anomaly)
+    assert (parsed.model_kind, parsed.anomaly_score, parsed.anomaly_threshold, parsed.rul) == (
+        "anomaly",
+        7.25,
+        4.0,
+        None,
+    )
+
+
+def test_a_prediction_without_model_kind_was_made_by_a_classifier() -> None:
+    older = {key: value for key, value in example("prediction").items() if key != "model_kind" and "rul" not in key}
+    parsed = parse_prediction(older)
+    assert (parsed.model_kind, parsed.rul, parsed.anomaly_score) == ("classifier", None, None)
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"model_kind": "forecaster"}, "model_kind"),
+        ({"rul": "12"}, "rul"),
+        ({"rul_low": [1.0]}, "rul_low"),
+        ({"anomaly_score": True}, "anomaly_score"),
+        ({"rul_unit": 3}, "rul_unit"),
+    ],
+)
+def test_rul_and_anomaly_fields_outside_the_contract_are_refused_naming_the_field(
+    change: dict[str, object], field: str
+) -> None:
+    with pytest.raises(InvalidPayload) as caught:
+        parse_prediction(example("prediction") | change)
+    assert str(caught.value.field).startswith(field)
+
+
+def test_rul_and_anomaly_alerts_round_trip_with_their_figures() -> None:
+    assert {"rul", "anomaly"} <= set(ALERT_KINDS)
+    assert MODEL_KINDS == ("classifier", "rul", "anomaly")
+    rul_alert = example("alert") | {
+        "alert_id": "engine-7-rul-000180",
+        "kind": "rul",
+        "severity": "warning",
+        "failure_probability": None,
+        "predicted_mode": None,
+        "profile": "turbofan",
+        "rul": 24.0,
+        "rul_unit": "cycles",
+    }
+    parsed = parse_alert(encode(rul_alert))
+    assert (parsed.kind, parsed.rul, parsed.rul_unit, parsed.anomaly_score) == ("rul", 24.0, "cycles", None)
+    anomaly_alert = rul_alert | {
+        "kind": "anomaly",
+        "rul": None,
+        "rul_unit": None,
+        "anomaly_score": 6.5,
+        "anomaly_threshold": 4.0,
+    }
+    assert parse_alert(anomaly_alert).to_dict() == anomaly_alert
+    with pytest.raises(InvalidPayload) as caught:
+        parse_alert(rul_alert | {"kind": "forecast"})
+    assert caught.value.field == "kind"

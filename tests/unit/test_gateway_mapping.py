@@ -68,7 +68,7 @@ def test_a_good_mapping_keeps_its_conversions_and_constants() -> None:
         ),
         (
             ("profile: ai4i-mill", "profile: press"),
-            "maps/mill.yaml:1: profile: unknown profile 'press' (known: ai4i-mill)",
+            "maps/mill.yaml:1: profile: unknown profile 'press' (known: ai4i-mill, turbofan)",
         ),
         (
             ('{node: "ns=2;s=Mill.Speed"}', '{node: "ns=2;s=Mill.Speed", browse_path: "2:Mill/2:Speed"}'),
