@@ -19,6 +19,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from itertools import chain
 from typing import Any
 
 import sqlalchemy as sa
@@ -165,19 +166,27 @@ class Store:
         the database and creates the others (with `also_create`, machines that only need a
         row). Returns the machines written.
         """
-        profiles = {row["machine_id"]: row["profile"] for row in new_rows}
-        counts = _counts((row["machine_id"], row["status"]) for row in new_rows)
+        tally: dict[str, list[Any]] = {}  # machine -> [machine, profile, readings, predictive, failure]
+        for row in new_rows:
+            machine_id = row["machine_id"]
+            counted = tally.get(machine_id)
+            if counted is None:
+                counted = tally[machine_id] = [machine_id, None, 0, 0, 0]
+            counted[1] = row["profile"]  # the latest row's
+            counted[2] += 1
+            status = row["status"]
+            if status == "predictive":
+                counted[3] += 1
+            elif status == "failure":
+                counted[4] += 1
         for machine_id in also_create:
-            counts.setdefault(machine_id, Counter())
-        rows = [
-            (machine_id, profiles.get(machine_id), *(counted[name] for name in _COUNTED))
-            for machine_id, counted in sorted(counts.items())  # one lock order for every writer
-        ]
+            tally.setdefault(machine_id, [machine_id, None, 0, 0, 0])
+        rows = [tally[machine_id] for machine_id in sorted(tally)]  # one lock order for every writer
         for start in range(0, len(rows), _INSERT_CHUNK):
             part = rows[start : start + _INSERT_CHUNK]
             sql = _machines_sql(conn.dialect.paramstyle, len(part))
-            conn.exec_driver_sql(sql, tuple(value for row in part for value in row))
-        return set(counts)
+            conn.exec_driver_sql(sql, tuple(chain.from_iterable(part)))
+        return set(tally)
 
     def _subtract_counts(self, conn: sa.Connection, counts: dict[str, Counter[str]]) -> None:
         """Take pruned predictions off their machines' counts (pruning is rare: one UPDATE per machine)."""
