@@ -47,32 +47,39 @@ function predict(m, now) {
   const p = Math.min(0.999, Math.max(0, m.risk + (Math.random() - 0.5) * 0.2));
   const status = p >= 0.75 ? 'failure' : p >= THRESHOLD ? 'predictive' : 'normal';
   const ts = new Date(now).toISOString();
+  // Prediction version 2 (machine profiles): the reading's values nested, per the machine's profile
+  const values = m.profile === 'turbofan'
+    ? { cycle: m.seq, t30_r: Number((1585 + Math.random() * 10).toFixed(2)), p30_psia: Number((553 + Math.random()).toFixed(2)) }
+    : { type: m.type, air_temp_k: Number(m.air.toFixed(1)), process_temp_k: Number((m.air + 10 + Math.random()).toFixed(1)),
+      rotational_speed_rpm: Math.round(1400 + Math.random() * 200), torque_nm: Number((40 + Math.random() * 10).toFixed(1)),
+      tool_wear_min: Math.round(m.wear) };
   return {
     reading_id: `${m.id}-${String(m.seq).padStart(6, '0')}`, machine_id: m.id, profile: m.profile, ts, scored_at: ts, status,
     failure_probability: Number(p.toFixed(3)), predicted_mode: status === 'normal' ? null : 'HDF',
-    model_version: 'fake0000', threshold: THRESHOLD, type: m.type, air_temp_k: Number(m.air.toFixed(1)),
-    process_temp_k: Number((m.air + 10 + Math.random()).toFixed(1)), rotational_speed_rpm: Math.round(1400 + Math.random() * 200),
-    torque_nm: Number((40 + Math.random() * 10).toFixed(1)), tool_wear_min: Math.round(m.wear), product_id: null,
-    failure: null, failure_description: null, explanation: null, schema_version: 1,
+    model_version: 'fake0000', threshold: THRESHOLD, values, failure: null, failure_description: null, explanation: null,
+    schema_version: 2,
   };
 }
 
 function explanationFor(p) {
+  const v = p.values;
   return {
     base_value: 0.034,
     contributions: [
-      { feature: 'torque_nm', value: p.torque_nm, contribution: 0.21 },
-      { feature: 'tool_wear_min', value: p.tool_wear_min, contribution: 0.12 },
-      { feature: 'rotational_speed_rpm', value: p.rotational_speed_rpm, contribution: -0.04 },
+      { feature: 'torque_nm', value: v.torque_nm ?? null, contribution: 0.21 },
+      { feature: 'tool_wear_min', value: v.tool_wear_min ?? null, contribution: 0.12 },
+      { feature: 'rotational_speed_rpm', value: v.rotational_speed_rpm ?? null, contribution: -0.04 },
     ],
     rest: 0.011,
     conditions: [{ mode: 'HDF', holds: false, text: 'air-process temperature gap near the 8.6 K limit at low speed', margin: 0.4 }],
     // like inference_worker/early_warning.py: only near the tool-wear region
-    ...(p.tool_wear_min >= 185 && {
+    ...(v.tool_wear_min >= 185 && {
       early_warning: {
         mode: 'TWF',
-        remaining_min: 200 - p.tool_wear_min,
-        text: `tool wear ${p.tool_wear_min} min: about ${Math.max(0, 200 - p.tool_wear_min)} min of tool use left before the tool-wear failure region (200 min)`,
+        counter: 'tool_wear_min',
+        remaining: 200 - v.tool_wear_min,
+        unit: 'min',
+        text: `tool wear ${v.tool_wear_min} min: about ${Math.max(0, 200 - v.tool_wear_min)} min of tool use left before the tool-wear failure region (200 min)`,
       },
     }),
   };
@@ -103,8 +110,8 @@ function downsample(points, limit) {
 }
 
 function historyPoint(p) {
-  const { ts, air_temp_k, process_temp_k, rotational_speed_rpm, torque_nm, tool_wear_min, failure_probability, status } = p;
-  return { ts, air_temp_k, process_temp_k, rotational_speed_rpm, torque_nm, tool_wear_min, failure_probability, status };
+  const values = Object.fromEntries(Object.entries(p.values).filter(([, v]) => typeof v === 'number'));
+  return { ts: p.ts, values, failure_probability: p.failure_probability, status: p.status };
 }
 
 class FakeApi {
@@ -151,7 +158,7 @@ class FakeApi {
     if (p.status === 'failure' && (!open || open.state === 'cleared')) {
       const alert = { alert_id: `${id}-${p.reading_id}`, machine_id: m.id, kind: 'detected', severity: 'critical', state: 'open',
         opened_at: p.ts, reading_id: p.reading_id, failure_probability: p.failure_probability, predicted_mode: 'HDF',
-        message: `${m.id} crossed the failure line`, cleared_at: null, schema_version: 1, acked_by: null, acked_at: null };
+        message: `${m.id} crossed the failure line`, cleared_at: null, profile: m.profile, schema_version: 1, acked_by: null, acked_at: null };
       this.alerts.set(id, alert);
       this.emit('alert', alert);
     } else if (open && open.state === 'open' && p.status === 'normal') {
@@ -203,6 +210,7 @@ function route(api, req, res, url) {
   const machine = api.machines.find((m) => m.id === parts[2]);
   if (url.pathname === '/api/health') return json(res, 200, { status: 'ok', broker_connected: true, database: true, ingest_lag_s: 0, version: 'fake' });
   if (url.pathname === '/api/events') return serveEvents(api, req, res, q);
+  if (url.pathname === '/api/profiles') return json(res, 200, { profiles: [] }); // the page shows values without definitions
   if (url.pathname === '/api/machines') {
     const machines = api.machines.map((m) => api.summary(m));
     const count = (s) => machines.filter((m) => m.online && m.status === s).length;
