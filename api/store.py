@@ -16,11 +16,11 @@ in arrival order).
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import lru_cache, partial
 from itertools import chain
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 
@@ -29,6 +29,8 @@ from api.history import add_to_rollup, prune_rollup
 from api.rows import alert_view
 
 __all__ = ["BatchResult", "Store"]
+
+T = TypeVar("T")
 
 _PRUNE_CHUNK = 5_000
 _INSERT_CHUNK = 1_000  # rows per INSERT: 15 columns stay far below SQLite's 32,766 variables
@@ -71,9 +73,9 @@ class Store:
             unknown = {row["machine_id"] for row in (*new_predictions, *alert_rows)} - self._known_machines
             touched = self._add_counts(conn, result.predictions, unknown)
             add_to_rollup(conn, result.predictions)
-            result.statuses = self._set_statuses(conn, statuses)
-            changed = [row["alert_id"] for row in alert_rows if self._put_alert(conn, row)]
-            result.alerts = self._alert_views(conn, list(dict.fromkeys(changed)))
+            result.statuses = _in_rounds(statuses, lambda status: status[0], partial(self._upsert_statuses, conn))
+            changed = _in_rounds(alert_rows, lambda row: row["alert_id"], partial(self._upsert_alerts, conn))
+            result.alerts = self._alert_views(conn, list(dict.fromkeys(row["alert_id"] for row in changed)))
         self._known_machines.update(touched, (status[0] for status in statuses))  # committed: they exist
         return result
 
@@ -204,26 +206,8 @@ class Store:
         ]
         conn.execute(statement, params)
 
-    def _set_statuses(
-        self, conn: sa.Connection, statuses: Sequence[tuple[str, str, int]]
-    ) -> list[tuple[str, str, int]]:
-        """Apply the statuses in arrival order; return those that changed their machine's row.
-
-        A machine's n-th status of the batch goes in round n, so one upsert per round never
-        touches a row twice (PostgreSQL refuses that) and a machine's statuses apply in order.
-        """
-        rounds: list[dict[str, tuple[str, str, int]]] = []
-        round_of: list[int] = []
-        for status in statuses:
-            number = next((n for n, batch in enumerate(rounds) if status[0] not in batch), len(rounds))
-            if number == len(rounds):
-                rounds.append({})
-            rounds[number][status[0]] = status
-            round_of.append(number)
-        changed = [self._upsert_statuses(conn, list(batch.values())) for batch in rounds]
-        return [status for status, number in zip(statuses, round_of, strict=True) if status[0] in changed[number]]
-
     def _upsert_statuses(self, conn: sa.Connection, statuses: list[tuple[str, str, int]]) -> set[str]:
+        """Set each machine's reported state (one status per machine); returns the machines changed."""
         insert = upsert(conn, machines).values(
             [{"machine_id": machine_id, "state": state, "state_ts_ms": ts_ms} for machine_id, state, ts_ms in statuses]
         )
@@ -237,15 +221,18 @@ class Store:
         ).returning(machines.c.machine_id)
         return set(conn.execute(statement).scalars())
 
-    def _put_alert(self, conn: sa.Connection, row: dict[str, Any]) -> bool:
-        """Insert a new alert or clear an open one; a clearing is final (a late "open" is ignored)."""
-        insert = upsert(conn, alerts).values(**row)
+    def _upsert_alerts(self, conn: sa.Connection, rows: list[dict[str, Any]]) -> set[str]:
+        """Insert new alerts, clear open ones (one row per alert id); returns the ids changed.
+
+        A clearing is final: a late "open" is ignored.
+        """
+        insert = upsert(conn, alerts).values(rows)
         statement = insert.on_conflict_do_update(
             index_elements=[alerts.c.alert_id],
             set_={"state": insert.excluded.state, "cleared_at_ms": insert.excluded.cleared_at_ms},
             where=sa.and_(alerts.c.state == "open", insert.excluded.state == "cleared"),
-        )
-        return bool(conn.execute(statement).rowcount)
+        ).returning(alerts.c.alert_id)
+        return set(conn.execute(statement).scalars())
 
     def _alert_views(self, conn: sa.Connection, alert_ids: list[str]) -> list[dict[str, Any]]:
         if not alert_ids:
@@ -289,6 +276,25 @@ def _machines_sql(paramstyle: str, rows: int) -> str:
         f"ON CONFLICT (machine_id) DO UPDATE SET {added}, "
         f"profile = COALESCE(excluded.profile, {machines.name}.profile)"
     )
+
+
+def _in_rounds(items: Sequence[T], key: Callable[[T], str], apply: Callable[[list[T]], set[str]]) -> list[T]:
+    """Apply `items` in arrival order as multi-row upserts; return those that changed their row.
+
+    A key's n-th item goes in round n, so one upsert per round never touches a row twice
+    (PostgreSQL refuses that) and the items of one key apply in order. `apply` upserts a round
+    and returns the keys it changed.
+    """
+    rounds: list[dict[str, T]] = []
+    round_of: list[int] = []
+    for item in items:
+        number = next((n for n, batch in enumerate(rounds) if key(item) not in batch), len(rounds))
+        if number == len(rounds):
+            rounds.append({})
+        rounds[number][key(item)] = item
+        round_of.append(number)
+    changed = [apply(list(batch.values())) for batch in rounds]
+    return [item for item, number in zip(items, round_of, strict=True) if key(item) in changed[number]]
 
 
 def _counts(pairs: Iterable[tuple[str, str]]) -> dict[str, Counter[str]]:

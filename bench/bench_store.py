@@ -7,7 +7,8 @@
 A fleet at 1 Hz fills every batch with readings of different machines, so whatever the store
 does per machine it does per reading. Each run writes `--batches` batches of `--batch`
 predictions, each from another machine of `--machines` (cycling, one second apart per round
-of the fleet), through the API's own path after the decode: ``Store.write_batch`` in one
+of the fleet; 2 % of them failures, each opening an alert that the machine's next normal
+reading clears), through the API's own path after the decode: ``Store.write_batch`` in one
 transaction, then the live state and the event hub (``committed``), as the writer thread does.
 
 Each implementation runs in a process of its own, from its own tree: the baseline is the
@@ -36,6 +37,8 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
+_ALERT = json.loads((ROOT / "contract" / "examples" / "alert.json").read_text())
+_OPEN: dict[str, dict[str, Any]] = {}  # machine -> the reading its open alert was raised for
 _TICKS = os.sysconf("SC_CLK_TCK")
 
 
@@ -103,7 +106,7 @@ def run_one(database_url: str, machines: int, batch: int, readings: int) -> dict
 
     from api import create_app, runtime_of
     from api.config import ApiConfig
-    from api.decode import prediction_row
+    from api.decode import alert_row, prediction_row
 
     with _FreshDatabase(database_url) as url:
         config = ApiConfig(database_url=url, housekeeping=False, dashboard_dir=Path("/nonexistent-dashboard"))
@@ -114,7 +117,10 @@ def run_one(database_url: str, machines: int, batch: int, readings: int) -> dict
             sa.event.listen(state.store.engine, "connect", lambda conn, _rec: backends.add(_backend_pid(conn)))
             state.store.engine.dispose()  # reconnect, so the listener sees every connection
         batches = [
-            [prediction_row(body, machine) for machine, body in part]
+            (
+                [prediction_row(body, machine) for machine, body in part],
+                [alert_row(body, machine) for machine, body in _alerts(part)],
+            )
             for part in _batches(_payloads(machines, readings), batch)
         ]
         _write(state, batches[:2])  # warm: connections, statement caches
@@ -123,12 +129,13 @@ def run_one(database_url: str, machines: int, batch: int, readings: int) -> dict
         _write(state, batches[2:])
         elapsed = time.perf_counter() - started
         cpu, db_cpu = time.process_time() - started_cpu, _cpu_s(backends) - started_db
-        written = sum(len(part) for part in batches[2:])
+        written = sum(len(rows) for rows, _alerts in batches[2:])
         with state.store.engine.connect() as conn:
             stored = conn.execute(sa.text("SELECT count(*) FROM predictions")).scalar_one()
         state.stop()
-    if stored != sum(len(part) for part in batches):
-        raise SystemExit(f"stored {stored} rows of {sum(len(part) for part in batches)}")
+    expected = sum(len(rows) for rows, _alerts in batches)
+    if stored != expected:
+        raise SystemExit(f"stored {stored} rows of {expected}")
     return {
         "readings": written,
         "batches": len(batches) - 2,
@@ -138,9 +145,37 @@ def run_one(database_url: str, machines: int, batch: int, readings: int) -> dict
     }
 
 
-def _write(state: Any, batches: list[list[dict[str, Any]]]) -> None:
-    for rows in batches:
-        state.committed(state.store.write_batch(rows, [], []))
+def _write(state: Any, batches: list[tuple[list[dict[str, Any]], list[dict[str, Any]]]]) -> None:
+    for rows, alert_rows in batches:
+        state.committed(state.store.write_batch(rows, alert_rows, []))
+
+
+def _alerts(part: list[tuple[str, bytes]]) -> list[tuple[str, bytes]]:
+    """The worker's alerts for a batch: one opens with each reading of a failure, clears at the next normal one."""
+    out = []
+    for machine, body in part:
+        reading = json.loads(body)
+        if reading["status"] == "failure":
+            state, opened = "open", reading
+        elif reading["status"] == "normal" and machine in _OPEN:
+            state, opened = "cleared", _OPEN[machine]
+        else:
+            continue
+        alert = {
+            **_ALERT,
+            "alert_id": f"{machine}-detected-{opened['reading_id']}",
+            "machine_id": machine,
+            "state": state,
+            "opened_at": opened["ts"],
+            "reading_id": opened["reading_id"],
+            "cleared_at": reading["ts"] if state == "cleared" else None,
+        }
+        if state == "open":
+            _OPEN[machine] = reading
+        else:
+            del _OPEN[machine]
+        out.append((machine, json.dumps(alert).encode()))
+    return out
 
 
 def _payloads(machines: int, readings: int) -> Iterator[tuple[str, bytes]]:

@@ -60,6 +60,7 @@ def _stream(prefix: str) -> list[Message]:
     out.append(("alert", alert(f"{prefix}-40", f"{prefix}-40-detected-r1")))  # a machine heard of by its alert only
     out.append(("alert", alert(f"{prefix}-01", f"{prefix}-01-predicted-r1")))
     out.append(("alert", alert(f"{prefix}-01", f"{prefix}-01-predicted-r1", state="cleared")))
+    out.append(("alert", alert(f"{prefix}-01", f"{prefix}-01-predicted-r1")))  # a late "open": the clearing stands
     out += [
         ("status", (f"{prefix}-09", "offline", at(30))),
         ("status", (f"{prefix}-09", "online", at(20))),
