@@ -1,8 +1,8 @@
 """The API's write path with a fleet's batches, this tree beside a baseline commit (prints figures).
 
-    .venv/bin/python -m bench.bench_store                         # SQLite, against HEAD~ (git)
+    .venv/bin/python -m bench.bench_store                      # SQLite, this tree only
+    .venv/bin/python -m bench.bench_store --baseline a0f413b   # beside the write path before issue 19 phase 2
     .venv/bin/python -m bench.bench_store --baseline a0f413b --database-url postgresql+psycopg2://...
-    .venv/bin/python -m bench.bench_store --baseline none        # this tree only
 
 A fleet at 1 Hz fills every batch with readings of different machines, so whatever the store
 does per machine it does per reading. Each run writes `--batches` batches of `--batch`
@@ -44,7 +44,7 @@ _TICKS = os.sysconf("SC_CLK_TCK")
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.bench_store", description=__doc__.splitlines()[0])
-    parser.add_argument("--baseline", default="HEAD~", help="git commit to compare with, or 'none' (default HEAD~)")
+    parser.add_argument("--baseline", default="none", help="git commit to compare with (default none: this tree only)")
     parser.add_argument("--database-url", default="sqlite", help="'sqlite' (a temp file) or a PostgreSQL URL")
     parser.add_argument("--machines", type=int, default=2000)
     parser.add_argument("--batch", type=int, nargs="+", default=[20, 250], help="predictions per batch (each size)")
