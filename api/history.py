@@ -16,6 +16,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import chain
 from typing import Any
 
 import sqlalchemy as sa
@@ -70,34 +71,39 @@ def load_history(conn: sa.Connection, machine_id: str, since_ms: int, until_ms: 
 
 
 def add_to_rollup(conn: sa.Connection, new_rows: Sequence[dict[str, Any]]) -> None:
-    """Fold newly stored prediction rows (with their parsed ``values``) into their machine's minutes."""
+    """Fold newly stored prediction rows (with their parsed ``values``) into their machine's minutes.
+
+    Aggregated in memory first: one row per machine and minute, one per machine, minute and
+    field, whatever the number of readings in the batch (lists, not dicts: this runs per reading).
+    """
     if not new_rows:
         return
-    minutes: dict[tuple[str, int], dict[str, Any]] = {}
-    sums: dict[tuple[str, int, str], list[float]] = {}
+    minutes: dict[tuple[str, int], list[Any]] = {}  # [machine, minute, n, sum_ts_offset, max_probability, max_rank]
+    sums: dict[tuple[str, int, str], list[Any]] = {}  # [machine, minute, field, n, total]
     for row in new_rows:
-        machine, minute = row["machine_id"], row["ts_ms"] // MINUTE_MS * MINUTE_MS
-        acc = minutes.get((machine, minute))
+        machine, ts_ms = row["machine_id"], row["ts_ms"]
+        minute = ts_ms - ts_ms % MINUTE_MS
+        key = (machine, minute)
+        acc = minutes.get(key)
         if acc is None:
-            acc = minutes[(machine, minute)] = _empty_minute(machine, minute)
-        acc["n"] += 1
-        acc["sum_ts_offset"] += row["ts_ms"] - minute
+            acc = minutes[key] = [machine, minute, 0, 0, None, 0]
+        acc[2] += 1
+        acc[3] += ts_ms - minute
         probability = row["failure_probability"]
-        if probability is not None and (acc["max_probability"] is None or probability > acc["max_probability"]):
-            acc["max_probability"] = probability
-        acc["max_rank"] = max(acc["max_rank"], STATUS_RANK[row["status"]])
+        if probability is not None and (acc[4] is None or probability > acc[4]):
+            acc[4] = probability
+        rank = STATUS_RANK[row["status"]]
+        acc[5] = max(acc[5], rank)
         for name, value in row["values"].items():
             if type(value) is float or type(value) is int:  # validated finite by the contract; bool is not int here
                 total = sums.get((machine, minute, name))
                 if total is None:
-                    sums[(machine, minute, name)] = [1, float(value)]
+                    sums[(machine, minute, name)] = [machine, minute, name, 1, float(value)]
                 else:
-                    total[0] += 1
-                    total[1] += value
-    minute_rows = [tuple(m[c] for c in _MINUTE_COLUMNS) for _k, m in sorted(minutes.items())]
-    _upsert_many(conn, _MERGE_MINUTES, _MINUTE_COLUMNS, minute_rows)
-    value_rows = [(machine, minute, name, n, total) for (machine, minute, name), (n, total) in sums.items()]
-    _upsert_many(conn, _MERGE_VALUES, _VALUE_COLUMNS, value_rows)
+                    total[3] += 1
+                    total[4] += value
+    _upsert_many(conn, _MERGE_MINUTES, _MINUTE_COLUMNS, [minutes[key] for key in sorted(minutes)])
+    _upsert_many(conn, _MERGE_VALUES, _VALUE_COLUMNS, list(sums.values()))
 
 
 # Written as plain SQL, multi-row: SQLAlchemy's per-row parameter processing cost three times what
@@ -122,15 +128,15 @@ _MERGE_VALUES = (
 _UPSERT_CHUNK = 1_000  # rows per statement: 6 columns stay far below SQLite's 32,766 variables
 
 
-def _upsert_many(conn: sa.Connection, merge: str, columns: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
+def _upsert_many(conn: sa.Connection, merge: str, columns: tuple[str, ...], rows: Sequence[Sequence[Any]]) -> None:
     table = history_minutes.name if columns is _MINUTE_COLUMNS else history_minute_values.name
     for start in range(0, len(rows), _UPSERT_CHUNK):
         part = rows[start : start + _UPSERT_CHUNK]
         conn.exec_driver_sql(_upsert_sql(conn.dialect.paramstyle, table, columns, len(part), merge), _flat(part))
 
 
-def _flat(rows: list[tuple[Any, ...]]) -> tuple[Any, ...]:
-    return tuple(value for row in rows for value in row)
+def _flat(rows: Sequence[Sequence[Any]]) -> tuple[Any, ...]:
+    return tuple(chain.from_iterable(rows))
 
 
 @lru_cache(maxsize=64)
@@ -139,17 +145,6 @@ def _upsert_sql(paramstyle: str, table: str, columns: tuple[str, ...], rows: int
     one = "(" + ", ".join([marker] * len(columns)) + ")"
     # only our own tables, columns and placeholders: the values travel as parameters
     return f"INSERT INTO {table} ({', '.join(columns)}) VALUES {', '.join([one] * rows)} {merge}"  # noqa: S608
-
-
-def _empty_minute(machine: str, minute: int) -> dict[str, Any]:
-    return {
-        "machine_id": machine,
-        "minute_ms": minute,
-        "n": 0,
-        "sum_ts_offset": 0,
-        "max_probability": None,
-        "max_rank": 0,
-    }
 
 
 def prune_rollup(conn: sa.Connection, cutoff_ms: int) -> None:

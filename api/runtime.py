@@ -196,8 +196,7 @@ class Runtime:
         return document, connected and database
 
     def _publish(self, events: list[Event]) -> None:
-        for kind, data in events:
-            self.hub.publish(kind, data)
+        self.hub.publish_many(events)
 
 
 def runtime() -> Runtime:

@@ -3,15 +3,24 @@
 Every write goes through here. A batch is one transaction; a prediction already stored
 (same machine_id, reading_id) is ignored (INSERT ... ON CONFLICT DO NOTHING) and reported as
 not new, so a redelivered message changes nothing: no second row, no double count, no event.
+
+A batch costs a handful of statements whatever the number of machines in it: a fleet at 1 Hz
+sends every reading of a batch from another machine, so anything done per machine would be
+done per reading. The new predictions (one multi-row insert), every machine's counts and
+profile (one multi-row upsert, which also creates the machines not seen before), the
+per-minute rollup (aggregated in memory, one multi-row upsert per table) and the statuses
+(one multi-row upsert per round; a round holds at most one status per machine, so they apply
+in arrival order).
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
-from typing import Any
+from functools import lru_cache, partial
+from itertools import chain
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 
@@ -21,9 +30,13 @@ from api.rows import alert_view
 
 __all__ = ["BatchResult", "Store"]
 
+T = TypeVar("T")
+
 _PRUNE_CHUNK = 5_000
 _INSERT_CHUNK = 1_000  # rows per INSERT: 15 columns stay far below SQLite's 32,766 variables
 _PREDICTION_COLUMNS = tuple(column.name for column in predictions.columns)
+_MACHINE_COLUMNS = ("machine_id", "profile", "readings", "predictive", "failure")
+_COUNTED = ("readings", "predictive", "failure")
 
 
 @dataclass
@@ -40,6 +53,9 @@ class Store:
 
     def __init__(self, engine: sa.Engine) -> None:
         self.engine = engine
+        # machines whose row a committed batch created or found: machines are never deleted, so
+        # a batch that only needs them to exist (an alert) writes nothing for them
+        self._known_machines: set[str] = set()
 
     def write_batch(
         self,
@@ -48,16 +64,19 @@ class Store:
         statuses: Sequence[tuple[str, str, int]] = (),
     ) -> BatchResult:
         """Store one batch in one transaction; statuses and alerts apply in the given order."""
-        machine_ids = {row["machine_id"] for row in (*new_predictions, *alert_rows)} | {s[0] for s in statuses}
+        # every statement writes (the first one too: no SQLite lock upgrade mid-transaction)
         result = BatchResult()
         with self.engine.begin() as conn:
-            self._ensure_machines(conn, machine_ids)  # first statement writes: no SQLite lock upgrade
             result.predictions = self._insert_predictions(conn, new_predictions)
-            self._add_counts(conn, result.predictions)
+            # the counts' upsert creates the machines of new predictions; a status creates its own
+            # row; any other machine (an alert's, a redelivered prediction's) unless known
+            unknown = {row["machine_id"] for row in (*new_predictions, *alert_rows)} - self._known_machines
+            touched = self._add_counts(conn, result.predictions, unknown)
             add_to_rollup(conn, result.predictions)
-            result.statuses = [status for status in statuses if self._set_status(conn, *status)]
-            changed = [row["alert_id"] for row in alert_rows if self._put_alert(conn, row)]
-            result.alerts = self._alert_views(conn, list(dict.fromkeys(changed)))
+            result.statuses = _in_rounds(statuses, lambda status: status[0], partial(self._upsert_statuses, conn))
+            changed = _in_rounds(alert_rows, lambda row: row["alert_id"], partial(self._upsert_alerts, conn))
+            result.alerts = self._alert_views(conn, list(dict.fromkeys(row["alert_id"] for row in changed)))
+        self._known_machines.update(touched, (status[0] for status in statuses))  # committed: they exist
         return result
 
     def acknowledge(self, alert_id: str, by: str, now_ms: int) -> tuple[dict[str, Any] | None, bool]:
@@ -85,7 +104,7 @@ class Store:
             with self.engine.begin() as conn:
                 gone = self._delete_chunk(conn, cutoff_ms)
                 counts = _counts(gone)
-                self._add_counts_by_machine(conn, counts, sign=-1)
+                self._subtract_counts(conn, counts)
             for machine_id, machine_counts in counts.items():
                 removed.setdefault(machine_id, Counter()).update(machine_counts)
             if len(gone) < _PRUNE_CHUNK:
@@ -123,11 +142,6 @@ class Store:
 
     # ------------------------------------------------------------------ helpers
 
-    def _ensure_machines(self, conn: sa.Connection, machine_ids: Iterable[str]) -> None:
-        rows = [{"machine_id": machine_id} for machine_id in sorted(machine_ids)]
-        if rows:
-            conn.execute(upsert(conn, machines).on_conflict_do_nothing(), rows)
-
     def _insert_predictions(self, conn: sa.Connection, rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
         """Insert what is not stored yet; return the rows that were new, in arrival order.
 
@@ -145,44 +159,58 @@ class Store:
             new_keys.update((machine, reading) for machine, reading in conn.exec_driver_sql(sql, params))
         return [row for key, row in reversed(unique.items()) if key in new_keys]
 
-    def _add_counts(self, conn: sa.Connection, new_rows: Sequence[dict[str, Any]]) -> None:
-        """Count the new rows per machine, and record each machine's profile (its latest row's)."""
-        profiles = {row["machine_id"]: row["profile"] for row in new_rows}
-        counts = _counts((row["machine_id"], row["status"]) for row in new_rows)
-        self._add_counts_by_machine(conn, counts, profiles=profiles)
+    def _add_counts(
+        self, conn: sa.Connection, new_rows: Sequence[dict[str, Any]], also_create: Iterable[str] = ()
+    ) -> set[str]:
+        """Count the new rows per machine and record each machine's profile (its latest row's).
 
-    def _add_counts_by_machine(
-        self,
-        conn: sa.Connection,
-        counts: dict[str, Counter[str]],
-        sign: int = 1,
-        profiles: dict[str, str] | None = None,
-    ) -> None:
+        One multi-row upsert for the whole batch: it adds the counts to the machines known to
+        the database and creates the others (with `also_create`, machines that only need a
+        row). Returns the machines written.
+        """
+        tally: dict[str, list[Any]] = {}  # machine -> [machine, profile, readings, predictive, failure]
+        for row in new_rows:
+            machine_id = row["machine_id"]
+            counted = tally.get(machine_id)
+            if counted is None:
+                counted = tally[machine_id] = [machine_id, None, 0, 0, 0]
+            counted[1] = row["profile"]  # the latest row's
+            counted[2] += 1
+            status = row["status"]
+            if status == "predictive":
+                counted[3] += 1
+            elif status == "failure":
+                counted[4] += 1
+        for machine_id in also_create:
+            tally.setdefault(machine_id, [machine_id, None, 0, 0, 0])
+        rows = [tally[machine_id] for machine_id in sorted(tally)]  # one lock order for every writer
+        for start in range(0, len(rows), _INSERT_CHUNK):
+            part = rows[start : start + _INSERT_CHUNK]
+            sql = _machines_sql(conn.dialect.paramstyle, len(part))
+            conn.exec_driver_sql(sql, tuple(chain.from_iterable(part)))
+        return set(tally)
+
+    def _subtract_counts(self, conn: sa.Connection, counts: dict[str, Counter[str]]) -> None:
+        """Take pruned predictions off their machines' counts (pruning is rare: one UPDATE per machine)."""
         if not counts:
             return
         c = machines.c
         statement = (
             sa.update(machines)
             .where(c.machine_id == sa.bindparam("m"))
-            .values(
-                readings=c.readings + sa.bindparam("n_readings"),
-                predictive=c.predictive + sa.bindparam("n_predictive"),
-                failure=c.failure + sa.bindparam("n_failure"),
-                profile=sa.func.coalesce(sa.bindparam("p", type_=sa.String), c.profile),
-            )
+            .values(**{name: getattr(c, name) - sa.bindparam(f"n_{name}") for name in _COUNTED})
         )
         params = [
-            {
-                "m": machine_id,
-                "p": (profiles or {}).get(machine_id),
-                **{f"n_{name}": sign * counted[name] for name in ("readings", "predictive", "failure")},
-            }
+            {"m": machine_id, **{f"n_{name}": counted[name] for name in _COUNTED}}
             for machine_id, counted in sorted(counts.items())
         ]
         conn.execute(statement, params)
 
-    def _set_status(self, conn: sa.Connection, machine_id: str, state: str, ts_ms: int) -> bool:
-        insert = upsert(conn, machines).values(machine_id=machine_id, state=state, state_ts_ms=ts_ms)
+    def _upsert_statuses(self, conn: sa.Connection, statuses: list[tuple[str, str, int]]) -> set[str]:
+        """Set each machine's reported state (one status per machine); returns the machines changed."""
+        insert = upsert(conn, machines).values(
+            [{"machine_id": machine_id, "state": state, "state_ts_ms": ts_ms} for machine_id, state, ts_ms in statuses]
+        )
         statement = insert.on_conflict_do_update(
             index_elements=[machines.c.machine_id],
             set_={"state": insert.excluded.state, "state_ts_ms": insert.excluded.state_ts_ms},
@@ -190,18 +218,21 @@ class Store:
                 machines.c.state.is_distinct_from(insert.excluded.state),
                 machines.c.state_ts_ms.is_distinct_from(insert.excluded.state_ts_ms),
             ),
-        )
-        return bool(conn.execute(statement).rowcount)
+        ).returning(machines.c.machine_id)
+        return set(conn.execute(statement).scalars())
 
-    def _put_alert(self, conn: sa.Connection, row: dict[str, Any]) -> bool:
-        """Insert a new alert or clear an open one; a clearing is final (a late "open" is ignored)."""
-        insert = upsert(conn, alerts).values(**row)
+    def _upsert_alerts(self, conn: sa.Connection, rows: list[dict[str, Any]]) -> set[str]:
+        """Insert new alerts, clear open ones (one row per alert id); returns the ids changed.
+
+        A clearing is final: a late "open" is ignored.
+        """
+        insert = upsert(conn, alerts).values(rows)
         statement = insert.on_conflict_do_update(
             index_elements=[alerts.c.alert_id],
             set_={"state": insert.excluded.state, "cleared_at_ms": insert.excluded.cleared_at_ms},
             where=sa.and_(alerts.c.state == "open", insert.excluded.state == "cleared"),
-        )
-        return bool(conn.execute(statement).rowcount)
+        ).returning(alerts.c.alert_id)
+        return set(conn.execute(statement).scalars())
 
     def _alert_views(self, conn: sa.Connection, alert_ids: list[str]) -> list[dict[str, Any]]:
         if not alert_ids:
@@ -231,6 +262,39 @@ def _insert_sql(paramstyle: str, rows: int) -> str:
         f"VALUES {', '.join([one] * rows)} "
         "ON CONFLICT DO NOTHING RETURNING machine_id, reading_id"
     )
+
+
+@lru_cache(maxsize=64)
+def _machines_sql(paramstyle: str, rows: int) -> str:
+    marker = "?" if paramstyle == "qmark" else "%s"
+    one = "(" + ", ".join([marker] * len(_MACHINE_COLUMNS)) + ")"
+    added = ", ".join(f"{name} = {machines.name}.{name} + excluded.{name}" for name in _COUNTED)
+    return (
+        # only our own table, column names and placeholders: the values travel as parameters
+        f"INSERT INTO {machines.name} ({', '.join(_MACHINE_COLUMNS)}) "  # noqa: S608
+        f"VALUES {', '.join([one] * rows)} "
+        f"ON CONFLICT (machine_id) DO UPDATE SET {added}, "
+        f"profile = COALESCE(excluded.profile, {machines.name}.profile)"
+    )
+
+
+def _in_rounds(items: Sequence[T], key: Callable[[T], str], apply: Callable[[list[T]], set[str]]) -> list[T]:
+    """Apply `items` in arrival order as multi-row upserts; return those that changed their row.
+
+    A key's n-th item goes in round n, so one upsert per round never touches a row twice
+    (PostgreSQL refuses that) and the items of one key apply in order. `apply` upserts a round
+    and returns the keys it changed.
+    """
+    rounds: list[dict[str, T]] = []
+    round_of: list[int] = []
+    for item in items:
+        number = next((n for n, batch in enumerate(rounds) if key(item) not in batch), len(rounds))
+        if number == len(rounds):
+            rounds.append({})
+        rounds[number][key(item)] = item
+        round_of.append(number)
+    changed = [apply(list(batch.values())) for batch in rounds]
+    return [item for item, number in zip(items, round_of, strict=True) if key(item) in changed[number]]
 
 
 def _counts(pairs: Iterable[tuple[str, str]]) -> dict[str, Counter[str]]:

@@ -162,7 +162,8 @@ def render(results: dict[str, Any], settings: dict[str, Any]) -> str:
             lines.append(f"{engine}: skipped ({result['skipped']})")
             continue
         held = result.get("largest_held")
-        lines.append(f"largest fleet that held the SLO, {engine}: {_num(held) if held else 'none'} machines")
+        largest = f"{_num(held)} machines" if held else "none (the smallest step broke)"
+        lines.append(f"largest fleet that held the SLO, {engine}: {largest}")
         for step in result.get("steps", []):
             if not step["slo"]["held"]:
                 lines.append(f"   {step['machines']:,} machines {_verdict(step)}: {'; '.join(step['slo']['reasons'])}")

@@ -5,6 +5,7 @@
  *
  * Usage: node bench/fake-api.mjs [--port 8010] [--machines 50] [--rate 10]
  */
+import { execFileSync } from 'node:child_process';
 import { createReadStream, existsSync, statSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { dirname, extname, join, normalize, resolve } from 'node:path';
@@ -21,64 +22,109 @@ const keepPerMachine = (machines) => Math.min(3000, Math.max(100, Math.floor(KEE
 const REPLAY_EVENTS = 10_000;
 const TYPES = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.map': 'application/json', '.svg': 'image/svg+xml' };
 
-function makeMachine(i) {
+const ROOT = resolve(HERE, '../..');
+// The profiles the fake's machines follow: the built-in ones and this example, as the API lists
+// them (GET /api/profiles), printed by the contract's own tooling; no field is named here.
+const EXTRA_PROFILES = [join(ROOT, 'docs/profiles/centrifugal-pump.yaml')];
+
+/** GET /api/profiles of the real API: `python -m contract profiles` (FOREWARN_PYTHON, else the repo's .venv). */
+export function loadProfiles(python = process.env.FOREWARN_PYTHON ?? join(ROOT, '.venv/bin/python')) {
+  const files = EXTRA_PROFILES.filter((file) => existsSync(file));
+  const text = execFileSync(python, ['-m', 'contract', 'profiles', ...files], { cwd: ROOT, encoding: 'utf8' });
+  return JSON.parse(text).profiles;
+}
+
+function makeMachine(i, profiles) {
+  // most machines follow the first profile, every fifth the next one (a mixed fleet)
+  const profile = profiles[i % 5 === 4 && profiles.length > 1 ? 1 : 0];
+  const state = {};
+  for (const field of profile.fields) {
+    if (field.kind === 'category') state[field.name] = field.values[i % field.values.length];
+    else if (field.kind === 'sensor' || field.kind === 'counter') state[field.name] = start(field, i);
+  }
   return {
     id: `m${String(i + 1).padStart(2, '0')}`,
-    // machine profiles (issue 15): most machines are mills, every fifth a turbofan
-    profile: i % 5 === 4 ? 'turbofan' : 'ai4i-mill',
-    type: ['L', 'M', 'H'][i % 3],
+    profile: profile.id,
+    fields: profile.fields,
+    state,
     seq: 0,
-    air: 298 + (i % 5) * 0.3,
-    wear: (i * 37) % 200,
     risk: i % 10 === 0 ? 0.8 : i % 7 === 0 ? 0.45 : 0.05, // a few machines sit near or over the threshold
     online: true,
     history: [],
   };
 }
 
+/** A starting value inside the field's bounds: a sensor in the lower middle, a counter near its start. */
+function start(field, i) {
+  const low = field.min ?? 0;
+  const high = field.max ?? low + 100;
+  const span = high - low;
+  return field.kind === 'counter' ? low + ((i * 37) % 200) * span * 1e-4 : low + span * (0.3 + 0.02 * (i % 5));
+}
+
 function walk(value, step, low, high) {
   return Math.min(high, Math.max(low, value + (Math.random() - 0.5) * step));
 }
 
+/** The machine's next values, following its profile's fields (numbers walk, counters grow). */
+function nextValues(m) {
+  const values = {};
+  for (const field of m.fields) {
+    const low = field.min ?? -Infinity;
+    const high = field.max ?? Infinity;
+    if (field.kind === 'sensor') m.state[field.name] = walk(m.state[field.name], ((field.max ?? 100) - (field.min ?? 0)) * 0.002, low, high);
+    else if (field.kind === 'counter') m.state[field.name] = Math.min(high, m.state[field.name] + ((field.max ?? 100) - (field.min ?? 0)) * 1e-6);
+    else if (field.kind !== 'category') continue;
+    const value = m.state[field.name];
+    values[field.name] = typeof value === 'number' ? Number(value.toFixed(field.decimals ?? 2)) : value;
+  }
+  return values;
+}
+
 function predict(m, now) {
   m.seq += 1;
-  m.air = walk(m.air, 0.2, 295, 304);
-  m.wear = (m.wear + 0.05) % 250;
   const p = Math.min(0.999, Math.max(0, m.risk + (Math.random() - 0.5) * 0.2));
   const status = p >= 0.75 ? 'failure' : p >= THRESHOLD ? 'predictive' : 'normal';
   const ts = new Date(now).toISOString();
+  // Prediction version 2 (machine profiles): the reading's values nested, per the machine's profile
   return {
     reading_id: `${m.id}-${String(m.seq).padStart(6, '0')}`, machine_id: m.id, profile: m.profile, ts, scored_at: ts, status,
     failure_probability: Number(p.toFixed(3)), predicted_mode: status === 'normal' ? null : 'HDF',
-    model_version: 'fake0000', threshold: THRESHOLD, type: m.type, air_temp_k: Number(m.air.toFixed(1)),
-    process_temp_k: Number((m.air + 10 + Math.random()).toFixed(1)), rotational_speed_rpm: Math.round(1400 + Math.random() * 200),
-    torque_nm: Number((40 + Math.random() * 10).toFixed(1)), tool_wear_min: Math.round(m.wear), product_id: null,
-    failure: null, failure_description: null, explanation: null, schema_version: 1,
+    model_version: 'fake0000', threshold: THRESHOLD, values: nextValues(m), failure: null, failure_description: null,
+    explanation: null, schema_version: 2,
   };
 }
 
-function explanationFor(p) {
+function numericFields(m) {
+  return m.fields.filter((f) => f.kind === 'sensor' || f.kind === 'counter').map((f) => f.name);
+}
+
+function explanationFor(p, m) {
+  const [first, second, third] = numericFields(m);
+  const counter = m.fields.find((f) => f.kind === 'counter');
+  const used = counter ? p.values[counter.name] : null;
+  const limit = counter ? (counter.min ?? 0) + ((counter.max ?? 100) - (counter.min ?? 0)) * 0.02 : null;
   return {
     base_value: 0.034,
     contributions: [
-      { feature: 'torque_nm', value: p.torque_nm, contribution: 0.21 },
-      { feature: 'tool_wear_min', value: p.tool_wear_min, contribution: 0.12 },
-      { feature: 'rotational_speed_rpm', value: p.rotational_speed_rpm, contribution: -0.04 },
-    ],
+      { feature: first, value: p.values[first] ?? null, contribution: 0.21 },
+      { feature: second, value: p.values[second] ?? null, contribution: 0.12 },
+      { feature: third, value: p.values[third] ?? null, contribution: -0.04 },
+    ].filter((c) => c.feature !== undefined),
     rest: 0.011,
-    conditions: [{ mode: 'HDF', holds: false, text: 'air-process temperature gap near the 8.6 K limit at low speed', margin: 0.4 }],
-    // like inference_worker/early_warning.py: only near the tool-wear region
-    ...(p.tool_wear_min >= 185 && {
+    conditions: [{ mode: 'HDF', holds: false, text: 'a condition near its limit', margin: 0.4 }],
+    // like inference_worker/early_warning.py: only near the counter's failure region
+    ...(counter && used >= limit * 0.9 && {
       early_warning: {
         mode: 'TWF',
-        remaining_min: 200 - p.tool_wear_min,
-        text: `tool wear ${p.tool_wear_min} min: about ${Math.max(0, 200 - p.tool_wear_min)} min of tool use left before the tool-wear failure region (200 min)`,
+        counter: counter.name,
+        remaining: Number((limit - used).toFixed(1)),
+        unit: counter.unit ?? '',
+        text: `${counter.label ?? counter.name} ${used}: about ${Math.max(0, limit - used).toFixed(1)} left before the failure region`,
       },
     }),
   };
 }
-
-const DRIFT_FEATURES = ['air_temp_k', 'process_temp_k', 'rotational_speed_rpm', 'torque_nm', 'tool_wear_min'];
 
 /** A drift report shaped like api/routes/drift.py; a few machines drift moderately or badly. */
 function driftFor(api, machineId, limit) {
@@ -87,7 +133,7 @@ function driftFor(api, machineId, limit) {
   const base = { model_version: 'fake0000', machine_id: machineId, window, reason: window ? null : 'no readings yet', features: [] };
   if (!window) return base;
   const index = machineId ? api.machines.findIndex((m) => m.id === machineId) : 0;
-  const features = DRIFT_FEATURES.map((feature, i) => {
+  const features = numericFields(machines[0] ?? api.machines[0]).map((feature, i) => {
     const psi = Number((0.02 + ((index * 7 + i * 13) % 10 === 0 ? 0.3 : (index + i) % 6 === 0 ? 0.15 : 0.03 * (i % 3))).toFixed(4));
     return { feature, psi, level: psi >= 0.25 ? 'significant' : psi >= 0.1 ? 'moderate' : 'stable' };
   });
@@ -103,13 +149,14 @@ function downsample(points, limit) {
 }
 
 function historyPoint(p) {
-  const { ts, air_temp_k, process_temp_k, rotational_speed_rpm, torque_nm, tool_wear_min, failure_probability, status } = p;
-  return { ts, air_temp_k, process_temp_k, rotational_speed_rpm, torque_nm, tool_wear_min, failure_probability, status };
+  const values = Object.fromEntries(Object.entries(p.values).filter(([, v]) => typeof v === 'number'));
+  return { ts: p.ts, values, failure_probability: p.failure_probability, status: p.status };
 }
 
 class FakeApi {
-  constructor({ machines = 50, rate = 10 } = {}) {
-    this.machines = Array.from({ length: machines }, (_, i) => makeMachine(i));
+  constructor({ machines = 50, rate = 10, profiles = loadProfiles() } = {}) {
+    this.profiles = profiles;
+    this.machines = Array.from({ length: machines }, (_, i) => makeMachine(i, profiles));
     this.rate = rate;
     this.keep = keepPerMachine(machines);
     this.events = []; // recent {id, event, data} for Last-Event-ID replay
@@ -151,7 +198,7 @@ class FakeApi {
     if (p.status === 'failure' && (!open || open.state === 'cleared')) {
       const alert = { alert_id: `${id}-${p.reading_id}`, machine_id: m.id, kind: 'detected', severity: 'critical', state: 'open',
         opened_at: p.ts, reading_id: p.reading_id, failure_probability: p.failure_probability, predicted_mode: 'HDF',
-        message: `${m.id} crossed the failure line`, cleared_at: null, schema_version: 1, acked_by: null, acked_at: null };
+        message: `${m.id} crossed the failure line`, cleared_at: null, profile: m.profile, schema_version: 1, acked_by: null, acked_at: null };
       this.alerts.set(id, alert);
       this.emit('alert', alert);
     } else if (open && open.state === 'open' && p.status === 'normal') {
@@ -203,6 +250,7 @@ function route(api, req, res, url) {
   const machine = api.machines.find((m) => m.id === parts[2]);
   if (url.pathname === '/api/health') return json(res, 200, { status: 'ok', broker_connected: true, database: true, ingest_lag_s: 0, version: 'fake' });
   if (url.pathname === '/api/events') return serveEvents(api, req, res, q);
+  if (url.pathname === '/api/profiles') return json(res, 200, { profiles: api.profiles });
   if (url.pathname === '/api/machines') {
     const machines = api.machines.map((m) => api.summary(m));
     const count = (s) => machines.filter((m) => m.online && m.status === s).length;
@@ -224,7 +272,7 @@ function route(api, req, res, url) {
   }
   if (parts[1] === 'readings') {
     const p = machine?.history.find((h) => h.reading_id === parts[3]);
-    return p ? json(res, 200, { ...p, explanation: explanationFor(p) }) : json(res, 404, { error: 'unknown reading', field: null });
+    return p ? json(res, 200, { ...p, explanation: explanationFor(p, machine) }) : json(res, 404, { error: 'unknown reading', field: null });
   }
   if (url.pathname === '/api/alerts') {
     const state = q.get('state') ?? 'all';

@@ -9,6 +9,7 @@
  *   options: --seconds N (20)  --warmup N (3)  --machines N (50)  --rate HZ (10)
  *            --views overview,machine,log  --screenshots DIR  --json  --chromium PATH
  *            --cpu-throttle N (1: none; 4 emulates a CPU four times slower, like a small PC)
+ *            --dist DIR: the fake API serves this build instead of dist/ (to compare two builds)
  *            --memory-every S (0: off): every S seconds of the measurement, collect garbage and
  *            read the JS heap and the DOM size, to show whether memory stays flat
  *            --trace: also record a DevTools trace of the window and count the main thread's
@@ -31,7 +32,7 @@ const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable
   '--disable-component-update', '--disable-sync', '--no-first-run'];
 
 const DEFAULTS = { url: null, seconds: 20, warmup: 3, machines: 50, rate: 10, views: 'overview,machine,log',
-  screenshots: null, json: false, trace: false, chromium: '/usr/bin/chromium', 'cpu-throttle': 1, 'memory-every': 0 };
+  screenshots: null, json: false, trace: false, chromium: '/usr/bin/chromium', 'cpu-throttle': 1, 'memory-every': 0, dist: null };
 const FIRST_RENDER_MARK = 'forewarn:overview-first-render';
 
 function parseArgs(argv) {
@@ -225,7 +226,8 @@ function report(results, options, target) {
 
 async function main() {
   const options = parseArgs(process.argv.slice(2));
-  const fake = options.url ? null : await startFakeApi({ machines: options.machines, rate: options.rate });
+  const served = options.dist ? { dist: resolve(options.dist) } : {};
+  const fake = options.url ? null : await startFakeApi({ machines: options.machines, rate: options.rate, ...served });
   const base = (options.url ?? fake.url).replace(/#.*$/, '');
   const target = options.url ? base : `fake API ${base} (${options.machines} machines x ${options.rate}/s)`;
   if (options.screenshots) mkdirSync(resolve(options.screenshots), { recursive: true });

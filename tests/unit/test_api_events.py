@@ -75,3 +75,13 @@ def test_the_rate_limiter_allows_a_burst_then_the_rate() -> None:
     now[0] += 0.1
     assert limiter.take("ip") == 0
     assert limiter.take("ip") > 0
+
+
+def test_a_batch_of_events_reaches_a_waiting_stream_in_one_wake_up() -> None:
+    hub = EventHub(capacity=10, first_id=1)
+    batch = [("prediction", {"n": n}) for n in range(3)]
+    threading.Timer(0.05, lambda: hub.publish_many(batch)).start()
+    events = hub.wait_after(0, timeout=5)  # woken once: the whole batch is there
+    assert [(event.id, event.payload) for event in events] == [(1, {"n": 0}), (2, {"n": 1}), (3, {"n": 2})]
+    hub.publish_many([])  # nothing to add: no id taken
+    assert hub.publish("status", {}).id == 4
