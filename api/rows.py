@@ -36,7 +36,8 @@ __all__ = [
 
 PREDICTION_FIELDS: tuple[str, ...] = (
     "reading_id", "machine_id", "profile", "ts", "scored_at", "status", "failure_probability", "predicted_mode",
-    "model_version", "threshold", "values", "failure", "failure_description", "explanation", "schema_version",
+    "model_version", "threshold", "values", "failure", "failure_description", "explanation", "shadow",
+    "schema_version",
 )  # fmt: skip
 ALERT_VIEW_FIELDS: tuple[str, ...] = (*(f.name for f in fields(Alert)), "acked_by", "acked_at")
 # The CSV export: the prediction's fields, with `values` spread into one column per profile field.
@@ -88,6 +89,7 @@ def prediction_view(row: Mapping[Any, Any]) -> dict[str, Any]:
         failure=row["failure"],
         failure_description=row["failure_description"],
         explanation=json.loads(explanation) if explanation else None,
+        shadow=bool(row.get("shadow", False)),  # a challenger's (shadow_predictions) or the champion's
         schema_version=PREDICTION_SCHEMA_VERSION,
     )
     return {name: view[name] for name in PREDICTION_FIELDS}

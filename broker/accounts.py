@@ -136,6 +136,7 @@ def rights(role: Role, name: str, topics: Topics) -> Rights:
         return Rights(
             publish=(
                 topics.all_of(Channel.PREDICTIONS),
+                topics.all_of(Channel.SHADOW),  # a challenger model's predictions (issue 17)
                 topics.all_of(Channel.ALERTS),
                 topics.all_of(Channel.REJECTED),
                 topics.service_status(name),
@@ -143,7 +144,7 @@ def rights(role: Role, name: str, topics: Topics) -> Rights:
             subscribe=(f"$share/+/{readings}", *reads),  # any group: the topic is what is guarded
             receive=reads,
         )
-    channels = (Channel.READINGS, Channel.STATUS, Channel.PREDICTIONS, Channel.ALERTS, Channel.REJECTED)
+    channels = (Channel.READINGS, Channel.STATUS, Channel.PREDICTIONS, Channel.SHADOW, Channel.ALERTS, Channel.REJECTED)
     viewed = (*(topics.all_of(channel) for channel in channels), statuses)
     return Rights(publish=(topics.service_status(name),), subscribe=viewed, receive=viewed)
 

@@ -185,6 +185,10 @@ class Prediction(_JsonPayload):
     `failure_probability`, `model_version` and `threshold` are None when the machine's
     profile has no model yet (status "unscored"). Issue 16 adds optional model_kind, rul,
     rul_low, rul_high and anomaly_score; readers ignore keys they do not know.
+
+    `shadow` marks the prediction of a profile's challenger model (issue 17): the worker
+    publishes it on the machine's ``shadow`` topic beside the champion's, the API stores it
+    apart, and no alert ever comes of it. `model_version` names the model that made it.
     """
 
     reading_id: str
@@ -201,6 +205,7 @@ class Prediction(_JsonPayload):
     failure: Flag | None = None
     failure_description: str | None = None
     explanation: dict[str, Any] | None = None
+    shadow: bool = False  # a challenger's prediction (champion and challenger): stored, never alerts
     schema_version: int = PREDICTION_SCHEMA_VERSION
 
 

@@ -45,6 +45,7 @@ class Channel(enum.StrEnum):
     PREDICTIONS = "predictions"
     ALERTS = "alerts"
     REJECTED = "rejected"
+    SHADOW = "shadow"  # a challenger model's predictions (Prediction.shadow): stored, never alerts
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +95,10 @@ class Topics:
 
     def rejected(self, machine_id: str) -> str:
         return self.machine(Channel.REJECTED, machine_id)
+
+    def shadow(self, machine_id: str) -> str:
+        """Where the worker publishes a challenger model's predictions of `machine_id`."""
+        return self.machine(Channel.SHADOW, machine_id)
 
     def service_status(self, service: str) -> str:
         return f"{self.prefix}/services/{validate_name(service)}/status"

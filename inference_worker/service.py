@@ -114,6 +114,7 @@ class Worker:
             explainer_for=explainer_for,
             max_future_s=config.max_future_s,
             quota=SensorQuota(config.sensor_rate, config.sensor_burst) if config.sensor_rate > 0 else None,
+            challengers=self.models.challenger_for,
         )
         self._rejection_log = LogSampler(REJECTION_LOG_EVERY_S)
         self._inbox: deque[_Queued | Alert] = deque()  # bounded by the reading loop, see _read_input
@@ -483,7 +484,9 @@ class Worker:
     def _maybe_swap_model(self) -> None:
         """Hot swap, per profile: between two batches, so no reading is lost or scored twice.
 
-        Whatever fails (an unreadable pointer, a broken new version), the model in service
-        stays (inference_worker/models.py logs it once per version).
+        The champion and the challenger both follow their pointers (model/roles.py): a
+        promotion or a rollback is a pointer move, picked up here. Whatever fails (an
+        unreadable pointer, a broken new version), the champion in service stays
+        (inference_worker/models.py logs it once per version).
         """
         self.models.refresh()
