@@ -13,6 +13,9 @@ a change here goes with a new migration (tests/integration/test_api_migrations.p
 - ``history_minutes`` and ``history_minute_values``: per machine and minute, the count, time
   offsets, maximum probability and worst status, and per numeric field its count and sum, so a
   long history window is bucketed from a few thousand rows instead of hundreds of thousands.
+- ``shadow_predictions``: a challenger model's prediction of a reading (issue 17: champion and
+  challenger), one row per (machine, reading, model version); never alerts, read by
+  ``python -m training compare``. The reading's values stay in ``predictions``.
 - ``machines``: every machine ever heard of, its profile, its last reported status and running
   counts of its stored predictions (kept in step by the writer and the pruner, so the machine
   list never has to count a million rows).
@@ -37,6 +40,7 @@ __all__ = [
     "machines",
     "metadata",
     "predictions",
+    "shadow_predictions",
     "upsert",
 ]
 
@@ -68,6 +72,25 @@ predictions = sa.Table(
     sa.Index("ix_predictions_status_ts", "status", "ts_ms", "machine_id", "reading_id"),
     # the unfiltered log, retention pruning
     sa.Index("ix_predictions_ts", "ts_ms", "machine_id", "reading_id"),
+)
+
+shadow_predictions = sa.Table(
+    "shadow_predictions",
+    metadata,
+    sa.Column("machine_id", sa.String(64), nullable=False),
+    sa.Column("reading_id", sa.String(128), nullable=False),
+    sa.Column("model_version", sa.String(64), nullable=False),
+    sa.Column("profile", sa.String(64), nullable=False),
+    sa.Column("ts_ms", sa.BigInteger, nullable=False),
+    sa.Column("scored_at", sa.String(40), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("failure_probability", sa.Float),
+    sa.Column("predicted_mode", sa.String(64)),
+    sa.Column("threshold", sa.Float),
+    sa.PrimaryKeyConstraint("machine_id", "reading_id", "model_version", name="pk_shadow_predictions"),
+    # a challenger's record over a time window (comparison), retention pruning
+    sa.Index("ix_shadow_predictions_model_ts", "profile", "model_version", "ts_ms"),
+    sa.Index("ix_shadow_predictions_ts", "ts_ms"),
 )
 
 alerts = sa.Table(

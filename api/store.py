@@ -15,7 +15,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from api.db import alerts, api_state, machines, predictions, upsert
+from api.db import alerts, api_state, machines, predictions, shadow_predictions, upsert
 from api.history import add_to_rollup, prune_rollup
 from api.rows import alert_view
 
@@ -33,6 +33,7 @@ class BatchResult:
     predictions: list[dict[str, Any]] = field(default_factory=list)  # rows newly stored
     statuses: list[tuple[str, str, int]] = field(default_factory=list)  # (machine, state, ts_ms)
     alerts: list[dict[str, Any]] = field(default_factory=list)  # AlertView of changed alerts
+    shadow: int = 0  # challengers' predictions stored (new or already known)
 
 
 class Store:
@@ -46,12 +47,20 @@ class Store:
         new_predictions: Sequence[dict[str, Any]] = (),
         alert_rows: Sequence[dict[str, Any]] = (),
         statuses: Sequence[tuple[str, str, int]] = (),
+        shadow_rows: Sequence[dict[str, Any]] = (),
     ) -> BatchResult:
-        """Store one batch in one transaction; statuses and alerts apply in the given order."""
+        """Store one batch in one transaction; statuses and alerts apply in the given order.
+
+        `shadow_rows` (a challenger's predictions) are stored apart, once per model version,
+        and change no count, rollup or event: they are for comparing models only.
+        """
         machine_ids = {row["machine_id"] for row in (*new_predictions, *alert_rows)} | {s[0] for s in statuses}
         result = BatchResult()
         with self.engine.begin() as conn:
             self._ensure_machines(conn, machine_ids)  # first statement writes: no SQLite lock upgrade
+            if shadow_rows:
+                conn.execute(upsert(conn, shadow_predictions).on_conflict_do_nothing(), list(shadow_rows))
+                result.shadow = len(shadow_rows)
             result.predictions = self._insert_predictions(conn, new_predictions)
             self._add_counts(conn, result.predictions)
             add_to_rollup(conn, result.predictions)
@@ -75,7 +84,7 @@ class Store:
         return (views[0] if views else None), bool(changed)
 
     def prune(self, cutoff_ms: int) -> dict[str, Counter[str]]:
-        """Delete predictions older than `cutoff_ms` and alerts cleared before it.
+        """Delete predictions (champions' and challengers') older than `cutoff_ms` and alerts cleared before it.
 
         Deletes in chunks so the database is never locked for long; returns the removed
         prediction counts per machine so the in-memory counts can follow.
@@ -92,6 +101,7 @@ class Store:
                 break
         with self.engine.begin() as conn:
             prune_rollup(conn, cutoff_ms)
+            conn.execute(sa.delete(shadow_predictions).where(shadow_predictions.c.ts_ms < cutoff_ms))
             conn.execute(
                 sa.delete(alerts).where(
                     alerts.c.state == "cleared",

@@ -45,6 +45,7 @@ __all__ = [
     "clear_challenger",
     "promote",
     "read_role",
+    "record_move",
     "role_pointer",
     "rollback",
     "set_challenger",
@@ -99,7 +100,7 @@ def set_challenger(models_dir: Path, profile_id: str, version: str) -> None:
         raise ModelError(f"model {version} is already the champion of profile {profile_id}")
     with _locked(models_dir):
         write_pointer(models_dir / role_pointer("challenger", profile_id), version)
-        _log(models_dir, profile_id, "challenger", None, version)
+        record_move(models_dir, profile_id, "challenger", None, version)
 
 
 def clear_challenger(models_dir: Path, profile_id: str) -> str | None:
@@ -108,7 +109,7 @@ def clear_challenger(models_dir: Path, profile_id: str) -> str | None:
         version = read_role(models_dir, "challenger", profile_id)
         (models_dir / role_pointer("challenger", profile_id)).unlink(missing_ok=True)
         if version:
-            _log(models_dir, profile_id, "challenger-cleared", version, None)
+            record_move(models_dir, profile_id, "challenger-cleared", version, None)
     return version
 
 
@@ -130,7 +131,7 @@ def promote(models_dir: Path, profile_id: str) -> Move:
         # shadow too (harmless, it only stores), never a reading without a champion.
         write_pointer(models_dir / role_pointer("current", profile_id), challenger)
         (models_dir / role_pointer("challenger", profile_id)).unlink(missing_ok=True)
-        _log(models_dir, profile_id, "promote", champion, challenger)
+        record_move(models_dir, profile_id, "promote", champion, challenger)
     return Move(profile_id, "promoted", champion, challenger)
 
 
@@ -149,7 +150,7 @@ def rollback(models_dir: Path, profile_id: str) -> Move:
         write_pointer(models_dir / role_pointer("current", profile_id), previous)
         if champion is not None:
             write_pointer(models_dir / role_pointer("previous", profile_id), champion)
-        _log(models_dir, profile_id, "rollback", champion, previous)
+        record_move(models_dir, profile_id, "rollback", champion, previous)
     return Move(profile_id, "rolled back", champion, previous)
 
 
@@ -166,7 +167,12 @@ def _locked(models_dir: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def _log(models_dir: Path, profile_id: str, action: str, before: str | None, after: str | None) -> None:
+def record_move(  # noqa: PLR0917 - one log line's fields
+    models_dir: Path, profile_id: str, action: str, before: str | None, after: str | None, role: str | None = None
+) -> None:
+    """Append a pointer move to ``pointers.log`` (what moved, from which version to which)."""
     entry = {"at": utc_now_iso(), "profile": profile_id, "action": action, "before": before, "after": after}
+    if role is not None:
+        entry["role"] = role
     with (models_dir / LOG_FILE).open("a", encoding="utf-8") as log:
         log.write(json.dumps(entry) + "\n")

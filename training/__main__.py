@@ -5,13 +5,18 @@ Usage:
     python -m training --data a.csv b.csv --models-dir DIR --seed 7
     python -m training --profile fan --data fans.csv [--map Vib=vibration_mm_s,Temp=bearing_temp_c]
     python -m training evaluate FILE.csv [--models-dir DIR] [--version V] [--profile P] [--map ...]
+    python -m training --from-history --profile P [--champion]   # from the API's store, as challenger
+    python -m training compare|promote|rollback --profile P       # champion and challenger
+    python -m training challenger --profile P --version V | --clear
 
 --profile names a built-in profile (profiles/) or one added to the registry
 (FOREWARN_REGISTRY_DIR/profiles); --map maps CSV columns onto its fields (default: the
 profile's csv_columns; other columns are read by field name). Training prints the
 validation metrics and points the profile's pointer (var/models/current for ai4i-mill,
 var/models/current-<profile> otherwise) at the new version. Environment: FOREWARN_VAR_DIR,
-FOREWARN_REGISTRY_DIR, FOREWARN_TRAIN_SEED, FOREWARN_TRAIN_JOBS (see training/config.py).
+FOREWARN_REGISTRY_DIR, FOREWARN_TRAIN_SEED, FOREWARN_TRAIN_JOBS, FOREWARN_DATABASE_URL and the
+automatic promotion's settings (see training/config.py). The life cycle commands (learning from
+history, shadow, compare, promote, rollback) are described in training/lifecycle.py.
 """
 
 from __future__ import annotations
@@ -27,9 +32,11 @@ from common.settings import ConfigError, run_cli
 from contract import DEFAULT_PROFILE, Profile
 from contract.registry import Registry
 from model.artifact import ModelError
+from training import lifecycle
 from training.config import TrainingConfig, load_config
 from training.dataset import DatasetError, parse_map
 from training.evaluate import evaluate_file
+from training.history import HistoryError
 from training.report import format_evaluation, format_training
 from training.train import train
 
@@ -48,6 +55,8 @@ def _train_parser(config: TrainingConfig) -> _Parser:
     parser.add_argument("--map", default=None, metavar="COLUMN=field,...", help="CSV columns -> profile fields")
     parser.add_argument("--models-dir", type=Path, default=config.models_dir, metavar="DIR")
     parser.add_argument("--seed", type=int, default=config.seed, metavar="N")
+    parser.add_argument("--from-history", action="store_true", help="learn from the API's store (see lifecycle)")
+    parser.add_argument("--champion", action="store_true", help="with --from-history: serve it at once")
     return parser
 
 
@@ -68,8 +77,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args[:1] == ["evaluate"]:
             return _evaluate(_evaluate_parser(config).parse_args(args[1:]))
-        return _train(_train_parser(config).parse_args(args), config)
-    except (DatasetError, ModelError) as exc:
+        if args[:1] and args[0] in lifecycle.COMMANDS:
+            return lifecycle.run_command(_Parser, args, config)
+        options = _train_parser(config).parse_args(args)
+        if options.from_history:
+            return lifecycle.run_from_history(options, config)
+        if options.champion:
+            raise ConfigError("--champion goes with --from-history")
+        return _train(options, config)
+    except (DatasetError, ModelError, HistoryError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
 
