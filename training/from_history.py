@@ -87,10 +87,13 @@ def train_from_history(  # noqa: PLR0917 - the CLI's options, in one place
     n_jobs: int = 1,
     as_challenger: bool = True,
     store: str = "",
+    clear_after: int = 5,
 ) -> HistoryTraining:
     """Label, split in time, train, validate, save; HistoryError when the history cannot teach."""
     started = time.perf_counter()
-    labels = label_history(profile, history.readings, history.alerts, history.verdicts, history.maintenance)
+    labels = label_history(
+        profile, history.readings, history.alerts, history.verdicts, history.maintenance, clear_after=clear_after
+    )
     _check_labels(history, labels)
     data, ts = history_dataset(profile, labels)
     cut = int(len(data) * (1 - VALIDATION_FRACTION))

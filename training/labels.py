@@ -6,7 +6,8 @@ A reading gets at most one label, from the first of these sources that speaks ab
    the one its description names (or the verdict's, or ``UNK``).
 2. ``verdict:real_failure`` / ``verdict:false_alarm``: an operator's verdict on an alert
    (the latest one counts) labels the alert's own reading and every reading the champion
-   flagged on that machine while the alert was open: positive with the verdict's mode (or
+   flagged on that machine while the alert stayed open (until `clear_after` calm readings,
+   the worker's rule): positive with the verdict's mode (or
    the alert's predicted mode), or negative. ``verdict:planned_maintenance`` leaves those
    readings out (planned work says nothing about failures); ``unsure`` says nothing.
 3. ``reported_no_failure``: the reading reports ``failure`` = 0.
@@ -135,7 +136,7 @@ def latest_verdicts(verdicts: Sequence[StoredVerdict]) -> dict[str, StoredVerdic
     return latest
 
 
-def label_history(  # noqa: PLR0917 - the four stored sources and the two rules' sizes
+def label_history(  # noqa: PLR0917 - the four stored sources and the rules' sizes
     profile: Profile,
     readings: Sequence[StoredReading],
     alerts: Sequence[StoredAlert],
@@ -143,10 +144,11 @@ def label_history(  # noqa: PLR0917 - the four stored sources and the two rules'
     maintenance: Sequence[StoredMaintenance],
     guard: int = 3,
     maintenance_window_ms: int = 3_600_000,
+    clear_after: int = 5,
 ) -> Labels:
     """Label `readings` (one profile's, any order) from themselves, verdicts and the maintenance log."""
     ordered = sorted(readings, key=lambda r: (r.ts_ms, r.machine_id, r.reading_id))
-    from_verdicts = _verdict_labels(profile, ordered, alerts, latest_verdicts(verdicts))
+    from_verdicts = _verdict_labels(profile, ordered, alerts, latest_verdicts(verdicts), clear_after)
     chosen: dict[tuple[str, str], tuple[int, str, str]] = {}
     left_out: dict[tuple[str, str], str] = {}
     for reading in ordered:
@@ -187,11 +189,33 @@ def _only_mode(profile: Profile) -> str:
     return modes[0] if len(modes) == 1 else UNSPECIFIED
 
 
+def _episode(rows: Sequence[StoredReading], reading_id: str, clear_after: int) -> list[StoredReading]:
+    """An alert's readings: its own, then those flagged until `clear_after` calm ones (the worker's rule).
+
+    Walked in reading order rather than by the alert's clock times: an alert is stamped when
+    it was scored, a reading when it was taken, and the two clocks need not agree.
+    """
+    start = next((i for i, row in enumerate(rows) if row.reading_id == reading_id), None)
+    if start is None:
+        return []  # its reading is no longer stored
+    episode, calm = [rows[start]], 0
+    for row in rows[start + 1 :]:
+        if row.status in _FLAGGED:
+            episode.append(row)
+            calm = 0
+        else:
+            calm += 1
+            if calm >= clear_after:
+                break
+    return episode
+
+
 def _verdict_labels(
     profile: Profile,
     ordered: Sequence[StoredReading],
     alerts: Sequence[StoredAlert],
     verdicts: Mapping[str, StoredVerdict],
+    clear_after: int,
 ) -> dict[tuple[str, str], tuple[int | None, str | None, str]]:
     """(machine, reading) -> (label or None to leave out, mode, source) from the verdicts on alerts."""
     by_machine: dict[str, list[StoredReading]] = {}
@@ -212,12 +236,8 @@ def _verdict_labels(
             label = (0, "none", source)
         else:  # planned maintenance: says nothing about failures
             label = (None, None, source)
-        end = alert.cleared_at_ms if alert.cleared_at_ms is not None else None
-        for reading in by_machine.get(alert.machine_id, ()):
-            own = reading.reading_id == alert.reading_id
-            during = reading.ts_ms >= alert.opened_at_ms and (end is None or reading.ts_ms <= end)
-            if own or (during and reading.status in _FLAGGED):
-                found[(reading.machine_id, reading.reading_id)] = label
+        for reading in _episode(by_machine.get(alert.machine_id, []), alert.reading_id, clear_after):
+            found[(reading.machine_id, reading.reading_id)] = label
     return found
 
 

@@ -78,6 +78,7 @@ def run_from_history(options: argparse.Namespace, config: TrainingConfig) -> int
         config.n_jobs,
         as_challenger=not options.champion,
         store=_store_name(config.database_url),
+        clear_after=config.clear_after,
     )
     data, validation = result.card["data"], result.card["metrics"]["validation"]
     print(
@@ -131,7 +132,9 @@ def _compare(options: argparse.Namespace, profile: Profile, config: TrainingConf
         engine.dispose()
     if not shadow:
         raise HistoryError(f"challenger {version} of profile {profile.id} has scored no stored reading yet")
-    labels = label_history(profile, history.readings, history.alerts, history.verdicts, history.maintenance)
+    labels = label_history(
+        profile, history.readings, history.alerts, history.verdicts, history.maintenance, clear_after=config.clear_after
+    )
     comparison = compare(profile.id, history.readings, labels, shadow, version, config.clear_after)
     _time_models(comparison, options.models_dir, profile, history.readings)
     print(json.dumps(comparison.as_dict(), indent=2) if options.json else format_comparison(comparison))

@@ -56,7 +56,7 @@ def test_each_reading_is_labelled_by_its_first_source_and_counted() -> None:
         StoredVerdict("a1", "real_failure", "HDF", 7 * MINUTE),
         StoredVerdict("a2", "false_alarm", None, 23 * MINUTE),
     ]
-    labels = label_history(PROFILE, readings, alerts, verdicts, [], guard=0)
+    labels = label_history(PROFILE, readings, alerts, verdicts, [], guard=0, clear_after=1)
     by_id = {row.reading.reading_id: (row.failure, row.mode, row.source) for row in labels.rows}
     assert by_id == {
         "r-1": (1, "PWF", "reported_failure"),
@@ -76,11 +76,14 @@ def test_each_reading_is_labelled_by_its_first_source_and_counted() -> None:
 def test_the_latest_verdict_counts_and_planned_maintenance_or_unsure_give_no_label() -> None:
     changed = [StoredVerdict("a1", "false_alarm", None, 10), StoredVerdict("a1", "real_failure", "TWF", 20)]
     assert latest_verdicts(list(reversed(changed)))["a1"].verdict == "real_failure"
-    readings = [_reading(3, status="predictive"), _reading(10, status="predictive")]
+    readings = [_reading(3, status="predictive"), _reading(5), _reading(10, status="predictive")]
     alerts = [_alert("a1", 3, 3, 4), _alert("a2", 10, 10, 11)]
     planned = [StoredVerdict("a1", "planned_maintenance", None, 1), StoredVerdict("a2", "unsure", None, 1)]
-    labels = label_history(PROFILE, readings, alerts, planned, [], guard=0)
-    assert [(row.reading.reading_id, row.source) for row in labels.rows] == [("r-10", "assumed_normal")]
+    labels = label_history(PROFILE, readings, alerts, planned, [], guard=0, clear_after=1)
+    assert [(row.reading.reading_id, row.source) for row in labels.rows] == [
+        ("r-5", "assumed_normal"),
+        ("r-10", "assumed_normal"),
+    ]
     assert labels.excluded == {"verdict:planned_maintenance": 1}
     assert labels.informative() == 0
 
