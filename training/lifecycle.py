@@ -36,7 +36,7 @@ from training.config import TrainingConfig
 from training.history import HistoryError, open_store, read_history, read_shadow, shadow_versions
 from training.labels import StoredReading, label_history
 
-__all__ = ["COMMANDS", "run_command", "run_from_history"]
+__all__ = ["COMMANDS", "run_command", "run_from_history", "time_models"]
 
 COMMANDS = ("challenger", "compare", "promote", "rollback")
 LATENCY_SAMPLE = 2000  # readings timed per model by compare
@@ -136,7 +136,7 @@ def _compare(options: argparse.Namespace, profile: Profile, config: TrainingConf
         profile, history.readings, history.alerts, history.verdicts, history.maintenance, clear_after=config.clear_after
     )
     comparison = compare(profile.id, history.readings, labels, shadow, version, config.clear_after)
-    _time_models(comparison, options.models_dir, profile, history.readings)
+    time_models(comparison, options.models_dir, profile, history.readings)
     print(json.dumps(comparison.as_dict(), indent=2) if options.json else format_comparison(comparison))
     if options.auto_promote:
         decision = decide(
@@ -153,7 +153,7 @@ def _compare(options: argparse.Namespace, profile: Profile, config: TrainingConf
     return 0
 
 
-def _time_models(comparison: Comparison, models_dir: Path, profile: Profile, readings: Sequence[StoredReading]) -> None:
+def time_models(comparison: Comparison, models_dir: Path, profile: Profile, readings: Sequence[StoredReading]) -> None:
     """Each model's scoring time per reading, on the same stored readings, in the worker's batch size."""
     values = [reading.values for reading in readings[-LATENCY_SAMPLE:]]
     if not values:
