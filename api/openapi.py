@@ -59,6 +59,7 @@ _ERRORS: dict[str, str] = {
     "400": "A parameter is malformed; `field` names it.",
     "401": "Bearer token missing or wrong.",
     "404": "No such machine, reading, alert, profile or file.",
+    "409": "Refused as things stand (e.g. no challenger to promote, a model that does not load); the error says why.",
     "413": "Request body over 16 KiB.",
     "429": "Too many requests (writes: 10/s, burst 20, per client; event streams: 5 per client).",
     "503": "Writes disabled: FOREWARN_API_TOKEN is not set. Event streams: the API is shutting down; reconnect.",
@@ -245,6 +246,28 @@ def _paths() -> Doc:
                 ],
             )
         },
+        "/api/models": {
+            "get": _get(
+                "Per profile: the champion (its predictions alert), the challenger (scored in shadow) and the "
+                "previous champion (what a rollback returns to), from their model cards",
+                _json("ModelsResponse", "The models."),
+            )
+        },
+        "/api/models/{profile}/comparison": {
+            "get": _get(
+                "Champion against challenger on the readings both scored: precision and recall on labelled "
+                "readings (reported failures, verdicts), alerts per machine-day, agreement",
+                _json("ComparisonResponse", "The comparison, or null with the reason."),
+                "404",
+                parameters=[_PROFILE_ID],
+            )
+        },
+        "/api/models/{profile}/promote": _model_move(
+            "Promote the challenger: it becomes the champion, the champion is kept for a rollback"
+        ),
+        "/api/models/{profile}/rollback": _model_move(
+            "Roll back: the previous champion serves again (a second rollback undoes the first)"
+        ),
         "/api/openapi.json": {
             "get": {
                 "summary": "This document",
@@ -278,6 +301,21 @@ def _paths() -> Doc:
                 },
             }
         },
+    }
+
+
+def _model_move(summary: str) -> Doc:
+    return {
+        "post": {
+            "summary": f"{summary}; the workers follow without a restart",
+            "tags": ["write"],
+            "security": [{"bearerAuth": []}],
+            "parameters": [_PROFILE_ID],
+            "responses": {
+                "200": _json("ModelMove", "What moved."),
+                **{code: _ref("responses", code) for code in ("400", "401", "404", "409", "413", "429", "503")},
+            },
+        }
     }
 
 

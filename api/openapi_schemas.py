@@ -163,6 +163,82 @@ def _api_schemas(words: Mapping[str, list[str]]) -> dict[str, Schema]:
                 },
             }
         ),
+        "ModelVersion": _object(
+            {
+                "version": {"type": "string"},
+                "created_at": NULLABLE_TS,
+                "threshold": _nullable("number"),
+                "source": _nullable("string", description="files (python -m training) or history (--from-history)"),
+                "validation": {
+                    "oneOf": [
+                        _object({k: _nullable("number") for k in ("precision", "recall", "f1")}),
+                        {"type": "null"},
+                    ]
+                },
+                "labels": {
+                    "type": ["object", "null"],
+                    "additionalProperties": COUNT,
+                    "description": "labelled readings per source (models trained from history)",
+                },
+            },
+            "A model version, from its card (all null but the version when the card is unreadable).",
+        ),
+        "ModelRoles": _object(
+            {
+                "profile": {"type": "string"},
+                **{
+                    role: {"oneOf": [_ref("ModelVersion"), {"type": "null"}]}
+                    for role in ("champion", "challenger", "previous")
+                },
+            }
+        ),
+        "ModelsResponse": _object({"models": {"type": "array", "items": _ref("ModelRoles")}}),
+        "ModelFigures": _object(
+            {
+                "version": {"type": "string"},
+                **dict.fromkeys(
+                    ("labelled", "failures", "true_positives", "false_positives", "flagged", "alerts"), COUNT
+                ),
+                "alerts_per_machine_day": {"type": "number"},
+                "ms_per_reading": _nullable("number"),
+                "precision": _nullable("number"),
+                "recall": _nullable("number"),
+                "f1": _nullable("number"),
+            }
+        ),
+        "ComparisonResponse": _object(
+            {
+                "profile": {"type": "string"},
+                "reason": _nullable("string", description="why there is no comparison, if there is none"),
+                "comparison": {
+                    "oneOf": [
+                        _object(
+                            {
+                                "profile": {"type": "string"},
+                                "readings": COUNT,
+                                "machines": COUNT,
+                                "machine_days": {"type": "number"},
+                                "champion": _ref("ModelFigures"),
+                                "challenger": _ref("ModelFigures"),
+                                "agreement": _nullable("number"),
+                                "champion_only": COUNT,
+                                "challenger_only": COUNT,
+                                "label_sources": {"type": "object", "additionalProperties": COUNT},
+                            }
+                        ),
+                        {"type": "null"},
+                    ]
+                },
+            }
+        ),
+        "ModelMove": _object(
+            {
+                "profile": {"type": "string"},
+                "action": {"type": "string", "enum": ["promoted", "rolled back"]},
+                "before": _nullable("string", description="the champion before"),
+                "after": {"type": "string", "description": "the champion now"},
+            }
+        ),
         "AckRequest": _object(
             {
                 "by": {

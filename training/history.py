@@ -22,7 +22,16 @@ from api.db import alerts, create_database_engine, predictions, shadow_predictio
 from api.rows import ts_to_ms
 from training.labels import StoredAlert, StoredMaintenance, StoredReading, StoredVerdict
 
-__all__ = ["History", "HistoryError", "ShadowRow", "open_store", "read_history", "read_shadow", "shadow_versions"]
+__all__ = [
+    "History",
+    "HistoryError",
+    "ShadowRow",
+    "open_store",
+    "read_history",
+    "read_shadow",
+    "shadow_since",
+    "shadow_versions",
+]
 
 
 class HistoryError(Exception):
@@ -105,6 +114,15 @@ def shadow_versions(engine: sa.Engine, profile_id: str) -> list[str]:
     )
     with engine.connect() as conn:
         return [row[0] for row in conn.execute(query)]
+
+
+def shadow_since(engine: sa.Engine, profile_id: str, version: str) -> int | None:
+    """When challenger `version` first scored a stored reading of `profile_id` (ts_ms), or None."""
+    s = shadow_predictions.c
+    query = sa.select(sa.func.min(s.ts_ms)).where(s.profile == profile_id, s.model_version == version)
+    with engine.connect() as conn:
+        found = conn.execute(query).scalar()
+    return None if found is None else int(found)
 
 
 def read_shadow(engine: sa.Engine, profile_id: str, version: str) -> list[ShadowRow]:

@@ -31,10 +31,11 @@ from contract.registry import Registry
 from model.artifact import ModelError, load_model
 from model.roles import clear_challenger, promote, read_role, rollback, set_challenger
 from model.scoring import ModelScorer
-from training.compare import Comparison, compare, decide, format_comparison
+from training.compare import Comparison, decide, format_comparison
+from training.comparing import compare_in_store
 from training.config import TrainingConfig
-from training.history import HistoryError, open_store, read_history, read_shadow, shadow_versions
-from training.labels import StoredReading, label_history
+from training.history import open_store, read_history
+from training.labels import StoredReading
 
 __all__ = ["COMMANDS", "run_command", "run_from_history", "time_models"]
 
@@ -118,25 +119,14 @@ def _challenger(options: argparse.Namespace, profile: Profile) -> int:
 
 
 def _compare(options: argparse.Namespace, profile: Profile, config: TrainingConfig) -> int:
+    version = options.version or read_role(options.models_dir, "challenger", profile.id)
     engine = open_store(config.database_url)
     try:
-        version = options.version or read_role(options.models_dir, "challenger", profile.id)
-        if version is None:
-            known = shadow_versions(engine, profile.id)
-            if not known:
-                raise HistoryError(f"profile {profile.id} has no challenger and no shadow predictions to compare")
-            version = known[0]
-        history = read_history(engine, profile.id)
-        shadow = read_shadow(engine, profile.id, version)
+        comparison, readings = compare_in_store(engine, profile, version, config.clear_after)
     finally:
         engine.dispose()
-    if not shadow:
-        raise HistoryError(f"challenger {version} of profile {profile.id} has scored no stored reading yet")
-    labels = label_history(
-        profile, history.readings, history.alerts, history.verdicts, history.maintenance, clear_after=config.clear_after
-    )
-    comparison = compare(profile.id, history.readings, labels, shadow, version, config.clear_after)
-    time_models(comparison, options.models_dir, profile, history.readings)
+    version = comparison.challenger.version
+    time_models(comparison, options.models_dir, profile, readings)
     print(json.dumps(comparison.as_dict(), indent=2) if options.json else format_comparison(comparison))
     if options.auto_promote:
         decision = decide(

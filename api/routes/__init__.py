@@ -10,9 +10,10 @@ from api.routes.events import bp as events
 from api.routes.health import bp as health
 from api.routes.log import bp as log
 from api.routes.machines import bp as machines
+from api.routes.models import bp as models
 from api.routes.profiles import bp as profiles
 
 __all__ = ["BLUEPRINTS"]
 
 # dashboard last: its catch-all file route must not shadow an API route
-BLUEPRINTS = (health, machines, profiles, log, alerts, drift, events, docs, dashboard)
+BLUEPRINTS = (health, machines, profiles, log, alerts, drift, models, events, docs, dashboard)

@@ -14,11 +14,14 @@ from pathlib import Path
 
 import pytest
 
+from api import create_app, runtime_of
+from api.decode import shadow_row
 from broker.local import LocalBroker
 from common.mqtt import connect_client, create_client, wait_connected
 from contract import Prediction, default_profile
 from model.artifact import ModelError, current_version, write_pointer
 from model.roles import LOG_FILE, clear_challenger, promote, read_role, role_pointer, rollback, set_challenger
+from tests.support.api import TOKEN, ago, database_url_fixture, feed, prediction, test_config  # noqa: F401
 from tests.support.mqtt import Collector
 from tests.support.payloads import encode, reading
 from tests.support.stack import REPO_ROOT, start_worker, worker_config
@@ -192,3 +195,60 @@ def test_a_worker_scores_in_shadow_keeps_serving_past_a_broken_challenger_and_fo
         sensor.disconnect()
         sensor.loop_stop()
         collector.close()
+
+
+def test_the_api_shows_the_roles_compares_and_promotes_with_the_token_only(
+    two_models: tuple[Path, str, str], tmp_path: Path, database_url: str
+) -> None:
+    models, champion, other = _fresh(two_models, tmp_path)
+    app = create_app(test_config(database_url, models_dir=models))
+    client = app.test_client()
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    try:
+        (entry,) = [m for m in client.get("/api/models").json["models"] if m["profile"] == PROFILE]  # type: ignore[index]
+        assert entry["champion"]["version"] == champion
+        assert entry["champion"]["source"] == "files"
+        assert entry["champion"]["validation"]["recall"] > 0
+        assert (entry["challenger"], entry["previous"]) == (None, None)
+        refused = client.post(f"/api/models/{PROFILE}/promote", headers=auth)
+        assert refused.status_code == 409
+        assert "no challenger to promote" in refused.json["error"]  # type: ignore[index]
+        assert client.post("/api/models/nope/promote", headers=auth).status_code == 404
+        none_yet = client.get(f"/api/models/{PROFILE}/comparison").json
+        assert none_yet["comparison"] is None  # type: ignore[index]
+        assert "no shadow predictions" in none_yet["reason"]  # type: ignore[index]
+
+        set_challenger(models, PROFILE, other)
+        rows = [prediction("api-m1", f"r{i}", ts=ago(100 - i), model_version=champion) for i in range(50)]
+        feed(app, predictions=rows)
+        shadow = [
+            shadow_row(
+                json.dumps(
+                    row | {"shadow": True, "model_version": other, "status": "predictive", "failure_probability": 0.9}
+                ).encode(),
+                "api-m1",
+            )
+            for row in rows[10:]
+        ]
+        runtime_of(app).store.write_batch(shadow_rows=shadow)
+        compared = client.get(f"/api/models/{PROFILE}/comparison").json["comparison"]  # type: ignore[index]
+        assert compared["readings"] == 40
+        assert (compared["champion"]["flagged"], compared["challenger"]["flagged"]) == (0, 40)
+        assert compared["agreement"] == 0.0
+
+        assert client.post(f"/api/models/{PROFILE}/promote").status_code == 401  # no token, nothing moves
+        assert current_version(models) == champion
+        moved = client.post(f"/api/models/{PROFILE}/promote", headers=auth)
+        assert moved.status_code == 200
+        assert moved.json == {"profile": PROFILE, "action": "promoted", "before": champion, "after": other}
+        (entry,) = [m for m in client.get("/api/models").json["models"] if m["profile"] == PROFILE]  # type: ignore[index]
+        assert (entry["champion"]["version"], entry["previous"]["version"], entry["challenger"]) == (
+            other,
+            champion,
+            None,
+        )
+        back = client.post(f"/api/models/{PROFILE}/rollback", headers=auth)
+        assert back.json["after"] == champion  # type: ignore[index]
+        assert current_version(models) == champion
+    finally:
+        runtime_of(app).stop()
