@@ -9,6 +9,7 @@ import { AlertsView } from './views/AlertsView';
 import { DriftView } from './views/DriftView';
 import { LogView } from './views/LogView';
 import { MachineView } from './views/MachineView';
+import { ModelsView } from './views/ModelsView';
 import { Overview } from './views/Overview';
 
 function useRoute(): Route {
@@ -75,6 +76,8 @@ function Page({ route }: { route: Route }) {
       return <AlertsView />;
     case 'drift':
       return <DriftView />;
+    case 'models':
+      return <ModelsView />;
     case 'not-found':
       return (
         <Empty title="Page not found">
@@ -110,6 +113,9 @@ export function App() {
           </NavLink>
           <NavLink to={href.drift()} active={route.name === 'drift'}>
             Drift
+          </NavLink>
+          <NavLink to={href.models()} active={route.name === 'models'}>
+            Models
           </NavLink>
         </nav>
         <ConnectionBadge />

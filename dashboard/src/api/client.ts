@@ -99,6 +99,66 @@ export interface DriftResponse {
   features: DriftFeature[];
 }
 
+/** A model version as GET /api/models shows it, from its card (ModelVersion in api/openapi_schemas.py). */
+export interface ModelVersion {
+  version: string;
+  created_at: string | null;
+  threshold: number | null;
+  /** "files" (python -m training) or "history" (python -m training --from-history). */
+  source: string | null;
+  validation: { precision: number | null; recall: number | null; f1: number | null } | null;
+  /** Labelled readings per source, for a model trained from history. */
+  labels: Record<string, number> | null;
+}
+
+/** A profile's champion (alerts), challenger (shadow) and previous champion (rollback target). */
+export interface ModelRoles {
+  profile: string;
+  champion: ModelVersion | null;
+  challenger: ModelVersion | null;
+  previous: ModelVersion | null;
+}
+
+export interface ModelFigures {
+  version: string;
+  labelled: number;
+  failures: number;
+  flagged: number;
+  alerts: number;
+  alerts_per_machine_day: number;
+  ms_per_reading: number | null;
+  precision: number | null;
+  recall: number | null;
+  f1: number | null;
+}
+
+/** GET /api/models/{profile}/comparison: champion against challenger on the readings both scored. */
+export interface Comparison {
+  profile: string;
+  readings: number;
+  machines: number;
+  machine_days: number;
+  champion: ModelFigures;
+  challenger: ModelFigures;
+  agreement: number | null;
+  champion_only: number;
+  challenger_only: number;
+  label_sources: Record<string, number>;
+}
+
+export interface ComparisonResponse {
+  profile: string;
+  comparison: Comparison | null;
+  reason: string | null;
+}
+
+export interface ModelMove {
+  profile: string;
+  action: 'promoted' | 'rolled back';
+  before: string | null;
+  after: string;
+}
+
 /** Data of the SSE `status` event (not the MQTT Status payload). */
 export interface StatusEvent {
   machine_id: string;
@@ -181,6 +241,14 @@ export const api = {
   profiles: () => request<ProfilesResponse>('api/profiles'),
   alerts: (state: 'open' | 'cleared' | 'all' = 'all', machine?: string) =>
     request<AlertsResponse>(`api/alerts${query({ state, machine })}`),
+  models: () => request<{ models: ModelRoles[] }>('api/models'),
+  comparison: (profile: string) => request<ComparisonResponse>(`api/models/${enc(profile)}/comparison`),
+  /** Promote the challenger or roll back (a write: needs the token). */
+  moveModel: (profile: string, move: 'promote' | 'rollback', token: string) =>
+    request<ModelMove>(`api/models/${enc(profile)}/${move}`, {
+      method: 'POST',
+      headers: { Accept: 'application/json', Authorization: `Bearer ${token}` },
+    }),
   ack: (alertId: string, token: string, by: string) =>
     request<AlertView>(`api/alerts/${enc(alertId)}/ack`, {
       method: 'POST',

@@ -1,10 +1,11 @@
-/** Hash routes: #/, #/machine/ID, #/log, #/alerts, #/drift. No router dependency needed. */
+/** Hash routes: #/, #/machine/ID, #/log, #/alerts, #/drift, #/models. No router dependency needed. */
 export type Route =
   | { name: 'overview' }
   | { name: 'machine'; id: string }
   | { name: 'log' }
   | { name: 'alerts' }
   | { name: 'drift' }
+  | { name: 'models' }
   | { name: 'not-found'; hash: string };
 
 export function parseHash(hash: string): Route {
@@ -13,6 +14,7 @@ export function parseHash(hash: string): Route {
   if (path === '/log') return { name: 'log' };
   if (path === '/alerts') return { name: 'alerts' };
   if (path === '/drift') return { name: 'drift' };
+  if (path === '/models') return { name: 'models' };
   const machine = /^\/machine\/([^/]+)\/?$/.exec(path);
   if (machine?.[1]) {
     try {
@@ -30,4 +32,5 @@ export const href = {
   log: () => '#/log',
   alerts: () => '#/alerts',
   drift: () => '#/drift',
+  models: () => '#/models',
 };
