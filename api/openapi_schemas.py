@@ -80,8 +80,18 @@ ALERT: dict[str, Schema] = {
     "predicted_mode": _nullable("string"),
     "message": {"type": "string"},
     "cleared_at": NULLABLE_TS,
+    "early_warning": _nullable(
+        "object", description="an early warning's mode, remaining (time left), unit and text; MQTT only for now"
+    ),
+    "cleared_reason": {
+        "type": ["string", "null"],
+        "enum": ["calm", "offline", "superseded", None],
+        "description": "why it cleared; MQTT only for now",
+    },
     "schema_version": {"type": "integer"},
 }
+# Kept on MQTT but not (yet) in the API's store.
+_UNSTORED = ("early_warning", "cleared_reason")
 
 HISTORY_POINT: dict[str, Schema] = {
     "ts": TS,
@@ -96,9 +106,13 @@ SCHEMAS: dict[str, Schema] = {
         "Every error answer.",
     ),
     "Prediction": _object(PREDICTION, "contract.Prediction: one scored reading with its values."),
-    "Alert": _object(ALERT, "contract.Alert: one alert event."),
+    "Alert": _object(ALERT, "contract.Alert: one alert event.", optional=_UNSTORED),
     "AlertView": _object(
-        {**ALERT, "acked_by": _nullable("string"), "acked_at": NULLABLE_TS},
+        {
+            **{name: schema for name, schema in ALERT.items() if name not in _UNSTORED},
+            "acked_by": _nullable("string"),
+            "acked_at": NULLABLE_TS,
+        },
         "An alert as stored: the Alert plus who acknowledged it and when.",
     ),
     "MachineSummary": _object(

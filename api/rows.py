@@ -23,6 +23,7 @@ __all__ = [
     "LAST_MS",
     "PREDICTION_FIELDS",
     "STATUS_RANK",
+    "UNSTORED_ALERT_FIELDS",
     "Cursor",
     "alert_view",
     "decode_cursor",
@@ -33,7 +34,13 @@ __all__ = [
 ]
 
 PREDICTION_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(Prediction))
-ALERT_VIEW_FIELDS: tuple[str, ...] = (*(f.name for f in fields(Alert)), "acked_by", "acked_at")
+# Alert fields the store does not keep yet: the bot and webhooks read them from MQTT.
+UNSTORED_ALERT_FIELDS = ("early_warning", "cleared_reason")
+ALERT_VIEW_FIELDS: tuple[str, ...] = (
+    *(f.name for f in fields(Alert) if f.name not in UNSTORED_ALERT_FIELDS),
+    "acked_by",
+    "acked_at",
+)
 # The CSV export: every prediction field but the (nested) explanation.
 CSV_FIELDS: tuple[str, ...] = tuple(name for name in PREDICTION_FIELDS if name != "explanation")
 STATUS_RANK = {"normal": 0, "predictive": 1, "failure": 2}

@@ -89,6 +89,7 @@ def _init(cfg: broker_config.BrokerConfig, accounts: Accounts) -> int:
         if name not in existing or not (cfg.secrets_dir / f"{name}.password").exists():
             _save_password(cfg.secrets_dir, name, accounts.add(name, role))
             print(f"created user {name} ({role})")
+    accounts.refresh_acl()  # existing users get what this release's roles grant
     prepare(cfg.paths, cfg.port, cfg.bind)
     return 0
 

@@ -65,6 +65,11 @@ def _role_rules(role: Role, name: str, topics: Topics) -> list[str]:
             f"write {topics.all_of(Channel.ALERTS)}",
             f"write {topics.all_of(Channel.REJECTED)}",
             f"write {topics.all_service_statuses()}",
+            # Alert state that survives restarts (inference_worker/alerts.py): the retained
+            # registers, the machines' statuses (the stale rule) and each worker's sync echo.
+            f"readwrite {topics.all_alert_states()}",
+            f"read {topics.all_of(Channel.STATUS)}",
+            f"readwrite {topics.all_service_syncs()}",
         ]
     viewer_channels = (Channel.READINGS, Channel.STATUS, Channel.PREDICTIONS, Channel.ALERTS, Channel.REJECTED)
     return [
@@ -142,6 +147,12 @@ class Accounts:
         hashes.pop(name, None)
         self._write(users, hashes)
         return True
+
+    def refresh_acl(self) -> None:
+        """Render the ACL again from the roles (a new release may grant a role more topics)."""
+        users = self.users()
+        if users:
+            write_private(self.acl_file, render_acl(users, self.topics))
 
     def _hashes(self) -> dict[str, str]:
         if not self.password_file.exists():

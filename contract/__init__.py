@@ -13,6 +13,7 @@ from contract.payloads import (
     REJECTION_REASONS,
     SCHEMA_VERSION,
     Alert,
+    AlertRegister,
     InvalidReading,
     Prediction,
     Reading,
@@ -24,6 +25,7 @@ from contract.payloads import (
     utc_now_iso,
 )
 from contract.topics import (
+    ALERT_STATE_KINDS,
     DEFAULT_PREFIX,
     MACHINE_ID_PATTERN,
     Channel,
@@ -34,6 +36,7 @@ from contract.topics import (
 )
 
 __all__ = [
+    "ALERT_STATE_KINDS",
     "DEFAULT_MAX_FUTURE_S",
     "DEFAULT_PREFIX",
     "MACHINE_ID_PATTERN",
@@ -43,6 +46,7 @@ __all__ = [
     "REJECTION_REASONS",
     "SCHEMA_VERSION",
     "Alert",
+    "AlertRegister",
     "Channel",
     "InvalidName",
     "InvalidReading",

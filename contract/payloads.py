@@ -24,6 +24,7 @@ __all__ = [
     "REJECTION_REASONS",
     "SCHEMA_VERSION",
     "Alert",
+    "AlertRegister",
     "InvalidReading",
     "Prediction",
     "Reading",
@@ -44,6 +45,10 @@ MACHINE_TYPES: tuple[str, ...] = get_args(MachineType)
 PredictionStatus = Literal["normal", "predictive", "failure"]
 AlertKind = Literal["predicted", "detected"]
 AlertState = Literal["open", "cleared"]
+# Why an alert cleared: its machine stayed calm (below the clear level for enough readings),
+# went offline and stayed so (the alert went stale), or an older alert of the same machine and
+# kind was found open (two workers opened one at once; the older one is kept).
+ClearReason = Literal["calm", "offline", "superseded"]
 OnlineState = Literal["online", "offline"]
 
 # Inclusive bounds outside which a sensor value is physically implausible for a
@@ -198,7 +203,33 @@ class Alert(_JsonPayload):
     predicted_mode: str | None
     message: str
     cleared_at: str | None = None
+    # An early warning (a `predicted` alert opened by the wear forecast while the model still
+    # says normal): {"mode", "remaining", "unit", "text"} as in the prediction's explanation.
+    early_warning: dict[str, Any] | None = None
+    cleared_reason: ClearReason | None = None
     schema_version: int = SCHEMA_VERSION
+
+
+@dataclass(frozen=True, slots=True)
+class AlertRegister(_JsonPayload):
+    """The retained register of one machine's alert of one kind (Topics.alert_state).
+
+    `alert` is the latest event of that machine and kind (open or cleared), so whoever
+    subscribes learns which alerts are open. `offline_since`: when a worker first saw the
+    machine offline while the alert was open (the clock of the stale rule), else None.
+    """
+
+    alert: dict[str, Any]
+    offline_since: str | None = None
+    schema_version: int = SCHEMA_VERSION
+
+    @classmethod
+    def of(cls, alert: Alert, offline_since: str | None = None) -> AlertRegister:
+        return cls(alert=alert.to_dict(), offline_since=offline_since)
+
+    def event(self) -> Alert:
+        """The alert event it holds; ValueError/TypeError when it is not one."""
+        return Alert.from_dict(self.alert)
 
 
 @dataclass(frozen=True, slots=True)
