@@ -10,13 +10,14 @@ mode and the time left, and gives the model's probability for what it is: today'
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 from contract import Alert
 from telegram_bot.text import (
     CLEARED_ICON,
     EARLY_WARNING_ICON,
+    ESCALATION_ICON,
     KIND_ICONS,
     MAX_TEXT,
     STALE_ICON,
@@ -31,7 +32,14 @@ from telegram_bot.text import (
     when,
 )
 
-__all__ = ["alert_message", "digest_message", "early_warning_lines", "explanation_lines", "readings_that_matter"]
+__all__ = [
+    "alert_message",
+    "digest_message",
+    "early_warning_lines",
+    "escalation_message",
+    "explanation_lines",
+    "readings_that_matter",
+]
 
 # The readings behind each AI4I failure mode; other modes (or none) show all five.
 MODE_READINGS: dict[str, tuple[str, ...]] = {
@@ -48,6 +56,17 @@ def alert_message(alert: Alert, prediction: Mapping[str, Any] | None, dashboard_
     lines = _cleared_lines(alert) if alert.state == "cleared" else _opened_lines(alert, prediction)
     lines.append(machine_link(dashboard_url, alert.machine_id))
     return "\n".join(lines)
+
+
+def escalation_message(alert: Alert, prediction: Mapping[str, Any] | None, dashboard_url: str, after_s: float) -> str:
+    """A critical alert nobody acknowledged in time, for the escalation chats."""
+    head = f"{ESCALATION_ICON} <b>Escalated</b>: not acknowledged within {_minutes(after_s)}"
+    return f"{head}\n{alert_message(alert, prediction, dashboard_url)}"
+
+
+def _minutes(seconds: float) -> str:
+    minutes = seconds / 60
+    return f"{minutes:g} min" if minutes >= 1 else f"{seconds:g} s"
 
 
 def _opened_lines(alert: Alert, prediction: Mapping[str, Any] | None) -> list[str]:
@@ -190,13 +209,20 @@ def _feature_pair(item: object) -> tuple[str, float] | None:
     return None if value is None else (str(item["feature"]), value)
 
 
-def digest_message(alerts: Sequence[Alert], dashboard_url: str, pending_total: int) -> tuple[str, int]:
-    """One message listing as many of `alerts` as fit; returns (text, how many it covers)."""
+def digest_message(
+    alerts: Sequence[Alert], dashboard_url: str, pending_total: int, escalated: Collection[str] = ()
+) -> tuple[str, int]:
+    """One message listing as many of `alerts` as fit; returns (text, how many it covers).
+
+    Alerts whose id is in `escalated` are marked as escalations.
+    """
     header = f"⚠️ <b>{pending_total} alert events at once</b>, in one message:"
     lines = [header]
     size = len(header) + _DIGEST_FOOTER_ROOM
     for alert in alerts:
         line = _digest_line(alert)
+        if alert.alert_id in escalated:
+            line = f"{ESCALATION_ICON} {line}"
         if size + len(line) + 1 > MAX_TEXT and len(lines) > 1:
             break
         lines.append(line)
