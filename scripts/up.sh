@@ -4,6 +4,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ -f .env ]; then set -a; . ./.env; set +a; fi
 export FOREWARN_LOG_DIR="${FOREWARN_LOG_DIR:-var/log}" FOREWARN_WORKER_ID="${FOREWARN_WORKER_ID:-1}"
+# The demo's pace (Procfile: a reading every 10 s per machine; bench/alert_rate.py measures it):
+# an alert clears after 20 calm readings.
+export FOREWARN_ALERT_CLEAR_AFTER="${FOREWARN_ALERT_CLEAR_AFTER:-20}"
 # The API's write token (acknowledging alerts from the dashboard or the bot): made once, kept private.
 token_file="${FOREWARN_VAR_DIR:-var}/secrets/api.token"
 if [ -z "${FOREWARN_API_TOKEN:-}" ] && [ ! -s "$token_file" ]; then
