@@ -1,4 +1,10 @@
-"""Drift: how far recent readings are from the data the model in service was trained on."""
+"""Drift: how far recent readings are from the data the model in service was trained on.
+
+`limit` is the window the caller wants compared; a sensor whose natural cycle is longer (the
+card's per-sensor `window`, see model/drift.py) is judged on that many readings, so up to
+that many are read. Sensors not judged (too few readings yet, or a cycle longer than the training data shows
+and in range) are listed under `pending` with why.
+"""
 
 from __future__ import annotations
 
@@ -11,16 +17,17 @@ from flask import Blueprint, Response, jsonify, request
 
 from api.params import integer, machine_id
 from api.runtime import runtime
-from model.drift import DRIFT_FEATURES, drift_report
+from model.drift import DRIFT_FEATURES, assess, pending_entry, readings_needed
 
 bp = Blueprint("drift", __name__)
+MAX_READINGS = 50_000
 
 
 @bp.get("/api/drift")
 def drift() -> Response:
     state = runtime()
     machine = machine_id(request.args.get("machine"))
-    limit = integer(request.args, "limit", 1000, 10, 50_000)
+    limit = integer(request.args, "limit", 1000, 10, MAX_READINGS)
     version, reference = _reference(state.config.models_dir)
     body: dict[str, Any] = {
         "model_version": version,
@@ -28,15 +35,21 @@ def drift() -> Response:
         "window": 0,
         "reason": None,
         "features": [],
+        "pending": [],
     }
     if reference is None:
         body["reason"] = "the model card has no training distribution (retrain with `python -m training`)"
         return jsonify(body)
-    recent = state.queries.recent_values(machine, DRIFT_FEATURES, limit)
-    body["window"] = len(recent[DRIFT_FEATURES[0]])
-    body["features"] = drift_report(reference, {k: np.asarray(v, dtype=float) for k, v in recent.items()})
-    if not body["window"]:
+    fetch = min(readings_needed(reference, limit), MAX_READINGS)
+    recent = state.queries.recent_values(machine, DRIFT_FEATURES, fetch)
+    assessed = assess(reference, {k: np.asarray(v, dtype=float) for k, v in recent.items()}, limit)
+    body["features"] = [entry for entry in assessed if entry["level"] != "pending"]
+    body["pending"] = [pending_entry(entry) for entry in assessed if entry["level"] == "pending"]
+    body["window"] = max((entry["readings"] for entry in body["features"]), default=0)
+    if not recent[DRIFT_FEATURES[0]]:
         body["reason"] = "no readings yet"
+    elif not body["features"]:
+        body["reason"] = "not enough readings yet to compare like with like (see pending)"
     return jsonify(body)
 
 
