@@ -27,6 +27,7 @@ STACK_USERS = {
     "inference-worker": "worker",
     "api": "viewer",
     "telegram-bot": "viewer",
+    "webhooks": "viewer",
     "slave1": "sensor",
     "slave2": "sensor",
     "sim-1": "sensor",

@@ -20,6 +20,11 @@ if [ -n "${TELEGRAM_BOT_TOKEN:-}" ]; then
 else
   echo "telegram bot not started: set TELEGRAM_BOT_TOKEN and TELEGRAM_ALLOWED_CHAT_IDS (environment or .env) to enable it"
 fi
+if [ -f "${FOREWARN_WEBHOOKS_FILE:-${FOREWARN_VAR_DIR:-var}/webhooks.json}" ]; then
+  procs="$procs webhooks"
+else
+  echo "webhooks not started: list endpoints in ${FOREWARN_WEBHOOKS_FILE:-${FOREWARN_VAR_DIR:-var}/webhooks.json} to enable them (webhooks/README.md)"
+fi
 echo "dashboard and API: http://localhost:${FOREWARN_API_PORT:-8000}   broker: mqtts://localhost:${FOREWARN_MQTT_PORT:-8883}"
 echo "API write token (to acknowledge alerts): ${FOREWARN_API_TOKEN_FILE:-\$FOREWARN_API_TOKEN}"
 # shellcheck disable=SC2086
