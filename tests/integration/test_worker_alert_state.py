@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -101,7 +102,10 @@ def test_restarting_the_worker_mid_alert_keeps_one_open_alert_per_kind(
     opened = sorted(str(e["kind"]) for e in events if e["state"] == "open")
     assert opened == ["detected", "predicted"], f"{len(events)} alert events: {events}; log: {log.read_text()[-2000:]}"
     assert [e for e in events if e["state"] != "open"] == []
-    assert log.read_text().count("alert state loaded: 2 open alerts") >= RESTARTS  # every restart knew them
+    # Every restart loaded them (and any other test's machines' on this session-wide broker).
+    loads = [int(n) for n in re.findall(r"alert state loaded: (\d+) open alerts", log.read_text())]
+    assert len(loads) >= RESTARTS + 1
+    assert all(n >= 2 for n in loads[1:]), loads
 
 
 def test_an_offline_machine_s_alerts_go_stale_and_the_clock_survives_a_restart(
