@@ -115,8 +115,8 @@ def assess(reference: Mapping[str, Any], recent: Mapping[str, np.ndarray], windo
     readings; or level `pending` (fewer readings than that; `needed` None: judged on its range
     only, and in range), with `why`."""
     report = []
-    for name in DRIFT_FEATURES:
-        if name not in reference or len(recent.get(name, ())) == 0:
+    for name in reference:  # the card's sensors
+        if not isinstance(reference[name], Mapping) or len(recent.get(name, ())) == 0:
             continue
         report.append(_assess_field(name, reference[name], np.asarray(recent[name], dtype=float), window))
     return report
