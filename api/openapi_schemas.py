@@ -149,7 +149,7 @@ def _api_schemas(words: Mapping[str, list[str]]) -> dict[str, Schema]:
                 "model_version": {"type": ["string", "null"]},
                 "machine_id": {"type": ["string", "null"]},
                 "profile": {"type": ["string", "null"], "description": "whose model and fields"},
-                "window": {"type": "integer", "description": "readings compared"},
+                "window": {"type": "integer", "description": "readings compared (the most any sensor was judged on)"},
                 "reason": {"type": ["string", "null"], "description": "why there is no report, if there is none"},
                 "features": {
                     "type": "array",
@@ -158,10 +158,39 @@ def _api_schemas(words: Mapping[str, list[str]]) -> dict[str, Schema]:
                             "feature": {"type": "string"},
                             "psi": {"type": "number"},
                             "level": {"type": "string", "enum": ["stable", "moderate", "significant"]},
-                        }
+                            "readings": {"type": "integer", "description": "readings this sensor was judged on"},
+                            "needed": {
+                                "type": ["integer", "null"],
+                                "description": "readings it needs: the limit, or its natural cycle if longer",
+                            },
+                            "outside": {
+                                "type": "number",
+                                "description": "share of its latest 100 readings outside the training range",
+                            },
+                            "basis": {
+                                "type": "string",
+                                "enum": ["distribution", "range"],
+                                "description": "significant because out of the training range, or judged by PSI",
+                            },
+                        },
+                        optional=("readings", "needed", "outside", "basis"),
                     ),
                 },
-            }
+                "pending": {
+                    "type": "array",
+                    "description": "sensors not judged: too few readings yet for their natural cycle, or a cycle "
+                    "longer than the training data shows (needed null: range checked only, and in range)",
+                    "items": _object(
+                        {
+                            "feature": {"type": "string"},
+                            "readings": COUNT,
+                            "needed": {"type": ["integer", "null"], "minimum": 0},
+                            "why": {"type": "string"},
+                        },
+                    ),
+                },
+            },
+            optional=("pending",),
         ),
         "AckRequest": _object(
             {

@@ -51,9 +51,10 @@ class ForewarnApi:
         """GET /api/machines/{id}: one machine's summary."""
         return await self._get(f"/api/machines/{quote(machine_id, safe='')}")
 
-    async def alerts(self, state: str = "open") -> dict[str, Any]:
-        """GET /api/alerts?state=...: alerts, open first, newest first."""
-        return await self._get("/api/alerts", params={"state": state})
+    async def alerts(self, state: str = "open", machine_id: str | None = None) -> dict[str, Any]:
+        """GET /api/alerts?state=...[&machine=...]: alerts, open first, newest first."""
+        params = {"state": state} | ({"machine": machine_id, "limit": "5000"} if machine_id else {})
+        return await self._get("/api/alerts", params=params)
 
     async def prediction(self, machine_id: str, reading_id: str) -> dict[str, Any]:
         """GET /api/readings/{machine}/{reading_id}: one scored reading."""

@@ -20,6 +20,8 @@ from telegram.ext import (
 
 from contract import InvalidName, validate_name
 from telegram_bot.api_client import ApiError, ForewarnApi, NotFoundError
+from telegram_bot.config import Escalation
+from telegram_bot.escalation import needs_watching
 from telegram_bot.mqtt_feed import AlertEvent, AlertFeed
 from telegram_bot.outbox import AlertOutbox, utc_now
 from telegram_bot.replies import alerts_reply, help_reply, machine_reply, mutes_reply, status_reply
@@ -47,12 +49,16 @@ class BotHandlers:
         feed: AlertFeed,
         allowed_chat_ids: frozenset[int],
         dashboard_url: str,
+        escalation: Escalation | None = None,
     ) -> None:
         self.store = store
         self.api = api
         self.outbox = outbox
         self.feed = feed
-        self.allowed = allowed_chat_ids
+        self.escalation = escalation or Escalation()
+        self.alert_chats = allowed_chat_ids  # every alert event goes to these
+        # Commands are answered in these and the escalation chats (who must be able to /ack).
+        self.allowed = allowed_chat_ids | self.escalation.chat_ids
         self.dashboard_url = dashboard_url
         # A reply is not durable like an alert: a few tries, then the person asks again.
         self.reply_policy = RetryPolicy(base_s=1.0, max_s=10.0, attempts=4)
@@ -133,6 +139,7 @@ class BotHandlers:
         who = _who(update)
         try:
             view = await self.api.ack(args[0], by=who)
+            self.store.settle(args[0], "acknowledged", utc_now())
             machine = esc(view.get("machine_id"))
             text = f"✅ Alert <code>{esc(args[0])}</code> on <b>{machine}</b> acknowledged by {esc(who)}"
         except NotFoundError:
@@ -178,8 +185,13 @@ class BotHandlers:
         await self._reply(update, context, "I do not know that command. /help lists what I can do.")
 
     async def on_alert(self, event: AlertEvent, _context: Context) -> None:
-        """An alert event from MQTT: record what each chat is owed, then acknowledge it."""
-        new = self.store.enqueue(event.alert, self.allowed, utc_now())
+        """An alert event from MQTT: record what each chat is owed (and what to escalate), then acknowledge it."""
+        now = utc_now()
+        new = self.store.enqueue(event.alert, self.alert_chats, now)
+        if self.escalation.enabled and needs_watching(event.alert):
+            self.store.watch(event.alert, now + timedelta(seconds=self.escalation.after_s))
+        elif event.alert.state == "cleared":
+            self.store.settle(event.alert.alert_id, "cleared", now)
         self.feed.ack(event)
         log.info(
             "alert %s %s on %s: %d new deliveries",

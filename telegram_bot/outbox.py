@@ -12,24 +12,30 @@ import asyncio
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Iterable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from telegram import Bot
 from telegram.error import TelegramError
 
 from contract import Alert
-from telegram_bot.alert_text import alert_message, digest_message
+from telegram_bot.alert_text import alert_message, digest_message, escalation_message
 from telegram_bot.api_client import ApiError, ForewarnApi, NotFoundError
 from telegram_bot.config import Pacing
 from telegram_bot.planner import ChatPace, Digest, Single, plan_next, split_muted
 from telegram_bot.sending import RetryPolicy, StoppedError, pause, send_with_retry
 from telegram_bot.store import Outcome, Store
 
-__all__ = ["AlertOutbox", "AlertRenderer"]
+__all__ = ["AlertOutbox", "AlertRenderer", "Render"]
 
 log = logging.getLogger(__name__)
+
+
+class Render(Protocol):
+    """One alert event as a message's text (`escalated`: sent again because nobody acknowledged it)."""
+
+    async def __call__(self, alert: Alert, *, escalated: bool = False) -> str: ...
 
 
 def utc_now() -> datetime:
@@ -39,15 +45,21 @@ def utc_now() -> datetime:
 class AlertRenderer:
     """Renders one alert event, with the readings of its prediction fetched from the API."""
 
-    def __init__(self, api: ForewarnApi, dashboard_url: str, cache_size: int = 256) -> None:
+    def __init__(
+        self, api: ForewarnApi, dashboard_url: str, cache_size: int = 256, escalate_after_s: float = 0.0
+    ) -> None:
         self.api = api
         self.dashboard_url = dashboard_url
+        self.escalate_after_s = escalate_after_s
         self._cache: OrderedDict[tuple[str, str], dict[str, Any]] = OrderedDict()
         self._cache_size = cache_size
 
-    async def __call__(self, alert: Alert) -> str:
+    async def __call__(self, alert: Alert, *, escalated: bool = False) -> str:
         prediction = await self.prediction(alert) if alert.state == "open" else None
-        return alert_message(alert, prediction, self.dashboard_url, await self.profile(alert, prediction))
+        profile = await self.profile(alert, prediction)
+        if escalated:
+            return escalation_message(alert, prediction, self.dashboard_url, self.escalate_after_s, profile)
+        return alert_message(alert, prediction, self.dashboard_url, profile)
 
     async def profile(self, alert: Alert, prediction: dict[str, Any] | None) -> dict[str, Any] | None:
         """The machine's profile (names its fields and modes); None when nobody can say."""
@@ -95,7 +107,7 @@ class AlertOutbox:
         *,
         chat_ids: Iterable[int],
         pacing: Pacing,
-        render: Callable[[Alert], Awaitable[str]],
+        render: Render,
         dashboard_url: str,
     ) -> None:
         self.store = store
@@ -183,7 +195,12 @@ class AlertOutbox:
 
     async def _message(self, plan: Single | Digest) -> tuple[list[int], Outcome, str]:
         if isinstance(plan, Single):
-            return [plan.delivery.seq], "sent", await self.render(plan.delivery.alert)
+            return (
+                [plan.delivery.seq],
+                "sent",
+                await self.render(plan.delivery.alert, escalated=plan.delivery.escalated),
+            )
         alerts = [d.alert for d in plan.deliveries]
-        text, covered = digest_message(alerts, self.dashboard_url, len(alerts))
+        escalated = {d.alert.alert_id for d in plan.deliveries if d.escalated}
+        text, covered = digest_message(alerts, self.dashboard_url, len(alerts), escalated)
         return [d.seq for d in plan.deliveries[:covered]], "digest", text

@@ -30,7 +30,18 @@ LONG_RUNNING = {name: s for name, s in SERVICES.items() if not s.one_shot}
 MQTT_CLIENTS = {name: s for name, s in PYTHON_SERVICES.items() if name != "init"}
 DOCKERFILE = (REPO_ROOT / "Dockerfile").read_text()
 VERSION = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"]["version"]
-PACKAGES = ("contract", "common", "broker", "publisher", "inference_worker", "model", "training", "api", "telegram_bot")
+PACKAGES = (
+    "contract",
+    "common",
+    "broker",
+    "publisher",
+    "inference_worker",
+    "model",
+    "training",
+    "api",
+    "telegram_bot",
+    "webhooks",
+)
 # Procfile process (make up) -> the compose service that runs the same thing.
 PROCFILE_TWINS = {
     "worker": "inference-worker",
