@@ -112,9 +112,9 @@ class Feedback:
             .where(p.machine_id == a.machine_id, p.reading_id == a.reading_id)
             .scalar_subquery()
         )
-        query = sa.select(a.machine_id, a.profile, a.kind, a.opened_at_ms, version.label("model_version")).where(
-            a.alert_id == alert_id
-        )
+        query = sa.select(
+            a.machine_id, a.profile, a.kind, a.opened_at_ms, a.predicted_mode, version.label("model_version")
+        ).where(a.alert_id == alert_id)
         with self.engine.begin() as conn:
             found = conn.execute(query).mappings().first()
             if found is None:
@@ -125,7 +125,8 @@ class Feedback:
                 "profile": found["profile"],
                 "kind": found["kind"],
                 "verdict": request.verdict,
-                "mode": request.mode,
+                # a real failure without a mode named is one of the mode the alert predicted
+                "mode": request.mode or (found["predicted_mode"] if request.verdict == "real_failure" else None),
                 "note": request.note,
                 "by": request.by,
                 "at_ms": now_ms,
@@ -230,7 +231,7 @@ class Feedback:
         targets = s.machine_id == machine_id
         if alert_id is not None:
             targets = sa.or_(targets, s.alert_id == alert_id)
-        snoozed = sa.select(snoozes).where(targets, s.until_ms > at_ms, s.created_at_ms <= at_ms)
+        snoozed = sa.select(snoozes).where(targets, s.until_ms > at_ms)
         windowed = sa.select(maintenance_windows).where(
             w.machine_id == machine_id, w.starts_ms <= at_ms, w.ends_ms > at_ms
         )

@@ -96,6 +96,25 @@ class ForewarnApi:
             headers={"Authorization": f"Bearer {self.token}"},
         )
 
+    async def verdict(self, alert_id: str, verdict: str, by: str) -> dict[str, Any]:
+        """POST /api/alerts/{id}/verdict as `by`; needs the API token."""
+        return await self._write(f"/api/alerts/{quote(alert_id, safe='')}/verdict", {"verdict": verdict, "by": by})
+
+    async def maintenance(self, machine_id: str, action: str, note: str | None, by: str) -> dict[str, Any]:
+        """POST /api/maintenance as `by`; needs the API token."""
+        body = {"machine_id": machine_id, "action": action, "by": by} | ({"note": note} if note else {})
+        return await self._write("/api/maintenance", body)
+
+    async def silenced(self, machine_id: str, alert_id: str) -> bool:
+        """Whether a snooze or a maintenance window in force now keeps this alert event from being notified."""
+        found = await self._get("/api/silences", {"machine": machine_id, "alert_id": alert_id})
+        return bool(found.get("silenced"))
+
+    async def _write(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        if not self.token:
+            raise UnauthorizedError("writing is off: the bot has no FOREWARN_API_TOKEN")
+        return await self._call("POST", path, json=body, headers={"Authorization": f"Bearer {self.token}"})
+
     async def close(self) -> None:
         await self._http.aclose()
 

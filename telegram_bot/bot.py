@@ -77,6 +77,7 @@ async def _run(config: BotConfig, stop: asyncio.Event, store: Store, api: Forewa
         pacing=config.pacing,
         render=renderer,
         dashboard_url=config.dashboard_url,
+        api=api,
     )
     feed = AlertFeed(config.mqtt, config.topics, application.update_queue)
     escalator = Escalator(store, api, outbox, config.escalation)
@@ -129,7 +130,7 @@ async def _start(application: AnyApplication, config: BotConfig) -> None:
     await application.start()
     assert application.updater is not None  # built by ApplicationBuilder
     await application.updater.start_polling(
-        timeout=config.poll_timeout_s, allowed_updates=[Update.MESSAGE], bootstrap_retries=-1
+        timeout=config.poll_timeout_s, allowed_updates=[Update.MESSAGE, Update.CALLBACK_QUERY], bootstrap_retries=-1
     )
 
 

@@ -7,10 +7,12 @@ from collections.abc import Callable, Coroutine
 from datetime import timedelta
 from typing import Any
 
-from telegram import Update
+from telegram import Message, Update
+from telegram.error import TelegramError
 from telegram.ext import (
     Application,
     ApplicationHandlerStop,
+    CallbackQueryHandler,
     CommandHandler,
     ContextTypes,
     MessageHandler,
@@ -28,6 +30,7 @@ from telegram_bot.replies import alerts_reply, help_reply, machine_reply, mutes_
 from telegram_bot.sending import RetryPolicy, send_with_retry
 from telegram_bot.store import Store
 from telegram_bot.text import esc
+from telegram_bot.verdicts import CALLBACK_PATTERN, parse_callback, verdict_keyboard, verdict_line, with_verdict
 
 __all__ = ["MAX_MUTE_MINUTES", "BotHandlers"]
 
@@ -35,6 +38,7 @@ log = logging.getLogger(__name__)
 Context = ContextTypes.DEFAULT_TYPE
 Callback = Callable[[Update, Context], Coroutine[Any, Any, None]]
 MAX_MUTE_MINUTES = 7 * 24 * 60
+MAINTENANCE_ACTIONS = ("tool_replaced", "repaired", "inspected", "other")
 
 
 class BotHandlers:
@@ -76,9 +80,11 @@ class BotHandlers:
             "ack": self.ack,
             "mute": self.mute,
             "unmute": self.unmute,
+            "maintenance": self.maintenance,
         }
         for name, callback in commands.items():
             application.add_handler(CommandHandler(name, callback, filters=allowed))
+        application.add_handler(CallbackQueryHandler(self.on_verdict_button, pattern=CALLBACK_PATTERN))
         application.add_handler(MessageHandler(filters.COMMAND & allowed, self.unknown))
         application.add_handler(TypeHandler(AlertEvent, self.on_alert))
         application.add_error_handler(self.on_error)
@@ -179,6 +185,56 @@ class BotHandlers:
         else:
             text = f"<b>{esc(machine_id)}</b> was not muted in this chat."
         await self._reply(update, context, text)
+
+    async def maintenance(self, update: Update, context: Context) -> None:
+        """/maintenance MACHINE ACTION [note]: log what was done, in the sender's name."""
+        args = context.args or []
+        usage = f"Usage: /maintenance MACHINE ACTION [note] (ACTION: {', '.join(MAINTENANCE_ACTIONS)})"
+        if len(args) < 2 or args[1] not in MAINTENANCE_ACTIONS:
+            await self._reply(update, context, esc(usage))
+            return
+        machine_id = await self._machine_arg(update, context, usage, args[:1])
+        if machine_id is None:
+            return
+        note = " ".join(args[2:]) or None
+        who = _who(update)
+        try:
+            entry = await self.api.maintenance(machine_id, args[1], note, who)
+            action = args[1].replace("_", " ")
+            text = f"🛠 Logged on <b>{esc(machine_id)}</b>: {esc(action)} by {esc(who)} at {esc(entry.get('at'))}"
+        except ApiError as exc:
+            text = f"Cannot log the maintenance: {esc(exc)}"
+        await self._reply(update, context, text)
+
+    async def on_verdict_button(self, update: Update, _context: Context) -> None:
+        """A verdict button under an alert: record it through the API, say who decided what."""
+        query = update.callback_query
+        if query is None:
+            return
+        parsed = parse_callback(query.data)
+        if parsed is None:
+            await query.answer("Unknown button", show_alert=False)
+            return
+        verdict, alert_id = parsed
+        who = _who(update)
+        try:
+            stored = await self.api.verdict(alert_id, verdict, who)
+        except NotFoundError:
+            await query.answer(f"No alert {alert_id[:64]}: it is not stored (any more)", show_alert=True)
+            return
+        except ApiError as exc:
+            await query.answer(f"Not recorded: {str(exc)[:150]}", show_alert=True)
+            return
+        line = verdict_line(verdict, who, stored.get("mode"))
+        message = query.message
+        if isinstance(message, Message) and message.text:
+            try:
+                await query.edit_message_text(
+                    with_verdict(message.text_html, line), reply_markup=verdict_keyboard(alert_id)
+                )
+            except TelegramError as exc:  # recorded anyway: the message just does not show it
+                log.warning("could not edit the alert message of %s: %s", alert_id, exc)
+        await query.answer(f"Recorded: {verdict.replace('_', ' ')}")
 
     async def unknown(self, update: Update, context: Context) -> None:
         """Any other command: point at /help."""
