@@ -133,15 +133,25 @@ class Feedback:
                 "model_version": found["model_version"],
                 "alert_opened_at_ms": found["opened_at_ms"],
             }
-            conn.execute(sa.insert(verdicts).values(row))
+            row["id"] = _insert(conn, verdicts, row)
         return _verdict_view(row)
 
     def verdicts(
-        self, *, alert_id: str | None = None, machine_id: str | None = None, latest_only: bool = True, limit: int = 5000
+        self,
+        *,
+        alert_id: str | None = None,
+        machine_id: str | None = None,
+        latest_only: bool = True,
+        after: int | None = None,
+        limit: int = 5000,
     ) -> list[dict[str, Any]]:
-        """Verdicts, newest first: one per alert (its latest), or every one given (history)."""
+        """Verdicts, newest first: one per alert (its latest), or every one given (history).
+        With `after` (an id): those given after it, oldest first (a feed to follow)."""
         v = verdicts.c
-        query = sa.select(verdicts).order_by(v.at_ms.desc(), v.id.desc()).limit(limit)
+        order = (v.id,) if after is not None else (v.at_ms.desc(), v.id.desc())
+        query = sa.select(verdicts).order_by(*order).limit(limit)
+        if after is not None:
+            query = query.where(v.id > after)
         if latest_only:
             latest = sa.select(sa.func.max(v.id)).group_by(v.alert_id).scalar_subquery()
             query = query.where(v.id.in_(latest))
@@ -167,9 +177,15 @@ class Feedback:
             row["id"] = _insert(conn, maintenance, row)
         return _maintenance_view(row)
 
-    def maintenance(self, machine_id: str | None = None, limit: int = 5000) -> list[dict[str, Any]]:
+    def maintenance(
+        self, machine_id: str | None = None, limit: int = 5000, after: int | None = None
+    ) -> list[dict[str, Any]]:
+        """The log, newest first; with `after` (an id): the entries recorded after it, oldest first."""
         m = maintenance.c
-        query = sa.select(maintenance).order_by(m.at_ms.desc(), m.id.desc()).limit(limit)
+        order = (m.id,) if after is not None else (m.at_ms.desc(), m.id.desc())
+        query = sa.select(maintenance).order_by(*order).limit(limit)
+        if after is not None:
+            query = query.where(m.id > after)
         if machine_id is not None:
             query = query.where(m.machine_id == machine_id)
         with self.engine.connect() as conn:
@@ -279,6 +295,7 @@ def _insert(conn: sa.Connection, table: sa.Table, row: dict[str, Any]) -> int:
 
 def _verdict_view(row: Any) -> dict[str, Any]:
     return {
+        "id": row["id"],
         "alert_id": row["alert_id"],
         "machine_id": row["machine_id"],
         "profile": row["profile"],

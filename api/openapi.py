@@ -78,6 +78,9 @@ _ACCESS_TOKEN = _query(
 )
 _LOG_FILTERS = [_STATUS, _MACHINE, _PROFILE, _SINCE, _UNTIL]
 _MACHINE_ID = _path("machine_id", "machine id")
+_AFTER = _query(
+    "after", "an id: only rows recorded after it, oldest first (to follow a feed)", {"type": "integer", "minimum": 0}
+)
 _PROFILE_ID = _path("profile", "profile id")
 
 
@@ -309,6 +312,7 @@ def _feedback_paths() -> Doc:
         _query("alert_id", "only this alert's", {"type": "string"}),
         _MACHINE,
         _query("history", "every verdict given (true), or each alert's latest (false)", {"type": "boolean"}),
+        _AFTER,
         limit,
     ]
     active = _query("active", "only those in force now (default true)", {"type": "boolean"})
@@ -344,7 +348,7 @@ def _feedback_paths() -> Doc:
             "get": _get(
                 "The maintenance log, newest first",
                 _json("MaintenanceResponse", "The entries."),
-                parameters=[_MACHINE, limit],
+                parameters=[_MACHINE, _AFTER, limit],
             ),
             "post": _write(
                 "Log maintenance (tool_replaced, repaired, inspected, other)",

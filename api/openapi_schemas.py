@@ -242,6 +242,7 @@ def _feedback_schemas() -> dict[str, Schema]:
     }
     verdict = _object(
         {
+            "id": COUNT,
             "alert_id": {"type": "string"},
             "machine_id": {"type": "string"},
             "profile": text,

@@ -6,6 +6,9 @@ FOREWARN_WEBHOOK_RETRY_BASE_S (1) and FOREWARN_WEBHOOK_RETRY_MAX_S (300): the ba
 failed attempt, doubled each time up to the maximum; FOREWARN_WEBHOOK_GIVE_UP_H (24): a
 delivery still failing this long after its event is given up (logged, kept as failed).
 MQTT: the settings every service shares, user `webhooks` (role viewer).
+FOREWARN_API_URL (http://127.0.0.1:8000; `off` for none): where verdicts, the maintenance log
+and the silences (snoozes, maintenance windows) are read; FOREWARN_API_TOKEN (or _FILE): sent
+when reads need it; FOREWARN_WEBHOOKS_POLL_S (5): how often verdicts and maintenance are read.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from common.mqtt import MqttSettings, settings_from_env
-from common.settings import env_float, env_int, env_path, env_str, var_dir
+from common.settings import ConfigError, env_float, env_int, env_optional_secret, env_path, env_str, var_dir
 from contract import DEFAULT_PREFIX, Topics
 
 __all__ = ["SERVICE", "Retry", "WebhooksConfig", "endpoints_file", "load"]
@@ -38,6 +41,9 @@ class WebhooksConfig:
     mqtt: MqttSettings
     topics: Topics
     retry: Retry = Retry()
+    api_url: str | None = None  # None: alert events only, none silenced
+    api_token: str | None = None
+    poll_s: float = 5.0
 
 
 def endpoints_file() -> Path:
@@ -63,4 +69,16 @@ def load() -> WebhooksConfig:
             max_s=env_float("FOREWARN_WEBHOOK_RETRY_MAX_S", 300.0, minimum=0.01),
             give_up_s=env_float("FOREWARN_WEBHOOK_GIVE_UP_H", 24.0, minimum=0.001) * 3600,
         ),
+        api_url=_api_url(),
+        api_token=env_optional_secret("FOREWARN_API_TOKEN"),
+        poll_s=env_float("FOREWARN_WEBHOOKS_POLL_S", 5.0, minimum=0.05),
     )
+
+
+def _api_url() -> str | None:
+    url = env_str("FOREWARN_API_URL", "http://127.0.0.1:8000")
+    if url == "off":
+        return None
+    if not url.startswith(("http://", "https://")):
+        raise ConfigError(f"FOREWARN_API_URL: {url!r} is not an http:// or https:// URL (or off)")
+    return url.rstrip("/")

@@ -5,9 +5,10 @@ Every event has the same envelope, so new kinds plug in without changing receive
     {"id": "evt_...", "type": "alert.opened", "occurred_at": "...", "schema_version": 1,
      "data": {"alert": {...the contract's Alert...}}}
 
-Types now: `alert.opened`, `alert.cleared`; reserved for issue 17 part B: `verdict.given`
-(data: {"verdict": {...}, "alert": {...}}) and `maintenance.logged` (data: {"maintenance": {...}}).
-`id` is derived from what the event is (the alert id and its state), so the same event
+Types: `alert.opened`, `alert.cleared` (data: {"alert": {...}}), `verdict.given`
+(data: {"verdict": {...as GET /api/verdicts...}}) and `maintenance.logged` (data:
+{"maintenance": {...as GET /api/maintenance...}}). `id` is derived from what the event is
+(the alert id and its state; the verdict's or the log entry's id), so the same event
 redelivered by the broker, or published twice by the workers, gets the same id: a receiver
 can use it to drop duplicates (it is also the `webhook-id` header).
 
@@ -41,9 +42,11 @@ __all__ = [
     "Event",
     "EventType",
     "alert_event",
+    "maintenance_event",
     "secret_key",
     "sign",
     "signature_headers",
+    "verdict_event",
     "verify",
 ]
 
@@ -83,6 +86,21 @@ def alert_event(alert: Alert) -> Event:
     event_type = "alert.opened" if alert.state == "open" else "alert.cleared"
     occurred = alert.opened_at if alert.state == "open" else alert.cleared_at
     return envelope(event_id(event_type, alert.alert_id), event_type, occurred, {"alert": alert.to_dict()})
+
+
+def verdict_event(verdict: Mapping[str, Any]) -> Event:
+    """`verdict.given`: a verdict as the API stores it (GET /api/verdicts), keyed by its id."""
+    return envelope(
+        event_id("verdict.given", str(verdict["id"])), "verdict.given", verdict.get("at"), {"verdict": verdict}
+    )
+
+
+def maintenance_event(entry: Mapping[str, Any]) -> Event:
+    """`maintenance.logged`: an entry of the maintenance log (GET /api/maintenance), keyed by its id."""
+    event_type = "maintenance.logged"
+    return envelope(
+        event_id(event_type, str(entry["id"])), event_type, entry.get("recorded_at"), {"maintenance": entry}
+    )
 
 
 def secret_key(secret: str) -> bytes:

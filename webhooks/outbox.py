@@ -37,6 +37,7 @@ CREATE TABLE IF NOT EXISTS deliveries (
     UNIQUE (event_id, endpoint)
 );
 CREATE INDEX IF NOT EXISTS pending_by_endpoint ON deliveries (endpoint, seq) WHERE outcome IS NULL;
+CREATE TABLE IF NOT EXISTS cursors (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 """
 
 
@@ -76,6 +77,33 @@ class Outbox:
                 rows,
             )
             return self._db.total_changes - before
+
+    def enqueue_after(self, cursor: str, value: int, event: Event, endpoints: Iterable[str], now: datetime) -> int:
+        """`enqueue`, and move the feed's `cursor` to `value`, in one transaction (nothing lost
+        or owed twice when the service stops in between)."""
+        stamp = format_ts(now)
+        rows = [(event.id, name, event.type, event.body, stamp, stamp) for name in sorted(endpoints)]
+        with self._lock, self._db:
+            self._db.execute("BEGIN")
+            before = self._db.total_changes
+            self._db.executemany(
+                "INSERT OR IGNORE INTO deliveries (event_id, endpoint, type, body, queued_at, next_at)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                rows,
+            )
+            added = self._db.total_changes - before
+            self._db.execute(
+                "INSERT INTO cursors (name, value) VALUES (?, ?)"
+                " ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+                (cursor, value),
+            )
+            return added
+
+    def cursor(self, name: str) -> int | None:
+        """Where a feed of the API stopped (the last id recorded); None before its first event."""
+        with self._lock:
+            row = self._db.execute("SELECT value FROM cursors WHERE name = ?", (name,)).fetchone()
+        return None if row is None else int(row[0])
 
     def next_for(self, endpoint: str) -> Delivery | None:
         """The oldest pending delivery of an endpoint (they go in order: opened before cleared)."""

@@ -85,6 +85,7 @@ def _verdicts() -> list[dict[str, Any]]:
         alert_id=request.args.get("alert_id"),
         machine_id=machine_id(request.args.get("machine")),
         latest_only=not history,
+        after=_after(),
         limit=integer(request.args, "limit", 5000, 1, 100_000),
     )
 
@@ -125,7 +126,14 @@ def log_maintenance() -> Response:
 def list_maintenance() -> Response:
     machine = machine_id(request.args.get("machine"))
     limit = integer(request.args, "limit", 5000, 1, 100_000)
-    return jsonify({"maintenance": runtime().feedback.maintenance(machine, limit)})
+    return jsonify({"maintenance": runtime().feedback.maintenance(machine, limit, _after())})
+
+
+def _after() -> int | None:
+    """`after`: an id; only rows recorded after it, oldest first (to follow a feed)."""
+    if request.args.get("after") is None:
+        return None
+    return integer(request.args, "after", 0, 0, 2**62)
 
 
 # -- snoozes and maintenance windows -----------------------------------------------------

@@ -80,3 +80,17 @@ def test_endpoint_names_are_unique_and_events_default_to_all() -> None:
     endpoint = Endpoint.model_validate(one)
     assert endpoint.wants("alert.opened")
     assert endpoint.wants("verdict.given")
+
+
+def test_verdict_and_maintenance_events_are_keyed_by_their_stored_id() -> None:
+    from webhooks.events import maintenance_event, verdict_event
+
+    verdict = {"id": 7, "alert_id": "a-1", "verdict": "false_alarm", "at": "2026-12-06T21:00:00.000Z"}
+    first, again = verdict_event(verdict), verdict_event(dict(verdict))
+    assert first.id == again.id
+    assert first.type == "verdict.given"
+    assert verdict_event(verdict | {"id": 8}).id != first.id
+    assert json.loads(first.body)["data"] == {"verdict": verdict}
+    entry = maintenance_event({"id": 7, "machine_id": "m", "action": "repaired", "recorded_at": "2026-12-06T21:00Z"})
+    assert entry.type == "maintenance.logged"
+    assert entry.id != first.id  # the same row id in another table is another event
