@@ -50,6 +50,7 @@ PROCFILE_TWINS = {
     "slave2": "publisher-slave2",
     "sim1": "simulator",
     "bot": "telegram-bot",
+    "webhooks": "webhooks",
 }
 
 
@@ -197,7 +198,7 @@ def test_every_state_path_is_a_volume(name: str) -> None:
     env = service.environment
     var_dir = env["FOREWARN_VAR_DIR"]
     mounts = {m.target: m for m in service.mounts}
-    writes = {"init": ["broker/config", "secrets", "models"], "api": ["api"], "telegram-bot": ["telegram_bot"]}
+    writes = {"init": ["broker/config", "secrets", "models"], "api": ["api"], "telegram-bot": ["telegram_bot"], "webhooks": ["webhooks"]}
     if (service.python_module() or ("",))[0] == "publisher":
         writes[name] = ["outbox"]
     for folder in writes.get(name, []):
