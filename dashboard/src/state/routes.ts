@@ -1,9 +1,10 @@
-/** Hash routes: #/, #/machine/ID, #/log, #/alerts, #/drift. No router dependency needed. */
+/** Hash routes: #/, #/machine/ID, #/log, #/alerts, #/quality, #/drift. No router dependency needed. */
 export type Route =
   | { name: 'overview' }
   | { name: 'machine'; id: string }
   | { name: 'log' }
   | { name: 'alerts' }
+  | { name: 'quality' }
   | { name: 'drift' }
   | { name: 'not-found'; hash: string };
 
@@ -12,6 +13,7 @@ export function parseHash(hash: string): Route {
   if (path === '/' || path === '') return { name: 'overview' };
   if (path === '/log') return { name: 'log' };
   if (path === '/alerts') return { name: 'alerts' };
+  if (path === '/quality') return { name: 'quality' };
   if (path === '/drift') return { name: 'drift' };
   const machine = /^\/machine\/([^/]+)\/?$/.exec(path);
   if (machine?.[1]) {
@@ -29,5 +31,6 @@ export const href = {
   machine: (id: string) => `#/machine/${encodeURIComponent(id)}`,
   log: () => '#/log',
   alerts: () => '#/alerts',
+  quality: () => '#/quality',
   drift: () => '#/drift',
 };
