@@ -105,6 +105,16 @@ class ForewarnApi:
         body = {"machine_id": machine_id, "action": action, "by": by} | ({"note": note} if note else {})
         return await self._write("/api/maintenance", body)
 
+    async def snooze(self, target: str, target_id: str, minutes: int, by: str) -> dict[str, Any]:
+        """POST /api/snoozes for a machine (`target` "machine") or one alert ("alert"), as `by`."""
+        key = "machine_id" if target == "machine" else "alert_id"
+        return await self._write("/api/snoozes", {key: target_id, "minutes": minutes, "by": by})
+
+    async def snoozes(self) -> list[dict[str, Any]]:
+        """GET /api/snoozes: those in force now."""
+        found = (await self._get("/api/snoozes")).get("snoozes")
+        return [s for s in found if isinstance(s, dict)] if isinstance(found, list) else []
+
     async def silenced(self, machine_id: str, alert_id: str) -> bool:
         """Whether a snooze or a maintenance window in force now keeps this alert event from being notified."""
         found = await self._get("/api/silences", {"machine": machine_id, "alert_id": alert_id})

@@ -81,6 +81,7 @@ class BotHandlers:
             "mute": self.mute,
             "unmute": self.unmute,
             "maintenance": self.maintenance,
+            "snooze": self.snooze,
         }
         for name, callback in commands.items():
             application.add_handler(CommandHandler(name, callback, filters=allowed))
@@ -206,6 +207,29 @@ class BotHandlers:
             text = f"Cannot log the maintenance: {esc(exc)}"
         await self._reply(update, context, text)
 
+    async def snooze(self, update: Update, context: Context) -> None:
+        """/snooze machine ID MINUTES or /snooze alert ALERT_ID MINUTES: alerts recorded, not notified
+        (here, in every chat and by the webhooks); /snooze alone lists those in force."""
+        args = context.args or []
+        usage = f"Usage: /snooze machine ID MINUTES, or /snooze alert ALERT_ID MINUTES (1 to {MAX_MUTE_MINUTES})"
+        try:
+            if not args:
+                await self._reply(update, context, _snoozes_text(await self.api.snoozes()))
+                return
+            minutes = _minutes(args[2]) if len(args) == 3 else None
+            if args[0] not in ("machine", "alert") or minutes is None:
+                await self._reply(update, context, esc(usage))
+                return
+            target = args[1] if args[0] == "alert" else await self._machine_arg(update, context, usage, args[1:2])
+            if target is None:
+                return
+            snoozed = await self.api.snooze(args[0], target, minutes, _who(update))
+            what, until = f"{args[0].capitalize()} <code>{esc(target)}</code>", esc(snoozed.get("until"))
+            text = f"😴 {what} snoozed until {until}: alerts recorded, not sent."
+        except ApiError as exc:
+            text = f"Cannot snooze: {esc(exc)}"
+        await self._reply(update, context, text)
+
     async def on_verdict_button(self, update: Update, _context: Context) -> None:
         """A verdict button under an alert: record it through the API, say who decided what."""
         query = update.callback_query
@@ -299,6 +323,18 @@ def _who(update: Update) -> str:
         return "telegram"
     name = user.full_name.strip() or (f"@{user.username}" if user.username else f"telegram user {user.id}")
     return name[:64]
+
+
+def _snoozes_text(snoozes: list[dict[str, Any]]) -> str:
+    if not snoozes:
+        return "Nothing is snoozed. /snooze machine ID MINUTES to snooze a machine's alerts."
+    lines = ["😴 Snoozed (alerts recorded, not sent):"]
+    for snooze in snoozes:
+        what = f"machine {snooze.get('machine_id')}" if snooze.get("machine_id") else f"alert {snooze.get('alert_id')}"
+        lines.append(
+            f"{esc(what)} until {esc(snooze.get('until'))}" + (f" by {esc(snooze['by'])}" if snooze.get("by") else "")
+        )
+    return "\n".join(lines)
 
 
 def _minutes(raw: str) -> int | None:

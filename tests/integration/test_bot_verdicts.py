@@ -39,6 +39,9 @@ def test_a_verdict_button_records_it_and_the_message_says_who_decided_what(broke
         changed = telegram.message(message.message_id)
         logged = _ask(telegram, f"/maintenance {scene.failing} tool_replaced new insert fitted")
         refused = _ask(telegram, f"/maintenance {scene.failing} polished")
+        snoozed = _ask(telegram, f"/snooze machine {scene.healthy} 30")
+        listed = _ask(telegram, "/snooze")
+        bad_snooze = _ask(telegram, f"/snooze machine {scene.healthy} forever")
     finally:
         bot.stop()
     assert [a["text"] for a in telegram.callback_answers] == ["Recorded: false alarm", "Recorded: real failure"]
@@ -55,6 +58,11 @@ def test_a_verdict_button_records_it_and_the_message_says_who_decided_what(broke
         ("tool_replaced", "new insert fitted", "Ada Lovelace")
     ]
     assert refused.startswith("Usage: /maintenance MACHINE ACTION [note]")
+    assert f"Machine {scene.healthy} snoozed until" in snoozed
+    assert f"machine {scene.healthy} until" in listed
+    assert "by Ada Lovelace" in listed
+    assert bad_snooze.startswith("Usage: /snooze machine ID MINUTES")
+    assert scene.get(f"/api/silences?machine={scene.healthy}")["silenced"] is True
 
 
 def test_a_snoozed_machine_s_alerts_are_recorded_but_not_sent(broker, telegram, live_api, scene, tmp_path):

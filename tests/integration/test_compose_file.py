@@ -198,7 +198,12 @@ def test_every_state_path_is_a_volume(name: str) -> None:
     env = service.environment
     var_dir = env["FOREWARN_VAR_DIR"]
     mounts = {m.target: m for m in service.mounts}
-    writes = {"init": ["broker/config", "secrets", "models"], "api": ["api"], "telegram-bot": ["telegram_bot"], "webhooks": ["webhooks"]}
+    writes = {
+        "init": ["broker/config", "secrets", "models"],
+        "api": ["api"],
+        "telegram-bot": ["telegram_bot"],
+        "webhooks": ["webhooks"],
+    }
     if (service.python_module() or ("",))[0] == "publisher":
         writes[name] = ["outbox"]
     for folder in writes.get(name, []):

@@ -258,7 +258,7 @@ def test_help_and_mutes_replies():
 def test_the_command_menu_fits_telegrams_rules():
     entries = menu()
     assert [name for name, _ in entries] == [
-        "status", "machine", "alerts", "ack", "mute", "unmute", "maintenance", "help",
+        "status", "machine", "alerts", "ack", "mute", "unmute", "maintenance", "snooze", "help",
     ]  # fmt: skip
     assert all(re.fullmatch(r"[a-z0-9_]{1,32}", name) for name, _ in entries)
     assert all(3 <= len(text) <= 256 for _, text in entries)
