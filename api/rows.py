@@ -25,6 +25,7 @@ __all__ = [
     "PREDICTION_FIELDS",
     "PREDICTION_SCHEMA_VERSION",
     "STATUS_RANK",
+    "UNSTORED_ALERT_FIELDS",
     "Cursor",
     "alert_view",
     "decode_cursor",
@@ -39,7 +40,13 @@ PREDICTION_FIELDS: tuple[str, ...] = (
     "model_version", "threshold", "values", "failure", "failure_description", "explanation", "shadow",
     "schema_version",
 )  # fmt: skip
-ALERT_VIEW_FIELDS: tuple[str, ...] = (*(f.name for f in fields(Alert)), "acked_by", "acked_at")
+# Alert fields the store does not keep yet: the bot and webhooks read them from MQTT.
+UNSTORED_ALERT_FIELDS = ("early_warning", "cleared_reason")
+ALERT_VIEW_FIELDS: tuple[str, ...] = (
+    *(f.name for f in fields(Alert) if f.name not in UNSTORED_ALERT_FIELDS),
+    "acked_by",
+    "acked_at",
+)
 # The CSV export: the prediction's fields, with `values` spread into one column per profile field.
 CSV_HEAD: tuple[str, ...] = PREDICTION_FIELDS[: PREDICTION_FIELDS.index("values")]
 CSV_TAIL: tuple[str, ...] = ("failure", "failure_description", "schema_version")

@@ -12,6 +12,7 @@ decoding and store (SQLite):
    `report_share` of their real failures, and nothing on the others. The champion (trained on
    the shipped AI4I files) scores them; an operator policy gives a verdict on each of its
    alerts: the ground truth, wrong `noise` of the time.
+   Verdicts go through the API's own verdict store (api/feedback.py).
 2. **Learning.** ``--from-history`` (training/from_history.py) trains a challenger on the
    stored readings, reported failures and verdicts; the worker picks it up in shadow. Timed:
    from the last verdict to the challenger scoring in shadow.
@@ -42,10 +43,10 @@ from typing import Any
 
 import numpy as np
 import paho.mqtt.client as mqtt
-import sqlalchemy as sa
 
 from api.db import create_database_engine
 from api.decode import alert_row, prediction_row, shadow_row
+from api.feedback import Feedback, VerdictRequest
 from api.migrations import upgrade
 from api.store import Store
 from broker.local import LocalBroker
@@ -222,30 +223,6 @@ class _Sensors:
             client.loop_stop()
 
 
-def _ensure_feedback_tables(engine: sa.Engine) -> None:
-    """The verdicts and maintenance tables by the contract's columns, where the store has none yet.
-
-    The verdicts API (issue 17, item 1) creates them in its own migration; until it is on this
-    branch the scenario records the operator's verdicts in a table of the same columns.
-    """
-    metadata = sa.MetaData()
-    sa.Table(
-        "verdicts",
-        metadata,
-        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-        *(sa.Column(name, sa.String(256)) for name in ("alert_id", "machine_id", "profile", "kind", "verdict")),
-        *(sa.Column(name, sa.String(256)) for name in ("mode", "note", "by", "at", "model_version")),
-        sa.Column("alert_opened_at", sa.String(40)),
-    )
-    sa.Table(
-        "maintenance",
-        metadata,
-        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-        *(sa.Column(name, sa.String(256)) for name in ("machine_id", "action", "at", "note", "by")),
-    )
-    metadata.create_all(engine, checkfirst=True)
-
-
 def _store_messages(store: Store, messages: list[tuple[Channel, str, bytes]]) -> list[dict[str, Any]]:
     """Decode and store what the recorder got, as the API's ingest does; the opened alerts' rows."""
     predictions, shadow, alerts = [], [], []
@@ -264,33 +241,24 @@ def _store_messages(store: Store, messages: list[tuple[Channel, str, bytes]]) ->
 
 
 def _give_verdicts(
-    engine: sa.Engine, opened: list[dict[str, Any]], plant: _Plant, noise: float, rng: np.random.Generator
+    feedback: Feedback, opened: list[dict[str, Any]], plant: _Plant, noise: float, rng: np.random.Generator
 ) -> int:
-    """The operator policy: the ground truth of each alert's reading, wrong `noise` of the time."""
-    rows = []
+    """The operator policy: the ground truth of each alert's reading, wrong `noise` of the time.
+
+    Given through the API's own store of verdicts (api/feedback.py), as POST /api/alerts/ID/verdict does.
+    """
+    given = 0
     for alert in opened:
         truth, mode = plant.truth.get((alert["machine_id"], alert["reading_id"]), (0, None))
         real = bool(truth) != (rng.random() < noise)
-        rows.append(
-            {
-                "alert_id": alert["alert_id"],
-                "machine_id": alert["machine_id"],
-                "profile": PROFILE.id,
-                "kind": alert["kind"],
-                "verdict": "real_failure" if real else "false_alarm",
-                "mode": (mode or alert["predicted_mode"]) if real else None,
-                "note": "scenario operator",
-                "by": "operator",
-                "at": format_ts_ms(int(time.time() * 1000)),
-                "model_version": None,
-                "alert_opened_at": format_ts_ms(alert["opened_at_ms"]),
-            }
+        request = VerdictRequest(
+            verdict="real_failure" if real else "false_alarm",
+            mode=(mode or alert["predicted_mode"]) if real else None,
+            note="scenario operator",
+            by="operator",
         )
-    if rows:
-        table = sa.Table("verdicts", sa.MetaData(), autoload_with=engine)
-        with engine.begin() as conn:
-            conn.execute(table.insert(), [{k: v for k, v in row.items() if k in table.c} for row in rows])
-    return len(rows)
+        given += feedback.give_verdict(alert["alert_id"], request, int(time.time() * 1000)) is not None
+    return given
 
 
 def _truth_figures(
@@ -354,8 +322,7 @@ def run_scenario(  # noqa: PLR0915 - the scenario reads top to bottom, phase by 
     url = f"sqlite:///{work / 'store.db'}"
     engine = create_database_engine(url)
     upgrade(engine)
-    _ensure_feedback_tables(engine)
-    store = Store(engine)
+    store, feedback = Store(engine), Feedback(engine)
     machines = [f"{tag}-m{i}" for i in range(config.machines)]
     bind_machines(broker.registry_dir, dict.fromkeys(machines, PROFILE.id))
     total_readings = config.history_readings + config.shadow_readings + config.swap_readings
@@ -374,7 +341,7 @@ def run_scenario(  # noqa: PLR0915 - the scenario reads top to bottom, phase by 
         recorder.wait(lambda: recorder.count(Channel.PREDICTIONS) >= len(sent), "the history's predictions")
         time.sleep(0.5)  # the last alerts of the batch
         opened = _store_messages(store, recorder.since(0))
-        verdicts = _give_verdicts(engine, opened, plant, config.noise, rng)
+        verdicts = _give_verdicts(feedback, opened, plant, config.noise, rng)
         verdict_done = time.monotonic()
 
         # 2. Learning from it: the challenger, in shadow.
@@ -400,7 +367,7 @@ def run_scenario(  # noqa: PLR0915 - the scenario reads top to bottom, phase by 
         time.sleep(0.5)
         shadow_messages = recorder.since(mark)
         opened = _store_messages(store, shadow_messages)
-        verdicts += _give_verdicts(engine, opened, plant, config.noise, rng)
+        verdicts += _give_verdicts(feedback, opened, plant, config.noise, rng)
         history = read_history(engine, PROFILE.id)
         labels = label_history(
             PROFILE,

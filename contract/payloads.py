@@ -35,6 +35,7 @@ __all__ = [
     "SCHEMA_VERSION",
     "SEVERITIES",
     "Alert",
+    "AlertRegister",
     "InvalidReading",
     "Prediction",
     "Reading",
@@ -55,6 +56,10 @@ PredictionStatus = Literal["normal", "predictive", "failure", "unscored"]
 AlertKind = Literal["predicted", "detected"]
 Severity = Literal["warning", "critical"]
 AlertState = Literal["open", "cleared"]
+# Why an alert cleared: its machine stayed calm (below the clear level for enough readings),
+# went offline and stayed so (the alert went stale), or an older alert of the same machine and
+# kind was found open (two workers opened one at once; the older one is kept).
+ClearReason = Literal["calm", "offline", "superseded"]
 OnlineState = Literal["online", "offline"]
 RejectionReason = Literal[
     "too_large",
@@ -225,7 +230,33 @@ class Alert(_JsonPayload):
     message: str
     cleared_at: str | None = None
     profile: str | None = None
+    # An early warning (a `predicted` alert opened by the wear forecast while the model still
+    # says normal): {"mode", "remaining", "unit", "text"} as in the prediction's explanation.
+    early_warning: dict[str, Any] | None = None
+    cleared_reason: ClearReason | None = None
     schema_version: int = SCHEMA_VERSION
+
+
+@dataclass(frozen=True, slots=True)
+class AlertRegister(_JsonPayload):
+    """The retained register of one machine's alert of one kind (Topics.alert_state).
+
+    `alert` is the latest event of that machine and kind (open or cleared), so whoever
+    subscribes learns which alerts are open. `offline_since`: when a worker first saw the
+    machine offline while the alert was open (the clock of the stale rule), else None.
+    """
+
+    alert: dict[str, Any]
+    offline_since: str | None = None
+    schema_version: int = SCHEMA_VERSION
+
+    @classmethod
+    def of(cls, alert: Alert, offline_since: str | None = None) -> AlertRegister:
+        return cls(alert=alert.to_dict(), offline_since=offline_since)
+
+    def event(self) -> Alert:
+        """The alert event it holds; ValueError/TypeError when it is not one."""
+        return Alert.from_dict(self.alert)
 
 
 @dataclass(frozen=True, slots=True)

@@ -31,6 +31,7 @@ import numpy as np
 
 from contract import (
     Alert,
+    AlertRegister,
     Channel,
     InvalidReading,
     Prediction,
@@ -85,6 +86,7 @@ class Incoming:
 class Outgoing:
     topic: str
     payload: bytes
+    retain: bool = False
 
 
 @dataclass
@@ -96,6 +98,7 @@ class BatchResult:
     rejections: list[tuple[str | None, Rejection]] = field(default_factory=list)  # to publish
     alerts: list[Alert] = field(default_factory=list)
     rate_limited: Counter[str] = field(default_factory=Counter)  # per machine, reported or not
+    registers: list[AlertRegister] = field(default_factory=list)  # the alerts' retained registers
 
     def rejection_counts(self) -> Counter[str]:
         """Rejected readings by reason; every rate-limited one counts, reported or not."""
@@ -107,9 +110,22 @@ class BatchResult:
     def outgoing(self, topics: Topics) -> list[Outgoing]:
         out = [Outgoing(_predictions_topic(topics, p.machine_id), p.to_json()) for p in self.predictions]
         out += [Outgoing(_shadow_topic(topics, p.machine_id), p.to_json()) for p in self.shadow]
-        out += [Outgoing(topics.alerts(a.machine_id), a.to_json()) for a in self.alerts]
+        out += alert_outgoing(topics, self.alerts, self.registers)
         out += [Outgoing(topics.rejected(m), r.to_json()) for m, r in self.rejections if m is not None]
         return out
+
+
+def alert_outgoing(topics: Topics, events: list[Alert], registers: list[AlertRegister]) -> list[Outgoing]:
+    """Alert events for their consumers, then the registers (retained) for the workers.
+
+    Events first: a worker that restarts in between finds the register not yet written and
+    decides again, with the same deterministic alert id.
+    """
+    out = [Outgoing(topics.alerts(a.machine_id), a.to_json()) for a in events]
+    for register in registers:
+        event = register.event()
+        out.append(Outgoing(topics.alert_state(event.machine_id, event.kind), register.to_json(), retain=True))
+    return out
 
 
 # Topic strings are parsed and built once per machine, not per message (the name checks
@@ -264,7 +280,9 @@ class BatchProcessor:
         self._explain(valid, predictions, warnings, raws)
         for prediction, warning in zip(predictions, warnings, strict=True):
             result.predictions.append(prediction)
-            result.alerts.extend(self.tracker.update(prediction, scored_at, warning.describe() if warning else None))
+            early = warning.as_dict() if warning else None
+            result.alerts.extend(self.tracker.update(prediction, scored_at, early))
+        result.registers.extend(self.tracker.take_registers())
 
     def _score_group(self, group: list[_Valid]) -> np.ndarray | None:
         """Score one profile's readings with its model; None when the profile has none."""

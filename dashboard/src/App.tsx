@@ -11,6 +11,7 @@ import { LogView } from './views/LogView';
 import { MachineView } from './views/MachineView';
 import { ModelsView } from './views/ModelsView';
 import { Overview } from './views/Overview';
+import { QualityView } from './views/QualityView';
 
 function useRoute(): Route {
   const [route, setRoute] = useState(() => parseHash(window.location.hash));
@@ -74,6 +75,8 @@ function Page({ route }: { route: Route }) {
       return <LogView />;
     case 'alerts':
       return <AlertsView />;
+    case 'quality':
+      return <QualityView />;
     case 'drift':
       return <DriftView />;
     case 'models':
@@ -110,6 +113,9 @@ export function App() {
           <NavLink to={href.alerts()} active={route.name === 'alerts'}>
             Alerts
             <LiveSummary />
+          </NavLink>
+          <NavLink to={href.quality()} active={route.name === 'quality'}>
+            Quality
           </NavLink>
           <NavLink to={href.drift()} active={route.name === 'drift'}>
             Drift

@@ -1,6 +1,6 @@
 """Champion and challenger: the challenger's predictions, stored apart (issue 17).
 
-Revision 0005 (parent: the newest of 0004, 0003, 0002 on the branch; the lead re-chains).
+Revision 0005 (parent 0004; the lead re-chains if 0003 lands between).
 
 - ``shadow_predictions``: one row per (machine, reading, model version) a challenger model
   scored in shadow; never alerts. The reading's values stay in ``predictions``.
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0005"
-down_revision = "0002"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 

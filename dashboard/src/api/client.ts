@@ -159,6 +159,63 @@ export interface ModelMove {
   after: string;
 }
 
+export type VerdictKind = 'real_failure' | 'false_alarm' | 'planned_maintenance' | 'unsure';
+
+/** One verdict on an alert (GET /api/verdicts): the latest of an alert is its verdict. */
+export interface Verdict {
+  id: number;
+  alert_id: string;
+  machine_id: string;
+  profile: string | null;
+  kind: string;
+  verdict: VerdictKind;
+  mode: string | null;
+  note: string | null;
+  by: string | null;
+  at: string;
+  model_version: string | null;
+  alert_opened_at: string;
+}
+
+export type MaintenanceAction = 'tool_replaced' | 'repaired' | 'inspected' | 'other';
+
+/** One entry of the maintenance log (GET /api/maintenance). */
+export interface MaintenanceEntry {
+  id: number;
+  machine_id: string;
+  action: MaintenanceAction;
+  at: string;
+  note: string | null;
+  by: string | null;
+  recorded_at: string;
+}
+
+export interface FalseAlarmRate {
+  judged: number;
+  false_alarms: number;
+  rate: number | null;
+}
+
+/** GET /api/alerts/quality (QualityReport in api/openapi_schemas.py). */
+export interface QualityReport {
+  days: number;
+  machines: number;
+  alerts: number;
+  alerts_per_machine_day: number;
+  acknowledged: number;
+  time_to_acknowledge_s: { median: number | null; mean: number | null };
+  with_verdict: number;
+  verdict_share: number | null;
+  verdicts: Record<string, number>;
+  false_alarm_rate: {
+    overall: FalseAlarmRate;
+    by_mode: Record<string, FalseAlarmRate>;
+    by_rule: Record<string, FalseAlarmRate>;
+    by_model_version: Record<string, FalseAlarmRate>;
+  };
+  noisiest_machines: { machine_id: string; alerts: number; per_day: number; false_alarms: number }[];
+}
+
 /** Data of the SSE `status` event (not the MQTT Status payload). */
 export interface StatusEvent {
   machine_id: string;
@@ -222,6 +279,14 @@ function query(params: Record<string, string | number | null | undefined>): stri
 
 const enc = encodeURIComponent;
 
+function write<T>(path: string, token: string, body: unknown): Promise<T> {
+  return request<T>(path, {
+    method: 'POST',
+    headers: { Accept: 'application/json', 'Content-Type': 'application/json', Authorization: `Bearer ${token}` },
+    body: JSON.stringify(body),
+  });
+}
+
 /** Readings a drift report compares with the training data. */
 export const DRIFT_LIMIT = 1000;
 
@@ -255,7 +320,17 @@ export const api = {
       headers: { Accept: 'application/json', 'Content-Type': 'application/json', Authorization: `Bearer ${token}` },
       body: JSON.stringify({ by }),
     }),
+  verdicts: (machine?: string) => request<{ verdicts: Verdict[] }>(`api/verdicts${query({ machine })}`),
+  giveVerdict: (alertId: string, verdict: VerdictKind, token: string, by: string) =>
+    write<Verdict>(`api/alerts/${enc(alertId)}/verdict`, token, { verdict, by }),
+  maintenance: (machine?: string) =>
+    request<{ maintenance: MaintenanceEntry[] }>(`api/maintenance${query({ machine })}`),
+  logMaintenance: (entry: { machine_id: string; action: MaintenanceAction; note?: string }, token: string, by: string) =>
+    write<MaintenanceEntry>('api/maintenance', token, { ...entry, by }),
+  quality: () => request<QualityReport>('api/alerts/quality'),
 };
+
+export const VERDICTS_CSV_URL = 'api/verdicts.csv';
 
 export const EVENTS_URL = 'api/events';
 export const EXPORT_CSV_URL = 'api/export.csv';

@@ -1,9 +1,10 @@
-/** Hash routes: #/, #/machine/ID, #/log, #/alerts, #/drift, #/models. No router dependency needed. */
+/** Hash routes: #/, #/machine/ID, #/log, #/alerts, #/quality, #/drift, #/models. No router dependency needed. */
 export type Route =
   | { name: 'overview' }
   | { name: 'machine'; id: string }
   | { name: 'log' }
   | { name: 'alerts' }
+  | { name: 'quality' }
   | { name: 'drift' }
   | { name: 'models' }
   | { name: 'not-found'; hash: string };
@@ -13,6 +14,7 @@ export function parseHash(hash: string): Route {
   if (path === '/' || path === '') return { name: 'overview' };
   if (path === '/log') return { name: 'log' };
   if (path === '/alerts') return { name: 'alerts' };
+  if (path === '/quality') return { name: 'quality' };
   if (path === '/drift') return { name: 'drift' };
   if (path === '/models') return { name: 'models' };
   const machine = /^\/machine\/([^/]+)\/?$/.exec(path);
@@ -31,6 +33,7 @@ export const href = {
   machine: (id: string) => `#/machine/${encodeURIComponent(id)}`,
   log: () => '#/log',
   alerts: () => '#/alerts',
+  quality: () => '#/quality',
   drift: () => '#/drift',
   models: () => '#/models',
 };
