@@ -421,6 +421,7 @@ class Worker:
         self.metrics.count_batch(
             len(batch), len(result.predictions), result.rejection_counts(), len(result.alerts), newest
         )
+        self.metrics.shadow += len(result.shadow)
         self._log_rejections(result)
 
     def _log_rejections(self, result: BatchResult) -> None:
