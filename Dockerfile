@@ -60,6 +60,7 @@ COPY inference_worker/ inference_worker/
 COPY publisher/ publisher/
 COPY api/ api/
 COPY telegram_bot/ telegram_bot/
+COPY webhooks/ webhooks/
 COPY docker/ docker/
 COPY --from=dashboard /build/dashboard/dist/ dashboard/dist/
 

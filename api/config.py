@@ -20,6 +20,8 @@
 | FOREWARN_DASHBOARD_DIR | dashboard/dist | the dashboard's built files, served at / |
 | FOREWARN_REGISTRY_DIR | $FOREWARN_VAR_DIR/registry | machine -> profile bindings and operator-added profiles |
 | FOREWARN_DEFAULT_PROFILE | ai4i-mill | the profile of the fleet-wide drift report when none is asked |
+| FOREWARN_MODELS_DIR | $FOREWARN_VAR_DIR/models | model cards (drift, Models view); promote, rollback move pointers |
+| FOREWARN_ALERT_CLEAR_AFTER | 5 | the worker's alert rule, replayed when comparing champion and challenger |
 | FOREWARN_MQTT_* | username `api` (also its client id) | the broker session (viewer role, TLS) |
 | FOREWARN_API_SESSION_EXPIRY_S | 86400 | persistent MQTT session |
 """
@@ -85,7 +87,8 @@ class ApiConfig:
     housekeeping: bool = True  # background pruning and offline sweep
     prune_interval_s: float = 3600.0
     batch_rows: int = 500
-    models_dir: Path | None = None  # where the model cards are, for the drift report
+    models_dir: Path | None = None  # model cards (drift report, Models view); pointers moved by promote/rollback
+    alert_clear_after: int = 5  # the worker's alert rule, replayed by the models' comparison
     registry_dir: Path | None = None  # machine bindings and operator profiles; None: the built-in profiles only
     default_profile: str = DEFAULT_PROFILE
 
@@ -130,6 +133,7 @@ def load() -> ApiConfig:
         trusted_proxies=_networks("FOREWARN_API_TRUSTED_PROXIES"),
         allowed_hosts=LOCAL_HOSTS + _host_names(env_str("FOREWARN_API_ALLOWED_HOSTS", "")),
         models_dir=env_path("FOREWARN_MODELS_DIR", state / "models"),
+        alert_clear_after=env_int("FOREWARN_ALERT_CLEAR_AFTER", 5, minimum=1),
         registry_dir=env_path("FOREWARN_REGISTRY_DIR", state / "registry"),
         default_profile=env_str("FOREWARN_DEFAULT_PROFILE", DEFAULT_PROFILE),
     )

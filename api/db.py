@@ -13,6 +13,14 @@ a change here goes with a new migration (tests/integration/test_api_migrations.p
 - ``history_minutes`` and ``history_minute_values``: per machine and minute, the count, time
   offsets, maximum probability and worst status, and per numeric field its count and sum, so a
   long history window is bucketed from a few thousand rows instead of hundreds of thousands.
+- ``shadow_predictions``: a challenger model's prediction of a reading (issue 17: champion and
+  challenger), one row per (machine, reading, model version); never alerts, read by
+  ``python -m training compare``. The reading's values stay in ``predictions``.
+- ``verdicts``: every verdict given to an alert (who, when, the model version that raised it);
+  the latest of an alert is its verdict, the earlier ones its history.
+- ``maintenance``: what operators did to a machine (tool replaced, repaired, inspected, other).
+- ``snoozes`` and ``maintenance_windows``: when a machine's (or one alert's) events are
+  recorded but not notified (the bot and the webhooks ask GET /api/silences).
 - ``machines``: every machine ever heard of, its profile, its last reported status and running
   counts of its stored predictions (kept in step by the writer and the pruner, so the machine
   list never has to count a million rows).
@@ -35,9 +43,14 @@ __all__ = [
     "history_minute_values",
     "history_minutes",
     "machines",
+    "maintenance",
+    "maintenance_windows",
     "metadata",
     "predictions",
+    "shadow_predictions",
+    "snoozes",
     "upsert",
+    "verdicts",
 ]
 
 metadata = sa.MetaData()
@@ -68,6 +81,25 @@ predictions = sa.Table(
     sa.Index("ix_predictions_status_ts", "status", "ts_ms", "machine_id", "reading_id"),
     # the unfiltered log, retention pruning
     sa.Index("ix_predictions_ts", "ts_ms", "machine_id", "reading_id"),
+)
+
+shadow_predictions = sa.Table(
+    "shadow_predictions",
+    metadata,
+    sa.Column("machine_id", sa.String(64), nullable=False),
+    sa.Column("reading_id", sa.String(128), nullable=False),
+    sa.Column("model_version", sa.String(64), nullable=False),
+    sa.Column("profile", sa.String(64), nullable=False),
+    sa.Column("ts_ms", sa.BigInteger, nullable=False),
+    sa.Column("scored_at", sa.String(40), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("failure_probability", sa.Float),
+    sa.Column("predicted_mode", sa.String(64)),
+    sa.Column("threshold", sa.Float),
+    sa.PrimaryKeyConstraint("machine_id", "reading_id", "model_version", name="pk_shadow_predictions"),
+    # a challenger's record over a time window (comparison), retention pruning
+    sa.Index("ix_shadow_predictions_model_ts", "profile", "model_version", "ts_ms"),
+    sa.Index("ix_shadow_predictions_ts", "ts_ms"),
 )
 
 alerts = sa.Table(
@@ -140,6 +172,65 @@ machines = sa.Table(
     sa.Column("readings", sa.BigInteger, nullable=False, server_default="0"),
     sa.Column("predictive", sa.BigInteger, nullable=False, server_default="0"),
     sa.Column("failure", sa.BigInteger, nullable=False, server_default="0"),
+)
+
+# Feedback from the people who run the machines (revision 0004).
+verdicts = sa.Table(
+    "verdicts",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("alert_id", sa.String(256), nullable=False),
+    sa.Column("machine_id", sa.String(64), nullable=False),
+    sa.Column("profile", sa.String(64)),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("verdict", sa.String(24), nullable=False),
+    sa.Column("mode", sa.String(64)),
+    sa.Column("note", sa.Text),
+    sa.Column("by", sa.String(64)),
+    sa.Column("at_ms", sa.BigInteger, nullable=False),
+    sa.Column("model_version", sa.String(64)),
+    sa.Column("alert_opened_at_ms", sa.BigInteger, nullable=False),
+    sa.Index("ix_verdicts_alert", "alert_id", "id"),
+    sa.Index("ix_verdicts_at", "at_ms"),
+)
+
+maintenance = sa.Table(
+    "maintenance",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("machine_id", sa.String(64), nullable=False),
+    sa.Column("action", sa.String(24), nullable=False),
+    sa.Column("at_ms", sa.BigInteger, nullable=False),
+    sa.Column("note", sa.Text),
+    sa.Column("by", sa.String(64)),
+    sa.Column("recorded_at_ms", sa.BigInteger, nullable=False),
+    sa.Index("ix_maintenance_machine_at", "machine_id", "at_ms"),
+)
+
+snoozes = sa.Table(
+    "snoozes",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("machine_id", sa.String(64)),  # the machine's every alert ...
+    sa.Column("alert_id", sa.String(256)),  # ... or one alert
+    sa.Column("until_ms", sa.BigInteger, nullable=False),
+    sa.Column("note", sa.Text),
+    sa.Column("by", sa.String(64)),
+    sa.Column("created_at_ms", sa.BigInteger, nullable=False),
+    sa.Index("ix_snoozes_until", "until_ms"),
+)
+
+maintenance_windows = sa.Table(
+    "maintenance_windows",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("machine_id", sa.String(64), nullable=False),
+    sa.Column("starts_ms", sa.BigInteger, nullable=False),
+    sa.Column("ends_ms", sa.BigInteger, nullable=False),
+    sa.Column("note", sa.Text),
+    sa.Column("by", sa.String(64)),
+    sa.Column("created_at_ms", sa.BigInteger, nullable=False),
+    sa.Index("ix_maintenance_windows_ends", "ends_ms"),
 )
 
 

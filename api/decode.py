@@ -22,7 +22,7 @@ from contract.payloads import READING_ID_PATTERN, Prediction
 from contract.profiles import FIELD_NAME_PATTERN
 from contract.validation import InvalidPayload, adapter, parse_alert, parse_prediction, parse_status
 
-__all__ = ["MAX_MESSAGE_BYTES", "MalformedError", "alert_row", "prediction_row", "status_of"]
+__all__ = ["MAX_MESSAGE_BYTES", "MalformedError", "alert_row", "prediction_row", "shadow_row", "status_of"]
 
 MAX_MESSAGE_BYTES = 64 * 1024  # the broker's own message_size_limit
 _FIELD_NAME = re.compile(FIELD_NAME_PATTERN)
@@ -68,7 +68,24 @@ def prediction_row(payload: bytes, machine_id: str) -> dict[str, Any]:
         "failure_description": _fits(prediction.failure_description, "failure_description", 256),
         "explanation": None if explanation is None else _ENCODER.encode(explanation),
         "schema_version": _small(prediction.schema_version),
+        "shadow": prediction.shadow,  # not a column of `predictions`: the ingest routes by it
     }
+
+
+_SHADOW_COLUMNS = (
+    "machine_id", "reading_id", "model_version", "profile", "ts_ms", "scored_at", "status", "failure_probability",
+    "predicted_mode", "threshold",
+)  # fmt: skip
+
+
+def shadow_row(payload: bytes, machine_id: str) -> dict[str, Any]:
+    """A challenger's Prediction (``shadow`` true, its model named) as a `shadow_predictions` row."""
+    row = prediction_row(payload, machine_id)
+    if not row["shadow"]:
+        raise MalformedError("a prediction on a shadow topic must say shadow: true", "shadow")
+    if row["model_version"] is None:
+        raise MalformedError("a shadow prediction must name its model_version", "model_version")
+    return {name: row[name] for name in _SHADOW_COLUMNS}
 
 
 def _prediction(payload: bytes) -> Prediction:

@@ -1,8 +1,8 @@
 """The MQTT side of the ingest: a persistent viewer session feeding the batch writer.
 
-Subscribes with QoS 1 to every machine's predictions, alerts and status and to the services'
-statuses, with manual acknowledgement: the paho callback only decodes and enqueues, and a
-message is acknowledged once the writer has committed it (or at once when it is malformed or
+Subscribes with QoS 1 to every machine's predictions, challengers' (shadow) predictions, alerts
+and status and to the services' statuses, with manual acknowledgement: the paho callback only
+decodes and enqueues, and a message is acknowledged once the writer has committed it (or at once when it is malformed or
 needs no storing). MalformedError messages are counted and logged, never fatal.
 """
 
@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 import paho.mqtt.client as mqtt
 
-from api.decode import MalformedError, alert_row, prediction_row, status_of
+from api.decode import MalformedError, alert_row, prediction_row, shadow_row, status_of
 from api.state import StateCache
 from api.store import BatchResult, Store
 from api.writer import BatchWriter, Inbound
@@ -59,7 +59,7 @@ class MqttIngest:
         self._closing = threading.Event()
 
     def subscriptions(self) -> list[tuple[str, int]]:
-        channels = (Channel.PREDICTIONS, Channel.ALERTS, Channel.STATUS)
+        channels = (Channel.PREDICTIONS, Channel.SHADOW, Channel.ALERTS, Channel.STATUS)
         return [
             *((self.topics.all_of(channel), 1) for channel in channels),
             (self.topics.all_service_statuses(), 1),
@@ -109,7 +109,12 @@ class MqttIngest:
         ref = self.topics.parse(topic)
         now = time.monotonic()
         if ref.channel is Channel.PREDICTIONS:
-            return Inbound("prediction", prediction_row(payload, ref.machine_id), mid, qos, now)
+            row = prediction_row(payload, ref.machine_id)
+            if row["shadow"]:
+                raise MalformedError("a shadow prediction belongs on the shadow topic, not predictions", "shadow")
+            return Inbound("prediction", row, mid, qos, now)
+        if ref.channel is Channel.SHADOW:
+            return Inbound("shadow", shadow_row(payload, ref.machine_id), mid, qos, now)
         if ref.channel is Channel.ALERTS:
             return Inbound("alert", alert_row(payload, ref.machine_id), mid, qos, now)
         if ref.channel is Channel.STATUS:

@@ -59,6 +59,7 @@ _ERRORS: dict[str, str] = {
     "400": "A parameter is malformed; `field` names it.",
     "401": "Bearer token missing or wrong.",
     "404": "No such machine, reading, alert, profile or file.",
+    "409": "Refused as things stand (e.g. no challenger to promote, a model that does not load); the error says why.",
     "413": "Request body over 16 KiB.",
     "429": "Too many requests (writes: 10/s, burst 20, per client; event streams: 5 per client).",
     "503": "Writes disabled: FOREWARN_API_TOKEN is not set. Event streams: the API is shutting down; reconnect.",
@@ -78,6 +79,9 @@ _ACCESS_TOKEN = _query(
 )
 _LOG_FILTERS = [_STATUS, _MACHINE, _PROFILE, _SINCE, _UNTIL]
 _MACHINE_ID = _path("machine_id", "machine id")
+_AFTER = _query(
+    "after", "an id: only rows recorded after it, oldest first (to follow a feed)", {"type": "integer", "minimum": 0}
+)
 _PROFILE_ID = _path("profile", "profile id")
 
 
@@ -206,6 +210,7 @@ def _paths() -> Doc:
                 },
             }
         },
+        **_feedback_paths(),
         "/api/export.csv": {
             "get": _get(
                 "The log as CSV (same filters), newest first, streamed",
@@ -245,6 +250,28 @@ def _paths() -> Doc:
                 ],
             )
         },
+        "/api/models": {
+            "get": _get(
+                "Per profile: the champion (its predictions alert), the challenger (scored in shadow) and the "
+                "previous champion (what a rollback returns to), from their model cards",
+                _json("ModelsResponse", "The models."),
+            )
+        },
+        "/api/models/{profile}/comparison": {
+            "get": _get(
+                "Champion against challenger on the readings both scored: precision and recall on labelled "
+                "readings (reported failures, verdicts), alerts per machine-day, agreement",
+                _json("ComparisonResponse", "The comparison, or null with the reason."),
+                "404",
+                parameters=[_PROFILE_ID],
+            )
+        },
+        "/api/models/{profile}/promote": _model_move(
+            "Promote the challenger: it becomes the champion, the champion is kept for a rollback"
+        ),
+        "/api/models/{profile}/rollback": _model_move(
+            "Roll back: the previous champion serves again (a second rollback undoes the first)"
+        ),
         "/api/openapi.json": {
             "get": {
                 "summary": "This document",
@@ -277,6 +304,141 @@ def _paths() -> Doc:
                     "404": _ref("responses", "404"),
                 },
             }
+        },
+    }
+
+
+def _model_move(summary: str) -> Doc:
+    return {
+        "post": {
+            "summary": f"{summary}; the workers follow without a restart",
+            "tags": ["write"],
+            "security": [{"bearerAuth": []}],
+            "parameters": [_PROFILE_ID],
+            "responses": {
+                "200": _json("ModelMove", "What moved."),
+                **{code: _ref("responses", code) for code in ("400", "401", "404", "409", "413", "429", "503")},
+            },
+        }
+    }
+
+
+def _write(summary: str, request: str | None, ok: Doc, *errors: str, parameters: list[Doc] | None = None) -> Doc:
+    operation: Doc = {
+        "summary": summary,
+        "tags": ["write"],
+        "security": [{"bearerAuth": []}],
+        "responses": {
+            "200": ok,
+            **{code: _ref("responses", code) for code in ("400", "401", *errors, "413", "429", "503")},
+        },
+    }
+    if request is not None:
+        operation["requestBody"] = {
+            "required": True,
+            "content": {"application/json": {"schema": _ref("schemas", request)}},
+        }
+    if parameters:
+        operation["parameters"] = parameters
+    return operation
+
+
+def _feedback_paths() -> Doc:
+    """Verdicts, maintenance log, snoozes, maintenance windows, silences, alert quality."""
+    limit = _query("limit", "most rows", {"type": "integer", "minimum": 1, "maximum": 100_000, "default": 5000})
+    verdict_filters = [
+        _query("alert_id", "only this alert's", {"type": "string"}),
+        _MACHINE,
+        _query("history", "every verdict given (true), or each alert's latest (false)", {"type": "boolean"}),
+        _AFTER,
+        limit,
+    ]
+    active = _query("active", "only those in force now (default true)", {"type": "boolean"})
+    item_id = {"name": "item_id", "in": "path", "required": True, "schema": {"type": "integer"}}
+    return {
+        "/api/alerts/{alert_id}/verdict": {
+            "post": _write(
+                "Give an alert a verdict (real_failure with its mode, false_alarm, planned_maintenance, unsure); "
+                "a later one replaces it, the earlier ones are kept as history",
+                "VerdictRequest",
+                _json("Verdict", "The verdict stored, with the model version that raised the alert."),
+                "404",
+                parameters=[_path("alert_id", "alert id")],
+            )
+        },
+        "/api/verdicts": {
+            "get": _get(
+                "Verdicts, newest first", _json("VerdictsResponse", "The verdicts."), parameters=verdict_filters
+            )
+        },
+        "/api/verdicts.csv": {
+            "get": _get(
+                "Verdicts as CSV (same filters)",
+                {
+                    "description": "CSV: alert_id, machine_id, profile, kind, verdict, mode, note, by, at, "
+                    "model_version, alert_opened_at",
+                    "content": {"text/csv": {"schema": {"type": "string"}}},
+                },
+                parameters=[*verdict_filters, _ACCESS_TOKEN],
+            )
+        },
+        "/api/maintenance": {
+            "get": _get(
+                "The maintenance log, newest first",
+                _json("MaintenanceResponse", "The entries."),
+                parameters=[_MACHINE, _AFTER, limit],
+            ),
+            "post": _write(
+                "Log maintenance (tool_replaced, repaired, inspected, other)",
+                "MaintenanceRequest",
+                _json("MaintenanceEntry", "The entry stored."),
+            ),
+        },
+        "/api/snoozes": {
+            "get": _get("Snoozes", _json("SnoozesResponse", "The snoozes."), parameters=[active]),
+            "post": _write(
+                "Snooze a machine's alerts or one alert: recorded, not notified, for minutes or until a time",
+                "SnoozeRequest",
+                _json("Snooze", "The snooze stored."),
+            ),
+        },
+        "/api/snoozes/{item_id}": {
+            "delete": _write("End a snooze", None, _json("Deleted", "Deleted."), "404", parameters=[item_id])
+        },
+        "/api/maintenance-windows": {
+            "get": _get("Maintenance windows", _json("WindowsResponse", "The windows."), parameters=[active]),
+            "post": _write(
+                "Schedule a maintenance window: the machine's alert events in it are recorded, not notified",
+                "WindowRequest",
+                _json("MaintenanceWindow", "The window stored."),
+            ),
+        },
+        "/api/maintenance-windows/{item_id}": {
+            "delete": _write(
+                "Remove a maintenance window", None, _json("Deleted", "Deleted."), "404", parameters=[item_id]
+            )
+        },
+        "/api/silences": {
+            "get": _get(
+                "Whether an alert event is to be notified: the snoozes and maintenance windows in force for it",
+                _json("SilencesResponse", "What silences it (none: notify)."),
+                parameters=[
+                    {**_MACHINE, "required": True, "description": "the alert's machine"},
+                    _query("alert_id", "the alert", {"type": "string"}),
+                    {**_SINCE, "name": "at", "description": "the event's time; default now"},
+                ],
+            )
+        },
+        "/api/alerts/quality": {
+            "get": _get(
+                "Alert quality: alerts per machine-day, time to acknowledge, share with a verdict, false-alarm "
+                "rate by mode, rule and model version, the noisiest machines (alerts opened in the window)",
+                _json("QualityReport", "The report."),
+                parameters=[
+                    {**_SINCE, "description": "window start; default until minus 30 days"},
+                    {**_UNTIL, "description": "window end; default now"},
+                ],
+            )
         },
     }
 

@@ -149,7 +149,7 @@ def _api_schemas(words: Mapping[str, list[str]]) -> dict[str, Schema]:
                 "model_version": {"type": ["string", "null"]},
                 "machine_id": {"type": ["string", "null"]},
                 "profile": {"type": ["string", "null"], "description": "whose model and fields"},
-                "window": {"type": "integer", "description": "readings compared"},
+                "window": {"type": "integer", "description": "readings compared (the most any sensor was judged on)"},
                 "reason": {"type": ["string", "null"], "description": "why there is no report, if there is none"},
                 "features": {
                     "type": "array",
@@ -158,9 +158,114 @@ def _api_schemas(words: Mapping[str, list[str]]) -> dict[str, Schema]:
                             "feature": {"type": "string"},
                             "psi": {"type": "number"},
                             "level": {"type": "string", "enum": ["stable", "moderate", "significant"]},
-                        }
+                            "readings": {"type": "integer", "description": "readings this sensor was judged on"},
+                            "needed": {
+                                "type": ["integer", "null"],
+                                "description": "readings it needs: the limit, or its natural cycle if longer",
+                            },
+                            "outside": {
+                                "type": "number",
+                                "description": "share of its latest 100 readings outside the training range",
+                            },
+                            "basis": {
+                                "type": "string",
+                                "enum": ["distribution", "range"],
+                                "description": "significant because out of the training range, or judged by PSI",
+                            },
+                        },
+                        optional=("readings", "needed", "outside", "basis"),
                     ),
                 },
+                "pending": {
+                    "type": "array",
+                    "description": "sensors not judged: too few readings yet for their natural cycle, or a cycle "
+                    "longer than the training data shows (needed null: range checked only, and in range)",
+                    "items": _object(
+                        {
+                            "feature": {"type": "string"},
+                            "readings": COUNT,
+                            "needed": {"type": ["integer", "null"], "minimum": 0},
+                            "why": {"type": "string"},
+                        },
+                    ),
+                },
+            },
+            optional=("pending",),
+        ),
+        "ModelVersion": _object(
+            {
+                "version": {"type": "string"},
+                "created_at": NULLABLE_TS,
+                "threshold": _nullable("number"),
+                "source": _nullable("string", description="files (python -m training) or history (--from-history)"),
+                "validation": {
+                    "oneOf": [
+                        _object({k: _nullable("number") for k in ("precision", "recall", "f1")}),
+                        {"type": "null"},
+                    ]
+                },
+                "labels": {
+                    "type": ["object", "null"],
+                    "additionalProperties": COUNT,
+                    "description": "labelled readings per source (models trained from history)",
+                },
+            },
+            "A model version, from its card (all null but the version when the card is unreadable).",
+        ),
+        "ModelRoles": _object(
+            {
+                "profile": {"type": "string"},
+                **{
+                    role: {"oneOf": [_ref("ModelVersion"), {"type": "null"}]}
+                    for role in ("champion", "challenger", "previous")
+                },
+            }
+        ),
+        "ModelsResponse": _object({"models": {"type": "array", "items": _ref("ModelRoles")}}),
+        "ModelFigures": _object(
+            {
+                "version": {"type": "string"},
+                **dict.fromkeys(
+                    ("labelled", "failures", "true_positives", "false_positives", "flagged", "alerts"), COUNT
+                ),
+                "alerts_per_machine_day": {"type": "number"},
+                "ms_per_reading": _nullable("number"),
+                "precision": _nullable("number"),
+                "recall": _nullable("number"),
+                "f1": _nullable("number"),
+            }
+        ),
+        "ComparisonResponse": _object(
+            {
+                "profile": {"type": "string"},
+                "reason": _nullable("string", description="why there is no comparison, if there is none"),
+                "comparison": {
+                    "oneOf": [
+                        _object(
+                            {
+                                "profile": {"type": "string"},
+                                "readings": COUNT,
+                                "machines": COUNT,
+                                "machine_days": {"type": "number"},
+                                "champion": _ref("ModelFigures"),
+                                "challenger": _ref("ModelFigures"),
+                                "agreement": _nullable("number"),
+                                "champion_only": COUNT,
+                                "challenger_only": COUNT,
+                                "label_sources": {"type": "object", "additionalProperties": COUNT},
+                            }
+                        ),
+                        {"type": "null"},
+                    ]
+                },
+            }
+        ),
+        "ModelMove": _object(
+            {
+                "profile": {"type": "string"},
+                "action": {"type": "string", "enum": ["promoted", "rolled back"]},
+                "before": _nullable("string", description="the champion before"),
+                "after": {"type": "string", "description": "the champion now"},
             }
         ),
         "AckRequest": _object(
@@ -195,10 +300,139 @@ def _api_schemas(words: Mapping[str, list[str]]) -> dict[str, Schema]:
     }
 
 
+def _feedback_schemas() -> dict[str, Schema]:
+    """The feedback requests (their pydantic models: what is checked is what is documented) and answers."""
+    from api.feedback import (  # the models import api.params, like this module
+        MAINTENANCE_ACTIONS,
+        VERDICTS,
+        MaintenanceRequest,
+        SnoozeRequest,
+        VerdictRequest,
+        WindowRequest,
+    )
+
+    text, ts = _nullable("string"), TS
+    requests = {
+        model.__name__: model.model_json_schema()
+        for model in (VerdictRequest, MaintenanceRequest, SnoozeRequest, WindowRequest)
+    }
+    verdict = _object(
+        {
+            "id": COUNT,
+            "alert_id": {"type": "string"},
+            "machine_id": {"type": "string"},
+            "profile": text,
+            "kind": {"type": "string"},
+            "verdict": {"type": "string", "enum": list(VERDICTS)},
+            "mode": text,
+            "note": text,
+            "by": text,
+            "at": ts,
+            "model_version": _nullable("string", description="the model whose prediction raised the alert"),
+            "alert_opened_at": ts,
+        },
+        "One verdict on an alert: the latest of an alert is its verdict, the earlier ones its history.",
+    )
+    maintenance = _object(
+        {
+            "id": COUNT,
+            "machine_id": {"type": "string"},
+            "action": {"type": "string", "enum": list(MAINTENANCE_ACTIONS)},
+            "at": ts,
+            "note": text,
+            "by": text,
+            "recorded_at": ts,
+        },
+        "One entry of the maintenance log.",
+    )
+    snooze = _object(
+        {
+            "id": COUNT,
+            "machine_id": text,
+            "alert_id": text,
+            "until": ts,
+            "note": text,
+            "by": text,
+            "created_at": ts,
+        },
+        "A machine's alerts, or one alert, not notified until `until` (still recorded).",
+    )
+    window = _object(
+        {
+            "id": COUNT,
+            "machine_id": {"type": "string"},
+            "start": ts,
+            "end": ts,
+            "note": text,
+            "by": text,
+            "created_at": ts,
+        },
+        "Scheduled maintenance: the machine's alert events between start and end are recorded, not notified.",
+    )
+    rate = _object(
+        {"judged": COUNT, "false_alarms": COUNT, "rate": _nullable("number")},
+        "false alarms / alerts with a real_failure, false_alarm or planned_maintenance verdict",
+    )
+    rates = {"type": "object", "additionalProperties": _ref("FalseAlarmRate")}
+    quality = _object(
+        {
+            "days": {"type": "number"},
+            "machines": COUNT,
+            "alerts": COUNT,
+            "alerts_per_machine_day": {"type": "number"},
+            "acknowledged": COUNT,
+            "time_to_acknowledge_s": _object({"median": _nullable("number"), "mean": _nullable("number")}),
+            "with_verdict": COUNT,
+            "verdict_share": _nullable("number"),
+            "verdicts": {"type": "object", "additionalProperties": COUNT},
+            "false_alarm_rate": _object(
+                {"overall": _ref("FalseAlarmRate"), "by_mode": rates, "by_rule": rates, "by_model_version": rates},
+                "by_rule: the alert kind (predicted: the model's threshold or the wear forecast; detected: a "
+                "failure the machine reported)",
+            ),
+            "noisiest_machines": {
+                "type": "array",
+                "items": _object(
+                    {
+                        "machine_id": {"type": "string"},
+                        "alerts": COUNT,
+                        "per_day": {"type": "number"},
+                        "false_alarms": COUNT,
+                    }
+                ),
+            },
+        },
+        "Alert quality over a window of alert openings.",
+    )
+    silence = {
+        "allOf": [
+            {"type": "object", "properties": {"type": {"type": "string", "enum": ["snooze", "maintenance_window"]}}}
+        ]
+    }
+    return {
+        **requests,
+        "Verdict": verdict,
+        "VerdictsResponse": _object({"verdicts": {"type": "array", "items": _ref("Verdict")}}),
+        "MaintenanceEntry": maintenance,
+        "MaintenanceResponse": _object({"maintenance": {"type": "array", "items": _ref("MaintenanceEntry")}}),
+        "Snooze": snooze,
+        "SnoozesResponse": _object({"snoozes": {"type": "array", "items": _ref("Snooze")}}),
+        "MaintenanceWindow": window,
+        "WindowsResponse": _object({"windows": {"type": "array", "items": _ref("MaintenanceWindow")}}),
+        "SilencesResponse": _object(
+            {"silenced": {"type": "boolean"}, "silences": {"type": "array", "items": silence}},
+            "silenced: an alert event then is recorded but not notified (the snoozes and windows in force).",
+        ),
+        "Deleted": _object({"deleted": COUNT}),
+        "FalseAlarmRate": rate,
+        "QualityReport": quality,
+    }
+
+
 @cache
 def _schemas() -> dict[str, Schema]:
     contract = components_from({**payload_schemas(), "Profile": profile_format_schema()})
-    return {**contract, **_api_schemas(vocabularies())}
+    return {**contract, **_api_schemas(vocabularies()), **_feedback_schemas()}
 
 
 SCHEMAS: dict[str, Schema] = _schemas()

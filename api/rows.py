@@ -26,6 +26,7 @@ __all__ = [
     "PREDICTION_FIELDS",
     "PREDICTION_SCHEMA_VERSION",
     "STATUS_RANK",
+    "UNSTORED_ALERT_FIELDS",
     "Cursor",
     "alert_view",
     "decode_cursor",
@@ -37,15 +38,18 @@ __all__ = [
 
 PREDICTION_FIELDS: tuple[str, ...] = (
     "reading_id", "machine_id", "profile", "ts", "scored_at", "status", "failure_probability", "predicted_mode",
-    "model_version", "threshold", "values", "failure", "failure_description", "explanation", "schema_version",
+    "model_version", "threshold", "values", "failure", "failure_description", "explanation", "shadow",
+    "schema_version",
 )  # fmt: skip
 # Issue 16's rul / anomaly fields of Predictions and Alerts are not stored yet (migration 0003
 # adds them): the views leave them out, and readers take them as None.
 NOT_STORED_YET: tuple[str, ...] = (
     "model_kind", "rul", "rul_low", "rul_high", "rul_unit", "rul_horizon", "anomaly_score", "anomaly_threshold",
 )  # fmt: skip
+# Alert fields the store does not keep yet: the bot and webhooks read them from MQTT.
+UNSTORED_ALERT_FIELDS = ("early_warning", "cleared_reason")
 ALERT_VIEW_FIELDS: tuple[str, ...] = (
-    *(f.name for f in fields(Alert) if f.name not in NOT_STORED_YET),
+    *(f.name for f in fields(Alert) if f.name not in NOT_STORED_YET and f.name not in UNSTORED_ALERT_FIELDS),
     "acked_by",
     "acked_at",
 )
@@ -98,6 +102,7 @@ def prediction_view(row: Mapping[Any, Any]) -> dict[str, Any]:
         failure=row["failure"],
         failure_description=row["failure_description"],
         explanation=json.loads(explanation) if explanation else None,
+        shadow=bool(row.get("shadow", False)),  # a challenger's (shadow_predictions) or the champion's
         schema_version=PREDICTION_SCHEMA_VERSION,
     )
     return {name: view[name] for name in PREDICTION_FIELDS}

@@ -18,6 +18,7 @@ from flask import current_app
 from api.config import ApiConfig
 from api.db import create_database_engine
 from api.events import EventHub, StreamLimiter
+from api.feedback import Feedback
 from api.housekeeping import Housekeeper
 from api.ingest import MqttIngest
 from api.migrations import upgrade
@@ -57,6 +58,7 @@ class Runtime:
             raise ConfigError(f"FOREWARN_DATABASE_URL: cannot open the database: {first_line}") from None
         self.store = Store(self.engine)
         self.queries = Queries(self.engine)
+        self.feedback = Feedback(self.engine)  # verdicts, maintenance, snoozes, windows
         self.cache = StateCache(offline_after_ms=round(config.offline_after_s * 1000))
         # After a clean shutdown the ids go on from its last one, so a client resuming with that
         # Last-Event-ID sees no gap; after a crash they start afresh (time-based) and it resyncs.

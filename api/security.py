@@ -27,7 +27,7 @@ WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # Routes anyone may read even when reads need the token: probes and the API's description.
 OPEN_PATHS = frozenset({"/api/health", "/api/openapi.json"})
 # Browsers cannot set headers on EventSource or on a download link: these accept ?access_token=.
-QUERY_TOKEN_PATHS = frozenset({"/api/events", "/api/export.csv"})
+QUERY_TOKEN_PATHS = frozenset({"/api/events", "/api/export.csv", "/api/verdicts.csv"})
 _CORS_HEADERS = "Authorization, Content-Type, Last-Event-ID"
 # The built dashboard loads its script and style sheet from /assets/, its icon is a data: URL,
 # and it talks only to this origin (fetch and EventSource): nothing else may load or run.

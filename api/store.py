@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 
 import sqlalchemy as sa
 
-from api.db import alerts, api_state, machines, predictions, upsert
+from api.db import alerts, api_state, machines, predictions, shadow_predictions, upsert
 from api.history import add_to_rollup, prune_rollup
 from api.rows import alert_view
 
@@ -46,6 +46,7 @@ class BatchResult:
     predictions: list[dict[str, Any]] = field(default_factory=list)  # rows newly stored
     statuses: list[tuple[str, str, int]] = field(default_factory=list)  # (machine, state, ts_ms)
     alerts: list[dict[str, Any]] = field(default_factory=list)  # AlertView of changed alerts
+    shadow: int = 0  # challengers' predictions stored (new or already known)
 
 
 class Store:
@@ -62,11 +63,19 @@ class Store:
         new_predictions: Sequence[dict[str, Any]] = (),
         alert_rows: Sequence[dict[str, Any]] = (),
         statuses: Sequence[tuple[str, str, int]] = (),
+        shadow_rows: Sequence[dict[str, Any]] = (),
     ) -> BatchResult:
-        """Store one batch in one transaction; statuses and alerts apply in the given order."""
+        """Store one batch in one transaction; statuses and alerts apply in the given order.
+
+        `shadow_rows` (a challenger's predictions) are stored apart, once per model version,
+        and change no count, rollup or event: they are for comparing models only.
+        """
         # every statement writes (the first one too: no SQLite lock upgrade mid-transaction)
         result = BatchResult()
         with self.engine.begin() as conn:
+            if shadow_rows:
+                conn.execute(upsert(conn, shadow_predictions).on_conflict_do_nothing(), list(shadow_rows))
+                result.shadow = len(shadow_rows)
             result.predictions = self._insert_predictions(conn, new_predictions)
             # the counts' upsert creates the machines of new predictions; a status creates its own
             # row; any other machine (an alert's, a redelivered prediction's) unless known
@@ -94,7 +103,7 @@ class Store:
         return (views[0] if views else None), bool(changed)
 
     def prune(self, cutoff_ms: int) -> dict[str, Counter[str]]:
-        """Delete predictions older than `cutoff_ms` and alerts cleared before it.
+        """Delete predictions (champions' and challengers') older than `cutoff_ms` and alerts cleared before it.
 
         Deletes in chunks so the database is never locked for long; returns the removed
         prediction counts per machine so the in-memory counts can follow.
@@ -111,6 +120,7 @@ class Store:
                 break
         with self.engine.begin() as conn:
             prune_rollup(conn, cutoff_ms)
+            conn.execute(sa.delete(shadow_predictions).where(shadow_predictions.c.ts_ms < cutoff_ms))
             conn.execute(
                 sa.delete(alerts).where(
                     alerts.c.state == "cleared",

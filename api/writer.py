@@ -34,7 +34,7 @@ _RETRY_MAX_S = 5.0
 class Inbound:
     """One decoded message waiting to be stored."""
 
-    kind: str  # "prediction" | "alert" | "status"
+    kind: str  # "prediction" | "shadow" | "alert" | "status"
     row: Any  # a predictions/alerts row, or (machine_id, state, ts_ms) for a status
     mid: int
     qos: int
@@ -136,6 +136,7 @@ class BatchWriter:
             merged.predictions += one.predictions
             merged.statuses += one.statuses
             merged.alerts += one.alerts
+            merged.shadow += one.shadow
         return merged
 
     def _finish(self, batch: list[Inbound], result: BatchResult) -> None:
@@ -154,4 +155,5 @@ def _write(store: Store, batch: Sequence[Inbound]) -> BatchResult:
         [item.row for item in batch if item.kind == "prediction"],
         [item.row for item in batch if item.kind == "alert"],
         [item.row for item in batch if item.kind == "status"],
+        [item.row for item in batch if item.kind == "shadow"],
     )

@@ -44,6 +44,7 @@ from contract.registry import RegistryError
 STACK_USERS = {
     "api": "viewer",
     "telegram-bot": "viewer",
+    "webhooks": "viewer",
     "slave1": "sensor",
     "slave2": "sensor",
     "sim-1": "sensor",

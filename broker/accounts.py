@@ -132,18 +132,24 @@ def rights(role: Role, name: str, topics: Topics) -> Rights:
     if role == "worker":
         readings = topics.all_readings_any_depth()  # deeper topics get rejected, not ignored
         # Peers' statuses: a worker leaving for good checks that another one stays (service.py).
-        reads = (readings, topics.all_of(Channel.ALERTS), statuses)
+        # Alert state that survives restarts (inference_worker/alerts.py): the retained
+        # registers, the machines' statuses (the stale rule) and the worker's own sync echo.
+        state = (topics.all_alert_states(), topics.all_of(Channel.STATUS), topics.service_sync(name))
+        reads = (readings, topics.all_of(Channel.ALERTS), statuses, *state)
         return Rights(
             publish=(
                 topics.all_of(Channel.PREDICTIONS),
+                topics.all_of(Channel.SHADOW),  # a challenger model's predictions (issue 17)
                 topics.all_of(Channel.ALERTS),
                 topics.all_of(Channel.REJECTED),
+                topics.all_alert_states(),
+                topics.service_sync(name),
                 topics.service_status(name),
             ),
             subscribe=(f"$share/+/{readings}", *reads),  # any group: the topic is what is guarded
             receive=reads,
         )
-    channels = (Channel.READINGS, Channel.STATUS, Channel.PREDICTIONS, Channel.ALERTS, Channel.REJECTED)
+    channels = (Channel.READINGS, Channel.STATUS, Channel.PREDICTIONS, Channel.SHADOW, Channel.ALERTS, Channel.REJECTED)
     viewed = (*(topics.all_of(channel) for channel in channels), statuses)
     return Rights(publish=(topics.service_status(name),), subscribe=viewed, receive=viewed)
 

@@ -21,6 +21,7 @@ from contract.payloads import (
     SCHEMA_VERSION,
     SEVERITIES,
     Alert,
+    AlertRegister,
     InvalidReading,
     Prediction,
     Reading,
@@ -33,6 +34,7 @@ from contract.payloads import (
 from contract.profiles import DEFAULT_PROFILE, Profile, ProfileError, builtin_profiles, default_profile, load_profile
 from contract.readings import parse_reading, reading_parser
 from contract.topics import (
+    ALERT_STATE_KINDS,
     DEFAULT_PREFIX,
     MACHINE_ID_PATTERN,
     Channel,
@@ -46,6 +48,7 @@ from contract.validation import InvalidPayload, parse_alert, parse_prediction, p
 __all__ = [
     "ALERT_KINDS",
     "ALERT_STATES",
+    "ALERT_STATE_KINDS",
     "DEFAULT_MAX_FUTURE_S",
     "DEFAULT_PREFIX",
     "DEFAULT_PROFILE",
@@ -59,6 +62,7 @@ __all__ = [
     "SCHEMA_VERSION",
     "SEVERITIES",
     "Alert",
+    "AlertRegister",
     "Channel",
     "InvalidName",
     "InvalidPayload",

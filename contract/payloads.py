@@ -36,6 +36,7 @@ __all__ = [
     "SCHEMA_VERSION",
     "SEVERITIES",
     "Alert",
+    "AlertRegister",
     "InvalidReading",
     "Prediction",
     "Reading",
@@ -60,6 +61,10 @@ AlertKind = Literal["predicted", "detected", "rul", "anomaly"]
 ModelKind = Literal["classifier", "rul", "anomaly"]
 Severity = Literal["warning", "critical"]
 AlertState = Literal["open", "cleared"]
+# Why an alert cleared: its machine stayed calm (below the clear level for enough readings),
+# went offline and stayed so (the alert went stale), or an older alert of the same machine and
+# kind was found open (two workers opened one at once; the older one is kept).
+ClearReason = Literal["calm", "offline", "superseded"]
 OnlineState = Literal["online", "offline"]
 RejectionReason = Literal[
     "too_large",
@@ -201,6 +206,10 @@ class Prediction(_JsonPayload):
 
     While a machine's windows warm up, rul and anomaly predictions are "unscored" with
     `model_kind` set. Status "failure" whenever the reading reports one.
+
+    `shadow` marks the prediction of a profile's challenger model (issue 17): the worker
+    publishes it on the machine's ``shadow`` topic beside the champion's, the API stores it
+    apart, and no alert ever comes of it.
     """
 
     reading_id: str
@@ -225,6 +234,7 @@ class Prediction(_JsonPayload):
     rul_horizon: float | None = None
     anomaly_score: float | None = None
     anomaly_threshold: float | None = None
+    shadow: bool = False  # a challenger's prediction (champion and challenger): stored, never alerts
     schema_version: int = PREDICTION_SCHEMA_VERSION
 
 
@@ -255,7 +265,33 @@ class Alert(_JsonPayload):
     rul_unit: str | None = None
     anomaly_score: float | None = None
     anomaly_threshold: float | None = None
+    # An early warning (a `predicted` alert opened by the wear forecast while the model still
+    # says normal): {"mode", "remaining", "unit", "text"} as in the prediction's explanation.
+    early_warning: dict[str, Any] | None = None
+    cleared_reason: ClearReason | None = None
     schema_version: int = SCHEMA_VERSION
+
+
+@dataclass(frozen=True, slots=True)
+class AlertRegister(_JsonPayload):
+    """The retained register of one machine's alert of one kind (Topics.alert_state).
+
+    `alert` is the latest event of that machine and kind (open or cleared), so whoever
+    subscribes learns which alerts are open. `offline_since`: when a worker first saw the
+    machine offline while the alert was open (the clock of the stale rule), else None.
+    """
+
+    alert: dict[str, Any]
+    offline_since: str | None = None
+    schema_version: int = SCHEMA_VERSION
+
+    @classmethod
+    def of(cls, alert: Alert, offline_since: str | None = None) -> AlertRegister:
+        return cls(alert=alert.to_dict(), offline_since=offline_since)
+
+    def event(self) -> Alert:
+        """The alert event it holds; ValueError/TypeError when it is not one."""
+        return Alert.from_dict(self.alert)
 
 
 @dataclass(frozen=True, slots=True)

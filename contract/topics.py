@@ -9,6 +9,7 @@ Services never write a topic string by hand: they ask a :class:`Topics` for it.
     topics.shared("inference", topics.all_readings_any_depth())
     topics.parse("pdm/machines/press-7/readings")  # TopicRef(Channel.READINGS, 'press-7')
     topics.parse_service_status("pdm/services/api/status")  # 'api'
+    topics.alert_state("press-7", "predicted")   # 'pdm/machines/press-7/alert-state/predicted'
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import re
 from dataclasses import dataclass
 
 __all__ = [
+    "ALERT_STATE_KINDS",
     "DEFAULT_PREFIX",
     "MACHINE_ID_PATTERN",
     "Channel",
@@ -29,6 +31,10 @@ __all__ = [
 
 DEFAULT_PREFIX = "pdm"
 MACHINE_ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+# The workers' retained register of each machine's alerts, one per alert kind (see alert_state).
+ALERT_STATE_LEVEL = "alert-state"
+# Every alert kind the contract has or is about to have (CONTRACT-16-17: rul and anomaly models).
+ALERT_STATE_KINDS = ("predicted", "detected", "rul", "anomaly")
 # A prefix may have several levels but never wildcards or empty levels.
 _PREFIX_PATTERN = re.compile(r"^[A-Za-z0-9_-]+(/[A-Za-z0-9_-]+)*$")
 
@@ -45,6 +51,7 @@ class Channel(enum.StrEnum):
     PREDICTIONS = "predictions"
     ALERTS = "alerts"
     REJECTED = "rejected"
+    SHADOW = "shadow"  # a challenger model's predictions (Prediction.shadow): stored, never alerts
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,8 +102,41 @@ class Topics:
     def rejected(self, machine_id: str) -> str:
         return self.machine(Channel.REJECTED, machine_id)
 
+    def shadow(self, machine_id: str) -> str:
+        """Where the worker publishes a challenger model's predictions of `machine_id`."""
+        return self.machine(Channel.SHADOW, machine_id)
+
     def service_status(self, service: str) -> str:
         return f"{self.prefix}/services/{validate_name(service)}/status"
+
+    def alert_state(self, machine_id: str, kind: str) -> str:
+        """The retained register of one machine's alert of one kind (the latest event of it).
+
+        Inference workers publish every alert event here as well, retained, so a restarted or
+        new worker learns which alerts are open; only workers read and write it.
+        """
+        if kind not in ALERT_STATE_KINDS:
+            raise InvalidName(f"alert kind {kind!r} must be one of {', '.join(ALERT_STATE_KINDS)}")
+        return f"{self.prefix}/machines/{validate_name(machine_id)}/{ALERT_STATE_LEVEL}/{kind}"
+
+    def all_alert_states(self) -> str:
+        return f"{self.prefix}/machines/+/{ALERT_STATE_LEVEL}/+"
+
+    def parse_alert_state(self, topic: str) -> tuple[str, str]:
+        """(machine_id, kind) of an alert-state topic; ValueError with a reason otherwise."""
+        head = f"{self.prefix}/machines/"
+        levels = topic[len(head) :].split("/") if topic.startswith(head) else []
+        if len(levels) != 3 or levels[1] != ALERT_STATE_LEVEL or levels[2] not in ALERT_STATE_KINDS:
+            raise ValueError(f"topic {topic!r} is not {head}MACHINE/{ALERT_STATE_LEVEL}/KIND")
+        return validate_name(levels[0]), levels[2]
+
+    def service_sync(self, service: str) -> str:
+        """A service's own echo topic: what it publishes there comes back after everything
+        the broker queued for it before (retained messages of a fresh subscription)."""
+        return f"{self.prefix}/services/{validate_name(service)}/sync"
+
+    def all_service_syncs(self) -> str:
+        return f"{self.prefix}/services/+/sync"
 
     def all_of(self, channel: Channel) -> str:
         """Subscription filter for one channel of every machine."""

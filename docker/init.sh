@@ -9,7 +9,7 @@
 #     password in the broker's own volume (the broker container reads it, no one else);
 #   - the API's write token, when there is none;
 #   - each service's own secrets in its own volume (service-secrets/<service>): its broker
-#     password(s), the CA certificate, and for the API and the bot the API's write token;
+#     password(s), the CA certificate, and for the API, the bot and the webhooks the API's token;
 #   - the model (python -m training) when there is none, and the shipped turbofan RUL model.
 #
 # Runs as the image's non-root user; every setting comes from the environment compose gives.
@@ -55,6 +55,7 @@ workers=$(cd "$secrets_dir" && ls inference-worker-*.password)
 put "$service_secrets/inference-worker" ca.crt $workers
 put "$service_secrets/api" ca.crt api.password api.token
 put "$service_secrets/telegram-bot" ca.crt telegram-bot.password api.token
+put "$service_secrets/webhooks" ca.crt webhooks.password api.token
 put "$service_secrets/publisher-slave1" ca.crt slave1.password
 put "$service_secrets/publisher-slave2" ca.crt slave2.password
 put "$service_secrets/simulator" ca.crt sim-1.password

@@ -37,6 +37,8 @@ def main() -> int:
         if profile_id == DEFAULT_PROFILE or profile_id in worker.registry.bindings().values():
             worker.models.scorer_for(worker.registry.profiles()[profile_id])
     log.info("models in service: %s", worker.models.served())
+    if worker.models.shadowed():
+        log.info("challengers in shadow (scored, never alerting): %s", worker.models.shadowed())
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
     signal.signal(signal.SIGINT, lambda *_: stopping.set())
     worker.start()

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from common.mqtt import MqttSettings, settings_from_env
-from common.settings import env_float, env_int, env_path, env_str, var_dir
+from common.settings import ConfigError, env_float, env_int, env_path, env_str, var_dir
 from contract import DEFAULT_MAX_FUTURE_S, DEFAULT_PREFIX, Topics, validate_name
 
 # A sensor sends about 1 reading/s. The quota must never refuse an honest one (a refused
@@ -31,6 +31,10 @@ class WorkerConfig:
     clear_after: int
     stats_interval_s: float
     model_poll_s: float
+    # Hysteresis: calm = probability below clear_ratio x threshold; clear_after calm readings clear.
+    clear_ratio: float = 0.5
+    # A machine offline this long has its open alerts cleared as stale (0 = never).
+    stale_after_s: float = 1800.0
     # For tests only (FOREWARN_SCORE_DELAY_MS): extra time per reading, to simulate a slow model.
     score_delay_ms: float = 0.0
     max_future_s: float = DEFAULT_MAX_FUTURE_S  # readings dated further ahead are bad_timestamp
@@ -65,6 +69,8 @@ def load() -> WorkerConfig:
         max_batch=env_int("FOREWARN_MAX_BATCH", 256, minimum=1),
         receive_maximum=env_int("FOREWARN_RECEIVE_MAXIMUM", 2000, minimum=1),
         clear_after=env_int("FOREWARN_ALERT_CLEAR_AFTER", 5, minimum=1),
+        clear_ratio=_ratio("FOREWARN_ALERT_CLEAR_RATIO", 0.5),
+        stale_after_s=env_float("FOREWARN_ALERT_STALE_AFTER_S", 1800.0, minimum=0.0),
         stats_interval_s=env_float("FOREWARN_STATS_INTERVAL_S", 10.0, minimum=0.1),
         model_poll_s=env_float("FOREWARN_MODEL_POLL_S", 5.0, minimum=0.1),
         score_delay_ms=env_float("FOREWARN_SCORE_DELAY_MS", 0.0, minimum=0.0),
@@ -73,3 +79,10 @@ def load() -> WorkerConfig:
         sensor_burst=env_int("FOREWARN_SENSOR_QUOTA_BURST", DEFAULT_SENSOR_BURST, minimum=1),
         leave_drain_s=env_float("FOREWARN_LEAVE_DRAIN_S", 20.0, minimum=0.0),
     )
+
+
+def _ratio(name: str, default: float) -> float:
+    value = env_float(name, default)
+    if not 0 < value <= 1:
+        raise ConfigError(f"{name}={value} must be more than 0 and at most 1")
+    return value

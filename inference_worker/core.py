@@ -6,6 +6,12 @@ vectorised model call per profile in the batch. The forest costs about the same 
 for a few hundred, so batching is where the throughput comes from. A profile without a
 model yet gives `unscored` predictions: the reading is kept and shown, never dropped.
 
+A profile may also run a challenger model in shadow (model/roles.py): the same readings
+are scored by it too, after the champion, into `shadow` predictions (``Prediction.shadow``,
+its own ``model_version``) that are published on the machine's shadow topic and never reach
+the alert tracker. A challenger that fails while scoring costs its shadow predictions of
+that batch, never the champion's.
+
 The models reach the core through two small protocols, `Scorer` and `Explains`: the
 worker serves model.scoring.ModelScorer and model.explain.Explainer, unit tests fakes.
 A profile served by a RUL or anomaly model has a SeriesServer instead
@@ -16,6 +22,7 @@ A profile served by a RUL or anomaly model has a SeriesServer instead
 from __future__ import annotations
 
 import functools
+import logging
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -27,6 +34,7 @@ import numpy as np
 
 from contract import (
     Alert,
+    AlertRegister,
     Channel,
     InvalidReading,
     Prediction,
@@ -46,6 +54,8 @@ from model.engineering import FeatureSpec
 from model.scoring import ScoreBatch
 
 EXCERPT_CHARS = 200
+
+log = logging.getLogger(__name__)
 
 
 class Scorer(Protocol):
@@ -80,6 +90,7 @@ class Incoming:
 class Outgoing:
     topic: str
     payload: bytes
+    retain: bool = False
 
 
 @dataclass
@@ -87,9 +98,11 @@ class BatchResult:
     """Everything one batch produced, in publishing order."""
 
     predictions: list[Prediction] = field(default_factory=list)
+    shadow: list[Prediction] = field(default_factory=list)  # the challengers' (never alert)
     rejections: list[tuple[str | None, Rejection]] = field(default_factory=list)  # to publish
     alerts: list[Alert] = field(default_factory=list)
     rate_limited: Counter[str] = field(default_factory=Counter)  # per machine, reported or not
+    registers: list[AlertRegister] = field(default_factory=list)  # the alerts' retained registers
 
     def rejection_counts(self) -> Counter[str]:
         """Rejected readings by reason; every rate-limited one counts, reported or not."""
@@ -100,9 +113,23 @@ class BatchResult:
 
     def outgoing(self, topics: Topics) -> list[Outgoing]:
         out = [Outgoing(_predictions_topic(topics, p.machine_id), p.to_json()) for p in self.predictions]
-        out += [Outgoing(topics.alerts(a.machine_id), a.to_json()) for a in self.alerts]
+        out += [Outgoing(_shadow_topic(topics, p.machine_id), p.to_json()) for p in self.shadow]
+        out += alert_outgoing(topics, self.alerts, self.registers)
         out += [Outgoing(topics.rejected(m), r.to_json()) for m, r in self.rejections if m is not None]
         return out
+
+
+def alert_outgoing(topics: Topics, events: list[Alert], registers: list[AlertRegister]) -> list[Outgoing]:
+    """Alert events for their consumers, then the registers (retained) for the workers.
+
+    Events first: a worker that restarts in between finds the register not yet written and
+    decides again, with the same deterministic alert id.
+    """
+    out = [Outgoing(topics.alerts(a.machine_id), a.to_json()) for a in events]
+    for register in registers:
+        event = register.event()
+        out.append(Outgoing(topics.alert_state(event.machine_id, event.kind), register.to_json(), retain=True))
+    return out
 
 
 # Topic strings are parsed and built once per machine, not per message (the name checks
@@ -110,6 +137,11 @@ class BatchResult:
 @functools.lru_cache(maxsize=65536)
 def _predictions_topic(topics: Topics, machine_id: str) -> str:
     return topics.predictions(machine_id)
+
+
+@functools.lru_cache(maxsize=65536)
+def _shadow_topic(topics: Topics, machine_id: str) -> str:
+    return topics.shadow(machine_id)
 
 
 @functools.lru_cache(maxsize=65536)
@@ -172,6 +204,7 @@ class BatchProcessor:
         max_future_s: float | None = None,
         quota: SensorQuota | None = None,
         monotonic: Callable[[], float] = time.monotonic,
+        challengers: ScorerLookup = lambda _profile: None,
     ) -> None:
         self.topics = topics
         self.scorers = scorers
@@ -183,6 +216,8 @@ class BatchProcessor:
         self.max_future_s = max_future_s
         self.quota = quota
         self.monotonic = monotonic
+        self.challengers = challengers
+        self.shadow_failures = 0  # batches of a profile whose challenger raised (champion unaffected)
 
     def process(self, batch: Sequence[Incoming]) -> BatchResult:
         result = BatchResult()
@@ -243,13 +278,17 @@ class BatchProcessor:
             groups.setdefault(item.profile_id, []).append(item)
         raws = {profile_id: self._score_group(group) for profile_id, group in groups.items()}
         scored_at = self.clock()
+        for group in groups.values():
+            result.shadow.extend(self._shadow_group(group, scored_at))
         forecaster = self.forecaster
         warnings = [forecaster.update(v.machine_id, v.reading, v.profile) for v in valid]
         predictions = [_prediction(v, scored_at) for v in valid]
         self._explain(valid, predictions, warnings, raws)
         for prediction, warning in zip(predictions, warnings, strict=True):
             result.predictions.append(prediction)
-            result.alerts.extend(self.tracker.update(prediction, scored_at, warning.describe() if warning else None))
+            early = warning.as_dict() if warning else None
+            result.alerts.extend(self.tracker.update(prediction, scored_at, early))
+        result.registers.extend(self.tracker.take_registers())
 
     def _score_group(self, group: list[_Valid]) -> np.ndarray | None:
         """Score one profile's readings with its model; None when the profile has none."""
@@ -268,6 +307,24 @@ class BatchProcessor:
         ):
             item.probability, item.mode, item.scorer = probability, mode, scorer
         return raw
+
+    def _shadow_group(self, group: list[_Valid], scored_at: str) -> list[Prediction]:
+        """The challenger's predictions of one profile's readings (none without one, or if it fails)."""
+        challenger = self.challengers(group[0].profile)
+        if challenger is None or isinstance(challenger, SeriesServer):  # challengers: classifiers only
+            return []
+        try:
+            scores = challenger.score(challenger.spec.raw_matrix([v.reading.values for v in group]))
+        except Exception:  # the challenger is on trial: its failure must not cost the champion's output
+            self.shadow_failures += 1
+            log.exception("challenger %s failed on a batch of %d readings", challenger.version, len(group))
+            return []
+        return [
+            _shadow_prediction(item, challenger, probability, mode, scored_at)
+            for item, probability, mode in zip(
+                group, scores.failure_probability.tolist(), scores.predicted_mode, strict=True
+            )
+        ]
 
     def _explain(
         self,
@@ -362,6 +419,28 @@ def _series_prediction(item: _Valid, server: SeriesServer, outcome: SeriesOutcom
         rul_horizon=server.horizon if rul else None,
         anomaly_score=outcome.anomaly_score,
         anomaly_threshold=None if rul else server.threshold,
+    )
+
+
+def _shadow_prediction(
+    item: _Valid, challenger: Scorer, probability: float, mode: str | None, scored_at: str
+) -> Prediction:
+    reading = item.reading
+    return Prediction(
+        reading_id=reading.reading_id,
+        machine_id=item.machine_id,
+        profile=item.profile_id,
+        ts=reading.ts,
+        scored_at=scored_at,
+        status=status_of(reading, probability, challenger.threshold),  # type: ignore[arg-type]
+        failure_probability=round(probability, 4),
+        predicted_mode=mode,
+        model_version=challenger.version,
+        threshold=challenger.threshold,
+        values=reading.values,
+        failure=reading.failure,
+        failure_description=reading.failure_description,
+        shadow=True,
     )
 
 

@@ -22,6 +22,7 @@ class WorkerMetrics:
     published: int = 0
     publish_refused: int = 0
     alerts: int = 0
+    shadow: int = 0  # challengers' predictions (scored in shadow, never alerting)
     batches: int = 0
     batch_max: int = 0
     lag_ms_max: float = 0.0
@@ -45,7 +46,7 @@ class WorkerMetrics:
             line = (
                 f"received={self.received} scored={self.scored} rejected={sum(self.rejected.values())}"
                 f" {dict(self.rejected) if self.rejected else ''} published={self.published}"
-                f" refused={self.publish_refused} alerts={self.alerts} batches={self.batches}"
+                f" refused={self.publish_refused} alerts={self.alerts} shadow={self.shadow} batches={self.batches}"
                 f" mean_batch={mean_batch:.1f} max_batch={self.batch_max} max_lag_ms={self.lag_ms_max:.0f}"
             )
             self.batch_max, self.lag_ms_max = 0, 0.0

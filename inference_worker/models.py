@@ -1,17 +1,22 @@
-"""The models in service, one per profile: loaded on first use, swapped when their pointer moves.
+"""The models in service, one champion and at most one challenger per profile.
 
-The worker asks :meth:`ModelShelf.scorer_for` for the model of a reading's profile. The
-first time a profile is met its current version is loaded (``var/models/current`` for the
-AI4I milling machine, ``current-<profile>`` for the others, see model/artifact.py); a profile
-without a model gets None and its readings are scored ``unscored``. :meth:`refresh`
-(between two batches) swaps in a profile's new version when its pointer moves, and tries
-again for the profiles that had none. A model is only ever served for the profile its card
-names; a broken new version is logged once and the one in service stays.
+The worker asks :meth:`ModelShelf.scorer_for` for the champion of a reading's profile and
+:meth:`ModelShelf.challenger_for` for its challenger (model/roles.py). The first time a
+profile is met its versions are loaded (``var/models/current`` for the AI4I milling machine,
+``current-<profile>`` for the others; ``challenger[-<profile>]`` beside them); a profile
+without a champion gets None and its readings are scored ``unscored``. :meth:`refresh`
+(between two batches) swaps in what a pointer moved to, and tries again for the profiles
+that had none. A model is only ever served for the profile its card names.
+
+A broken new champion is logged once and the one in service stays. A challenger that
+fails to load is a clear error, logged once per version, kept in :attr:`challenger_errors`
+and the profile then runs without a shadow: the champion serves as before.
 
 The kind is the card's: a classifier is served as a ModelScorer, a RUL regressor or an
 anomaly detector as a SeriesServer (inference_worker/series.py), which also refuses a model
 reading fields its profile no longer has. A new version of a series model keeps the
-machines' windows when its windows are the same.
+machines' windows when its windows are the same. Challengers run for classifiers only: a
+series challenger would need its own windows per machine (not done yet).
 """
 
 from __future__ import annotations
@@ -23,7 +28,8 @@ from pathlib import Path
 from contract import Profile
 from inference_worker.core import Scorer
 from inference_worker.series import SeriesServer
-from model.artifact import card_kind, current_version, load_model
+from model.artifact import card_kind, load_model
+from model.roles import Role, read_role
 from model.scoring import ModelScorer
 from model.series_artifact import load_series_model
 
@@ -41,73 +47,124 @@ def _load(models_dir: Path, profile: Profile, version: str) -> Served:
     return ModelScorer(load_model(models_dir, version, defer_pipeline=True, profile_id=profile.id))
 
 
+class _Slot:
+    """The scorer of one role of one profile, and the version last tried for it."""
+
+    __slots__ = ("scorer", "tried")
+
+    def __init__(self) -> None:
+        self.scorer: Served | None = None
+        self.tried: str | None = None
+
+
 class ModelShelf:
-    """Per profile, the Scorer in service (or None when the profile has no usable model)."""
+    """Per profile, the champion in service (or None) and its challenger (or None)."""
 
     def __init__(self, models_dir: Path, loader: Loader = _load) -> None:
         self.models_dir = models_dir
         self._loader = loader
-        self._scorers: dict[str, Served | None] = {}
-        self._profiles: dict[str, Profile] = {}
-        self._tried: dict[str, str | None] = {}  # profile -> the version last tried (loaded or not)
+        self._champions: dict[str, _Slot] = {}
+        self._challengers: dict[str, _Slot] = {}
+        self.challenger_errors: dict[str, str] = {}  # profile -> why its challenger is not running
+        self._profiles: dict[str, Profile] = {}  # the registry's current definitions, as met
 
     def put(self, scorer: Scorer) -> None:
-        """Serve `scorer` for its own profile (a model loaded at start-up)."""
-        profile_id = scorer.spec.profile.id
-        self._scorers[profile_id] = scorer
-        self._tried[profile_id] = scorer.version
+        """Serve `scorer` as the champion of its own profile (a model loaded at start-up)."""
+        slot = self._champions.setdefault(scorer.spec.profile.id, _Slot())
+        slot.scorer, slot.tried = scorer, scorer.version
 
     def scorer_for(self, profile: Profile) -> Served | None:
-        known = self._profiles.get(profile.id)
-        if known is not profile:
-            self._profiles[profile.id] = profile  # the registry's current definition
-        if profile.id not in self._scorers:
-            self._scorers[profile.id] = None
+        """The champion of `profile` (its predictions alert)."""
+        if self._profiles.get(profile.id) is not profile:
+            self._profiles[profile.id] = profile
+        if profile.id not in self._champions:
+            self._champions[profile.id] = _Slot()
+            self._challengers[profile.id] = _Slot()
             self._try(profile.id)
-        return self._scorers[profile.id]
+        return self._champions[profile.id].scorer
+
+    def challenger_for(self, profile: Profile) -> Scorer | None:
+        """The challenger of `profile` (scored in shadow), None when it has none or it is the champion."""
+        slot = self._challengers.get(profile.id)
+        challenger = slot.scorer if slot else None
+        if isinstance(challenger, SeriesServer):
+            return None
+        champion = self._champions[profile.id].scorer if profile.id in self._champions else None
+        if challenger is None or (champion is not None and champion.version == challenger.version):
+            return None
+        return challenger
 
     def served(self) -> dict[str, str | None]:
-        """Profile -> the version in service (None: no model)."""
-        return {pid: scorer.version if scorer else None for pid, scorer in self._scorers.items()}
+        """Profile -> the champion's version (None: no model)."""
+        return {pid: slot.scorer.version if slot.scorer else None for pid, slot in self._champions.items()}
+
+    def shadowed(self) -> dict[str, str]:
+        """Profile -> the challenger's version, for the profiles running one."""
+        return {pid: slot.scorer.version for pid, slot in self._challengers.items() if slot.scorer}
 
     def refresh(self) -> None:
         """Hot swap: load what moved; call it between two batches, so no reading is scored twice."""
-        for profile_id in list(self._scorers):
+        for profile_id in list(self._champions):
             self._try(profile_id)
 
     def _try(self, profile_id: str) -> None:
+        self._try_role(profile_id, "current", self._champions[profile_id])
+        self._try_role(profile_id, "challenger", self._challengers.setdefault(profile_id, _Slot()))
+
+    def _try_role(self, profile_id: str, role: Role, slot: _Slot) -> None:
         try:
-            version = current_version(self.models_dir, profile_id)
+            version = read_role(self.models_dir, role, profile_id)
         except Exception as exc:
-            self._tried_failed(profile_id, None, exc)
+            self._failed(profile_id, role, None, exc)
             return
         if version is None:
-            if profile_id not in self._tried:
+            if role == "challenger":
+                self._retire_challenger(profile_id, slot)
+            elif slot.tried is None:
                 log.warning("no model for profile %s yet: its readings are 'unscored'", profile_id)
-                self._tried[profile_id] = None
+                slot.tried = ""  # warned once; a model appearing later is still loaded
             return
-        if version == self._tried.get(profile_id):
+        if version == slot.tried:
             return
         profile = self._profiles.get(profile_id)
         if profile is None:  # served since put() at start-up, its profile not met yet: load later
             return
-        self._tried[profile_id] = version
+        slot.tried = version
         try:
             scorer = self._loader(self.models_dir, profile, version)
         except Exception as exc:  # a broken new model must not stop the one in service
-            self._tried_failed(profile_id, version, exc)
+            self._failed(profile_id, role, version, exc)
+            if role == "challenger":
+                slot.scorer = None  # no shadow rather than the shadow of a version no longer named
             return
-        previous = self._scorers.get(profile_id)
-        if isinstance(scorer, SeriesServer) and isinstance(previous, SeriesServer):
-            scorer.adopt(previous)
-        self._scorers[profile_id] = scorer
+        if role == "challenger":
+            slot.scorer = scorer
+            self.challenger_errors.pop(profile_id, None)
+            log.info("profile %s: %s now runs in shadow as challenger", profile_id, _describe(scorer))
+            return
+        if isinstance(scorer, SeriesServer) and isinstance(slot.scorer, SeriesServer):
+            scorer.adopt(slot.scorer)  # the machines' windows carry over when they are the same
+        slot.scorer = scorer
         log.info("profile %s: now serving %s", profile_id, _describe(scorer))
 
-    def _tried_failed(self, profile_id: str, version: str | None, exc: Exception) -> None:
+    def _retire_challenger(self, profile_id: str, slot: _Slot) -> None:
+        if slot.scorer is not None:
+            log.info("profile %s: challenger %s no longer runs in shadow", profile_id, slot.scorer.version)
+        slot.scorer, slot.tried = None, None
+        self.challenger_errors.pop(profile_id, None)
+
+    def _failed(self, profile_id: str, role: Role, version: str | None, exc: Exception) -> None:
         """One line (no traceback): a pointer that cannot be read is logged at every poll, a
         broken version once (it is tried again only when the pointer moves)."""
-        serving = self._scorers.get(profile_id)
-        kept = f"still serving {serving.version}" if serving else "its readings stay 'unscored'"
+        champion = self._champions[profile_id].scorer
+        kept = f"still serving {champion.version}" if champion else "its readings stay 'unscored'"
+        if role == "challenger":
+            what = f"challenger {version} not loaded" if version else "challenger check failed"
+            self.challenger_errors[profile_id] = f"{what}: {exc}"
+            log.error(
+                "profile %s: %s, no shadow scoring; the champion keeps serving (%s): %s", profile_id, what, kept, exc
+            )
+            return
         what = f"model {version} not loaded" if version else "model check failed"
         log.error("profile %s: %s, %s: %s", profile_id, what, kept, exc)
 

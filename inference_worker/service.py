@@ -29,6 +29,12 @@ from the share group: each has one owner among the workers online (ownership.py)
 subscribes to its readings topic without sharing it (subscription identifier
 OWNED_SUBSCRIPTION); the copies the group deals of such a machine are acknowledged and
 dropped. So every reading of a windowed machine is scored, in order, by one worker.
+
+Open alerts survive restarts in retained registers (one per machine and alert kind, see
+alerts.py). The output connection subscribes to them and to the machines' statuses on
+every connect, then publishes a token on its own sync topic: the broker hands out what it
+queued for a connection in order, so when the token comes back every retained register and
+status has arrived, and only then does scoring start.
 """
 
 from __future__ import annotations
@@ -37,9 +43,11 @@ import functools
 import logging
 import threading
 import time
+import uuid
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.packettypes import PacketTypes
@@ -47,11 +55,11 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
 from common.mqtt import OUTPUT_SUFFIX, connect_client, create_client, publish_status
-from contract import Alert, Channel, Status, Topics, utc_now_iso
+from contract import AlertRegister, Channel, Status, Topics, utc_now_iso
 from contract.registry import Registry
 from inference_worker.alerts import AlertTracker
 from inference_worker.config import WorkerConfig
-from inference_worker.core import BatchProcessor, BatchResult, Explains, Incoming, Outgoing, Scorer
+from inference_worker.core import BatchProcessor, BatchResult, Explains, Incoming, Outgoing, Scorer, alert_outgoing
 from inference_worker.ledger import AckLedger
 from inference_worker.metrics import LogSampler, WorkerMetrics
 from inference_worker.models import ModelShelf
@@ -75,9 +83,14 @@ STOP_DRAIN_S = 2.0  # on stop: for the last confirmations (their readings get ac
 STOP_STEP_S = 5.0  # on stop: for our own status to come back, for the UNSUBACK
 STEP_WAIT_S = 0.05  # select() timeout while stopping
 REJECTION_LOG_EVERY_S = 10.0  # per topic and reason: a flood of rejections is one line, with its count
-_ALERTS_SUFFIX = f"/{Channel.ALERTS.value}"  # peers' alerts arrive on the readings' connection
 OWNED_SUBSCRIPTION = 2  # MQTT 5 subscription identifier of an owned machine's readings (see ownership.py)
 ROUTE_EVERY_S = 0.25  # how often the owned machines are checked against the registry and the peers
+# Without the registers after this long (an ACL from before them refuses the subscription),
+# score anyway, as workers did before registers existed, rather than stop scoring.
+SYNC_TIMEOUT_S = 10.0
+ALERT_SWEEP_S = 1.0  # how often the stale rule is applied
+# Sessions from before the registers still subscribe the readings' connection to alerts.
+_ALERTS_SUFFIX = f"/{Channel.ALERTS.value}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,15 +130,16 @@ class Worker:
         self.processor = BatchProcessor(
             self.topics,
             self.models.scorer_for,
-            AlertTracker(config.clear_after),
+            AlertTracker(config.clear_after, config.clear_ratio, config.stale_after_s),
             utc_now_iso,
             self.registry.profile_of,
             explainer_for=explainer_for,
             max_future_s=config.max_future_s,
             quota=SensorQuota(config.sensor_rate, config.sensor_burst) if config.sensor_rate > 0 else None,
+            challengers=self.models.challenger_for,
         )
         self._rejection_log = LogSampler(REJECTION_LOG_EVERY_S)
-        self._inbox: deque[_Queued | Alert] = deque()  # bounded by the reading loop, see _read_input
+        self._inbox: deque[_Queued] = deque()  # bounded by the reading loop, see _read_input
         self._scored: _Scored | None = None
         self._unconfirmed = 0  # outputs published and not yet confirmed (the output window)
         self._stop = threading.Event()
@@ -157,7 +171,12 @@ class Worker:
         self.ledger = AckLedger(self._ack)
         self.client.on_message = self._on_message
         self.client.on_unsubscribe = self._on_unsubscribe
+        self.output.on_message = self._on_state_message
         self.output.on_publish = self._on_publish
+        self._sync_topic = self.topics.service_sync(config.instance)
+        self._sync_token = b""
+        self._synced = False  # the registers and statuses have arrived since the output's last connect
+        self._sync_deadline = 0.0
         self._thread = threading.Thread(target=self._run, name="worker-loop", daemon=True)
 
     @property
@@ -169,12 +188,30 @@ class Worker:
     def subscriptions(self) -> list[tuple[str, int]]:
         return [
             (self.share_filter, 1),
-            (self.topics.all_of(Channel.ALERTS), 1),  # peers' alerts keep every tracker in step
             (self.topics.all_service_statuses(), 1),  # which peers are online (see _shut_down)
         ]
 
+    @property
+    def state_subscriptions(self) -> list[tuple[str, int]]:
+        """The output connection's: the alert registers, the machines' statuses, its sync echo."""
+        return [
+            (self.topics.all_alert_states(), 1),
+            (self.topics.all_of(Channel.STATUS), 1),
+            (self._sync_topic, 1),
+        ]
+
+    @property
+    def synced(self) -> bool:
+        return self._synced
+
     def start(self) -> None:
-        connect_client(self.output, self._output_settings, start_loop=False)
+        connect_client(
+            self.output,
+            self._output_settings,
+            subscriptions=self.state_subscriptions,
+            on_connected=self._request_sync,
+            start_loop=False,
+        )
         connect_client(
             self.client,
             self.config.mqtt,
@@ -200,7 +237,7 @@ class Worker:
     def _on_message(self, _client: mqtt.Client, _userdata: object, message: mqtt.MQTTMessage) -> None:
         topic = message.topic  # decoded by paho on each access
         if topic.endswith(_ALERTS_SUFFIX):
-            self._observe_alert(topic, message)
+            self._ack(message.mid, message.qos)  # the registers say it all (see state_subscriptions)
             return
         if self.topics.is_service_topic(topic):
             self._observe_status(topic, message)
@@ -212,13 +249,51 @@ class Worker:
         self.metrics.received += 1
         self._inbox.append(_Queued(Incoming(topic, bytes(message.payload)), message.mid, message.qos))
 
-    def _observe_alert(self, topic: str, message: mqtt.MQTTMessage) -> None:
+    def _request_sync(self) -> None:
+        """On each connect of the output: after subscribing, publish a fresh token to echo back."""
+        self._synced = False
+        self._sync_token = uuid.uuid4().hex.encode()
+        self._sync_deadline = time.monotonic() + SYNC_TIMEOUT_S
+        self.ledger.ignore(self.output.publish(self._sync_topic, self._sync_token, qos=1).mid)
+        self._unconfirmed += 1
+
+    def _on_state_message(self, _client: mqtt.Client, _userdata: object, message: mqtt.MQTTMessage) -> None:
+        """A register, a machine's status or the sync echo, on the output connection (loop thread)."""
+        topic = message.topic
+        payload = bytes(message.payload)
+        if topic == self._sync_topic:
+            if payload == self._sync_token and not self._synced:
+                self._synced = True
+                open_alerts = len(self.processor.tracker.open_alerts())
+                log.info("alert state loaded: %d open alerts; scoring", open_alerts)
+            return
         try:
-            self._inbox.append(Alert.from_json(bytes(message.payload)))  # in order with the readings
-        except (ValueError, TypeError):
-            log.warning("ignored a malformed alert on %s", topic)
-        finally:
-            self._ack(message.mid, message.qos)
+            if topic.endswith(f"/{Channel.STATUS.value}"):
+                machine_id = self.topics.parse(topic).machine_id
+                online = Status.from_json(payload).state == "online"
+                self.processor.tracker.machine_status(machine_id, online, utc_now_iso())
+                events = []
+            else:
+                self.topics.parse_alert_state(topic)
+                if not payload:
+                    return  # a register deleted by hand: nothing to learn
+                events = self.processor.tracker.observe_register(AlertRegister.from_json(payload))
+        except (ValueError, TypeError, KeyError) as exc:
+            log.warning("ignored a malformed message on %s: %s", topic, exc)
+            return
+        self._publish_now(alert_outgoing(self.topics, events, self.processor.tracker.take_registers()))
+
+    def _publish_now(self, outgoing: list[Outgoing]) -> None:
+        """Outputs that answer no reading (register upkeep, stale alerts): straight out."""
+        if not outgoing:
+            return
+        if not self._output_link.usable:
+            log.warning("output connection down: %d alert outputs not published", len(outgoing))
+            return
+        for item in outgoing:
+            self.ledger.ignore(self.output.publish(item.topic, item.payload, qos=1, retain=item.retain).mid)
+        self._unconfirmed += len(outgoing)
+        self.metrics.published += len(outgoing)
 
     def _observe_status(self, topic: str, message: mqtt.MQTTMessage) -> None:
         payload = bytes(message.payload)
@@ -272,6 +347,7 @@ class Worker:
         next_stats = time.monotonic() + self.config.stats_interval_s
         next_model_check = time.monotonic() + self.config.model_poll_s
         next_route = 0.0
+        next_sweep = time.monotonic() + ALERT_SWEEP_S
         while not self._stop.is_set():
             self._step(IDLE_WAIT_S)
             now = time.monotonic()
@@ -289,6 +365,23 @@ class Worker:
             if now >= next_model_check:
                 self._maybe_swap_model()
                 next_model_check = now + self.config.model_poll_s
+            if now >= next_sweep:
+                self._sweep_alerts(now)
+                next_sweep = now + ALERT_SWEEP_S
+
+    def _sweep_alerts(self, now: float) -> None:
+        """The stale rule, once the state is known; and the sync's time limit."""
+        if not self._synced and self._output_link.connected and now >= self._sync_deadline:
+            log.error(
+                "alert registers not loaded within %.0f s (does the broker's ACL grant them? "
+                "`python -m broker init` renders it); scoring without them",
+                SYNC_TIMEOUT_S,
+            )
+            self._synced = True
+        if self._synced and self._output_link.connected:
+            tracker = self.processor.tracker
+            events = tracker.expire(datetime.now(UTC))
+            self._publish_now(alert_outgoing(self.topics, events, tracker.take_registers()))
 
     def _step(self, idle_wait: float) -> None:
         """Serve the network, publish what is scored, score a batch."""
@@ -299,8 +392,8 @@ class Worker:
             self._publish_scored()
 
     def _has_work(self) -> bool:
-        """Readings to score, nothing scored still waiting, and somewhere to publish the outputs."""
-        return bool(self._inbox) and self._scored is None and self._output_link.connected
+        """Readings to score, nothing scored still waiting, somewhere to publish, the alert state known."""
+        return bool(self._inbox) and self._scored is None and self._output_link.connected and self._synced
 
     def _serve_network(self, timeout: float) -> None:
         """Wait up to `timeout` for the sockets, then read, write and keep both sessions alive."""
@@ -329,15 +422,9 @@ class Worker:
                 return
 
     def _take_batch(self) -> list[_Queued]:
-        """What the inbox holds, up to max_batch readings; alerts in between update the tracker."""
-        batch: list[_Queued] = []
-        while self._inbox and len(batch) < self.config.max_batch:
-            item = self._inbox.popleft()
-            if isinstance(item, Alert):
-                self.processor.tracker.observe(item)
-            else:
-                batch.append(item)
-        return batch
+        """What the inbox holds, up to max_batch readings."""
+        inbox, size = self._inbox, min(len(self._inbox), self.config.max_batch)
+        return [inbox.popleft() for _ in range(size)]
 
     def _score(self, batch: list[_Queued]) -> None:
         if not batch:
@@ -357,6 +444,7 @@ class Worker:
         self.metrics.count_batch(
             len(batch), len(result.predictions), result.rejection_counts(), len(result.alerts), newest
         )
+        self.metrics.shadow += len(result.shadow)
         self._log_rejections(result)
 
     def _log_rejections(self, result: BatchResult) -> None:
@@ -392,7 +480,7 @@ class Worker:
             return
         self._scored = None
         publish = self.output.publish
-        mids = [publish(o.topic, o.payload, qos=1).mid for o in scored.outgoing]
+        mids = [publish(o.topic, o.payload, qos=1, retain=o.retain).mid for o in scored.outgoing]
         self._unconfirmed += count
         self.metrics.published += count
         self.ledger.register(scored.inputs, mids)
@@ -535,8 +623,10 @@ class Worker:
     def _maybe_swap_model(self) -> None:
         """Hot swap, per profile: between two batches, so no reading is lost or scored twice.
 
-        Whatever fails (an unreadable pointer, a broken new version), the model in service
-        stays (inference_worker/models.py logs it once per version).
+        The champion and the challenger both follow their pointers (model/roles.py): a
+        promotion or a rollback is a pointer move, picked up here. Whatever fails (an
+        unreadable pointer, a broken new version), the champion in service stays
+        (inference_worker/models.py logs it once per version).
         """
         self.models.refresh()
 

@@ -55,6 +55,7 @@ __all__ = [
     "pointer_name",
     "profile_of_card",
     "save_model",
+    "write_pointer",
 ]
 
 MODEL_FILE = "model.skops"
@@ -165,8 +166,13 @@ def save_model(
     models_dir: Path,
     onnx: bytes | None = None,
     explainer: bytes | None = None,
+    *,
+    pointer: str | None = None,
 ) -> str:
-    """Write a new version (model file, ONNX export if any, card), point its profile's pointer at it."""
+    """Write a new version (model file, ONNX export if any, card), point its profile's pointer at it.
+
+    `pointer` names another pointer file to move instead (model/roles.py: a challenger).
+    """
     import skops.io
 
     data = skops.io.dumps(pipeline, compression=zipfile.ZIP_DEFLATED)
@@ -189,8 +195,13 @@ def save_model(
         _write_atomic(folder / EXPLAINER_FILE, explainer)
     _write_atomic(folder / CARD_FILE, json.dumps(full_card, indent=2).encode() + b"\n")
     # The pointer moves last, so readers never see a version whose files are incomplete.
-    _write_atomic(models_dir / pointer_name(profile_of_card(card)), f"{version}\n".encode())
+    _write_atomic(models_dir / (pointer or pointer_name(profile_of_card(card))), f"{version}\n".encode())
     return version
+
+
+def write_pointer(path: Path, version: str) -> None:
+    """Point the pointer file `path` at `version`, atomically (readers see the old or the new one)."""
+    _write_atomic(path, f"{version}\n".encode())
 
 
 def _write_atomic(path: Path, data: bytes) -> None:

@@ -4,6 +4,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ -f .env ]; then set -a; . ./.env; set +a; fi
 export FOREWARN_LOG_DIR="${FOREWARN_LOG_DIR:-${FOREWARN_VAR_DIR:-var}/log}" FOREWARN_WORKER_ID="${FOREWARN_WORKER_ID:-1}"
+# The demo's pace (Procfile: a reading every 10 s per machine; bench/alert_rate.py measures it):
+# an alert clears after 20 calm readings.
+export FOREWARN_ALERT_CLEAR_AFTER="${FOREWARN_ALERT_CLEAR_AFTER:-20}"
 # The API's write token (acknowledging alerts from the dashboard or the bot): made once, kept private.
 token_file="${FOREWARN_VAR_DIR:-var}/secrets/api.token"
 case "$token_file" in /*) ;; *) token_file="$PWD/$token_file" ;; esac  # FOREWARN_VAR_DIR may be absolute
@@ -17,6 +20,11 @@ if [ -n "${TELEGRAM_BOT_TOKEN:-}" ]; then
   procs="$procs bot"
 else
   echo "telegram bot not started: set TELEGRAM_BOT_TOKEN and TELEGRAM_ALLOWED_CHAT_IDS (environment or .env) to enable it"
+fi
+if [ -f "${FOREWARN_WEBHOOKS_FILE:-${FOREWARN_VAR_DIR:-var}/webhooks.json}" ]; then
+  procs="$procs webhooks"
+else
+  echo "webhooks not started: list endpoints in ${FOREWARN_WEBHOOKS_FILE:-${FOREWARN_VAR_DIR:-var}/webhooks.json} to enable them (webhooks/README.md)"
 fi
 echo "dashboard and API: http://localhost:${FOREWARN_API_PORT:-8000}   broker: mqtts://localhost:${FOREWARN_MQTT_PORT:-8883}"
 echo "API write token (to acknowledge alerts): ${FOREWARN_API_TOKEN_FILE:-\$FOREWARN_API_TOKEN}"

@@ -5,19 +5,25 @@ the probability, the readings that matter for that mode, the model's explanation
 prediction carries one, the time and a link to the machine in the dashboard. Mode names,
 field labels and units, and which readings matter for a mode come from the machine's profile
 (its physics rules name the fields, or the derived features whose expressions name them).
+An early
+warning (the wear forecast, while the model still says normal) leads with the warning, its
+mode and the time left, and gives the model's probability for what it is: today's.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 from contract import Alert
 from contract.expressions import Expression, ExpressionError, parse_expression
 from telegram_bot.text import (
     CLEARED_ICON,
+    EARLY_WARNING_ICON,
+    ESCALATION_ICON,
     KIND_ICONS,
     MAX_TEXT,
+    STALE_ICON,
     Profile,
     as_number,
     clip,
@@ -31,7 +37,14 @@ from telegram_bot.text import (
     when,
 )
 
-__all__ = ["alert_message", "digest_message", "explanation_lines", "readings_that_matter"]
+__all__ = [
+    "alert_message",
+    "digest_message",
+    "early_warning_lines",
+    "escalation_message",
+    "explanation_lines",
+    "readings_that_matter",
+]
 
 _DIGEST_FOOTER_ROOM = 300
 
@@ -45,9 +58,22 @@ def alert_message(
     return "\n".join(lines)
 
 
+def escalation_message(
+    alert: Alert, prediction: Mapping[str, Any] | None, dashboard_url: str, after_s: float, profile: Profile = None
+) -> str:
+    """A critical alert nobody acknowledged in time, for the escalation chats."""
+    head = f"{ESCALATION_ICON} <b>Escalated</b>: not acknowledged within {_minutes(after_s)}"
+    return f"{head}\n{alert_message(alert, prediction, dashboard_url, profile)}"
+
+
+def _minutes(seconds: float) -> str:
+    minutes = seconds / 60
+    return f"{minutes:g} min" if minutes >= 1 else f"{seconds:g} s"
+
+
 def _opened_lines(alert: Alert, prediction: Mapping[str, Any] | None, profile: Profile) -> list[str]:
     mode = _upper_first(mode_text(alert.predicted_mode, profile))
-    lines = [
+    lines = early_warning_lines(alert, profile) or [
         f"{KIND_ICONS.get(alert.kind, '🟠')} <b>{kind_title(alert.kind)}</b> on <b>{esc(alert.machine_id)}</b>",
         f"{mode}, probability {percent(alert.failure_probability)}",
     ]
@@ -65,12 +91,54 @@ def _upper_first(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
-def _cleared_lines(alert: Alert, profile: Profile) -> list[str]:
-    return [
-        f"{CLEARED_ICON} <b>Cleared</b> on <b>{esc(alert.machine_id)}</b>",
-        f"{kind_title(alert.kind)} ({mode_text(alert.predicted_mode, profile)}) is back to normal",
-        f"Opened {when(alert.opened_at)}, cleared {when(alert.cleared_at)}",
+def early_warning_lines(alert: Alert, profile: Profile = None) -> list[str]:
+    """The head of an early warning: what is coming, how soon, and the forecast's own words."""
+    warning = alert.early_warning
+    if not isinstance(warning, Mapping):
+        return []
+    mode = _upper_first(mode_text(warning.get("mode") or alert.predicted_mode, profile))
+    lines = [
+        f"{EARLY_WARNING_ICON} <b>Early warning</b> on <b>{esc(alert.machine_id)}</b>",
+        f"{mode} {_time_left(warning)}",
     ]
+    if isinstance(warning.get("text"), str) and warning["text"]:
+        lines.append(_upper_first(esc(warning["text"])))
+    lines.append(f"Model probability now {percent(alert.failure_probability)}: the forecast sees it coming first")
+    return lines
+
+
+def _time_left(warning: Mapping[str, Any]) -> str:
+    """'in about 12 min of tool use' / 'in about 3.5 cycles' / 'now: inside the failure region'."""
+    remaining = as_number(warning.get("remaining"))
+    if remaining is None:  # the worker's explanation before machine profiles
+        remaining = as_number(warning.get("remaining_min"))
+    if remaining is None:
+        return "ahead"
+    if remaining <= 0:
+        return "now: inside the failure region"
+    unit = warning.get("unit") if isinstance(warning.get("unit"), str) and warning.get("unit") else "min"
+    amount = f"{remaining:,.0f}" if remaining >= 10 else f"{remaining:,.1f}".rstrip("0").rstrip(".")
+    use = " of tool use" if unit == "min" else ""
+    return f"in about {amount} {esc(unit)}{use}"
+
+
+def _cleared_lines(alert: Alert, profile: Profile) -> list[str]:
+    times = f"Opened {when(alert.opened_at)}, cleared {when(alert.cleared_at)}"
+    what = f"{kind_title(alert.kind)} ({mode_text(alert.predicted_mode, profile)})"
+    if alert.cleared_reason == "offline":
+        return [
+            f"{STALE_ICON} <b>Closed as stale</b> on <b>{esc(alert.machine_id)}</b>",
+            f"{what}: the machine stayed offline, so nobody can say it is resolved",
+            esc(alert.message),
+            times,
+        ]
+    if alert.cleared_reason == "superseded":
+        return [
+            f"{CLEARED_ICON} <b>Duplicate closed</b> on <b>{esc(alert.machine_id)}</b>",
+            f"{what}: an alert opened earlier covers it",
+            times,
+        ]
+    return [f"{CLEARED_ICON} <b>Cleared</b> on <b>{esc(alert.machine_id)}</b>", f"{what} is back to normal", times]
 
 
 def readings_that_matter(prediction: Mapping[str, Any], mode: str | None, profile: Profile) -> list[str]:
@@ -187,13 +255,20 @@ def _feature_pair(item: object) -> tuple[str, float] | None:
     return None if value is None else (str(item["feature"]), value)
 
 
-def digest_message(alerts: Sequence[Alert], dashboard_url: str, pending_total: int) -> tuple[str, int]:
-    """One message listing as many of `alerts` as fit; returns (text, how many it covers)."""
+def digest_message(
+    alerts: Sequence[Alert], dashboard_url: str, pending_total: int, escalated: Collection[str] = ()
+) -> tuple[str, int]:
+    """One message listing as many of `alerts` as fit; returns (text, how many it covers).
+
+    Alerts whose id is in `escalated` are marked as escalations.
+    """
     header = f"⚠️ <b>{pending_total} alert events at once</b>, in one message:"
     lines = [header]
     size = len(header) + _DIGEST_FOOTER_ROOM
     for alert in alerts:
         line = _digest_line(alert)
+        if alert.alert_id in escalated:
+            line = f"{ESCALATION_ICON} {line}"
         if size + len(line) + 1 > MAX_TEXT and len(lines) > 1:
             break
         lines.append(line)
@@ -210,9 +285,10 @@ def _digest_line(alert: Alert) -> str:
     mode = esc(clip(alert.predicted_mode or "?", 16))
     if alert.state == "cleared":
         cleared = when(alert.cleared_at, with_date=False)
-        return f"{CLEARED_ICON} {machine} {alert.kind} {mode} cleared {cleared}"
-    icon = KIND_ICONS.get(alert.kind, "🟠")
-    return (
-        f"{icon} {machine} {alert.kind} {mode} {percent(alert.failure_probability)} "
-        f"{when(alert.opened_at, with_date=False)} <code>{esc(clip(alert.alert_id, 64))}</code>"
-    )
+        icon, verb = (STALE_ICON, "stale") if alert.cleared_reason == "offline" else (CLEARED_ICON, "cleared")
+        return f"{icon} {machine} {alert.kind} {mode} {verb} {cleared}"
+    if isinstance(alert.early_warning, Mapping):
+        head = f"{EARLY_WARNING_ICON} {machine} early warning {mode} {_time_left(alert.early_warning)}"
+    else:
+        head = f"{KIND_ICONS.get(alert.kind, '🟠')} {machine} {alert.kind} {mode} {percent(alert.failure_probability)}"
+    return f"{head} {when(alert.opened_at, with_date=False)} <code>{esc(clip(alert.alert_id, 64))}</code>"

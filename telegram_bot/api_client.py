@@ -51,9 +51,10 @@ class ForewarnApi:
         """GET /api/machines/{id}: one machine's summary."""
         return await self._get(f"/api/machines/{quote(machine_id, safe='')}")
 
-    async def alerts(self, state: str = "open") -> dict[str, Any]:
-        """GET /api/alerts?state=...: alerts, open first, newest first."""
-        return await self._get("/api/alerts", params={"state": state})
+    async def alerts(self, state: str = "open", machine_id: str | None = None) -> dict[str, Any]:
+        """GET /api/alerts?state=...[&machine=...]: alerts, open first, newest first."""
+        params = {"state": state} | ({"machine": machine_id, "limit": "5000"} if machine_id else {})
+        return await self._get("/api/alerts", params=params)
 
     async def prediction(self, machine_id: str, reading_id: str) -> dict[str, Any]:
         """GET /api/readings/{machine}/{reading_id}: one scored reading."""
@@ -94,6 +95,35 @@ class ForewarnApi:
             json={"by": by},
             headers={"Authorization": f"Bearer {self.token}"},
         )
+
+    async def verdict(self, alert_id: str, verdict: str, by: str) -> dict[str, Any]:
+        """POST /api/alerts/{id}/verdict as `by`; needs the API token."""
+        return await self._write(f"/api/alerts/{quote(alert_id, safe='')}/verdict", {"verdict": verdict, "by": by})
+
+    async def maintenance(self, machine_id: str, action: str, note: str | None, by: str) -> dict[str, Any]:
+        """POST /api/maintenance as `by`; needs the API token."""
+        body = {"machine_id": machine_id, "action": action, "by": by} | ({"note": note} if note else {})
+        return await self._write("/api/maintenance", body)
+
+    async def snooze(self, target: str, target_id: str, minutes: int, by: str) -> dict[str, Any]:
+        """POST /api/snoozes for a machine (`target` "machine") or one alert ("alert"), as `by`."""
+        key = "machine_id" if target == "machine" else "alert_id"
+        return await self._write("/api/snoozes", {key: target_id, "minutes": minutes, "by": by})
+
+    async def snoozes(self) -> list[dict[str, Any]]:
+        """GET /api/snoozes: those in force now."""
+        found = (await self._get("/api/snoozes")).get("snoozes")
+        return [s for s in found if isinstance(s, dict)] if isinstance(found, list) else []
+
+    async def silenced(self, machine_id: str, alert_id: str) -> bool:
+        """Whether a snooze or a maintenance window in force now keeps this alert event from being notified."""
+        found = await self._get("/api/silences", {"machine": machine_id, "alert_id": alert_id})
+        return bool(found.get("silenced"))
+
+    async def _write(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        if not self.token:
+            raise UnauthorizedError("writing is off: the bot has no FOREWARN_API_TOKEN")
+        return await self._call("POST", path, json=body, headers={"Authorization": f"Bearer {self.token}"})
 
     async def close(self) -> None:
         await self._http.aclose()

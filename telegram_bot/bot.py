@@ -20,6 +20,7 @@ from telegram.ext import Application, ApplicationBuilder, Defaults
 
 from telegram_bot.api_client import ForewarnApi
 from telegram_bot.config import BotConfig
+from telegram_bot.escalation import Escalator
 from telegram_bot.handlers import BotHandlers
 from telegram_bot.mqtt_feed import AlertFeed
 from telegram_bot.outbox import AlertOutbox, AlertRenderer, utc_now
@@ -56,6 +57,9 @@ async def run_bot(config: BotConfig, stop: asyncio.Event) -> None:
         pruned = store.prune(utc_now())
         chats = sorted(config.allowed_chat_ids) or "none"
         log.info("allowed chats: %s; %d old deliveries pruned", chats, pruned)
+        if config.escalation.enabled:
+            after = config.escalation.after_s / 60
+            log.info("critical alerts unacknowledged for %g min go to %s", after, sorted(config.escalation.chat_ids))
         await _run(config, stop, store, api)
     finally:
         await api.close()
@@ -65,16 +69,18 @@ async def run_bot(config: BotConfig, stop: asyncio.Event) -> None:
 
 async def _run(config: BotConfig, stop: asyncio.Event, store: Store, api: ForewarnApi) -> None:
     application = build_application(config)
-    renderer = AlertRenderer(api, config.dashboard_url)
+    renderer = AlertRenderer(api, config.dashboard_url, escalate_after_s=config.escalation.after_s)
     outbox = AlertOutbox(
         store,
         application.bot,
-        chat_ids=config.allowed_chat_ids,
+        chat_ids=config.chat_ids,
         pacing=config.pacing,
         render=renderer,
         dashboard_url=config.dashboard_url,
+        api=api,
     )
     feed = AlertFeed(config.mqtt, config.topics, application.update_queue)
+    escalator = Escalator(store, api, outbox, config.escalation)
     handlers = BotHandlers(
         store,
         api,
@@ -82,6 +88,7 @@ async def _run(config: BotConfig, stop: asyncio.Event, store: Store, api: Forewa
         feed=feed,
         allowed_chat_ids=config.allowed_chat_ids,
         dashboard_url=config.dashboard_url,
+        escalation=config.escalation,
     )
     handlers.register(application)
     policy = RetryPolicy(config.pacing.retry_base_s, config.pacing.retry_max_s)
@@ -90,10 +97,12 @@ async def _run(config: BotConfig, stop: asyncio.Event, store: Store, api: Forewa
     try:
         await _start(application, config)
         outbox.start()
+        escalator.start()
         feed.start(asyncio.get_running_loop())
         log.info("bot @%s is running", application.bot.username)
         await stop.wait()
     finally:
+        await escalator.stop()
         await _stop(application, outbox, feed)
 
 
@@ -121,7 +130,7 @@ async def _start(application: AnyApplication, config: BotConfig) -> None:
     await application.start()
     assert application.updater is not None  # built by ApplicationBuilder
     await application.updater.start_polling(
-        timeout=config.poll_timeout_s, allowed_updates=[Update.MESSAGE], bootstrap_retries=-1
+        timeout=config.poll_timeout_s, allowed_updates=[Update.MESSAGE, Update.CALLBACK_QUERY], bootstrap_retries=-1
     )
 
 

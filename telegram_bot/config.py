@@ -5,6 +5,8 @@ TELEGRAM_ALLOWED_CHAT_IDS (comma-separated; negative ids are groups),
 TELEGRAM_API_BASE_URL (Telegram's own by default; a self-hosted Bot API server or a test fake).
 Forewarn: FOREWARN_API_URL, FOREWARN_API_TOKEN (only /ack needs it), FOREWARN_DASHBOARD_URL,
 and the MQTT settings every service shares.
+Escalation: TELEGRAM_ESCALATION_CHAT_IDS (comma-separated; empty = off) and
+TELEGRAM_ESCALATE_AFTER_MIN: a critical alert nobody acknowledged that long is sent again there.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from common.mqtt import MqttSettings, settings_from_env
 from common.settings import ConfigError, env_float, env_int, env_optional_secret, env_path, env_str, var_dir
 from contract import DEFAULT_PREFIX, Topics
 
-__all__ = ["BotConfig", "Pacing", "bot_token", "load", "parse_chat_ids"]
+__all__ = ["BotConfig", "Escalation", "Pacing", "bot_token", "load", "parse_chat_ids"]
 
 TELEGRAM_DEFAULT_BASE_URL = "https://api.telegram.org/bot"
 SERVICE = "telegram-bot"
@@ -37,6 +39,19 @@ class Pacing:
 
 
 @dataclass(frozen=True)
+class Escalation:
+    """Critical alerts unacknowledged for `after_s` go again to `chat_ids` (once per alert)."""
+
+    chat_ids: frozenset[int] = frozenset()  # empty: no escalation
+    after_s: float = 15 * 60.0
+    check_s: float = 15.0  # how often due escalations are looked for
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.chat_ids)
+
+
+@dataclass(frozen=True)
 class BotConfig:
     """Everything the bot needs to run."""
 
@@ -51,6 +66,12 @@ class BotConfig:
     state_dir: Path
     pacing: Pacing = Pacing()
     poll_timeout_s: int = 10
+    escalation: Escalation = Escalation()
+
+    @property
+    def chat_ids(self) -> frozenset[int]:
+        """Every chat the bot talks to: the allowed ones and the escalation ones."""
+        return self.allowed_chat_ids | self.escalation.chat_ids
 
     @property
     def telegram_file_url(self) -> str:
@@ -64,8 +85,8 @@ def bot_token() -> str | None:
     return os.environ.get("TELEGRAM_BOT_TOKEN") or None
 
 
-def parse_chat_ids(raw: str) -> frozenset[int]:
-    """`"123, -100456"` -> {123, -100456}; anything but integers is a ConfigError."""
+def parse_chat_ids(raw: str, name: str = "TELEGRAM_ALLOWED_CHAT_IDS") -> frozenset[int]:
+    """`"123, -100456"` -> {123, -100456}; anything but integers is a ConfigError naming `name`."""
     ids = set()
     for part in raw.split(","):
         if not part.strip():
@@ -73,7 +94,7 @@ def parse_chat_ids(raw: str) -> frozenset[int]:
         try:
             ids.add(int(part.strip()))
         except ValueError:
-            message = f"TELEGRAM_ALLOWED_CHAT_IDS: {part.strip()!r} is not a chat id (an integer)"
+            message = f"{name}: {part.strip()!r} is not a chat id (an integer)"
             raise ConfigError(message) from None
     return frozenset(ids)
 
@@ -93,6 +114,17 @@ def load(token: str) -> BotConfig:
         state_dir=env_path("FOREWARN_TELEGRAM_STATE_DIR", state / "telegram_bot"),
         pacing=_pacing(),
         poll_timeout_s=env_int("TELEGRAM_POLL_TIMEOUT_S", 10, minimum=0),
+        escalation=_escalation(),
+    )
+
+
+def _escalation() -> Escalation:
+    name = "TELEGRAM_ESCALATION_CHAT_IDS"
+    minutes = env_float("TELEGRAM_ESCALATE_AFTER_MIN", 15.0, minimum=0.01)
+    return Escalation(
+        chat_ids=parse_chat_ids(os.environ.get(name, ""), name),
+        after_s=minutes * 60,
+        check_s=min(15.0, max(minutes * 60 / 4, 0.5)),
     )
 
 

@@ -1,8 +1,10 @@
 """Delivers the store's pending alert events to every allowed chat, one task per chat.
 
 A chat's task wakes when new deliveries are recorded, waits a short batch window so a
-burst can become one digest, then sends until nothing is pending: muted machines are
-marked `muted`, each message is marked done only after Telegram accepted it.
+burst can become one digest, then sends until nothing is pending: muted machines, and alert
+events a snooze or a maintenance window of the API silences (GET /api/silences; when the API
+cannot say, the event is sent), are marked `muted`; each message is marked done only after
+Telegram accepted it. A single open alert carries the inline verdict buttons (verdicts.py).
 A chat waiting out a 429 or a backoff does not hold up the other chats.
 """
 
@@ -12,24 +14,31 @@ import asyncio
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Iterable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from telegram import Bot
 from telegram.error import TelegramError
 
 from contract import Alert
-from telegram_bot.alert_text import alert_message, digest_message
+from telegram_bot.alert_text import alert_message, digest_message, escalation_message
 from telegram_bot.api_client import ApiError, ForewarnApi, NotFoundError
 from telegram_bot.config import Pacing
 from telegram_bot.planner import ChatPace, Digest, Single, plan_next, split_muted
 from telegram_bot.sending import RetryPolicy, StoppedError, pause, send_with_retry
 from telegram_bot.store import Outcome, Store
+from telegram_bot.verdicts import verdict_keyboard
 
-__all__ = ["AlertOutbox", "AlertRenderer"]
+__all__ = ["AlertOutbox", "AlertRenderer", "Render"]
 
 log = logging.getLogger(__name__)
+
+
+class Render(Protocol):
+    """One alert event as a message's text (`escalated`: sent again because nobody acknowledged it)."""
+
+    async def __call__(self, alert: Alert, *, escalated: bool = False) -> str: ...
 
 
 def utc_now() -> datetime:
@@ -39,15 +48,21 @@ def utc_now() -> datetime:
 class AlertRenderer:
     """Renders one alert event, with the readings of its prediction fetched from the API."""
 
-    def __init__(self, api: ForewarnApi, dashboard_url: str, cache_size: int = 256) -> None:
+    def __init__(
+        self, api: ForewarnApi, dashboard_url: str, cache_size: int = 256, escalate_after_s: float = 0.0
+    ) -> None:
         self.api = api
         self.dashboard_url = dashboard_url
+        self.escalate_after_s = escalate_after_s
         self._cache: OrderedDict[tuple[str, str], dict[str, Any]] = OrderedDict()
         self._cache_size = cache_size
 
-    async def __call__(self, alert: Alert) -> str:
+    async def __call__(self, alert: Alert, *, escalated: bool = False) -> str:
         prediction = await self.prediction(alert) if alert.state == "open" else None
-        return alert_message(alert, prediction, self.dashboard_url, await self.profile(alert, prediction))
+        profile = await self.profile(alert, prediction)
+        if escalated:
+            return escalation_message(alert, prediction, self.dashboard_url, self.escalate_after_s, profile)
+        return alert_message(alert, prediction, self.dashboard_url, profile)
 
     async def profile(self, alert: Alert, prediction: dict[str, Any] | None) -> dict[str, Any] | None:
         """The machine's profile (names its fields and modes); None when nobody can say."""
@@ -95,10 +110,12 @@ class AlertOutbox:
         *,
         chat_ids: Iterable[int],
         pacing: Pacing,
-        render: Callable[[Alert], Awaitable[str]],
+        render: Render,
         dashboard_url: str,
+        api: ForewarnApi | None = None,
     ) -> None:
         self.store = store
+        self.api = api  # asked about snoozes and maintenance windows; None: nothing is silenced
         self.bot = bot
         self.pacing = pacing
         self.render = render
@@ -108,6 +125,7 @@ class AlertOutbox:
         self._paces = {chat: ChatPace(pacing.min_gap_s, pacing.max_per_minute) for chat in self._wakes}
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = asyncio.Event()
+        self._silence_answers: OrderedDict[tuple[str, str], bool] = OrderedDict()
 
     def start(self) -> None:
         """Start the chat tasks; whatever a previous run left pending goes out first."""
@@ -157,6 +175,10 @@ class AlertOutbox:
             now = utc_now()
             muted_machines = {machine for machine, _ in self.store.mutes(chat_id, now)}
             pending, muted = split_muted(self.store.pending(chat_id), muted_machines)
+            silenced = await self._silenced(pending)
+            if silenced:
+                pending = [d for d in pending if d.seq not in silenced]
+                muted += [d for d in self.store.pending(chat_id) if d.seq in silenced]
             if muted:
                 self.store.mark([d.seq for d in muted], "muted", now)
             plan = plan_next(pending, self.pacing.digest_over)
@@ -165,10 +187,32 @@ class AlertOutbox:
             await self._send(chat_id, plan)
             pace.record(time.monotonic())
 
+    async def _silenced(self, pending: list[Any]) -> set[int]:
+        """The deliveries a snooze or a maintenance window silences, asked once per alert event."""
+        if self.api is None:
+            return set()
+        found: set[int] = set()
+        for delivery in pending:
+            alert = delivery.alert
+            key = (alert.alert_id, alert.state)
+            if key not in self._silence_answers:
+                try:
+                    self._silence_answers[key] = await self.api.silenced(alert.machine_id, alert.alert_id)
+                except ApiError as exc:  # the API cannot say: better a message too many than a missed alert
+                    log.warning("cannot ask the API about silences (%s): alert %s is sent", exc, alert.alert_id)
+                    self._silence_answers[key] = False
+                while len(self._silence_answers) > 4096:
+                    self._silence_answers.popitem(last=False)
+            if self._silence_answers[key]:
+                found.add(delivery.seq)
+        return found
+
     async def _send(self, chat_id: int, plan: Single | Digest) -> None:
         seqs, outcome, text = await self._message(plan)
+        single_open = isinstance(plan, Single) and plan.delivery.alert.state == "open"
+        keyboard = verdict_keyboard(plan.delivery.alert.alert_id) if isinstance(plan, Single) and single_open else None
         try:
-            await send_with_retry(self.bot, chat_id, text, self.policy, self._stopping)
+            await send_with_retry(self.bot, chat_id, text, self.policy, self._stopping, reply_markup=keyboard)
         except TelegramError as exc:  # refused for good (bot blocked, chat gone, bad request)
             log.error("chat %d refused an alert message (%s); %d marked failed", chat_id, exc, len(seqs))
             self.store.mark(seqs, "failed", utc_now())
@@ -183,7 +227,12 @@ class AlertOutbox:
 
     async def _message(self, plan: Single | Digest) -> tuple[list[int], Outcome, str]:
         if isinstance(plan, Single):
-            return [plan.delivery.seq], "sent", await self.render(plan.delivery.alert)
+            return (
+                [plan.delivery.seq],
+                "sent",
+                await self.render(plan.delivery.alert, escalated=plan.delivery.escalated),
+            )
         alerts = [d.alert for d in plan.deliveries]
-        text, covered = digest_message(alerts, self.dashboard_url, len(alerts))
+        escalated = {d.alert.alert_id for d in plan.deliveries if d.escalated}
+        text, covered = digest_message(alerts, self.dashboard_url, len(alerts), escalated)
         return [d.seq for d in plan.deliveries[:covered]], "digest", text

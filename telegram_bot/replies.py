@@ -39,6 +39,8 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("ack", "ALERT_ID", "acknowledge an alert"),
     ("mute", "ID MINUTES", "silence a machine's alerts in this chat"),
     ("unmute", "ID", "hear a machine's alerts again"),
+    ("maintenance", "ID ACTION [note]", "log maintenance: tool_replaced, repaired, inspected, other"),
+    ("snooze", "machine|alert ID MINUTES", "alerts recorded, not sent, everywhere, for a while"),
     ("help", "", "what this bot does"),
 )
 _SEVERITY_ORDER = {"failure": 0, "predictive": 1, "offline": 2, "normal": 3}

@@ -17,7 +17,7 @@ import warnings
 from dataclasses import dataclass
 from datetime import timedelta
 
-from telegram import Bot, Message
+from telegram import Bot, InlineKeyboardMarkup, Message
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, InvalidToken, NetworkError, RetryAfter
 
@@ -54,7 +54,13 @@ class StoppedError(Exception):
 
 
 async def send_with_retry(
-    bot: Bot, chat_id: int, text: str, policy: RetryPolicy, stopping: asyncio.Event | None = None
+    bot: Bot,
+    chat_id: int,
+    text: str,
+    policy: RetryPolicy,
+    stopping: asyncio.Event | None = None,
+    *,
+    reply_markup: InlineKeyboardMarkup | None = None,
 ) -> Message:
     """Send an HTML message; permanent refusals (BadRequest, Forbidden, ...) are raised.
 
@@ -68,7 +74,7 @@ async def send_with_retry(
             raise StoppedError(f"not sending to chat {chat_id}: stopping")
         attempt += 1
         try:
-            return await bot.send_message(chat_id, text, parse_mode=parse_mode)
+            return await bot.send_message(chat_id, text, parse_mode=parse_mode, reply_markup=reply_markup)
         except RetryAfter as exc:
             delay = retry_after_s(exc)
             log.warning("Telegram asks to wait %.1f s before writing to chat %d", delay, chat_id)

@@ -29,6 +29,9 @@ STATUS_ICONS = {"failure": "🔴", "predictive": "🟠", "normal": "🟢"}
 KIND_ICONS = {"detected": "🔴", "predicted": "🟠"}
 OFFLINE_ICON = "⚫"
 CLEARED_ICON = "✅"
+EARLY_WARNING_ICON = "🟡"
+STALE_ICON = "⚪"
+ESCALATION_ICON = "⏫"
 
 
 def esc(value: object) -> str:

@@ -8,6 +8,9 @@ Usage:
     python -m training --profile turbofan --data data/cmapss/train_FD001.csv --kind anomaly
     python -m training evaluate [--profile P] FILE.csv [--models-dir DIR] [--version V] [--map ...] [--lead N]
     python -m training install-shipped [--models-dir DIR]   # the models in data/models, where a profile has none
+    python -m training --from-history --profile P [--champion]   # from the API's store, as challenger
+    python -m training compare|promote|rollback --profile P       # champion and challenger
+    python -m training challenger --profile P --version V | --clear
 
 --profile names a built-in profile (profiles/) or one added to the registry
 (FOREWARN_REGISTRY_DIR/profiles); --kind defaults to the profile's `model.kind`; --map maps
@@ -17,8 +20,10 @@ detector splits whole machines (docs/MODELS.md). Training prints the validation 
 points the profile's pointer (var/models/current for ai4i-mill, var/models/current-<profile>
 otherwise) at the new version: one model per profile, of any kind. `evaluate` scores a file
 with the profile's current model (or --version) and prints the figures of its kind.
-Environment: FOREWARN_VAR_DIR, FOREWARN_REGISTRY_DIR, FOREWARN_TRAIN_SEED, FOREWARN_TRAIN_JOBS
-(see training/config.py).
+Environment: FOREWARN_VAR_DIR, FOREWARN_REGISTRY_DIR, FOREWARN_TRAIN_SEED, FOREWARN_TRAIN_JOBS,
+FOREWARN_DATABASE_URL and the automatic promotion's settings (see training/config.py). The life
+cycle commands (learning from history, shadow, compare, promote, rollback) are described in
+training/lifecycle.py.
 """
 
 from __future__ import annotations
@@ -35,8 +40,10 @@ from contract import DEFAULT_PROFILE, Profile
 from contract.profiles import MODEL_KINDS
 from contract.registry import Registry
 from model.artifact import ModelError, card_kind
+from training import lifecycle
 from training.config import TrainingConfig, load_config
 from training.dataset import DatasetError, parse_map
+from training.history import HistoryError
 from training.series.data import DataError
 from training.series.profile import NotSeriesProfile, SeriesProfile, series_profile
 
@@ -56,6 +63,8 @@ def _train_parser(config: TrainingConfig) -> _Parser:
     parser.add_argument("--map", default=None, metavar="COLUMN=field,...", help="CSV columns -> profile fields")
     parser.add_argument("--models-dir", type=Path, default=config.models_dir, metavar="DIR")
     parser.add_argument("--seed", type=int, default=config.seed, metavar="N")
+    parser.add_argument("--from-history", action="store_true", help="learn from the API's store (see lifecycle)")
+    parser.add_argument("--champion", action="store_true", help="with --from-history: serve it at once")
     return parser
 
 
@@ -96,8 +105,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _evaluate(_evaluate_parser(config).parse_args(args[1:]), config)
         if args[:1] == ["install-shipped"]:
             return _install_shipped(_shipped_parser(config).parse_args(args[1:]))
-        return _train(_train_parser(config).parse_args(args), config)
-    except (DatasetError, DataError, ModelError, NotSeriesProfile) as exc:
+        if args[:1] and args[0] in lifecycle.COMMANDS:
+            return lifecycle.run_command(_Parser, args, config)
+        options = _train_parser(config).parse_args(args)
+        if options.from_history:
+            return lifecycle.run_from_history(options, config)
+        if options.champion:
+            raise ConfigError("--champion goes with --from-history")
+        return _train(options, config)
+    except (DatasetError, DataError, ModelError, NotSeriesProfile, HistoryError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
 

@@ -9,7 +9,9 @@ import { AlertsView } from './views/AlertsView';
 import { DriftView } from './views/DriftView';
 import { LogView } from './views/LogView';
 import { MachineView } from './views/MachineView';
+import { ModelsView } from './views/ModelsView';
 import { Overview } from './views/Overview';
+import { QualityView } from './views/QualityView';
 
 function useRoute(): Route {
   const [route, setRoute] = useState(() => parseHash(window.location.hash));
@@ -73,8 +75,12 @@ function Page({ route }: { route: Route }) {
       return <LogView />;
     case 'alerts':
       return <AlertsView />;
+    case 'quality':
+      return <QualityView />;
     case 'drift':
       return <DriftView />;
+    case 'models':
+      return <ModelsView />;
     case 'not-found':
       return (
         <Empty title="Page not found">
@@ -108,8 +114,14 @@ export function App() {
             Alerts
             <LiveSummary />
           </NavLink>
+          <NavLink to={href.quality()} active={route.name === 'quality'}>
+            Quality
+          </NavLink>
           <NavLink to={href.drift()} active={route.name === 'drift'}>
             Drift
+          </NavLink>
+          <NavLink to={href.models()} active={route.name === 'models'}>
+            Models
           </NavLink>
         </nav>
         <ConnectionBadge />

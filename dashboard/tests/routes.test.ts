@@ -7,10 +7,15 @@ describe('hash routes', () => {
     ['#/', { name: 'overview' }],
     ['#/log', { name: 'log' }],
     ['#/alerts', { name: 'alerts' }],
+    ['#/models', { name: 'models' }],
     ['#/machine/slave1', { name: 'machine', id: 'slave1' }],
     ['#/log?status=failure', { name: 'log' }],
   ])('%s', (hash, route) => {
     expect(parseHash(hash)).toEqual(route);
+  });
+
+  it('links to the models view', () => {
+    expect(parseHash(href.models())).toEqual({ name: 'models' });
   });
 
   it('round-trips machine ids that need encoding', () => {

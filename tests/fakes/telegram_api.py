@@ -8,7 +8,10 @@
 
 Implements POST /bot<TOKEN>/<method> for getMe, getUpdates (long polling with offset and
 timeout), sendMessage (checks the HTML and the length like Telegram, records the message
-per chat), setMyCommands, getMyCommands, deleteWebhook, close and logOut. Failures queued
+per chat with its inline keyboard), editMessageText (checks it like sendMessage, keeps the
+message's history), answerCallbackQuery (records the answer), setMyCommands,
+getMyCommands, deleteWebhook, close and logOut. `user_presses` sends the callback query of
+an inline button, as Telegram does when a person presses it. Failures queued
 with `fail_next` are answered (and counted) before the method works again.
 """
 
@@ -81,6 +84,13 @@ class SentMessage:
     text: str
     raw_text: str
     parse_mode: str | None
+    reply_markup: dict[str, Any] | None = None
+    edits: tuple[str, ...] = ()  # the visible text of each edit, oldest first
+
+    def buttons(self) -> list[tuple[str, str]]:
+        """(label, callback_data) of every inline button, row by row."""
+        rows = (self.reply_markup or {}).get("inline_keyboard", [])
+        return [(b["text"], b.get("callback_data", "")) for row in rows for b in row]
 
 
 @dataclass
@@ -93,6 +103,7 @@ class _State:
     failures: dict[str, list[Failure]] = field(default_factory=dict)
     commands: list[dict[str, Any]] = field(default_factory=list)
     delays: dict[str, list[float]] = field(default_factory=dict)
+    callback_answers: list[dict[str, Any]] = field(default_factory=list)
 
 
 class FakeTelegram:
@@ -166,6 +177,50 @@ class FakeTelegram:
             self._state.updates.append({"update_id": update_id, "message": message})
             self._changed.notify_all()
         return update_id
+
+    def user_presses(
+        self,
+        message: SentMessage,
+        callback_data: str,
+        *,
+        user_id: int = 4242,
+        first_name: str = "Ada",
+        last_name: str = "Lovelace",
+    ) -> str:
+        """A person presses the inline button carrying `callback_data` under `message`; the query id."""
+        with self._changed:
+            update_id = self._state.next_update_id
+            self._state.next_update_id += 1
+            query_id = f"cbq-{update_id}"
+            self._state.updates.append(
+                {
+                    "update_id": update_id,
+                    "callback_query": {
+                        "id": query_id,
+                        "from": {"id": user_id, "is_bot": False, "first_name": first_name, "last_name": last_name},
+                        "chat_instance": str(message.chat_id),
+                        "data": callback_data,
+                        "message": {
+                            "message_id": message.message_id,
+                            "date": int(time.time()),
+                            "chat": {"id": message.chat_id, "type": "private" if message.chat_id > 0 else "group"},
+                            "from": {"id": BOT_ID, "is_bot": True, "first_name": "Forewarn"},
+                            "text": message.text,
+                        },
+                    },
+                }
+            )
+            self._changed.notify_all()
+        return query_id
+
+    @property
+    def callback_answers(self) -> list[dict[str, Any]]:
+        with self._changed:
+            return list(self._state.callback_answers)
+
+    def message(self, message_id: int) -> SentMessage:
+        with self._changed:
+            return next(m for m in self._state.messages if m.message_id == message_id)
 
     def fail_next(self, method: str, *failures: Failure) -> None:
         """Answer the next calls of `method` with these failures, in order."""
@@ -278,7 +333,8 @@ class FakeTelegram:
             return 400, _bad_request("message is too long")
         chat_id = int(params["chat_id"])
         with self._changed:
-            sent = SentMessage(self._state.next_message_id, chat_id, text, raw, parse_mode)
+            markup = params.get("reply_markup")
+            sent = SentMessage(self._state.next_message_id, chat_id, text, raw, parse_mode, markup or None)
             self._state.next_message_id += 1
             self._state.messages.append(sent)
             self._changed.notify_all()
@@ -291,6 +347,45 @@ class FakeTelegram:
                 "from": {"id": BOT_ID, "is_bot": True, "first_name": "Forewarn"},
             }
         )
+
+    def _edit_message_text(self, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        raw, parse_mode = str(params.get("text", "")), params.get("parse_mode")
+        try:
+            text = _visible_text(raw) if parse_mode == "HTML" else raw
+        except ValueError as exc:
+            return 400, _bad_request(f"can't parse entities: {exc}")
+        if not text.strip() or len(text) > 4096:
+            return 400, _bad_request("message text is empty or too long")
+        chat_id, message_id = int(params["chat_id"]), int(params["message_id"])
+        with self._changed:
+            found = [
+                i for i, m in enumerate(self._state.messages) if (m.chat_id, m.message_id) == (chat_id, message_id)
+            ]
+            if not found:
+                return 400, _bad_request("message to edit not found")
+            old = self._state.messages[found[0]]
+            if raw == old.raw_text and params.get("reply_markup") == old.reply_markup:
+                return 400, _bad_request("message is not modified")
+            self._state.messages[found[0]] = SentMessage(
+                old.message_id, chat_id, text, raw, parse_mode, params.get("reply_markup"), (*old.edits, text)
+            )
+            self._changed.notify_all()
+        return 200, _ok(
+            {
+                "message_id": message_id,
+                "date": int(time.time()),
+                "edit_date": int(time.time()),
+                "text": text,
+                "chat": {"id": chat_id, "type": "private" if chat_id > 0 else "group"},
+                "from": {"id": BOT_ID, "is_bot": True, "first_name": "Forewarn"},
+            }
+        )
+
+    def _answer_callback_query(self, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        with self._changed:
+            self._state.callback_answers.append(dict(params))
+            self._changed.notify_all()
+        return 200, _ok(True)
 
     def _set_my_commands(self, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         with self._changed:
@@ -308,6 +403,8 @@ _METHODS: dict[str, Callable[[FakeTelegram, dict[str, Any]], tuple[int, dict[str
     "getMe": FakeTelegram._get_me,
     "getUpdates": FakeTelegram._get_updates,
     "sendMessage": FakeTelegram._send_message,
+    "editMessageText": FakeTelegram._edit_message_text,
+    "answerCallbackQuery": FakeTelegram._answer_callback_query,
     "setMyCommands": FakeTelegram._set_my_commands,
     "getMyCommands": FakeTelegram._get_my_commands,
     "deleteWebhook": FakeTelegram._true,

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -30,32 +31,51 @@ def _models_dir(tmp_path: Path) -> Path:
     return folder
 
 
+def _rows(count: int, rng: np.random.Generator, **fixed: float) -> list[dict[str, Any]]:
+    rows = []
+    for i in range(count):
+        values: dict[str, Any] = {
+            "air_temp_k": round(float(rng.normal(300, 2)), 1),
+            "process_temp_k": round(float(rng.normal(310, 1.5)), 1),
+            "rotational_speed_rpm": 1500.0,  # a constant where training varied
+            "torque_nm": round(float(rng.normal(60, 5)), 1),
+            "tool_wear_min": float(rng.integers(0, 240)),
+        }
+        rows.append(prediction("m1", f"r{i}", values=values | fixed))
+    return rows
+
+
 def test_a_sensor_far_from_the_training_data_is_reported_significant(database_url: str, tmp_path: Path) -> None:
     app = create_app(test_config(database_url, models_dir=_models_dir(tmp_path)))
     try:
-        rng = np.random.default_rng(4)
-        rows = [
-            prediction(
-                "m1",
-                f"r{i}",
-                values={
-                    "air_temp_k": round(float(rng.normal(300, 2)), 1),
-                    "process_temp_k": round(float(rng.normal(310, 1.5)), 1),
-                    "rotational_speed_rpm": 1500.0,
-                    "torque_nm": round(float(rng.normal(60, 5)), 1),
-                    "tool_wear_min": float(rng.integers(0, 240)),
-                },
-            )
-            for i in range(300)
-        ]
-        feed(app, predictions=rows)
-        body = app.test_client().get("/api/drift?machine=m1&limit=300").json
-        levels = {f["feature"]: f["level"] for f in body["features"]}
+        feed(app, predictions=_rows(500, np.random.default_rng(4)))
+        body = app.test_client().get("/api/drift?machine=m1&limit=500").json
+        levels = {f["feature"]: (f["level"], f["basis"]) for f in body["features"]}
         assert body["model_version"] == "v1"
-        assert body["window"] == 300
-        assert levels["torque_nm"] == "significant"
-        assert levels["air_temp_k"] == "stable"
-        assert levels["rotational_speed_rpm"] == "significant"  # a constant where training varied
+        assert body["window"] == 500
+        assert body["pending"] == []
+        assert levels["torque_nm"] == ("significant", "distribution")
+        assert levels["air_temp_k"] == ("stable", "distribution")
+        assert levels["rotational_speed_rpm"] == ("significant", "distribution")
+    finally:
+        runtime_of(app).stop()
+
+
+def test_too_few_readings_are_not_judged_but_out_of_range_ones_are(database_url: str, tmp_path: Path) -> None:
+    app = create_app(test_config(database_url, models_dir=_models_dir(tmp_path)))
+    try:
+        feed(app, predictions=_rows(150, np.random.default_rng(5), air_temp_k=330.0))
+        body = app.test_client().get("/api/drift?machine=m1&limit=150").json
+        (judged,) = body["features"]  # air at 330 K: outside anything the training rows held
+        assert (judged["feature"], judged["level"], judged["basis"], judged["outside"]) == (
+            "air_temp_k",
+            "significant",
+            "range",
+            1.0,
+        )
+        pending = {p["feature"]: (p["readings"], p["needed"]) for p in body["pending"]}
+        assert set(pending) == {"process_temp_k", "rotational_speed_rpm", "torque_nm", "tool_wear_min"}
+        assert all(readings == 150 and needed > 150 for readings, needed in pending.values())
     finally:
         runtime_of(app).stop()
 

@@ -18,6 +18,7 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 import pytest
+import sqlalchemy as sa
 from flask import Flask
 
 from api import create_app, runtime_of
@@ -274,5 +275,46 @@ def test_health_follows_the_broker(own_broker: LocalBroker, machine_id: str, tmp
         assert client.get("/api/health").json["broker_connected"] is False
         own_broker.start()
         assert _wait(lambda: client.get("/api/health").status_code == 200, timeout=30)
+    finally:
+        runtime_of(app).stop()
+
+
+def test_a_challengers_shadow_predictions_are_stored_apart_and_never_count_or_alert(
+    broker: LocalBroker, plant: Plant, database_url: str
+) -> None:
+    app = _started(_config(broker, database_url, plant.machine_id), plant.machine_id)
+    shadow_topic = broker.topics.shadow(plant.machine_id)
+    try:
+        plant.predict("r1", model_version="aaaaaaaaaaaa")
+        for version in ("bbbbbbbbbbbb", "bbbbbbbbbbbb", "cccccccccccc"):  # a redelivery, then another challenger
+            payload = prediction(plant.machine_id, "r1", status="predictive", model_version=version, shadow=True)
+            assert publish_and_wait(plant.worker, shadow_topic, json.dumps(payload).encode()) == 0
+        unmarked = prediction(plant.machine_id, "r2", model_version="bbbbbbbbbbbb")  # shadow false on the shadow topic
+        assert publish_and_wait(plant.worker, shadow_topic, json.dumps(unmarked).encode()) == 0
+        plant.predict("r3", shadow=True)  # a shadow prediction on the champion's topic
+        plant.predict("r4")
+        runtime = runtime_of(app)
+        assert _wait(lambda: (_machine(app, plant.machine_id) or {}).get("counts", {}).get("readings") == 2)
+        assert _wait(lambda: runtime.ingest is not None and runtime.ingest.malformed >= 2)
+        with runtime.store.engine.connect() as conn:
+            stored = conn.execute(
+                sa.text(
+                    "SELECT reading_id, model_version, status FROM shadow_predictions "
+                    "WHERE machine_id = :machine ORDER BY model_version"
+                ),
+                {"machine": plant.machine_id},
+            ).all()
+        assert [tuple(row) for row in stored] == [
+            ("r1", "bbbbbbbbbbbb", "predictive"),
+            ("r1", "cccccccccccc", "predictive"),
+        ]
+        summary = _machine(app, plant.machine_id)
+        assert summary is not None
+        assert summary["counts"] == {**summary["counts"], "readings": 2, "predictive": 0}
+        assert summary["latest"]["reading_id"] == "r4"
+        assert summary["latest"]["shadow"] is False
+        items = app.test_client().get(f"/api/log?machine={plant.machine_id}&limit=10").json["items"]
+        assert sorted(item["reading_id"] for item in items) == ["r1", "r4"]
+        assert app.test_client().get(f"/api/alerts?machine={plant.machine_id}").json["alerts"] == []
     finally:
         runtime_of(app).stop()

@@ -84,6 +84,7 @@ def test_payload_schemas_are_the_contracts_own() -> None:
     assert list(schemas["Prediction"]["properties"]) == [f.name for f in fields(Prediction)]
     assert schemas["Prediction"]["properties"] == contract["Prediction"]["properties"]
     assert list(schemas["Alert"]["properties"]) == [f.name for f in fields(Alert)]
+    assert set(schemas["AlertView"]["allOf"][1]["properties"]) == {"acked_by", "acked_at"}
     assert list(schemas["Profile"]["properties"]) == list(profile_format_schema()["properties"])
     assert "#/$defs/" not in json.dumps(document())  # every reference points into components
     assert "SensorField" in schemas  # the profile format's definitions, hoisted into components

@@ -75,3 +75,24 @@ def test_prune_forgets_only_old_done_deliveries_and_expired_mutes(tmp_path):
     assert store.outcomes("recent") == {("open", 1): "sent"}
     assert [d.alert.alert_id for d in store.pending(1)] == ["pending"]
     assert store.mutes(1, NOW - timedelta(minutes=2)) == []
+
+
+def test_an_escalation_is_owed_once_per_chat_and_settles_its_watch(tmp_path):
+    store = Store(tmp_path / "bot.sqlite3")
+    due = NOW + timedelta(minutes=15)
+    assert store.watch(_alert("a1"), due)
+    assert not store.watch(_alert("a1"), due + timedelta(minutes=5))  # redelivered: the first due stands
+    assert store.watch(_alert("a2"), due)
+    assert store.due_escalations(due - timedelta(seconds=1)) == []
+    assert [a.alert_id for a in store.due_escalations(due)] == ["a1", "a2"]
+    assert store.settle("a2", "acknowledged", due)
+    assert store.escalate(_alert("a1"), [-100, 7], due) == 2
+    assert store.escalate(_alert("a1"), [-100, 7], due) == 0  # settled: never twice
+    assert store.due_escalations(due + timedelta(days=1)) == []
+    store.close()
+    store = Store(tmp_path / "bot.sqlite3")  # after a restart
+    assert [(d.alert.alert_id, d.escalated) for d in store.pending(-100)] == [("a1", True)]
+    assert (store.escalation_outcome("a1"), store.escalation_outcome("a2")) == ("escalated", "acknowledged")
+    assert store.escalation_outcome("never-watched") is None
+    assert not store.settle("a1", "cleared", due)  # already settled
+    store.close()

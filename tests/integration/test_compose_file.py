@@ -30,7 +30,18 @@ LONG_RUNNING = {name: s for name, s in SERVICES.items() if not s.one_shot}
 MQTT_CLIENTS = {name: s for name, s in PYTHON_SERVICES.items() if name != "init"}
 DOCKERFILE = (REPO_ROOT / "Dockerfile").read_text()
 VERSION = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"]["version"]
-PACKAGES = ("contract", "common", "broker", "publisher", "inference_worker", "model", "training", "api", "telegram_bot")
+PACKAGES = (
+    "contract",
+    "common",
+    "broker",
+    "publisher",
+    "inference_worker",
+    "model",
+    "training",
+    "api",
+    "telegram_bot",
+    "webhooks",
+)
 # Procfile process (make up) -> the compose service that runs the same thing.
 PROCFILE_TWINS = {
     "worker": "inference-worker",
@@ -41,6 +52,7 @@ PROCFILE_TWINS = {
     "turbofan1": "publisher-turbofan-1",
     "turbofan2": "publisher-turbofan-2",
     "bot": "telegram-bot",
+    "webhooks": "webhooks",
 }
 
 
@@ -188,7 +200,12 @@ def test_every_state_path_is_a_volume(name: str) -> None:
     env = service.environment
     var_dir = env["FOREWARN_VAR_DIR"]
     mounts = {m.target: m for m in service.mounts}
-    writes = {"init": ["broker/config", "secrets", "models"], "api": ["api"], "telegram-bot": ["telegram_bot"]}
+    writes = {
+        "init": ["broker/config", "secrets", "models"],
+        "api": ["api"],
+        "telegram-bot": ["telegram_bot"],
+        "webhooks": ["webhooks"],
+    }
     if (service.python_module() or ("",))[0] == "publisher":
         writes[name] = ["outbox"]
     for folder in writes.get(name, []):

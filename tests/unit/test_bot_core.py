@@ -17,6 +17,8 @@ from telegram.error import RetryAfter
 from common.settings import ConfigError
 from contract import Alert
 from telegram_bot import config
+from telegram_bot.alert_text import escalation_message
+from telegram_bot.escalation import decide, needs_watching
 from telegram_bot.mqtt_feed import decode_alert
 from telegram_bot.planner import ChatPace, Digest, Single, plan_next, split_muted
 from telegram_bot.redact import MASK, TokenRedactor, install_redactor
@@ -147,3 +149,40 @@ def test_install_redactor_covers_every_handler_and_can_be_removed():
     remove()
     assert handler.filters == []
     logger.removeHandler(handler)
+
+
+def test_escalation_settings_name_the_variable_at_fault(monkeypatch):
+    monkeypatch.setenv("TELEGRAM_ESCALATION_CHAT_IDS", "-100777, 42")
+    monkeypatch.setenv("TELEGRAM_ESCALATE_AFTER_MIN", "10")
+    settings = config._escalation()
+    assert (settings.chat_ids, settings.after_s, settings.enabled) == (frozenset({-100777, 42}), 600.0, True)
+    monkeypatch.setenv("TELEGRAM_ESCALATION_CHAT_IDS", "ops")
+    with pytest.raises(ConfigError, match="TELEGRAM_ESCALATION_CHAT_IDS: 'ops' is not a chat id"):
+        config._escalation()
+    monkeypatch.setenv("TELEGRAM_ESCALATION_CHAT_IDS", "")
+    monkeypatch.setenv("TELEGRAM_ESCALATE_AFTER_MIN", "0")
+    with pytest.raises(ConfigError, match="TELEGRAM_ESCALATE_AFTER_MIN"):
+        config._escalation()
+    monkeypatch.delenv("TELEGRAM_ESCALATE_AFTER_MIN")
+    assert not config._escalation().enabled
+
+
+def test_only_what_nobody_acknowledged_or_cleared_is_escalated():
+    assert decide("a1", None) == "escalated"  # the API cannot say: better twice than never
+    assert decide("a1", []) == "escalated"  # not stored there: nobody acknowledged it there
+    assert decide("a1", [{"alert_id": "a2", "acked_by": "Dana"}, {"alert_id": "a1", "state": "open"}]) == "escalated"
+    assert decide("a1", [{"alert_id": "a1", "state": "open", "acked_by": "Dana"}]) == "acknowledged"
+    assert decide("a1", [{"alert_id": "a1", "state": "cleared", "acked_by": None}]) == "cleared"
+    alert = Alert.from_dict(example("alert"))
+    assert needs_watching(alert)
+    assert not needs_watching(replace(alert, severity="warning", kind="predicted"))
+    assert not needs_watching(replace(alert, state="cleared"))
+
+
+def test_an_escalation_message_says_why_it_came_again():
+    alert = Alert.from_dict(example("alert"))
+    text = escalation_message(alert, None, "http://dash", 900.0)
+    assert text.splitlines()[:2] == [
+        "⏫ <b>Escalated</b>: not acknowledged within 15 min",
+        "🔴 <b>Failure detected</b> on <b>slave1</b>",
+    ]

@@ -257,7 +257,83 @@ def test_help_and_mutes_replies():
 
 def test_the_command_menu_fits_telegrams_rules():
     entries = menu()
-    assert [name for name, _ in entries] == ["status", "machine", "alerts", "ack", "mute", "unmute", "help"]
+    assert [name for name, _ in entries] == [
+        "status", "machine", "alerts", "ack", "mute", "unmute", "maintenance", "snooze", "help",
+    ]  # fmt: skip
     assert all(re.fullmatch(r"[a-z0-9_]{1,32}", name) for name, _ in entries)
     assert all(3 <= len(text) <= 256 for _, text in entries)
     assert dict(entries)["machine"] == "ID: latest values, status, probability, open alerts"
+
+
+EARLY = {
+    "mode": "TWF",
+    "remaining": 12.0,
+    "unit": "min",
+    "text": "tool wear 188 min: about 12 min of tool use left before the tool-wear failure region (200 min)",
+}
+
+
+def _early_warning(**warning: Any) -> Alert:
+    return _alert(
+        kind="predicted",
+        severity="warning",
+        predicted_mode="TWF",
+        failure_probability=0.01,
+        message="slave1: early warning, ...",
+        early_warning=EARLY | warning,
+    )
+
+
+def test_an_early_warning_says_the_warning_its_mode_and_the_time_left():
+    text = _visible(alert_message(_early_warning(), None, DASH, MILL))
+    assert text.splitlines()[:4] == [
+        "🟡 Early warning on slave1",
+        "Tool Wear Failure (TWF) in about 12 min of tool use",
+        "Tool wear 188 min: about 12 min of tool use left before the tool-wear failure region (200 min)",
+        "Model probability now 1 %: the forecast sees it coming first",
+    ]
+    assert "failure mode unknown" not in text.lower()
+    assert "Acknowledge: /ack" in text
+
+
+@pytest.mark.parametrize(
+    ("warning", "expected"),
+    [
+        ({"remaining": 3.5, "unit": "cycles", "mode": "OSF"}, "Overstrain Failure (OSF) in about 3.5 cycles"),
+        ({"remaining": 0.0}, "Tool Wear Failure (TWF) now: inside the failure region"),
+        ({"remaining": None, "remaining_min": 7.0, "unit": None}, "Tool Wear Failure (TWF) in about 7 min of tool use"),
+        ({"remaining": "soon"}, "Tool Wear Failure (TWF) ahead"),
+    ],
+)
+def test_the_time_left_reads_well_in_any_unit(warning, expected):
+    assert _visible(alert_message(_early_warning(**warning), None, DASH, MILL)).splitlines()[1] == expected
+
+
+def test_an_early_warning_in_a_digest_says_so():
+    text, _covered = digest_message([_early_warning(), _alert()], DASH, 2)
+    lines = _visible(text).splitlines()
+    assert lines[1].startswith("🟡 slave1 early warning TWF in about 12 min of tool use")
+    assert lines[2].startswith("🔴 slave1 detected PWF 93 %")
+
+
+def test_an_alert_closed_as_stale_says_the_machine_went_offline():
+    alert = _alert(
+        state="cleared",
+        cleared_at="2026-11-27T09:00:00.000Z",
+        cleared_reason="offline",
+        message="slave1: offline since 2026-11-27T08:30:00.000Z, closed as stale after 30 min",
+    )
+    lines = _visible(alert_message(alert, None, DASH)).splitlines()
+    assert lines[0] == "⚪ Closed as stale on slave1"
+    assert "stayed offline" in lines[1]
+    assert "closed as stale after 30 min" in lines[2]
+    assert "back to normal" not in "\n".join(lines)
+    digest, _ = digest_message([alert], DASH, 1)
+    assert "stale" in _visible(digest).splitlines()[1]
+
+
+def test_a_duplicate_closed_is_not_called_back_to_normal():
+    alert = _alert(state="cleared", cleared_at="2026-11-27T08:15:03.000Z", cleared_reason="superseded")
+    text = _visible(alert_message(alert, None, DASH))
+    assert text.startswith("✅ Duplicate closed on slave1")
+    assert "back to normal" not in text

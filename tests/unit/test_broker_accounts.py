@@ -33,6 +33,10 @@ def test_each_role_has_only_its_rights() -> None:
     assert "#" not in {*worker.subscribe, *viewer.subscribe}
     assert worker.publish[-1] == viewer.publish[-1] == "pdm/services/x-1/status"  # their own status only
     assert set(viewer.subscribe) == set(viewer.receive)
+    # The alert state that survives restarts: the registers, the machines' statuses, its own sync echo.
+    assert {"pdm/machines/+/alert-state/+", "pdm/services/x-1/sync"} <= set(worker.publish)
+    assert {"pdm/machines/+/alert-state/+", "pdm/machines/+/status", "pdm/services/x-1/sync"} <= set(worker.receive)
+    assert not any(topic.endswith("/sync") or "alert-state" in topic for topic in viewer.publish + viewer.subscribe)
 
 
 def test_every_login_is_bound_to_its_own_name_and_a_worker_has_its_output_twin() -> None:

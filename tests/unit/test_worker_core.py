@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from contract import Prediction, Profile, Rejection, Topics, default_profile, utc_now_iso
+from contract import Alert, AlertRegister, Prediction, Profile, Rejection, Topics, default_profile, utc_now_iso
 from contract.profiles import parse_profile
 from contract.registry import UnknownProfile
 from inference_worker.alerts import AlertTracker
@@ -177,18 +177,27 @@ def test_alerts_open_on_a_predictive_reading_and_clear_after_calm() -> None:
     processor = _processor()
     opened = processor.process([_reading("m1", 1, torque_nm=80.0), _reading("m1", 2, torque_nm=90.0)]).alerts
     assert [(a.kind, a.state, a.reading_id, a.predicted_mode) for a in opened] == [("predicted", "open", "r-1", "OSF")]
-    assert processor.process([_reading("m1", 3)]).alerts == []
-    (cleared,) = processor.process([_reading("m1", 4)]).alerts
+    # torque 40 Nm scores 0.4: under the threshold (0.6) but not calm (below 0.3, the clear ratio 0.5)
+    assert processor.process([_reading("m1", 3), _reading("m1", 4), _reading("m1", 5)]).alerts == []
+    assert processor.process([_reading("m1", 6, torque_nm=20.0)]).alerts == []
+    (cleared,) = processor.process([_reading("m1", 7, torque_nm=20.0)]).alerts
     assert (cleared.alert_id, cleared.state, cleared.cleared_at) == (opened[0].alert_id, "cleared", NOW)
 
 
 def test_outgoing_messages_go_to_the_contract_topics_in_publishing_order() -> None:
     result = _processor().process([_reading("m1", 1, torque_nm=90.0), Incoming(TOPICS.readings("m2"), b"{")])
-    topics = [o.topic for o in result.outgoing(TOPICS)]
-    assert topics == [TOPICS.predictions("m1"), TOPICS.alerts("m1"), TOPICS.rejected("m2")]
     outgoing = result.outgoing(TOPICS)
+    register = TOPICS.alert_state("m1", "predicted")
+    assert [o.topic for o in outgoing] == [
+        TOPICS.predictions("m1"),
+        TOPICS.alerts("m1"),
+        register,
+        TOPICS.rejected("m2"),
+    ]
+    assert [o.retain for o in outgoing] == [False, False, True, False]  # the register is the workers' memory
     assert Prediction.from_json(outgoing[0].payload).reading_id == "r-1"
-    assert Rejection.from_json(outgoing[2].payload).reason == "not_json"
+    assert AlertRegister.from_json(outgoing[2].payload).event() == Alert.from_json(outgoing[1].payload)
+    assert Rejection.from_json(outgoing[3].payload).reason == "not_json"
 
 
 def test_only_readings_that_need_it_are_explained_by_the_version_that_scored_them() -> None:
@@ -221,6 +230,10 @@ def test_an_early_warning_is_explained_and_opens_an_alert_on_a_normal_reading() 
     assert all(p.explanation and p.explanation["early_warning"]["mode"] == "TWF" for p in warned)
     assert [a.kind for a in result.alerts] == ["predicted"]
     assert "early warning" in result.alerts[0].message
+    assert result.alerts[0].early_warning is not None
+    assert result.alerts[0].early_warning["mode"] == "TWF"
+    assert warned[0].explanation is not None
+    assert result.alerts[0].early_warning["remaining"] == warned[0].explanation["early_warning"]["remaining"]
     assert explainer.rows == len(warned)
 
 

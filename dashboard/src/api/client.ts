@@ -99,6 +99,123 @@ export interface DriftResponse {
   features: DriftFeature[];
 }
 
+/** A model version as GET /api/models shows it, from its card (ModelVersion in api/openapi_schemas.py). */
+export interface ModelVersion {
+  version: string;
+  created_at: string | null;
+  threshold: number | null;
+  /** "files" (python -m training) or "history" (python -m training --from-history). */
+  source: string | null;
+  validation: { precision: number | null; recall: number | null; f1: number | null } | null;
+  /** Labelled readings per source, for a model trained from history. */
+  labels: Record<string, number> | null;
+}
+
+/** A profile's champion (alerts), challenger (shadow) and previous champion (rollback target). */
+export interface ModelRoles {
+  profile: string;
+  champion: ModelVersion | null;
+  challenger: ModelVersion | null;
+  previous: ModelVersion | null;
+}
+
+export interface ModelFigures {
+  version: string;
+  labelled: number;
+  failures: number;
+  flagged: number;
+  alerts: number;
+  alerts_per_machine_day: number;
+  ms_per_reading: number | null;
+  precision: number | null;
+  recall: number | null;
+  f1: number | null;
+}
+
+/** GET /api/models/{profile}/comparison: champion against challenger on the readings both scored. */
+export interface Comparison {
+  profile: string;
+  readings: number;
+  machines: number;
+  machine_days: number;
+  champion: ModelFigures;
+  challenger: ModelFigures;
+  agreement: number | null;
+  champion_only: number;
+  challenger_only: number;
+  label_sources: Record<string, number>;
+}
+
+export interface ComparisonResponse {
+  profile: string;
+  comparison: Comparison | null;
+  reason: string | null;
+}
+
+export interface ModelMove {
+  profile: string;
+  action: 'promoted' | 'rolled back';
+  before: string | null;
+  after: string;
+}
+
+export type VerdictKind = 'real_failure' | 'false_alarm' | 'planned_maintenance' | 'unsure';
+
+/** One verdict on an alert (GET /api/verdicts): the latest of an alert is its verdict. */
+export interface Verdict {
+  id: number;
+  alert_id: string;
+  machine_id: string;
+  profile: string | null;
+  kind: string;
+  verdict: VerdictKind;
+  mode: string | null;
+  note: string | null;
+  by: string | null;
+  at: string;
+  model_version: string | null;
+  alert_opened_at: string;
+}
+
+export type MaintenanceAction = 'tool_replaced' | 'repaired' | 'inspected' | 'other';
+
+/** One entry of the maintenance log (GET /api/maintenance). */
+export interface MaintenanceEntry {
+  id: number;
+  machine_id: string;
+  action: MaintenanceAction;
+  at: string;
+  note: string | null;
+  by: string | null;
+  recorded_at: string;
+}
+
+export interface FalseAlarmRate {
+  judged: number;
+  false_alarms: number;
+  rate: number | null;
+}
+
+/** GET /api/alerts/quality (QualityReport in api/openapi_schemas.py). */
+export interface QualityReport {
+  days: number;
+  machines: number;
+  alerts: number;
+  alerts_per_machine_day: number;
+  acknowledged: number;
+  time_to_acknowledge_s: { median: number | null; mean: number | null };
+  with_verdict: number;
+  verdict_share: number | null;
+  verdicts: Record<string, number>;
+  false_alarm_rate: {
+    overall: FalseAlarmRate;
+    by_mode: Record<string, FalseAlarmRate>;
+    by_rule: Record<string, FalseAlarmRate>;
+    by_model_version: Record<string, FalseAlarmRate>;
+  };
+  noisiest_machines: { machine_id: string; alerts: number; per_day: number; false_alarms: number }[];
+}
+
 /** Data of the SSE `status` event (not the MQTT Status payload). */
 export interface StatusEvent {
   machine_id: string;
@@ -162,6 +279,14 @@ function query(params: Record<string, string | number | null | undefined>): stri
 
 const enc = encodeURIComponent;
 
+function write<T>(path: string, token: string, body: unknown): Promise<T> {
+  return request<T>(path, {
+    method: 'POST',
+    headers: { Accept: 'application/json', 'Content-Type': 'application/json', Authorization: `Bearer ${token}` },
+    body: JSON.stringify(body),
+  });
+}
+
 /** Readings a drift report compares with the training data. */
 export const DRIFT_LIMIT = 1000;
 
@@ -181,13 +306,31 @@ export const api = {
   profiles: () => request<ProfilesResponse>('api/profiles'),
   alerts: (state: 'open' | 'cleared' | 'all' = 'all', machine?: string) =>
     request<AlertsResponse>(`api/alerts${query({ state, machine })}`),
+  models: () => request<{ models: ModelRoles[] }>('api/models'),
+  comparison: (profile: string) => request<ComparisonResponse>(`api/models/${enc(profile)}/comparison`),
+  /** Promote the challenger or roll back (a write: needs the token). */
+  moveModel: (profile: string, move: 'promote' | 'rollback', token: string) =>
+    request<ModelMove>(`api/models/${enc(profile)}/${move}`, {
+      method: 'POST',
+      headers: { Accept: 'application/json', Authorization: `Bearer ${token}` },
+    }),
   ack: (alertId: string, token: string, by: string) =>
     request<AlertView>(`api/alerts/${enc(alertId)}/ack`, {
       method: 'POST',
       headers: { Accept: 'application/json', 'Content-Type': 'application/json', Authorization: `Bearer ${token}` },
       body: JSON.stringify({ by }),
     }),
+  verdicts: (machine?: string) => request<{ verdicts: Verdict[] }>(`api/verdicts${query({ machine })}`),
+  giveVerdict: (alertId: string, verdict: VerdictKind, token: string, by: string) =>
+    write<Verdict>(`api/alerts/${enc(alertId)}/verdict`, token, { verdict, by }),
+  maintenance: (machine?: string) =>
+    request<{ maintenance: MaintenanceEntry[] }>(`api/maintenance${query({ machine })}`),
+  logMaintenance: (entry: { machine_id: string; action: MaintenanceAction; note?: string }, token: string, by: string) =>
+    write<MaintenanceEntry>('api/maintenance', token, { ...entry, by }),
+  quality: () => request<QualityReport>('api/alerts/quality'),
 };
+
+export const VERDICTS_CSV_URL = 'api/verdicts.csv';
 
 export const EVENTS_URL = 'api/events';
 export const EXPORT_CSV_URL = 'api/export.csv';

@@ -5,8 +5,13 @@ import { storedName } from '../api/auth';
 import type { SubmitEvent } from 'react';
 import { Modal } from './Modal';
 
+type Purpose = 'ack' | 'read' | 'models';
+const TITLES: Record<Purpose, string> = { ack: 'Acknowledge alerts', read: 'API token needed', models: 'Change the models' };
+const DOING: Record<Purpose, string> = { ack: 'Acknowledging', read: 'Reading this API', models: 'Promoting or rolling back' };
+const SUBMIT: Record<Purpose, string> = { ack: 'Save and acknowledge', read: 'Save and reload', models: 'Save and go on' };
+
 interface TokenDialogProps {
-  purpose?: 'ack' | 'read';
+  purpose?: Purpose;
   error: string | null;
   onSubmit: (credentials: Credentials) => void;
   onCancel: () => void;
@@ -20,10 +25,10 @@ export function TokenDialog({ purpose = 'ack', error, onSubmit, onCancel }: Toke
     if (token.trim()) onSubmit({ token: token.trim(), by: by.trim() || 'dashboard' });
   };
   return (
-    <Modal title={purpose === 'ack' ? 'Acknowledge alerts' : 'API token needed'} onClose={onCancel} testId="token-dialog">
+    <Modal title={TITLES[purpose]} onClose={onCancel} testId="token-dialog">
       <form className="token-form" onSubmit={submit}>
         <p>
-          {purpose === 'ack' ? 'Acknowledging' : 'Reading this API'} needs its token (FOREWARN_API_TOKEN; ask whoever
+          {DOING[purpose]} needs its token (FOREWARN_API_TOKEN; ask whoever
           runs Forewarn). It is kept in this tab only and forgotten when the tab closes.
         </p>
         {error && (
@@ -52,7 +57,7 @@ export function TokenDialog({ purpose = 'ack', error, onSubmit, onCancel }: Toke
             Cancel
           </button>
           <button type="submit" className="primary" data-testid="token-submit">
-            {purpose === 'ack' ? 'Save and acknowledge' : 'Save and reload'}
+            {SUBMIT[purpose]}
           </button>
         </div>
       </form>

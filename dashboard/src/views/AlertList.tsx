@@ -1,7 +1,10 @@
-/** Open alerts on top with an Acknowledge button, cleared ones below. */
+/** Open alerts on top with an Acknowledge button, cleared ones below; each with its verdict. */
 import { useState } from 'react';
-import type { AlertView } from '../api/client';
+import type { AlertView, Verdict, VerdictKind } from '../api/client';
 import { ApiError, api } from '../api/client';
+import { useTokenGuard } from '../components/useTokenGuard';
+import { VERDICT_LABELS, isVerdictKind, verdictText } from '../state/verdicts';
+import { useVerdicts } from './useVerdicts';
 import { Empty, ErrorState, Loading } from '../components/States';
 import type { Credentials } from '../api/auth';
 import { storeCredentials, storedCredentials } from '../api/auth';
@@ -17,9 +20,46 @@ interface AlertListProps {
   onRetry: () => void;
   onAcked: (alert: AlertView) => void;
   showMachine?: boolean;
+  /** Whose verdicts to load (undefined: every machine's). */
+  machine?: string;
 }
 
-function AlertRow({ alert, showMachine, onAck, busy }: { alert: AlertView; showMachine: boolean; onAck: () => void; busy: boolean }) {
+interface AlertRowProps {
+  alert: AlertView;
+  showMachine: boolean;
+  onAck: () => void;
+  busy: boolean;
+  verdict: Verdict | undefined;
+  onVerdict: (verdict: VerdictKind) => void;
+}
+
+/** Real failure, false alarm, planned maintenance or unsure; changeable (the API keeps the history). */
+function VerdictControl({ alert, verdict, onVerdict }: Pick<AlertRowProps, 'alert' | 'verdict' | 'onVerdict'>) {
+  return (
+    <span className="verdict">
+      <select
+        value={verdict?.verdict ?? ''}
+        onChange={(event) => {
+          if (isVerdictKind(event.target.value)) onVerdict(event.target.value);
+        }}
+        data-testid="verdict-select"
+        aria-label={`Verdict on alert of ${alert.machine_id}: ${alert.message}`}
+      >
+        <option value="" disabled>
+          verdict…
+        </option>
+        {(Object.keys(VERDICT_LABELS) as VerdictKind[]).map((kind) => (
+          <option key={kind} value={kind}>
+            {VERDICT_LABELS[kind]}
+          </option>
+        ))}
+      </select>
+      {verdict && <span data-testid="verdict-info">{verdictText(verdict)}</span>}
+    </span>
+  );
+}
+
+function AlertRow({ alert, showMachine, onAck, busy, verdict, onVerdict }: AlertRowProps) {
   return (
     <li
       className={`alert-row alert-${alert.state} alert-${alert.severity}`}
@@ -27,6 +67,7 @@ function AlertRow({ alert, showMachine, onAck, busy }: { alert: AlertView; showM
       data-alert-id={alert.alert_id}
       data-state={alert.state}
       data-acked={String(alert.acked_by !== null)}
+      data-verdict={verdict?.verdict ?? ''}
     >
       <div className="alert-main">
         <span className={`pill pill-${alert.severity === 'critical' ? 'failure' : 'predictive'}`}>
@@ -44,6 +85,7 @@ function AlertRow({ alert, showMachine, onAck, busy }: { alert: AlertView; showM
         <span>p = {formatPercent(alert.failure_probability)}</span>
         {alert.predicted_mode && <span>mode {alert.predicted_mode}</span>}
         {alert.cleared_at && <span>cleared {formatDateTime(alert.cleared_at)}</span>}
+        <VerdictControl alert={alert} verdict={verdict} onVerdict={onVerdict} />
         {alert.acked_by !== null ? (
           <span data-testid="ack-info">
             acknowledged by {alert.acked_by} {formatDateTime(alert.acked_at)}
@@ -110,8 +152,12 @@ function useAck(onAcked: (alert: AlertView) => void) {
   return { ack, busy, error, dialog: pending && <TokenDialog error={tokenError} onSubmit={submitToken} onCancel={cancel} /> };
 }
 
-export function AlertList({ alerts, load, onRetry, onAcked, showMachine = true }: AlertListProps) {
+export function AlertList({ alerts, load, onRetry, onAcked, showMachine = true, machine }: AlertListProps) {
   const { ack, busy, error, dialog } = useAck(onAcked);
+  const { verdicts, put } = useVerdicts(machine);
+  const guard = useTokenGuard('record the verdict');
+  const giveVerdict = (alert: AlertView, verdict: VerdictKind) =>
+    guard.run(async ({ token, by }) => put(await api.giveVerdict(alert.alert_id, verdict, token, by)));
   if (load.phase === 'loading' && alerts.length === 0) return <Loading what="alerts" />;
   if (load.phase === 'error' && alerts.length === 0) {
     return <ErrorState title="Cannot load the alerts" message={load.message} onRetry={onRetry} status={load.status} />;
@@ -119,13 +165,21 @@ export function AlertList({ alerts, load, onRetry, onAcked, showMachine = true }
   const { open, cleared } = splitAlerts(alerts);
   const rows = (list: AlertView[]) =>
     list.map((a) => (
-      <AlertRow key={a.alert_id} alert={a} showMachine={showMachine} busy={busy === a.alert_id} onAck={() => ack(a)} />
+      <AlertRow
+        key={a.alert_id}
+        alert={a}
+        showMachine={showMachine}
+        busy={busy === a.alert_id}
+        onAck={() => ack(a)}
+        verdict={verdicts.get(a.alert_id)}
+        onVerdict={(verdict) => giveVerdict(a, verdict)}
+      />
     ));
   return (
     <div className="alerts">
-      {error && (
+      {(error ?? guard.error) && (
         <p className="form-error" role="alert">
-          {error}
+          {error ?? guard.error}
         </p>
       )}
       <h2 className="section-title">
@@ -151,6 +205,7 @@ export function AlertList({ alerts, load, onRetry, onAcked, showMachine = true }
         <p className="muted">No cleared alerts.</p>
       )}
       {dialog}
+      {guard.dialog}
     </div>
   );
 }

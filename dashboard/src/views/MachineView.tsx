@@ -13,6 +13,7 @@ import { WINDOWS } from '../state/series';
 import { href } from '../state/routes';
 import { AlertList } from './AlertList';
 import { DriftPanel } from './DriftPanel';
+import { MaintenancePanel } from './MaintenancePanel';
 import { useAlerts } from './useAlerts';
 import { useSeries } from './useSeries';
 
@@ -173,7 +174,15 @@ export function MachineView({ id }: { id: string }) {
       <MachineHeader id={id} />
       <WindowSelector value={window} onChange={setWindow} />
       <ChartsArea id={id} window={window} />
-      <AlertList alerts={alerts.alerts} load={alerts.load} onRetry={alerts.retry} onAcked={alerts.replace} showMachine={false} />
+      <AlertList
+        alerts={alerts.alerts}
+        load={alerts.load}
+        onRetry={alerts.retry}
+        onAcked={alerts.replace}
+        showMachine={false}
+        machine={id}
+      />
+      <MaintenancePanel machine={id} />
       <DriftPanel machine={id} profile={profile} />
     </section>
   );

@@ -1,0 +1,346 @@
+"""Feedback from the people who run the machines: verdicts, maintenance log, snoozes and
+maintenance windows (tables of revision 0004), and what they silence.
+
+    feedback = Feedback(engine)
+    feedback.give_verdict(alert_id, VerdictRequest(...), now_ms)   # None: no such alert
+    feedback.verdicts(latest_only=True)          # one row per alert, newest verdict first
+    feedback.silence(machine_id, alert_id, at_ms)  # what keeps an alert event from being notified
+
+A verdict is changeable: each one is a new row, the latest of an alert is its verdict and
+the earlier ones are kept as history. The request bodies are pydantic models, so the
+checks and the OpenAPI schemas are one source.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import sqlalchemy as sa
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from api.db import alerts, maintenance, maintenance_windows, predictions, snoozes, verdicts
+from api.params import NAME_MAX, NAME_PATTERN
+from api.rows import ms_to_ts
+
+__all__ = [
+    "MAINTENANCE_ACTIONS",
+    "VERDICTS",
+    "Feedback",
+    "MaintenanceRequest",
+    "SnoozeRequest",
+    "VerdictRequest",
+    "WindowRequest",
+]
+
+Verdict = Literal["real_failure", "false_alarm", "planned_maintenance", "unsure"]
+Action = Literal["tool_replaced", "repaired", "inspected", "other"]
+VERDICTS: tuple[str, ...] = ("real_failure", "false_alarm", "planned_maintenance", "unsure")
+MAINTENANCE_ACTIONS: tuple[str, ...] = ("tool_replaced", "repaired", "inspected", "other")
+MAX_SNOOZE_MIN = 7 * 24 * 60
+_STRICT = ConfigDict(extra="forbid", str_strip_whitespace=True)
+_MACHINE = r"^[A-Za-z0-9_-]{1,64}$"
+_Name = Field(None, min_length=1, max_length=NAME_MAX, pattern=NAME_PATTERN, description="who: a person's name")
+_Note = Field(None, max_length=2000, description="free text")
+_Ts = Field(None, description="RFC 3339 with offset")
+
+
+class VerdictRequest(BaseModel):
+    """POST /api/alerts/{alert_id}/verdict."""
+
+    model_config = _STRICT
+    verdict: Verdict
+    mode: str | None = Field(None, min_length=1, max_length=64, description="the failure mode, for a real failure")
+    note: str | None = _Note
+    by: str | None = _Name
+
+
+class MaintenanceRequest(BaseModel):
+    """POST /api/maintenance."""
+
+    model_config = _STRICT
+    machine_id: str = Field(pattern=_MACHINE)
+    action: Action
+    at: str | None = Field(None, description="when it was done (RFC 3339 with offset); default now")
+    note: str | None = _Note
+    by: str | None = _Name
+
+
+class SnoozeRequest(BaseModel):
+    """POST /api/snoozes: a machine's every alert, or one alert, for `minutes` (or `until`)."""
+
+    model_config = _STRICT
+    machine_id: str | None = Field(None, pattern=_MACHINE)
+    alert_id: str | None = Field(None, min_length=1, max_length=256)
+    minutes: int | None = Field(None, ge=1, le=MAX_SNOOZE_MIN)
+    until: str | None = _Ts
+    note: str | None = _Note
+    by: str | None = _Name
+
+    @model_validator(mode="after")
+    def _one_target_one_end(self) -> SnoozeRequest:
+        if (self.machine_id is None) == (self.alert_id is None):
+            raise ValueError("give machine_id or alert_id (one of them)")
+        if (self.minutes is None) == (self.until is None):
+            raise ValueError("give minutes or until (one of them)")
+        return self
+
+
+class WindowRequest(BaseModel):
+    """POST /api/maintenance-windows: a machine's scheduled maintenance, alerts not notified."""
+
+    model_config = _STRICT
+    machine_id: str = Field(pattern=_MACHINE)
+    start: str = Field(description="RFC 3339 with offset")
+    end: str = Field(description="RFC 3339 with offset, after start")
+    note: str | None = _Note
+    by: str | None = _Name
+
+
+class Feedback:
+    """Reads and writes of the feedback tables."""
+
+    def __init__(self, engine: sa.Engine) -> None:
+        self.engine = engine
+
+    # -- verdicts ------------------------------------------------------------------------
+
+    def give_verdict(self, alert_id: str, request: VerdictRequest, now_ms: int) -> dict[str, Any] | None:
+        """Store a verdict (a new row: history kept); None when the alert is unknown."""
+        a, p = alerts.c, predictions.c
+        version = (
+            sa.select(p.model_version)
+            .where(p.machine_id == a.machine_id, p.reading_id == a.reading_id)
+            .scalar_subquery()
+        )
+        query = sa.select(
+            a.machine_id, a.profile, a.kind, a.opened_at_ms, a.predicted_mode, version.label("model_version")
+        ).where(a.alert_id == alert_id)
+        with self.engine.begin() as conn:
+            found = conn.execute(query).mappings().first()
+            if found is None:
+                return None
+            row = {
+                "alert_id": alert_id,
+                "machine_id": found["machine_id"],
+                "profile": found["profile"],
+                "kind": found["kind"],
+                "verdict": request.verdict,
+                # a real failure without a mode named is one of the mode the alert predicted
+                "mode": request.mode or (found["predicted_mode"] if request.verdict == "real_failure" else None),
+                "note": request.note,
+                "by": request.by,
+                "at_ms": now_ms,
+                "model_version": found["model_version"],
+                "alert_opened_at_ms": found["opened_at_ms"],
+            }
+            row["id"] = _insert(conn, verdicts, row)
+        return _verdict_view(row)
+
+    def verdicts(
+        self,
+        *,
+        alert_id: str | None = None,
+        machine_id: str | None = None,
+        latest_only: bool = True,
+        after: int | None = None,
+        limit: int = 5000,
+    ) -> list[dict[str, Any]]:
+        """Verdicts, newest first: one per alert (its latest), or every one given (history).
+        With `after` (an id): those given after it, oldest first (a feed to follow)."""
+        v = verdicts.c
+        order = (v.id,) if after is not None else (v.at_ms.desc(), v.id.desc())
+        query = sa.select(verdicts).order_by(*order).limit(limit)
+        if after is not None:
+            query = query.where(v.id > after)
+        if latest_only:
+            latest = sa.select(sa.func.max(v.id)).group_by(v.alert_id).scalar_subquery()
+            query = query.where(v.id.in_(latest))
+        if alert_id is not None:
+            query = query.where(v.alert_id == alert_id)
+        if machine_id is not None:
+            query = query.where(v.machine_id == machine_id)
+        with self.engine.connect() as conn:
+            return [_verdict_view(row) for row in conn.execute(query).mappings()]
+
+    # -- maintenance -----------------------------------------------------------------------
+
+    def log_maintenance(self, request: MaintenanceRequest, at_ms: int, now_ms: int) -> dict[str, Any]:
+        row = {
+            "machine_id": request.machine_id,
+            "action": request.action,
+            "at_ms": at_ms,
+            "note": request.note,
+            "by": request.by,
+            "recorded_at_ms": now_ms,
+        }
+        with self.engine.begin() as conn:
+            row["id"] = _insert(conn, maintenance, row)
+        return _maintenance_view(row)
+
+    def maintenance(
+        self, machine_id: str | None = None, limit: int = 5000, after: int | None = None
+    ) -> list[dict[str, Any]]:
+        """The log, newest first; with `after` (an id): the entries recorded after it, oldest first."""
+        m = maintenance.c
+        order = (m.id,) if after is not None else (m.at_ms.desc(), m.id.desc())
+        query = sa.select(maintenance).order_by(*order).limit(limit)
+        if after is not None:
+            query = query.where(m.id > after)
+        if machine_id is not None:
+            query = query.where(m.machine_id == machine_id)
+        with self.engine.connect() as conn:
+            return [_maintenance_view(row) for row in conn.execute(query).mappings()]
+
+    # -- snoozes and maintenance windows ----------------------------------------------------
+
+    def snooze(self, request: SnoozeRequest, until_ms: int, now_ms: int) -> dict[str, Any]:
+        row = {
+            "machine_id": request.machine_id,
+            "alert_id": request.alert_id,
+            "until_ms": until_ms,
+            "note": request.note,
+            "by": request.by,
+            "created_at_ms": now_ms,
+        }
+        with self.engine.begin() as conn:
+            row["id"] = _insert(conn, snoozes, row)
+        return _snooze_view(row)
+
+    def add_window(self, request: WindowRequest, starts_ms: int, ends_ms: int, now_ms: int) -> dict[str, Any]:
+        row = {
+            "machine_id": request.machine_id,
+            "starts_ms": starts_ms,
+            "ends_ms": ends_ms,
+            "note": request.note,
+            "by": request.by,
+            "created_at_ms": now_ms,
+        }
+        with self.engine.begin() as conn:
+            row["id"] = _insert(conn, maintenance_windows, row)
+        return _window_view(row)
+
+    def snoozes(self, active_at_ms: int | None = None) -> list[dict[str, Any]]:
+        s = snoozes.c
+        query = sa.select(snoozes).order_by(s.until_ms.desc(), s.id.desc())
+        if active_at_ms is not None:
+            query = query.where(s.until_ms > active_at_ms)
+        with self.engine.connect() as conn:
+            return [_snooze_view(row) for row in conn.execute(query).mappings()]
+
+    def windows(self, active_at_ms: int | None = None) -> list[dict[str, Any]]:
+        w = maintenance_windows.c
+        query = sa.select(maintenance_windows).order_by(w.starts_ms.desc(), w.id.desc())
+        if active_at_ms is not None:
+            query = query.where(w.ends_ms > active_at_ms)
+        with self.engine.connect() as conn:
+            return [_window_view(row) for row in conn.execute(query).mappings()]
+
+    def delete(self, what: Literal["snoozes", "maintenance_windows"], item_id: int) -> bool:
+        table = snoozes if what == "snoozes" else maintenance_windows
+        with self.engine.begin() as conn:
+            return bool(conn.execute(sa.delete(table).where(table.c.id == item_id)).rowcount)
+
+    def silences(self, machine_id: str, alert_id: str | None, at_ms: int) -> list[dict[str, Any]]:
+        """What silences an alert event of `machine_id` (and `alert_id`) at `at_ms`: the snoozes
+        and maintenance windows in force then (empty: notify)."""
+        s, w = snoozes.c, maintenance_windows.c
+        targets = s.machine_id == machine_id
+        if alert_id is not None:
+            targets = sa.or_(targets, s.alert_id == alert_id)
+        snoozed = sa.select(snoozes).where(targets, s.until_ms > at_ms)
+        windowed = sa.select(maintenance_windows).where(
+            w.machine_id == machine_id, w.starts_ms <= at_ms, w.ends_ms > at_ms
+        )
+        with self.engine.connect() as conn:
+            found = [{"type": "snooze"} | _snooze_view(row) for row in conn.execute(snoozed).mappings()]
+            found += [{"type": "maintenance_window"} | _window_view(row) for row in conn.execute(windowed).mappings()]
+        return found
+
+    # -- for the quality report -----------------------------------------------------------
+
+    def alert_rows(self, since_ms: int, until_ms: int) -> list[dict[str, Any]]:
+        """Alerts opened in the window, with their model version and latest verdict."""
+        a, p, v = alerts.c, predictions.c, verdicts.c
+        version = (
+            sa.select(p.model_version)
+            .where(p.machine_id == a.machine_id, p.reading_id == a.reading_id)
+            .scalar_subquery()
+        )
+        newest = sa.select(sa.func.max(v.id)).group_by(v.alert_id)
+        latest = sa.select(v.alert_id, v.verdict, v.model_version).where(v.id.in_(newest)).subquery("latest")
+        query = (
+            sa.select(
+                a.alert_id,
+                a.machine_id,
+                a.kind,
+                a.predicted_mode,
+                a.opened_at_ms,
+                a.acked_at_ms,
+                sa.func.coalesce(version, latest.c.model_version).label("model_version"),
+                latest.c.verdict,
+            )
+            .select_from(alerts.outerjoin(latest, latest.c.alert_id == a.alert_id))
+            .where(a.opened_at_ms >= since_ms, a.opened_at_ms <= until_ms)
+        )
+        with self.engine.connect() as conn:
+            return [dict(row) for row in conn.execute(query).mappings()]
+
+
+def _insert(conn: sa.Connection, table: sa.Table, row: dict[str, Any]) -> int:
+    """Insert one row; its new id."""
+    key = conn.execute(sa.insert(table).values(row)).inserted_primary_key
+    assert key is not None  # an INSERT of one row has one
+    return int(key[0])
+
+
+def _verdict_view(row: Any) -> dict[str, Any]:
+    return {
+        "id": row["id"],
+        "alert_id": row["alert_id"],
+        "machine_id": row["machine_id"],
+        "profile": row["profile"],
+        "kind": row["kind"],
+        "verdict": row["verdict"],
+        "mode": row["mode"],
+        "note": row["note"],
+        "by": row["by"],
+        "at": ms_to_ts(row["at_ms"]),
+        "model_version": row["model_version"],
+        "alert_opened_at": ms_to_ts(row["alert_opened_at_ms"]),
+    }
+
+
+def _maintenance_view(row: Any) -> dict[str, Any]:
+    return {
+        "id": row["id"],
+        "machine_id": row["machine_id"],
+        "action": row["action"],
+        "at": ms_to_ts(row["at_ms"]),
+        "note": row["note"],
+        "by": row["by"],
+        "recorded_at": ms_to_ts(row["recorded_at_ms"]),
+    }
+
+
+def _snooze_view(row: Any) -> dict[str, Any]:
+    return {
+        "id": row["id"],
+        "machine_id": row["machine_id"],
+        "alert_id": row["alert_id"],
+        "until": ms_to_ts(row["until_ms"]),
+        "note": row["note"],
+        "by": row["by"],
+        "created_at": ms_to_ts(row["created_at_ms"]),
+    }
+
+
+def _window_view(row: Any) -> dict[str, Any]:
+    return {
+        "id": row["id"],
+        "machine_id": row["machine_id"],
+        "start": ms_to_ts(row["starts_ms"]),
+        "end": ms_to_ts(row["ends_ms"]),
+        "note": row["note"],
+        "by": row["by"],
+        "created_at": ms_to_ts(row["created_at_ms"]),
+    }
