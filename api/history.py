@@ -6,7 +6,9 @@ highest failure probability, worst status. Buckets narrower than a minute are co
 the readings; wider ones from the rollup tables (whole minutes: the edge buckets may include
 readings of the minute around `since`/`until`), so a day or a month costs about as much as an
 hour. Which fields a point carries is whatever the machine's readings carried (its profile's
-numbers): nothing here knows a field by name.
+numbers): nothing here knows a field by name. A point also carries the model's remaining
+useful life with its interval (bucket means) and anomaly score (bucket maximum), null where
+the machine's model gives none.
 """
 
 from __future__ import annotations
@@ -53,10 +55,11 @@ def load_history(conn: sa.Connection, machine_id: str, since_ms: int, until_ms: 
     # counting stops at limit + 1 rows: deciding costs O(limit), not O(window)
     capped = sa.select(sa.literal(1)).where(window).limit(limit + 1).subquery()
     if conn.execute(sa.select(sa.func.count()).select_from(capped)).scalar_one() <= limit:
-        columns = [p.ts_ms, p.values_json, p.failure_probability, p.status]
+        columns = [p.ts_ms, p.values_json, p.failure_probability, p.status, *_model_columns()]
         rows = conn.execute(sa.select(*columns).where(window).order_by(p.ts_ms, p.reading_id)).all()
         return History(
-            [_point(ts, numeric_values(json.loads(values)), prob, st) for ts, values, prob, st in rows], False
+            [_point(ts, numeric_values(json.loads(values)), prob, st, model) for ts, values, prob, st, *model in rows],
+            False,
         )
     # single min() and max() queries each take one index seek
     low = conn.execute(sa.select(sa.func.min(p.ts_ms)).where(window)).scalar_one()
@@ -86,6 +89,14 @@ def add_to_rollup(conn: sa.Connection, new_rows: Sequence[dict[str, Any]]) -> No
         if probability is not None and (acc["max_probability"] is None or probability > acc["max_probability"]):
             acc["max_probability"] = probability
         acc["max_rank"] = max(acc["max_rank"], STATUS_RANK[row["status"]])
+        if row["rul"] is not None:
+            acc["rul_n"] += 1
+            acc["rul_sum"] += row["rul"]
+            acc["rul_low_sum"] += row["rul"] if row["rul_low"] is None else row["rul_low"]
+            acc["rul_high_sum"] += row["rul"] if row["rul_high"] is None else row["rul_high"]
+        score = row["anomaly_score"]
+        if score is not None and (acc["max_anomaly_score"] is None or score > acc["max_anomaly_score"]):
+            acc["max_anomaly_score"] = score
         for name, value in row["values"].items():
             if type(value) is float or type(value) is int:  # validated finite by the contract; bool is not int here
                 total = sums.get((machine, minute, name))
@@ -102,7 +113,10 @@ def add_to_rollup(conn: sa.Connection, new_rows: Sequence[dict[str, Any]]) -> No
 
 # Written as plain SQL, multi-row: SQLAlchemy's per-row parameter processing cost three times what
 # SQLite itself spends on these upserts. The statements are standard on SQLite and PostgreSQL.
-_MINUTE_COLUMNS = ("machine_id", "minute_ms", "n", "sum_ts_offset", "max_probability", "max_rank")
+_MINUTE_COLUMNS = (
+    "machine_id", "minute_ms", "n", "sum_ts_offset", "max_probability", "max_rank",
+    "rul_n", "rul_sum", "rul_low_sum", "rul_high_sum", "max_anomaly_score",
+)  # fmt: skip
 _VALUE_COLUMNS = ("machine_id", "minute_ms", "field", "n", "total")
 _MERGE_MINUTES = (
     "ON CONFLICT (machine_id, minute_ms) DO UPDATE SET "
@@ -113,13 +127,20 @@ _MERGE_MINUTES = (
     "OR excluded.max_probability > history_minutes.max_probability "
     "THEN excluded.max_probability ELSE history_minutes.max_probability END, "
     "max_rank = CASE WHEN excluded.max_rank > history_minutes.max_rank "
-    "THEN excluded.max_rank ELSE history_minutes.max_rank END"
+    "THEN excluded.max_rank ELSE history_minutes.max_rank END, "
+    "rul_n = history_minutes.rul_n + excluded.rul_n, "
+    "rul_sum = history_minutes.rul_sum + excluded.rul_sum, "
+    "rul_low_sum = history_minutes.rul_low_sum + excluded.rul_low_sum, "
+    "rul_high_sum = history_minutes.rul_high_sum + excluded.rul_high_sum, "
+    "max_anomaly_score = CASE WHEN history_minutes.max_anomaly_score IS NULL "
+    "OR excluded.max_anomaly_score > history_minutes.max_anomaly_score "
+    "THEN excluded.max_anomaly_score ELSE history_minutes.max_anomaly_score END"
 )
 _MERGE_VALUES = (
     "ON CONFLICT (machine_id, minute_ms, field) DO UPDATE SET "
     "n = history_minute_values.n + excluded.n, total = history_minute_values.total + excluded.total"
 )
-_UPSERT_CHUNK = 1_000  # rows per statement: 6 columns stay far below SQLite's 32,766 variables
+_UPSERT_CHUNK = 1_000  # rows per statement: 11 columns stay far below SQLite's 32,766 variables
 
 
 def _upsert_many(conn: sa.Connection, merge: str, columns: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
@@ -149,6 +170,11 @@ def _empty_minute(machine: str, minute: int) -> dict[str, Any]:
         "sum_ts_offset": 0,
         "max_probability": None,
         "max_rank": 0,
+        "rul_n": 0,
+        "rul_sum": 0.0,
+        "rul_low_sum": 0.0,
+        "rul_high_sum": 0.0,
+        "max_anomaly_score": None,
     }
 
 
@@ -192,6 +218,10 @@ def _from_readings(
             sa.func.avg(p.ts_ms),
             sa.func.max(p.failure_probability),
             sa.func.max(rank),
+            sa.func.avg(p.rul),
+            sa.func.avg(sa.func.coalesce(p.rul_low, p.rul)),
+            sa.func.avg(sa.func.coalesce(p.rul_high, p.rul)),
+            sa.func.max(p.anomaly_score),
             *(sa.func.avg(_json_number(conn, name)) for name in fields),
         )
         .where(window)
@@ -199,9 +229,11 @@ def _from_readings(
         .order_by(bucket)
     )
     points = []
-    for _bucket, mean_ts, probability, worst, *means in conn.execute(query):
+    for _bucket, mean_ts, probability, worst, rul, low, high, score, *means in conn.execute(query):
         values = {name: float(mean) for name, mean in zip(fields, means, strict=True) if mean is not None}
-        points.append(_point(round(float(mean_ts)), values, probability, _RANK_STATUS[int(worst)]))
+        points.append(
+            _point(round(float(mean_ts)), values, probability, _RANK_STATUS[int(worst)], (rul, low, high, score))
+        )
     return points
 
 
@@ -217,6 +249,11 @@ def _from_rollup(conn: sa.Connection, machine_id: str, low: int, high: int, widt
             sa.func.sum(m.sum_ts_offset),
             sa.func.max(m.max_probability),
             sa.func.max(m.max_rank),
+            sa.func.sum(m.rul_n),
+            sa.func.sum(m.rul_sum),
+            sa.func.sum(m.rul_low_sum),
+            sa.func.sum(m.rul_high_sum),
+            sa.func.max(m.max_anomaly_score),
         )
         .where(m.machine_id == machine_id, m.minute_ms >= base, m.minute_ms <= high)
         .group_by(bucket)
@@ -235,15 +272,31 @@ def _from_rollup(conn: sa.Connection, machine_id: str, low: int, high: int, widt
 
 
 def _rollup_point(row: Any, values: dict[str, float]) -> dict[str, Any]:
-    _bucket, count, minute_sum, offset_sum, probability, rank = row
+    _bucket, count, minute_sum, offset_sum, probability, rank, rul_n, rul, low, high, score = row
     mean_ts = (int(minute_sum) + int(offset_sum)) // int(count)
-    return _point(mean_ts, values, probability, _RANK_STATUS[int(rank)])
+    ruls = (None, None, None) if not rul_n else (float(s) / int(rul_n) for s in (rul, low, high))
+    return _point(mean_ts, values, probability, _RANK_STATUS[int(rank)], (*ruls, score))
 
 
-def _point(ts_ms: int, values: dict[str, float], probability: Any, status: str) -> dict[str, Any]:
+def _model_columns() -> tuple[sa.ColumnElement[Any], ...]:
+    """A row's model outputs a point carries, in _point's order."""
+    p = predictions.c
+    return p.rul, p.rul_low, p.rul_high, p.anomaly_score
+
+
+def _point(ts_ms: int, values: dict[str, float], probability: Any, status: str, model: Sequence[Any]) -> dict[str, Any]:
+    rul, low, high, score = model
     return {
         "ts": ms_to_ts(ts_ms),
         "values": values,
-        "failure_probability": None if probability is None else float(probability),
+        "failure_probability": _float(probability),
         "status": status,
+        "rul": _float(rul),
+        "rul_low": _float(low),
+        "rul_high": _float(high),
+        "anomaly_score": _float(score),
     }
+
+
+def _float(number: Any) -> float | None:
+    return None if number is None else float(number)
