@@ -2,7 +2,9 @@
 
 An alert message names the machine, the kind (predicted or detected), the failure mode,
 the probability, the readings that matter for that mode, the model's explanation when the
-prediction carries one, the time and a link to the machine in the dashboard. Mode names,
+prediction carries one, the time and a link to the machine in the dashboard. A `rul` alert
+says how much life is left (with its interval) under which horizon; an `anomaly` alert gives
+the score against its threshold and says what it is: no failure label, a deviation from normal. Mode names,
 field labels and units, and which readings matter for a mode come from the machine's profile
 (its physics rules name the fields, or the derived features whose expressions name them).
 """
@@ -15,6 +17,7 @@ from typing import Any
 from contract import Alert
 from contract.expressions import Expression, ExpressionError, parse_expression
 from telegram_bot.text import (
+    ANOMALY_MEANING,
     CLEARED_ICON,
     KIND_ICONS,
     MAX_TEXT,
@@ -23,11 +26,16 @@ from telegram_bot.text import (
     clip,
     esc,
     kind_title,
+    life,
+    life_interval,
     machine_link,
     mode_text,
     numeric_fields,
     percent,
     reading_values,
+    rul_horizon,
+    rul_unit,
+    score,
     when,
 )
 
@@ -46,19 +54,57 @@ def alert_message(
 
 
 def _opened_lines(alert: Alert, prediction: Mapping[str, Any] | None, profile: Profile) -> list[str]:
-    mode = _upper_first(mode_text(alert.predicted_mode, profile))
-    lines = [
-        f"{KIND_ICONS.get(alert.kind, '🟠')} <b>{kind_title(alert.kind)}</b> on <b>{esc(alert.machine_id)}</b>",
-        f"{mode}, probability {percent(alert.failure_probability)}",
-    ]
+    if alert.kind == "rul":
+        lines = _rul_lines(alert, prediction, profile)
+    elif alert.kind == "anomaly":
+        lines = _anomaly_lines(alert, prediction)
+    else:
+        mode = _upper_first(mode_text(alert.predicted_mode, profile))
+        lines = [
+            f"{KIND_ICONS.get(alert.kind, '🟠')} <b>{kind_title(alert.kind)}</b> on <b>{esc(alert.machine_id)}</b>",
+            f"{mode}, probability {percent(alert.failure_probability)}",
+        ]
+        if prediction is not None:
+            readings = readings_that_matter(prediction, alert.predicted_mode, profile)
+            if readings:
+                lines.append("Readings: " + ", ".join(readings))
     if prediction is not None:
-        readings = readings_that_matter(prediction, alert.predicted_mode, profile)
-        if readings:
-            lines.append("Readings: " + ", ".join(readings))
         lines.extend(f"Why: {esc(line)}" for line in explanation_lines(prediction.get("explanation")))
     lines.append(f"Opened {when(alert.opened_at)}")
     lines.append(f"Acknowledge: <code>/ack {esc(alert.alert_id)}</code>")
     return lines
+
+
+def _rul_lines(alert: Alert, prediction: Mapping[str, Any] | None, profile: Profile) -> list[str]:
+    """A machine entered its remaining-life horizon: how much life is left, with its interval."""
+    source = prediction or {}
+    unit = rul_unit(alert.to_dict(), profile) or rul_unit(source, profile)
+    rul = alert.rul if alert.rul is not None else source.get("rul")
+    horizon = rul_horizon(source, profile)
+    name = _profile_name(profile)
+    lines = [
+        f"{KIND_ICONS['rul']} <b>{esc(alert.machine_id)}</b> entered its horizon: "
+        f"~{life(rul, unit)} left{life_interval(source.get('rul_low'), source.get('rul_high'))}",
+    ]
+    if horizon is not None:
+        lines.append(f"{kind_title('rul')}: remaining useful life under {life(horizon, unit)}{name}")
+    return lines
+
+
+def _anomaly_lines(alert: Alert, prediction: Mapping[str, Any] | None) -> list[str]:
+    """An anomaly detector's alarm, said for what it is: no failure label, a deviation from normal."""
+    source = prediction or {}
+    value = alert.anomaly_score if alert.anomaly_score is not None else source.get("anomaly_score")
+    limit = alert.anomaly_threshold if alert.anomaly_threshold is not None else source.get("anomaly_threshold")
+    return [
+        f"{KIND_ICONS['anomaly']} <b>Anomaly</b> on <b>{esc(alert.machine_id)}</b>: "
+        f"score {score(value)} above threshold {score(limit)} — {ANOMALY_MEANING}",
+    ]
+
+
+def _profile_name(profile: Profile) -> str:
+    name = profile.get("name") if profile else None
+    return f" ({esc(name)})" if isinstance(name, str) and name else ""
 
 
 def _upper_first(text: str) -> str:
@@ -66,9 +112,13 @@ def _upper_first(text: str) -> str:
 
 
 def _cleared_lines(alert: Alert, profile: Profile) -> list[str]:
+    if alert.kind in ("rul", "anomaly"):
+        what = f"{kind_title(alert.kind)} is over: back to normal"
+    else:
+        what = f"{kind_title(alert.kind)} ({mode_text(alert.predicted_mode, profile)}) is back to normal"
     return [
         f"{CLEARED_ICON} <b>Cleared</b> on <b>{esc(alert.machine_id)}</b>",
-        f"{kind_title(alert.kind)} ({mode_text(alert.predicted_mode, profile)}) is back to normal",
+        what,
         f"Opened {when(alert.opened_at)}, cleared {when(alert.cleared_at)}",
     ]
 
@@ -213,6 +263,14 @@ def _digest_line(alert: Alert) -> str:
         return f"{CLEARED_ICON} {machine} {alert.kind} {mode} cleared {cleared}"
     icon = KIND_ICONS.get(alert.kind, "🟠")
     return (
-        f"{icon} {machine} {alert.kind} {mode} {percent(alert.failure_probability)} "
+        f"{icon} {machine} {alert.kind} {_digest_figure(alert, mode)} "
         f"{when(alert.opened_at, with_date=False)} <code>{esc(clip(alert.alert_id, 64))}</code>"
     )
+
+
+def _digest_figure(alert: Alert, mode: str) -> str:
+    if alert.kind == "rul":
+        return f"~{life(alert.rul, clip(alert.rul_unit or '', 16))} left"
+    if alert.kind == "anomaly":
+        return f"score {score(alert.anomaly_score)} &gt; {score(alert.anomaly_threshold)}"
+    return f"{mode} {percent(alert.failure_probability)}"
