@@ -89,14 +89,8 @@ def add_to_rollup(conn: sa.Connection, new_rows: Sequence[dict[str, Any]]) -> No
         if probability is not None and (acc["max_probability"] is None or probability > acc["max_probability"]):
             acc["max_probability"] = probability
         acc["max_rank"] = max(acc["max_rank"], STATUS_RANK[row["status"]])
-        if row["rul"] is not None:
-            acc["rul_n"] += 1
-            acc["rul_sum"] += row["rul"]
-            acc["rul_low_sum"] += row["rul"] if row["rul_low"] is None else row["rul_low"]
-            acc["rul_high_sum"] += row["rul"] if row["rul_high"] is None else row["rul_high"]
-        score = row["anomaly_score"]
-        if score is not None and (acc["max_anomaly_score"] is None or score > acc["max_anomaly_score"]):
-            acc["max_anomaly_score"] = score
+        if row["rul"] is not None or row["anomaly_score"] is not None:
+            _add_model_outputs(acc, row)
         for name, value in row["values"].items():
             if type(value) is float or type(value) is int:  # validated finite by the contract; bool is not int here
                 total = sums.get((machine, minute, name))
@@ -105,18 +99,21 @@ def add_to_rollup(conn: sa.Connection, new_rows: Sequence[dict[str, Any]]) -> No
                 else:
                     total[0] += 1
                     total[1] += value
-    minute_rows = [tuple(m[c] for c in _MINUTE_COLUMNS) for _k, m in sorted(minutes.items())]
-    _upsert_many(conn, _MERGE_MINUTES, _MINUTE_COLUMNS, minute_rows)
+    # a classifier's minutes leave the model columns alone: its ingest costs what it did before them
+    ordered = [m for _k, m in sorted(minutes.items())]
+    plain = [tuple(m[c] for c in _MINUTE_COLUMNS) for m in ordered if "rul_n" not in m]
+    _upsert_many(conn, _MERGE_MINUTES, _MINUTE_COLUMNS, plain)
+    modelled = [tuple(m[c] for c in _MODEL_MINUTE_COLUMNS) for m in ordered if "rul_n" in m]
+    _upsert_many(conn, _MERGE_MODEL_MINUTES, _MODEL_MINUTE_COLUMNS, modelled)
     value_rows = [(machine, minute, name, n, total) for (machine, minute, name), (n, total) in sums.items()]
     _upsert_many(conn, _MERGE_VALUES, _VALUE_COLUMNS, value_rows)
 
 
 # Written as plain SQL, multi-row: SQLAlchemy's per-row parameter processing cost three times what
 # SQLite itself spends on these upserts. The statements are standard on SQLite and PostgreSQL.
-_MINUTE_COLUMNS = (
-    "machine_id", "minute_ms", "n", "sum_ts_offset", "max_probability", "max_rank",
-    "rul_n", "rul_sum", "rul_low_sum", "rul_high_sum", "max_anomaly_score",
-)  # fmt: skip
+_MINUTE_COLUMNS = ("machine_id", "minute_ms", "n", "sum_ts_offset", "max_probability", "max_rank")
+_MODEL_COLUMNS = ("rul_n", "rul_sum", "rul_low_sum", "rul_high_sum", "max_anomaly_score")
+_MODEL_MINUTE_COLUMNS = (*_MINUTE_COLUMNS, *_MODEL_COLUMNS)
 _VALUE_COLUMNS = ("machine_id", "minute_ms", "field", "n", "total")
 _MERGE_MINUTES = (
     "ON CONFLICT (machine_id, minute_ms) DO UPDATE SET "
@@ -127,7 +124,10 @@ _MERGE_MINUTES = (
     "OR excluded.max_probability > history_minutes.max_probability "
     "THEN excluded.max_probability ELSE history_minutes.max_probability END, "
     "max_rank = CASE WHEN excluded.max_rank > history_minutes.max_rank "
-    "THEN excluded.max_rank ELSE history_minutes.max_rank END, "
+    "THEN excluded.max_rank ELSE history_minutes.max_rank END"
+)
+_MERGE_MODEL_MINUTES = (
+    f"{_MERGE_MINUTES}, "
     "rul_n = history_minutes.rul_n + excluded.rul_n, "
     "rul_sum = history_minutes.rul_sum + excluded.rul_sum, "
     "rul_low_sum = history_minutes.rul_low_sum + excluded.rul_low_sum, "
@@ -144,7 +144,7 @@ _UPSERT_CHUNK = 1_000  # rows per statement: 11 columns stay far below SQLite's 
 
 
 def _upsert_many(conn: sa.Connection, merge: str, columns: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
-    table = history_minutes.name if columns is _MINUTE_COLUMNS else history_minute_values.name
+    table = history_minute_values.name if columns is _VALUE_COLUMNS else history_minutes.name
     for start in range(0, len(rows), _UPSERT_CHUNK):
         part = rows[start : start + _UPSERT_CHUNK]
         conn.exec_driver_sql(_upsert_sql(conn.dialect.paramstyle, table, columns, len(part), merge), _flat(part))
@@ -170,12 +170,22 @@ def _empty_minute(machine: str, minute: int) -> dict[str, Any]:
         "sum_ts_offset": 0,
         "max_probability": None,
         "max_rank": 0,
-        "rul_n": 0,
-        "rul_sum": 0.0,
-        "rul_low_sum": 0.0,
-        "rul_high_sum": 0.0,
-        "max_anomaly_score": None,
     }
+
+
+def _add_model_outputs(acc: dict[str, Any], row: dict[str, Any]) -> None:
+    """Fold a RUL model's or an anomaly detector's outputs into a minute (the model columns)."""
+    if "rul_n" not in acc:
+        acc.update(rul_n=0, rul_sum=0.0, rul_low_sum=0.0, rul_high_sum=0.0, max_anomaly_score=None)
+    rul = row["rul"]
+    if rul is not None:
+        acc["rul_n"] += 1
+        acc["rul_sum"] += rul
+        acc["rul_low_sum"] += rul if row["rul_low"] is None else row["rul_low"]
+        acc["rul_high_sum"] += rul if row["rul_high"] is None else row["rul_high"]
+    score = row["anomaly_score"]
+    if score is not None and (acc["max_anomaly_score"] is None or score > acc["max_anomaly_score"]):
+        acc["max_anomaly_score"] = score
 
 
 def prune_rollup(conn: sa.Connection, cutoff_ms: int) -> None:

@@ -196,3 +196,21 @@ def test_a_machine_whose_windows_warm_up_is_unscored_with_its_kind_and_no_figure
     assert (bucket["status"], bucket["rul"], bucket["rul_low"]) == ("normal", 90.0, 85.0)  # the mean of those with one
     latest = client.get("/api/machines/engine-6").json["latest"]
     assert (latest["model_kind"], latest["rul"]) == ("rul", 90.0)
+
+
+def test_a_minute_scored_first_by_a_classifier_then_by_a_rul_model_keeps_both_in_the_rollup(api_app: Flask) -> None:
+    """A classifier's rows are written without the model columns; a later RUL row of the same minute adds them."""
+    hour = test_now().replace(minute=0, second=0) - timedelta(hours=3)
+    classifier = [
+        prediction("engine-7", f"r{k}", iso(hour + timedelta(minutes=k, seconds=10)), failure_probability=0.2)
+        for k in range(120)
+    ]
+    feed(api_app, predictions=classifier)
+    feed(api_app, predictions=[rul_prediction("engine-7", k, iso(hour + timedelta(minutes=k, seconds=40)), 90.0 - k)
+                               for k in range(60)])  # fmt: skip
+    since = iso(hour)
+    points = api_app.test_client().get(f"/api/machines/engine-7/history?since={since}&limit=2").json["points"]
+    assert len(points) == 2  # hour-wide buckets from the rollup
+    assert [p["rul"] for p in points] == [60.5, None]  # the first hour's RUL readings only
+    assert [p["rul_low"] for p in points] == [55.5, None]
+    assert [p["failure_probability"] for p in points] == [0.2, 0.2]
