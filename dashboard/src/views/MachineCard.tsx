@@ -5,7 +5,7 @@ import { useProfile } from '../live/profiles';
 import { formatNumber, formatPercent, formatTime } from '../state/format';
 import type { Prediction, Profile } from '../api/client';
 import type { ModelKind } from '../state/modelKind';
-import { formatScore, modelBadge, modelKindOf, rulInterval, rulSpec, rulText } from '../state/modelKind';
+import { formatRul, formatScore, modelBadge, modelKindOf, rulInterval, rulSpec, rulText } from '../state/modelKind';
 import { numericFields } from '../state/profiles';
 import type { MachineLive } from '../state/live';
 import { href } from '../state/routes';
@@ -28,7 +28,8 @@ function CardVerdict({ kind, profile, latest, threshold }: { kind: ModelKind; pr
   let testId: string;
   if (kind === 'rul') {
     const { unit, horizon } = rulSpec(profile, latest);
-    [value, what, limit, testId] = [rulText(latest?.rul, unit), `remaining life ${rulInterval(latest?.rul_low, latest?.rul_high)}`, `horizon ${rulText(horizon, unit)}`, 'card-rul'];
+    const left = unit ? `${unit} left` : 'left';
+    [value, what, limit, testId] = [formatRul(latest?.rul), `${left} ${rulInterval(latest?.rul_low, latest?.rul_high)}`, `horizon ${rulText(horizon, unit)}`, 'card-rul'];
   } else if (kind === 'anomaly') {
     [value, what, limit, testId] = [formatScore(latest?.anomaly_score), 'anomaly score', `threshold ${formatScore(latest?.anomaly_threshold)}`, 'card-anomaly'];
   } else {
@@ -89,10 +90,19 @@ export const MachineCard = memo(function MachineCard({ machine }: { machine: Mac
         })}
       </dl>
       <div className="card-foot">
-        <span>{online ? 'Last reading' : 'Last seen'} {formatTime(latest?.ts ?? machine.lastSeen)}</span>
-        {badge && (
-          <span className={`badge badge-${badge.tone}`} data-testid="card-model-badge" data-tone={badge.tone}>
+        {/* the model's badge takes the place of the reading's time (a card has room for one of them and the alerts) */}
+        {badge ? (
+          <span
+            className={`badge badge-${badge.tone}`}
+            data-testid="card-model-badge"
+            data-tone={badge.tone}
+            title={`${online ? 'last reading' : 'last seen'} ${formatTime(latest?.ts ?? machine.lastSeen)}`}
+          >
             {badge.text}
+          </span>
+        ) : (
+          <span>
+            {online ? 'Last reading' : 'Last seen'} {formatTime(latest?.ts ?? machine.lastSeen)}
           </span>
         )}
         {openAlerts.length > 0 && (

@@ -130,7 +130,7 @@ function AnomalyChart({ xs, score, threshold, windowMs }: { xs: number[]; score:
   const flagged = marks.filter((m) => m !== null).length;
   return (
     <Chart
-      title="Anomaly score (no failure labels: a deviation from normal)"
+      title="Anomaly score (a deviation from normal; no failure labels)"
       data={data}
       series={series}
       xWindowMs={windowMs}

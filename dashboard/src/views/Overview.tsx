@@ -98,15 +98,17 @@ const AttentionRow = memo(function AttentionRow({ machine }: { machine: MachineL
       <a href={href.machine(machine.id)} className="attention-link">
         <span className="attention-id">{machine.id}</span>
         <StatusPill status={machine.status} online={machine.online} kind={kind} />
-        {badge ? (
-          <span className={`attention-probability badge badge-${badge.tone}`} data-testid="attention-model-badge">
-            {badge.text}
-          </span>
-        ) : (
-          <span className="attention-probability" title="failure probability">
-            {kind === 'classifier' ? formatPercent(machine.latest?.failure_probability) : ''}
-          </span>
-        )}
+        <span className="attention-probability" title={kind === 'classifier' ? 'failure probability' : undefined}>
+          {badge ? (
+            <span className={`badge badge-${badge.tone}`} data-testid="attention-model-badge">
+              {badge.text}
+            </span>
+          ) : kind === 'classifier' ? (
+            formatPercent(machine.latest?.failure_probability)
+          ) : (
+            ''
+          )}
+        </span>
         <span className="attention-alerts">{alerts > 0 ? `${alerts} open alert${alerts > 1 ? 's' : ''}` : ''}</span>
         <span className="attention-seen">
           {machine.online ? 'last reading' : 'last seen'} {formatTime(machine.lastSeen)}
