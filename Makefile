@@ -55,6 +55,7 @@ broker-init: venv
 
 model: venv
 	@test -f $(FOREWARN_VAR_DIR)/models/current || $(BIN)/python -m training
+	@test -f $(FOREWARN_VAR_DIR)/models/current-turbofan || $(BIN)/python -m training install-shipped
 
 dashboard:
 	@./scripts/build-dashboard.sh

@@ -4,6 +4,7 @@
     python -m bench --only echo,worker    # some designs: echo, seed, worker, workers2
     python -m bench --backlog 20000 --no-api --models-dir var/models
     python -m bench fleet                 # machines at 1 Hz through the whole stack (make bench-fleet)
+    python -m bench kinds                 # the worker's throughput per model kind (classifier, rul, anomaly)
 
 Starts its own Mosquitto from the project's config (TLS, QoS 1) on a free port, trains a
 model into a temporary folder (unless --models-dir), prints the table and the targets,
@@ -51,6 +52,7 @@ def _parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--models-dir", type=Path, help="serve this model folder instead of training one")
     parser.add_argument("--no-api", action="store_true", help="skip the API benchmark")
     parser.add_argument("--no-connect", action="store_true", help="skip the login-cost benchmark")
+    parser.add_argument("--no-kinds", action="store_true", help="skip the throughput per model kind")
     parser.add_argument("--json", type=Path, default=RESULTS, help="where to write the results")
     parser.add_argument("--budget", type=float, default=290.0, help="seconds for everything (the API part adapts)")
     args = parser.parse_args(argv)
@@ -112,6 +114,16 @@ def _run(ctx: scenarios.Context, chosen: list[str]) -> dict[str, dict[str, Any]]
     return results
 
 
+def _kinds_section(folder: Path, models_dir: Path) -> dict[str, Any]:
+    """Issue 16: the worker's throughput per model kind, printed as its own table."""
+    from bench.kinds import run_kinds, table
+
+    print("== worker throughput per model kind (classifier, rul, anomaly) ...", flush=True)
+    results = run_kinds(folder / "kinds", classifier_dir=models_dir)
+    print(table(results), flush=True)
+    return results
+
+
 def _connect_section() -> dict[str, Any]:
     """bench/bench_connect.py: the broker's CPU per login for a few password-hash settings."""
     print("\n== broker logins: python -m bench.bench_connect", flush=True)
@@ -161,12 +173,17 @@ def main(argv: list[str] | None = None) -> int:
         from bench.fleet.run import main as fleet
 
         return fleet(argv[1:])
+    if argv[:1] == ["kinds"]:  # python -m bench kinds: classifier, rul and anomaly side by side
+        from bench.kinds import main as kinds
+
+        return kinds(argv[1:])
     args = _parse(argv)
     started = time.monotonic()
     load_before = os.getloadavg()
     folder = Path(tempfile.mkdtemp(prefix="forewarn-bench-"))
     try:
         models_dir = _model(args, folder)
+        per_kind = None if args.no_kinds else _kinds_section(folder, models_dir)
         with LocalBroker.create() as broker:
             ctx = _context(broker, models_dir, folder, args)
             try:
@@ -201,6 +218,8 @@ def main(argv: list[str] | None = None) -> int:
         "ratios": ratio,
         "targets": checks,
     }
+    if per_kind is not None:
+        output["kinds"] = per_kind
     if not args.no_connect:
         output["connect"] = _connect_section()
     if not args.no_api:

@@ -33,12 +33,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
+import yaml
 
 from bench.harness import Services, StatusWatcher, service_env
 from broker.local import LocalBroker, free_port
 from common.mqtt import MqttSettings, connect_client, create_client
 from common.settings import run_cli
 from contract import Prediction
+from contract.registry import bind_machine
 from tests.support.gateways import gateway, gateway_env
 from tests.support.modbus_device import ModbusDevice
 from tests.support.opcua_device import OpcUaDevice
@@ -46,38 +48,30 @@ from tests.support.sparkplug_edge import MILL_METRICS, EdgeMessages, EdgeNode
 from tests.support.stack import REPO_ROOT
 
 PROTOCOLS = ("opcua", "modbus", "sparkplug")
-OPCUA_MAP = """\
-profile: ai4i-mill
-interval_s: {interval}
-sampling_interval_ms: 0
-fields:
-  air_temp_k: {{node: "ns=2;s=Mill.AirTemp", offset: 273.15}}
-  process_temp_k: {{node: "ns=2;s=Mill.ProcessTemp", offset: 273.15}}
-  rotational_speed_rpm: {{node: "ns=2;s=Mill.Speed"}}
-  torque_nm: {{node: "ns=2;s=Mill.Torque"}}
-  tool_wear_min: {{node: "ns=2;s=Mill.ToolWear"}}
-  type: {{node: "ns=2;s=Mill.Type"}}
-"""
-MODBUS_MAP = """\
-profile: ai4i-mill
-interval_s: {interval}
-constants: {{type: M}}
-fields:
-  air_temp_k: {{table: holding, address: 0, scale: 0.1}}
-  process_temp_k: {{table: holding, address: 1, scale: 0.1}}
-  rotational_speed_rpm: {{table: holding, address: 2}}
-  torque_nm: {{table: holding, address: 10, type: float32}}
-  tool_wear_min: {{table: input, address: 0}}
-"""
-SPARKPLUG_MAP = """\
-group: {group}
-host_id: {host}
-machines:
-  - {{machine: {machine}, profile: ai4i-mill, edge_node: {edge}, device: mill,
-      fields: {{air_temp_k: {{metric: Air/Temp}}, process_temp_k: {{metric: Process/Temp}},
-        rotational_speed_rpm: {{metric: Spindle/Speed}}, torque_nm: {{metric: Spindle/Torque}},
-        tool_wear_min: {{metric: Tool/Wear}}, type: {{metric: Product/Type}}}}}}
-"""
+# The mappings are data (bench/maps/): the bench only sets each phase's interval and unique names.
+MAPS_DIR = Path(__file__).parent / "maps"
+
+
+def _write_map(path: Path, name: str, **overrides: object) -> None:
+    """bench/maps/<name>.yaml with top-level keys replaced by `overrides`, written to `path`."""
+    mapping = yaml.safe_load((MAPS_DIR / f"{name}.yaml").read_text(encoding="utf-8"))
+    mapping.update(overrides)
+    path.write_text(yaml.safe_dump(mapping, sort_keys=False), encoding="utf-8")
+
+
+def _timed_field() -> str:
+    """The profile field the devices' torque lands in (the value the latency phase changes)."""
+    fields = yaml.safe_load((MAPS_DIR / "mill-opcua.yaml").read_text(encoding="utf-8"))["fields"]
+    return next(str(name) for name, spec in fields.items() if spec["node"] == "ns=2;s=Mill.Torque")
+
+
+def _sparkplug_map(path: Path, *, group: str, host: str, machine: str, edge: str) -> str:
+    """Writes the edge node's mapping under these names; returns the machine's profile."""
+    mapping = yaml.safe_load((MAPS_DIR / "mill-sparkplug.yaml").read_text(encoding="utf-8"))
+    mapping.update(group=group, host_id=host)
+    mapping["machines"][0].update(machine=machine, edge_node=edge)
+    path.write_text(yaml.safe_dump(mapping, sort_keys=False), encoding="utf-8")
+    return str(mapping["machines"][0]["profile"])
 
 
 @dataclass
@@ -157,7 +151,8 @@ def _stepped(arrivals: Arrivals, offer: Callable[[float], None], seconds: float)
 
 def _latency(arrivals: Arrivals, change: Callable[[float], None], changes: int, result: Result) -> None:
     arrivals.keep_payloads = True
-    _warm_up(arrivals, change)
+    field = _timed_field()
+    _warm_up(arrivals, change, field)
     changed: dict[float, float] = {}
     for index in range(changes):
         value = _torque(index + 1)
@@ -167,7 +162,7 @@ def _latency(arrivals: Arrivals, change: Callable[[float], None], changes: int, 
     time.sleep(3)
     first: dict[float, float] = {}
     for at, payload in arrivals.payloads:
-        torque = Prediction.from_json(payload).values["torque_nm"]
+        torque = Prediction.from_json(payload).values[field]
         if torque in changed and torque not in first and at >= changed[torque]:
             first[torque] = at
     delays = sorted((first[v] - changed[v]) * 1000 for v in first)
@@ -178,13 +173,13 @@ def _latency(arrivals: Arrivals, change: Callable[[float], None], changes: int, 
         result.max_ms = delays[-1]
 
 
-def _warm_up(arrivals: Arrivals, change: Callable[[float], None], timeout: float = 60.0) -> None:
+def _warm_up(arrivals: Arrivals, change: Callable[[float], None], field: str, timeout: float = 60.0) -> None:
     """Change the value until a prediction carries it: the gateway, its device and the worker are all up."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         change(29.0)
         time.sleep(0.5)
-        if any(Prediction.from_json(p).values["torque_nm"] == 29.0 for _, p in list(arrivals.payloads)):
+        if any(Prediction.from_json(p).values[field] == 29.0 for _, p in list(arrivals.payloads)):
             return
     raise RuntimeError("no prediction within a minute of starting the gateway")
 
@@ -198,7 +193,7 @@ def _device(
     map_file = tmp / f"{machine}.yaml"
     if protocol == "opcua":
         with OpcUaDevice(free_port()) as plc:
-            map_file.write_text(OPCUA_MAP.format(interval=interval))
+            _write_map(map_file, "mill-opcua", interval_s=interval)
             env = gateway_env(broker, machine, broker.add_user(machine, "sensor"), tmp)
             args = ["opcua", "--machine", machine, "--endpoint", plc.endpoint, "--map", str(map_file)]
             yield args, env, machine, lambda v: plc.set("Torque", v), lambda _rate: None
@@ -209,7 +204,7 @@ def _device(
         drive.set("holding", 10, "float32", 40.0)
         drive.set("input", 0, "uint16", 10)
         with drive:
-            map_file.write_text(MODBUS_MAP.format(interval=interval))
+            _write_map(map_file, "mill-modbus", interval_s=interval)
             env = gateway_env(broker, machine, broker.add_user(machine, "sensor"), tmp)
             args = [
                 "modbus",
@@ -226,7 +221,9 @@ def _device(
     else:
         suffix = uuid.uuid4().hex[:6]
         group, host, edge_id = f"g-{suffix}", f"spb-{suffix}", f"edge-{suffix}"
-        map_file.write_text(SPARKPLUG_MAP.format(group=group, host=host, machine=machine, edge=edge_id))
+        profile = _sparkplug_map(map_file, group=group, host=host, machine=machine, edge=edge_id)
+        # The operator binds the machines a host publishes for (`python -m broker bind`).
+        bind_machine(broker.registry_dir, machine, profile)
         env = gateway_env(broker, host, broker.add_user(host, "sparkplug-host"), tmp)
         node = EdgeNode(
             broker.settings(edge_id, broker.add_user(edge_id, "sparkplug-node")),

@@ -47,7 +47,11 @@ STACK_USERS = {
     "slave1": "sensor",
     "slave2": "sensor",
     "sim-1": "sensor",
+    "turbofan-1": "sensor",
+    "turbofan-2": "sensor",
 }
+# Stack sensors of another profile than the default (bound by `init` when they have no binding).
+STACK_PROFILES = {"turbofan-1": "turbofan", "turbofan-2": "turbofan"}
 LOOPBACK = ("localhost", "127.0.0.1", "::1")
 
 
@@ -185,6 +189,10 @@ def _init(cfg: broker_config.BrokerConfig, accounts: Accounts) -> int:
             _save_password(cfg.secrets_dir, name, accounts.add(name, role, change_role=True))
             print(f"created user {name} ({role})")
     sensors = [name for name, role in accounts.users().items() if role == "sensor"]
+    for name, profile_id in STACK_PROFILES.items():
+        if name in sensors:
+            for bound in bindings.bind_unbound(cfg.registry_dir, [name], profile_id):
+                print(f"machine {bound} bound to profile {profile_id}")
     for name in bindings.bind_unbound(cfg.registry_dir, sensors, cfg.default_profile):
         print(f"machine {name} bound to profile {cfg.default_profile}")
     return 0

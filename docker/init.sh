@@ -10,7 +10,7 @@
 #   - the API's write token, when there is none;
 #   - each service's own secrets in its own volume (service-secrets/<service>): its broker
 #     password(s), the CA certificate, and for the API and the bot the API's write token;
-#   - the model (python -m training) when there is none.
+#   - the model (python -m training) when there is none, and the shipped turbofan RUL model.
 #
 # Runs as the image's non-root user; every setting comes from the environment compose gives.
 set -eu
@@ -58,6 +58,8 @@ put "$service_secrets/telegram-bot" ca.crt telegram-bot.password api.token
 put "$service_secrets/publisher-slave1" ca.crt slave1.password
 put "$service_secrets/publisher-slave2" ca.crt slave2.password
 put "$service_secrets/simulator" ca.crt sim-1.password
+put "$service_secrets/publisher-turbofan-1" ca.crt turbofan-1.password
+put "$service_secrets/publisher-turbofan-2" ca.crt turbofan-2.password
 
 if [ -f "$models_dir/current" ]; then
     echo "model $(cat "$models_dir/current") in place"
@@ -65,4 +67,6 @@ else
     echo "no model yet: training one on the shipped data (a minute or two)"
     python -m training --models-dir "$models_dir"
 fi
+# The turbofan engines' RUL model ships in the tree (data/models): installed where none is.
+python -m training install-shipped --models-dir "$models_dir"
 echo "init done"

@@ -1,6 +1,9 @@
 """Alert rules: at most one open alert per machine and kind, cleared after calm.
 
-Pure state machine: feed it predictions, get the alert events to publish. Events
+Pure state machine: feed it predictions, get the alert events to publish. A classifier's
+`predictive` opens a `predicted` alert; a RUL model's opens a `rul` alert (the machine
+entered its horizon), an anomaly detector's an `anomaly` alert (its score crossed the
+threshold); a reported failure opens a `detected` one. Events
 published by other workers are fed back through `observe` so a group of workers
 sharing the load agrees on which alerts are open.
 """
@@ -13,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from contract import Alert, Prediction
 
 KIND_OF_STATUS = {"failure": "detected", "predictive": "predicted"}
-SEVERITY_OF_KIND = {"detected": "critical", "predicted": "warning"}
+SEVERITY_OF_KIND = {"detected": "critical", "predicted": "warning", "rul": "warning", "anomaly": "warning"}
 
 
 def alert_id_for(machine_id: str, kind: str, reading_id: str) -> str:
@@ -42,6 +45,8 @@ class AlertTracker:
         """
         machine = self._machines.setdefault(prediction.machine_id, _MachineAlerts())
         kind = KIND_OF_STATUS.get(prediction.status) or ("predicted" if early_warning else None)
+        if kind == "predicted" and prediction.model_kind != "classifier" and prediction.status == "predictive":
+            kind = prediction.model_kind  # "rul" or "anomaly"
         if kind is None:
             machine.calm_streak += 1
             return self._clear_if_calm(machine, prediction, now)
@@ -87,6 +92,10 @@ def _opened(prediction: Prediction, kind: str, now: str, early_warning: str | No
         predicted_mode=prediction.predicted_mode,
         message=_message(prediction, kind, early_warning),
         profile=prediction.profile,
+        rul=prediction.rul,
+        rul_unit=prediction.rul_unit,
+        anomaly_score=prediction.anomaly_score,
+        anomaly_threshold=prediction.anomaly_threshold,
     )
 
 
@@ -96,6 +105,18 @@ def _message(prediction: Prediction, kind: str, early_warning: str | None = None
     if kind == "predicted" and prediction.status in ("normal", "unscored") and early_warning:
         return f"{prediction.machine_id}: early warning, {early_warning}"
     mode = f" ({prediction.predicted_mode})" if prediction.predicted_mode else ""
+    if kind == "rul":
+        unit = prediction.rul_unit or ""
+        return (
+            f"{prediction.machine_id}: {prediction.rul:.0f} {unit} of useful life left "
+            f"(interval {prediction.rul_low:.0f}-{prediction.rul_high:.0f}), under the horizon of "
+            f"{prediction.rul_horizon:g} {unit}"
+        )
+    if kind == "anomaly":
+        return (
+            f"{prediction.machine_id}: anomaly score {prediction.anomaly_score:.4g} above its threshold "
+            f"{prediction.anomaly_threshold:.4g} (learned from normal behaviour, no failure labels)"
+        )
     if kind == "detected":
         described = prediction.failure_description or "failure"
         model = f"model probability {probability}" if scored else "no model for its profile yet"

@@ -8,6 +8,9 @@ model yet gives `unscored` predictions: the reading is kept and shown, never dro
 
 The models reach the core through two small protocols, `Scorer` and `Explains`: the
 worker serves model.scoring.ModelScorer and model.explain.Explainer, unit tests fakes.
+A profile served by a RUL or anomaly model has a SeriesServer instead
+(inference_worker/series.py): it keeps each machine's windows and says `rul` or
+`anomaly_score`; its predictions carry `model_kind` and no failure probability.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ from contract.registry import UnknownProfile
 from inference_worker.alerts import AlertTracker
 from inference_worker.early_warning import CounterForecaster, Forecast
 from inference_worker.quota import SensorQuota
+from inference_worker.series import SeriesOutcome, SeriesServer
 from model.engineering import FeatureSpec
 from model.scoring import ScoreBatch
 
@@ -61,7 +65,7 @@ class Explains(Protocol):
 
 
 ProfileLookup = Callable[[str], Profile]  # machine id -> profile; raises UnknownProfile
-ScorerLookup = Callable[[Profile], Scorer | None]  # profile -> its model in service, if any
+ScorerLookup = Callable[[Profile], Scorer | SeriesServer | None]  # profile -> its model in service, if any
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +138,8 @@ class _Valid:
     probability: float | None = None
     mode: str | None = None
     scorer: Scorer | None = None
+    server: SeriesServer | None = None  # a RUL or anomaly model scored it
+    outcome: SeriesOutcome | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -250,6 +256,11 @@ class BatchProcessor:
         scorer = self.scorers(group[0].profile)
         if scorer is None:
             return None
+        if isinstance(scorer, SeriesServer):
+            outcomes = scorer.score([v.machine_id for v in group], [v.reading for v in group])
+            for item, outcome in zip(group, outcomes, strict=True):
+                item.server, item.outcome = scorer, outcome
+            return None  # explained as it was scored
         raw = scorer.spec.raw_matrix([v.reading.values for v in group])
         scores = scorer.score(raw)
         for item, probability, mode in zip(
@@ -281,6 +292,10 @@ class BatchProcessor:
             explanations.update(zip(indices, found or [{} for _ in indices], strict=True))
         for i in wanted:
             explanation, warning = explanations[i], warnings[i]
+            if valid[i].outcome is not None:  # explained as it was scored
+                if warning is None:
+                    continue
+                explanation = dict(predictions[i].explanation or {})
             if warning is not None:
                 explanation["early_warning"] = warning.as_dict()
             predictions[i] = replace(predictions[i], explanation=explanation or None)
@@ -298,6 +313,8 @@ def _rows_in_group(valid: list[_Valid]) -> list[int]:
 
 
 def _prediction(item: _Valid, scored_at: str) -> Prediction:
+    if item.server is not None and item.outcome is not None:
+        return _series_prediction(item, item.server, item.outcome, scored_at)
     reading, scorer = item.reading, item.scorer
     probability = None if item.probability is None else round(item.probability, 4)
     threshold = scorer.threshold if scorer is not None else None
@@ -315,6 +332,36 @@ def _prediction(item: _Valid, scored_at: str) -> Prediction:
         values=reading.values,
         failure=reading.failure,
         failure_description=reading.failure_description,
+    )
+
+
+def _series_prediction(item: _Valid, server: SeriesServer, outcome: SeriesOutcome, scored_at: str) -> Prediction:
+    reading = item.reading
+    status = "failure" if reading.failure == 1 else outcome.status
+    rul = server.kind == "rul"
+    return Prediction(
+        reading_id=reading.reading_id,
+        machine_id=item.machine_id,
+        profile=item.profile_id,
+        ts=reading.ts,
+        scored_at=scored_at,
+        status=status,  # type: ignore[arg-type]
+        failure_probability=None,
+        predicted_mode=None,
+        model_version=server.version,
+        threshold=None,
+        values=reading.values,
+        failure=reading.failure,
+        failure_description=reading.failure_description,
+        explanation=outcome.explanation,
+        model_kind=server.kind,  # type: ignore[arg-type]
+        rul=outcome.rul,
+        rul_low=outcome.rul_low,
+        rul_high=outcome.rul_high,
+        rul_unit=server.unit if rul else None,
+        rul_horizon=server.horizon if rul else None,
+        anomaly_score=outcome.anomaly_score,
+        anomaly_threshold=None if rul else server.threshold,
     )
 
 

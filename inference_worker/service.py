@@ -23,6 +23,12 @@ other members get every reading from then on. The last worker online keeps its s
 instead: Mosquitto drops a shared subscription's messages while the group has no member,
 and a kept session is a member, so readings queue for it until it (or any worker) returns.
 A crash (SIGKILL) keeps the session too: the same id resumes it.
+
+Machines of windowed profiles (RUL, anomaly: per-machine rolling windows) are not scored
+from the share group: each has one owner among the workers online (ownership.py), which
+subscribes to its readings topic without sharing it (subscription identifier
+OWNED_SUBSCRIPTION); the copies the group deals of such a machine are acknowledged and
+dropped. So every reading of a windowed machine is scored, in order, by one worker.
 """
 
 from __future__ import annotations
@@ -41,7 +47,7 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
 from common.mqtt import OUTPUT_SUFFIX, connect_client, create_client, publish_status
-from contract import Alert, Channel, Status, utc_now_iso
+from contract import Alert, Channel, Status, Topics, utc_now_iso
 from contract.registry import Registry
 from inference_worker.alerts import AlertTracker
 from inference_worker.config import WorkerConfig
@@ -50,6 +56,7 @@ from inference_worker.ledger import AckLedger
 from inference_worker.metrics import LogSampler, WorkerMetrics
 from inference_worker.models import ModelShelf
 from inference_worker.network import Link, wait
+from inference_worker.ownership import Ownership, routed
 from inference_worker.paho_tables import install as install_paho_tables
 from inference_worker.peers import Peers
 from inference_worker.quota import SensorQuota
@@ -69,6 +76,8 @@ STOP_STEP_S = 5.0  # on stop: for our own status to come back, for the UNSUBACK
 STEP_WAIT_S = 0.05  # select() timeout while stopping
 REJECTION_LOG_EVERY_S = 10.0  # per topic and reason: a flood of rejections is one line, with its count
 _ALERTS_SUFFIX = f"/{Channel.ALERTS.value}"  # peers' alerts arrive on the readings' connection
+OWNED_SUBSCRIPTION = 2  # MQTT 5 subscription identifier of an owned machine's readings (see ownership.py)
+ROUTE_EVERY_S = 0.25  # how often the owned machines are checked against the registry and the peers
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +137,10 @@ class Worker:
         self._echoes: set[bytes] = set()  # our own status messages the broker sent back to us
         self._connections = 0  # input sessions made: a reconnect while stopping re-subscribes
         self._unsubscribed: bool | None = None  # the UNSUBACK of the share group: None before it
+        self._group_unsubscribe: int | None = None  # its message id
+        self.ownership = Ownership(config.instance)
+        self._routed: frozenset[str] = frozenset()  # machines of windowed profiles (scored by their owner)
+        self.routed_away = 0  # readings of routed machines the share group dealt us, dropped (the owner has them)
         self.left_group = False  # set when a stop ended the session (for tests and the log)
         if not config.mqtt.receive_maximum:  # FOREWARN_RECEIVE_MAXIMUM bounds the readings we hold
             self.config = config = replace(config, mqtt=replace(config.mqtt, receive_maximum=config.receive_maximum))
@@ -179,6 +192,7 @@ class Worker:
 
     def _announce_online(self) -> None:
         self._connections += 1
+        self._subscribe_owned(sorted(self.ownership.owned))  # a session lost with the broker lost them too
         publish_status(self.client, self._status_topic, "online")  # not an output: no ledger entry
 
     # -- paho callbacks (on the loop thread, from Link.read) -----------------------------
@@ -190,6 +204,10 @@ class Worker:
             return
         if self.topics.is_service_topic(topic):
             self._observe_status(topic, message)
+            return
+        if self._routed and not _owned_copy(message) and _machine_of(self.topics, topic) in self._routed:
+            self.routed_away += 1  # its owner gets its own copy
+            self._ack(message.mid, message.qos)
             return
         self.metrics.received += 1
         self._inbox.append(_Queued(Incoming(topic, bytes(message.payload)), message.mid, message.qos))
@@ -215,9 +233,10 @@ class Worker:
         self._ack(message.mid, message.qos)
 
     def _on_unsubscribe(
-        self, _client: mqtt.Client, _userdata: object, _mid: int, reasons: list[ReasonCode], _props: object
+        self, _client: mqtt.Client, _userdata: object, mid: int, reasons: list[ReasonCode], _props: object
     ) -> None:
-        self._unsubscribed = not any(reason.is_failure for reason in reasons)
+        if mid == self._group_unsubscribe:  # not an owned machine's
+            self._unsubscribed = not any(reason.is_failure for reason in reasons)
 
     def _on_publish(
         self, _client: mqtt.Client, _userdata: object, mid: int, reason: ReasonCode, _props: object
@@ -252,9 +271,13 @@ class Worker:
     def _serve_until_stopped(self) -> None:
         next_stats = time.monotonic() + self.config.stats_interval_s
         next_model_check = time.monotonic() + self.config.model_poll_s
+        next_route = 0.0
         while not self._stop.is_set():
             self._step(IDLE_WAIT_S)
             now = time.monotonic()
+            if now >= next_route:
+                self._route(now)
+                next_route = now + ROUTE_EVERY_S
             if now >= next_stats:
                 log.info(
                     "%s acked=%d unconfirmed_batches=%d",
@@ -412,7 +435,7 @@ class Worker:
 
     def _leave_group(self) -> bool:
         """Unsubscribe, then score and acknowledge everything queued before that; True when done."""
-        self.client.unsubscribe(self.share_filter)
+        self._group_unsubscribe = self.client.unsubscribe(self.share_filter)[1]
         if not self._wait(lambda: self._unsubscribed is not None, STOP_STEP_S) or not self._unsubscribed:
             log.warning("the broker did not confirm the unsubscription: keeping the session")
             return False
@@ -480,6 +503,35 @@ class Worker:
         while not all(link.closed for link in self._links) and time.monotonic() < deadline:
             self._serve_network(STEP_WAIT_S)
 
+    def _route(self, now: float) -> None:
+        """Subscribe to the windowed machines this worker now owns, unsubscribe from those it handed over."""
+        profiles = self.registry.profiles()
+        machines = frozenset(
+            machine for machine, profile_id in self.registry.bindings().items()
+            if (profile := profiles.get(profile_id)) is not None and routed(profile)
+        )  # fmt: skip
+        self._routed = machines
+        if not self._input_link.connected:
+            return
+        subscribe, unsubscribe = self.ownership.plan(machines, self.peers.online(), now)
+        self._subscribe_owned(subscribe)
+        if unsubscribe:
+            self.client.unsubscribe([self.topics.readings(machine) for machine in unsubscribe])
+        if subscribe or unsubscribe:
+            log.info(
+                "windowed machines: now scoring %d (+%d, -%d)",
+                len(self.ownership.owned),
+                len(subscribe),
+                len(unsubscribe),
+            )
+
+    def _subscribe_owned(self, machines: list[str]) -> None:
+        if not machines:
+            return
+        properties = Properties(PacketTypes.SUBSCRIBE)  # type: ignore[no-untyped-call]
+        properties.SubscriptionIdentifier = OWNED_SUBSCRIPTION
+        self.client.subscribe([(self.topics.readings(machine), 1) for machine in machines], properties=properties)
+
     def _maybe_swap_model(self) -> None:
         """Hot swap, per profile: between two batches, so no reading is lost or scored twice.
 
@@ -487,3 +539,14 @@ class Worker:
         stays (inference_worker/models.py logs it once per version).
         """
         self.models.refresh()
+
+
+def _owned_copy(message: mqtt.MQTTMessage) -> bool:
+    """Whether the broker sent this message for an owned machine's subscription (not the share group's)."""
+    properties = message.properties
+    return OWNED_SUBSCRIPTION in (getattr(properties, "SubscriptionIdentifier", None) or ())
+
+
+@functools.lru_cache(maxsize=65536)
+def _machine_of(topics: Topics, topic: str) -> str | None:
+    return topics.machine_id_of(topic)

@@ -87,7 +87,10 @@ def kind_of_card(card: dict[str, Any]) -> str:
 
 
 def card_kind(models_dir: Path, profile_id: str | None = None, version: str | None = None) -> str:
-    """The kind of `version` (default: the current model of `profile_id`); ModelError when there is none."""
+    """The kind of `version` (default: the current model of `profile_id`); ModelError when there is none.
+
+    A `version` trained for another profile than `profile_id` is refused, naming both.
+    """
     version = version or current_version(models_dir, profile_id)
     if version is None:
         suffix = f" --profile {profile_id}" if profile_id not in (None, LEGACY_PROFILE) else ""
@@ -96,7 +99,11 @@ def card_kind(models_dir: Path, profile_id: str | None = None, version: str | No
         )
     if not _VERSION_PATTERN.fullmatch(version):
         raise ModelError(f"model version {version!r} is not 12 lowercase hex digits")
-    return kind_of_card(_read_card(models_dir / version / CARD_FILE, version))
+    card = _read_card(models_dir / version / CARD_FILE, version)
+    trained_for, asked = profile_of_card(card), profile_id or LEGACY_PROFILE
+    if trained_for != asked:
+        raise ModelError(f"model {version} is for profile {trained_for!r}, not {asked!r}; refusing to serve it")
+    return kind_of_card(card)
 
 
 class ModelError(Exception):

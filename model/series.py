@@ -86,6 +86,10 @@ class SeriesFeatures:
             return np.zeros((0, len(self.names))), np.array(applied, dtype=bool)
         return self._features(np.stack(windows), np.array(counts), np.stack(totals)), np.array(applied, dtype=bool)
 
+    def from_snapshots(self, windows: np.ndarray, counts: np.ndarray, every: np.ndarray) -> np.ndarray:
+        """Features of states copied reading by reading: windows, counts, totals (see :meth:`_features`)."""
+        return self._features(windows, counts, every)
+
     def _features(self, windows: np.ndarray, counts: np.ndarray, every: np.ndarray) -> np.ndarray:
         """From stacked windows (machines, fields, length), counts and totals (machines, rows, fields)."""
         sums = {size: every[:, 5 + i] for i, size in enumerate(self.spec.baselines)}

@@ -258,6 +258,10 @@ class MachineWindow:
         self.baselines = baselines
         # first, sum, weighted, low, high (see Totals), then one sum per baseline
         self.totals = np.zeros((5 + len(baselines), n_fields))
+        # Views of the totals' rows, so a push does not slice them again (the array is only ever
+        # written in place: reset and from_bytes assign into it).
+        self._rows = tuple(self.totals[:5])
+        self._baseline_rows = tuple((self.totals[row], size) for row, size in enumerate(baselines, start=5))
 
     @classmethod
     def for_spec(cls, spec: WindowSpec) -> MachineWindow:
@@ -268,7 +272,7 @@ class MachineWindow:
         if self.last_order is not None and not order > self.last_order:
             return False
         values = np.asarray(values, dtype=np.float64)
-        first, total, weighted, low, high = self.totals[:5]
+        first, total, weighted, low, high = self._rows  # views of self.totals, made once
         if self.count == 0:
             first[:], low[:], high[:] = values, values, values
         change = values - first
@@ -276,11 +280,12 @@ class MachineWindow:
         weighted += self.count * change
         np.minimum(low, values, out=low)
         np.maximum(high, values, out=high)
-        for row, size in enumerate(self.baselines, start=5):
+        for row, size in self._baseline_rows:
             if self.count < size:
-                self.totals[row] += values
-        self.buffer[:, :-1] = self.buffer[:, 1:]
-        self.buffer[:, -1] = values
+                np.add(row, values, out=row)
+        buffer = self.buffer
+        buffer[:, :-1] = buffer[:, 1:]
+        buffer[:, -1] = values
         self.count += 1
         self.last_order = float(order)
         return True

@@ -12,7 +12,7 @@ if [ -z "${FOREWARN_API_TOKEN:-}" ] && [ ! -s "$token_file" ]; then
   (umask 077; .venv/bin/python -c 'import secrets; print(secrets.token_urlsafe(32))' > "$token_file")
 fi
 [ -n "${FOREWARN_API_TOKEN:-}" ] || export FOREWARN_API_TOKEN_FILE="${FOREWARN_API_TOKEN_FILE:-$token_file}"
-procs="broker worker api slave1 slave2 sim1"
+procs="broker worker api slave1 slave2 sim1 turbofan1 turbofan2"
 if [ -n "${TELEGRAM_BOT_TOKEN:-}" ]; then
   procs="$procs bot"
 else

@@ -7,6 +7,7 @@ Usage:
     python -m training --profile turbofan --data data/cmapss/train_FD001.csv            # the profile's kind (rul)
     python -m training --profile turbofan --data data/cmapss/train_FD001.csv --kind anomaly
     python -m training evaluate [--profile P] FILE.csv [--models-dir DIR] [--version V] [--map ...] [--lead N]
+    python -m training install-shipped [--models-dir DIR]   # the models in data/models, where a profile has none
 
 --profile names a built-in profile (profiles/) or one added to the registry
 (FOREWARN_REGISTRY_DIR/profiles); --kind defaults to the profile's `model.kind`; --map maps
@@ -69,6 +70,23 @@ def _evaluate_parser(config: TrainingConfig) -> _Parser:
     return parser
 
 
+def _shipped_parser(config: TrainingConfig) -> _Parser:
+    parser = _Parser(prog="python -m training install-shipped", description="Install the shipped models.")
+    parser.add_argument("--models-dir", type=Path, default=config.models_dir, metavar="DIR")
+    return parser
+
+
+def _install_shipped(args: argparse.Namespace) -> int:
+    from training.shipped import install_shipped
+
+    installed = install_shipped(args.models_dir)
+    for profile_id, version in installed:
+        print(f"installed the shipped {profile_id} model {version} in {args.models_dir}")
+    if not installed:
+        print(f"every shipped model's profile already has a model in {args.models_dir}")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command; data, profile and model errors print one line and return 1."""
     args = list(sys.argv[1:] if argv is None else argv)
@@ -76,6 +94,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args[:1] == ["evaluate"]:
             return _evaluate(_evaluate_parser(config).parse_args(args[1:]), config)
+        if args[:1] == ["install-shipped"]:
+            return _install_shipped(_shipped_parser(config).parse_args(args[1:]))
         return _train(_train_parser(config).parse_args(args), config)
     except (DatasetError, DataError, ModelError, NotSeriesProfile) as exc:
         print(f"error: {exc}", file=sys.stderr)

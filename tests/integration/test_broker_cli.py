@@ -16,6 +16,7 @@ import pytest
 
 from broker.local import free_port
 from common.mqtt import MqttSettings, connect_client, create_client, wait_connected
+from contract.registry import read_bindings
 from tests.support.stack import REPO_ROOT
 
 
@@ -91,3 +92,13 @@ def test_a_sensor_is_bound_with_its_account_and_not_when_the_account_is_refused(
     assert not any(line.startswith("api\t") for line in _cli(env, "bindings").stdout.splitlines())
     assert _cli(env, "remove-user", "press-8").returncode == 0
     assert not any(line.startswith("press-8\t") for line in _cli(env, "bindings").stdout.splitlines())
+
+
+def test_init_binds_the_stacks_turbofan_engines_to_their_profile(running: tuple[dict[str, str], int]) -> None:
+    env, _port = running
+    bindings = read_bindings(Path(env["FOREWARN_VAR_DIR"]) / "registry")
+    assert {name: bindings[name] for name in ("turbofan-1", "turbofan-2", "slave1")} == {
+        "turbofan-1": "turbofan",
+        "turbofan-2": "turbofan",
+        "slave1": "ai4i-mill",
+    }

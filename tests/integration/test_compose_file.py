@@ -38,6 +38,8 @@ PROCFILE_TWINS = {
     "slave1": "publisher-slave1",
     "slave2": "publisher-slave2",
     "sim1": "simulator",
+    "turbofan1": "publisher-turbofan-1",
+    "turbofan2": "publisher-turbofan-2",
     "bot": "telegram-bot",
 }
 

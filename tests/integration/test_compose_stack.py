@@ -89,6 +89,8 @@ def test_each_service_gets_its_own_secrets_and_no_others(stack: LocalCompose) ->
         "publisher-slave1": {"ca.crt", "slave1.password"},
         "publisher-slave2": {"ca.crt", "slave2.password"},
         "simulator": {"ca.crt", "sim-1.password"},
+        "publisher-turbofan-1": {"ca.crt", "turbofan-1.password"},
+        "publisher-turbofan-2": {"ca.crt", "turbofan-2.password"},
     }
     found = {name: {p.name for p in volume(stack, name, "/secrets").iterdir()} for name in expected}
     assert len(workers) == 4

@@ -104,6 +104,7 @@ def _train_rul(
         "interval": interval.to_card(),
         "interval_method": "split-conformal per band of predicted RUL on out-of-fold residuals (true RUL)",
         "features": features.to_card(),
+        "reference": reference_card(matrix[histories.rul >= profile.rul_cap], "rows at or above the cap"),
         "model": "HistGradientBoostingRegressor",
         "hyperparameters": {**params.as_dict(), "seed": seed},
         "metrics": {"validation": validation},
@@ -140,6 +141,7 @@ def _train_anomaly(
         "normal_rows": detector.normal_rows,
         "score": "squared Mahalanobis distance from the normal rows (Ledoit-Wolf covariance)",
         "features": features.to_card(),
+        "reference": reference_card(matrix[normal], "the normal training rows"),
         "hyperparameters": {**params.as_dict(), "seed": seed},
         "metrics": {"validation": anomaly.detector_figures(histories, flagged, params)},
         "onnx": {"parity": checked.as_dict(), "libraries": _onnx_libraries()},
@@ -147,6 +149,22 @@ def _train_anomaly(
     buffer = io.BytesIO()
     np.savez(buffer, mean=scorer.mean, scale=scorer.scale, precision=scorer.precision)
     return card, onnx, {"source.npz": buffer.getvalue()}
+
+
+def reference_card(rows: np.ndarray, which: str) -> dict[str, Any]:
+    """Each feature's mean and sd over healthy rows: the worker explains a prediction by them.
+
+    A feature's contribution to a prediction is what the model's output loses when that
+    feature alone is set back to its healthy mean (inference_worker/series.py).
+    """
+    if len(rows) == 0:
+        raise DataError("no healthy rows to take the features' reference from")
+    return {
+        "rows": which,
+        "count": len(rows),
+        "mean": [round(float(v), 6) for v in rows.mean(axis=0)],
+        "sd": [round(float(v), 6) for v in rows.std(axis=0)],
+    }
 
 
 def _common_card(histories: Histories, profile: SeriesProfile, seed: int, seconds: float) -> dict[str, Any]:
