@@ -69,7 +69,8 @@ def _opened_lines(alert: Alert, prediction: Mapping[str, Any] | None, profile: P
             if readings:
                 lines.append("Readings: " + ", ".join(readings))
     if prediction is not None:
-        lines.extend(f"Why: {esc(line)}" for line in explanation_lines(prediction.get("explanation")))
+        why = explanation_lines(prediction.get("explanation"), kind=str(prediction.get("model_kind") or "classifier"))
+        lines.extend(f"Why: {esc(line)}" for line in why)
     lines.append(f"Opened {when(alert.opened_at)}")
     lines.append(f"Acknowledge: <code>/ack {esc(alert.alert_id)}</code>")
     return lines
@@ -194,13 +195,18 @@ def _mapping(value: object) -> Mapping[str, Any]:
     return value if isinstance(value, Mapping) else {}
 
 
-def explanation_lines(explanation: object, limit: int = 3) -> list[str]:
-    """Plain-text lines from a prediction's explanation, whatever shape it has (or none)."""
+def explanation_lines(explanation: object, limit: int = 3, kind: str = "classifier") -> list[str]:
+    """Plain-text lines from a prediction's explanation, whatever shape it has (or none).
+
+    A classifier's or a detector's contributions that raised its output are the reasons; a
+    RUL model's reasons are those that shortened the remaining life.
+    """
     if not isinstance(explanation, Mapping):
         return []
     lines = [text for text in map(_condition_text, _as_list(explanation.get("conditions"))) if text]
     if not lines:
-        lines = _pushed_up(explanation.get("contributions"))
+        contributions = explanation.get("contributions")
+        lines = _pushed_down(contributions) if kind == "rul" else _pushed_up(contributions)
     return lines[:limit]
 
 
@@ -220,14 +226,23 @@ def _condition_text(condition: object) -> str | None:
 
 def _pushed_up(contributions: object) -> list[str]:
     """'raised by load +0.31, wear +0.12' from {feature: contribution} or a list."""
-    pairs: list[tuple[str, float]] = []
+    top = sorted((pair for pair in _pairs(contributions) if pair[1] > 0), key=lambda pair: -pair[1])[:3]
+    return ["raised by " + ", ".join(f"{name} +{value:.2f}" for name, value in top)] if top else []
+
+
+def _pushed_down(contributions: object) -> list[str]:
+    """'shortened by t50_mean30 -21.5, ...': what took remaining life away."""
+    top = sorted((pair for pair in _pairs(contributions) if pair[1] < 0), key=lambda pair: pair[1])[:3]
+    return ["shortened by " + ", ".join(f"{name} {value:.1f}" for name, value in top)] if top else []
+
+
+def _pairs(contributions: object) -> list[tuple[str, float]]:
     if isinstance(contributions, Mapping):
         numbers = ((str(key), as_number(value)) for key, value in contributions.items())
-        pairs = [(key, number) for key, number in numbers if number is not None]
-    elif isinstance(contributions, list | tuple):
-        pairs = [pair for item in contributions if (pair := _feature_pair(item)) is not None]
-    top = sorted((pair for pair in pairs if pair[1] > 0), key=lambda pair: -pair[1])[:3]
-    return ["raised by " + ", ".join(f"{name} +{value:.2f}" for name, value in top)] if top else []
+        return [(key, number) for key, number in numbers if number is not None]
+    if isinstance(contributions, list | tuple):
+        return [pair for item in contributions if (pair := _feature_pair(item)) is not None]
+    return []
 
 
 def _feature_pair(item: object) -> tuple[str, float] | None:

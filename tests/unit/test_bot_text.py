@@ -381,3 +381,16 @@ def test_status_and_alerts_replies_say_what_each_kind_of_model_found():
     listed = _visible(alerts_reply(alerts))
     assert "engine-7 rul, entered its horizon, ~24 cycles left, since" in listed
     assert "pump-2 anomaly, anomaly, score 9.25 above 4, since" in listed
+
+
+def test_a_rul_alert_says_what_shortened_the_life_and_an_anomaly_alert_what_raised_the_score():
+    contributions = [
+        {"feature": "t50_mean30", "value": 1431.2, "healthy": 1405.1, "contribution": -21.5},
+        {"feature": "ps30_slopeall", "value": 0.02, "healthy": 0.0, "contribution": -4.25},
+        {"feature": "nc", "value": 9050.0, "healthy": 9040.0, "contribution": 2.0},
+    ]
+    explanation = {"text": "24 cycles of useful life left", "contributions": contributions}
+    alert = _alert(machine_id="engine-7", kind="rul", rul=24.4, rul_unit="cycles", failure_probability=None)
+    text = _visible(alert_message(alert, _engine(explanation=explanation), DASH, TURBOFAN))
+    assert "Why: shortened by t50_mean30 -21.5, ps30_slopeall -4.2" in text
+    assert explanation_lines(explanation, kind="anomaly") == ["raised by nc +2.00"]

@@ -122,7 +122,7 @@ export function ReadingDetails({ reading, profile }: { reading: Prediction; prof
       </dl>
       <h3 className="section-title">Explanation</h3>
       {explanation ? (
-        <ExplanationView explanation={explanation} profile={profile} />
+        <ExplanationView explanation={explanation} profile={profile} kind={reading.model_kind} />
       ) : (
         <p className="muted" data-testid="no-explanation">
           The model gave no explanation for this reading.
