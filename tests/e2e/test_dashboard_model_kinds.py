@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import csv
 import re
+import shutil
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -30,9 +31,11 @@ from broker.local import LocalBroker
 from common.mqtt import connect_client, create_client, wait_connected
 from contract import Alert, Prediction, Topics
 from contract.profiles import builtin_profiles
-from tests.support.e2e_stack import E2eStack, Sensor, new_machine_id, open_live, seconds_ago, wait_for
+from tests.e2e.conftest import _needed
+from tests.support.e2e_stack import E2eStack, Sensor, built_dashboard, new_machine_id, open_live, seconds_ago, wait_for
 from tests.support.mqtt import publish_and_wait
 from tests.support.stack import REPO_ROOT
+from training.shipped import install_shipped
 
 pytestmark = pytest.mark.e2e
 
@@ -292,3 +295,67 @@ def test_a_turbofan_engines_remaining_life_beside_a_mill_and_an_engines_anomaly_
     expect(page.get_by_test_id("chart-probability")).to_be_visible()
     expect(page.get_by_test_id("chart-rul")).to_have_count(0)
     expect(page.get_by_test_id("chart-anomaly")).to_have_count(0)
+
+
+@pytest.fixture(scope="module")
+def served_stack(models_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[E2eStack]:
+    """A stack of its own whose worker also serves the shipped turbofan RUL model (data/models/)."""
+    dist = _needed(built_dashboard)
+    models = tmp_path_factory.mktemp("served-models") / "models"
+    shutil.copytree(models_dir, models)  # the session's mill model, untouched for the other tests
+    assert [profile for profile, _version in install_shipped(models)] == [TURBOFAN.id]
+    with LocalBroker.create() as broker:
+        stack = E2eStack.start(broker, models, tmp_path_factory.mktemp("served-stack"), dist)
+        try:
+            yield stack
+        finally:
+            stack.destroy()
+
+
+def test_the_real_worker_serves_an_engines_remaining_life_and_the_dashboard_draws_it(
+    browser: Any, served_stack: E2eStack, screenshot: Screenshot
+) -> None:
+    """FD001 engine 1 replayed cycle by cycle by its own sensor, scored by the worker's RUL model."""
+    engine = new_machine_id("engine")
+    sensor = Sensor(served_stack.broker, engine, profile=TURBOFAN.id)
+    mapping = TURBOFAN.csv_columns
+    fields = {f.name for f in TURBOFAN.fields}
+    with FD001.open(newline="") as handle:
+        rows = [row for row in csv.DictReader(handle) if row["unit"] == "1"]
+    try:
+        for n, row in enumerate(rows):
+            values = {mapping.get(column, column): float(text) for column, text in row.items()}
+            sensor.send(
+                {"reading_id": f"{engine}-{n}", "ts": seconds_ago(1.2 * (len(rows) - n))}
+                | {name: value for name, value in values.items() if name in fields}
+            )
+        last = f"{engine}-{len(rows) - 1}"
+        latest = wait_for(
+            lambda: (
+                (m := served_stack.get(f"/api/machines/{engine}")).get("latest", {}).get("reading_id") == last and m
+            ),
+            timeout=60,
+            what="the worker's prediction of the engine's last cycle",
+        )
+    finally:
+        sensor.close()
+    prediction = latest["latest"]
+    assert prediction["model_kind"] == "rul"
+    assert prediction["rul"] < HORIZON  # engine 1 failed at its last cycle: under the horizon
+    assert prediction["rul_low"] <= prediction["rul"] <= prediction["rul_high"]
+    assert prediction["status"] == "predictive"
+    alerts = wait_for(lambda: served_stack.get(f"/api/alerts?machine={engine}")["alerts"], what="the rul alert")
+    assert [a["kind"] for a in alerts] == ["rul"]
+
+    context = browser.new_context(base_url=served_stack.base, viewport={"width": 1400, "height": 900})
+    page = context.new_page()
+    try:
+        page.goto(f"/#/machine/{engine}")
+        rul_chart = page.get_by_test_id("chart-rul")
+        expect(rul_chart).to_have_attribute("aria-label", re.compile(rf"latest {prediction['rul']:.0f} {UNIT} \("))
+        drawn = wait_drawn(rul_chart, band=300, limit=50)
+        assert drawn["marks"] == 0, drawn
+        expect(page.get_by_test_id("open-alerts").get_by_test_id("alert-kind")).to_have_text("End of life")
+        screenshot(page, "model-kinds-served-rul")
+    finally:
+        context.close()
