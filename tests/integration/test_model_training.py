@@ -126,7 +126,10 @@ def test_bad_csv_line_is_one_line_naming_file_and_line(tmp_path: Path) -> None:
 def test_missing_model_is_one_line(tmp_path: Path, sample_csv: Path) -> None:
     result = _cli("evaluate", str(sample_csv), var_dir=tmp_path)
     assert result.returncode == 1
-    assert result.stderr.strip() == f"error: no model in {tmp_path / 'models'}: run `python -m training`"
+    assert (
+        result.stderr.strip()
+        == f"error: no model for profile ai4i-mill in {tmp_path / 'models'}: run `python -m training`"
+    )
 
 
 def test_bad_argument_exits_2_with_one_line(tmp_path: Path) -> None:
