@@ -129,6 +129,8 @@ def test_a_machine_is_found_by_search_and_the_filter_survives_a_visit(fleet_page
 def test_the_status_filter_and_the_counts_narrow_the_grid(fleet_page: Page) -> None:
     page = fleet_page
     open_live(page)
+    # The counts arrive with the first snapshot: wait for them rather than read a page still loading.
+    expect(page.get_by_test_id("count-normal")).to_have_attribute("data-count", re.compile(r"^[1-9][0-9]*$"))
     normal = int(page.get_by_test_id("count-normal").get_attribute("data-count") or 0)
     assert normal > 0
     page.get_by_test_id("overview-status").select_option("normal")

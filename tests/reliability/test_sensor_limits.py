@@ -259,7 +259,9 @@ def test_s12_a_sensor_flooding_at_10000_per_s_is_rate_limited_and_another_is_sco
         steady_latency_max_ms=round(1000 * latencies[-1], 1),
     )
     assert flood_status == 0
-    assert flood.rate >= 0.5 * FLOOD_RATE, "the flood did not reach a flood's rate on this machine"
+    # The flood is offered at 10,000/s; a loaded CI machine's publisher may manage less. What the
+    # test needs is a flood far above the quota (its rate is reported above): at least 20 times it.
+    assert flood.rate >= 20 * int(QUOTA["FOREWARN_SENSOR_QUOTA_RATE"]), "the flood was no flood on this machine"
     assert stored_flood + refused == FLOOD_COUNT  # each one either scored or refused and counted
     assert stored_flood <= admitted_max
     assert refused >= FLOOD_COUNT - admitted_max
