@@ -7,11 +7,13 @@ a change here goes with a new migration (tests/integration/test_api_migrations.p
 - ``predictions``: one row per scored reading. A reading's values follow its machine's profile,
   so they are one JSON object (``values_json``, compact text) rather than a column per field:
   a new profile or field needs no migration. Primary key (machine_id, reading_id) makes
-  redelivery harmless. Timestamps are integer milliseconds since the epoch (``ts_ms``) so range
+  redelivery harmless. A remaining-useful-life or anomaly model's outputs have columns of their
+  own (null for a classifier's prediction). Timestamps are integer milliseconds since the epoch (``ts_ms``) so range
   scans, cursors and downsampling buckets are plain integer arithmetic on both engines.
 - ``alerts``: one row per alert id, updated when it clears or is acknowledged.
 - ``history_minutes`` and ``history_minute_values``: per machine and minute, the count, time
-  offsets, maximum probability and worst status, and per numeric field its count and sum, so a
+  offsets, maximum probability, worst status, the sums of remaining useful life (and its
+  interval) and the top anomaly score, and per numeric field its count and sum, so a
   long history window is bucketed from a few thousand rows instead of hundreds of thousands.
 - ``shadow_predictions``: a challenger model's prediction of a reading (issue 17: champion and
   challenger), one row per (machine, reading, model version); never alerts, read by
@@ -67,6 +69,16 @@ predictions = sa.Table(
     sa.Column("predicted_mode", sa.String(64)),
     sa.Column("model_version", sa.String(64)),
     sa.Column("threshold", sa.Float),
+    # what kind of model scored it; a rul model fills rul..rul_horizon, an anomaly detector the
+    # anomaly columns (revision 0003)
+    sa.Column("model_kind", sa.String(16), nullable=False, server_default="classifier"),
+    sa.Column("rul", sa.Float),
+    sa.Column("rul_low", sa.Float),
+    sa.Column("rul_high", sa.Float),
+    sa.Column("rul_unit", sa.String(32)),
+    sa.Column("rul_horizon", sa.Float),
+    sa.Column("anomaly_score", sa.Float),
+    sa.Column("anomaly_threshold", sa.Float),
     sa.Column("profile", sa.String(64), nullable=False),
     sa.Column("values_json", sa.Text, nullable=False),  # the reading's values: {"field": value, ...}
     sa.Column("failure", sa.SmallInteger),
@@ -116,6 +128,10 @@ alerts = sa.Table(
     sa.Column("failure_probability", sa.Float),  # null: a detected failure of a machine without a model
     sa.Column("predicted_mode", sa.String(64)),
     sa.Column("message", sa.Text, nullable=False),
+    sa.Column("rul", sa.Float),  # a `rul` alert: the remaining life when it opened
+    sa.Column("rul_unit", sa.String(32)),
+    sa.Column("anomaly_score", sa.Float),  # an `anomaly` alert: the score and the threshold it crossed
+    sa.Column("anomaly_threshold", sa.Float),
     sa.Column("cleared_at_ms", sa.BigInteger),
     sa.Column("acked_by", sa.String(64)),
     sa.Column("acked_at_ms", sa.BigInteger),
@@ -136,6 +152,12 @@ history_minutes = sa.Table(
     sa.Column("sum_ts_offset", sa.BigInteger, nullable=False),  # sum of ts_ms - minute_ms
     sa.Column("max_probability", sa.Float),  # null while no reading of the minute was scored
     sa.Column("max_rank", sa.SmallInteger, nullable=False),  # worst status: see api.rows.STATUS_RANK
+    # readings that carried a remaining useful life, the sums of it and its interval; top anomaly score
+    sa.Column("rul_n", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("rul_sum", sa.Float, nullable=False, server_default="0"),
+    sa.Column("rul_low_sum", sa.Float, nullable=False, server_default="0"),
+    sa.Column("rul_high_sum", sa.Float, nullable=False, server_default="0"),
+    sa.Column("max_anomaly_score", sa.Float),
     sa.PrimaryKeyConstraint("machine_id", "minute_ms", name="pk_history_minutes"),
 )
 

@@ -6,7 +6,9 @@ highest failure probability, worst status. Buckets narrower than a minute are co
 the readings; wider ones from the rollup tables (whole minutes: the edge buckets may include
 readings of the minute around `since`/`until`), so a day or a month costs about as much as an
 hour. Which fields a point carries is whatever the machine's readings carried (its profile's
-numbers): nothing here knows a field by name.
+numbers): nothing here knows a field by name. A point also carries the model's remaining
+useful life with its interval (bucket means) and anomaly score (bucket maximum), null where
+the machine's model gives none.
 """
 
 from __future__ import annotations
@@ -54,10 +56,11 @@ def load_history(conn: sa.Connection, machine_id: str, since_ms: int, until_ms: 
     # counting stops at limit + 1 rows: deciding costs O(limit), not O(window)
     capped = sa.select(sa.literal(1)).where(window).limit(limit + 1).subquery()
     if conn.execute(sa.select(sa.func.count()).select_from(capped)).scalar_one() <= limit:
-        columns = [p.ts_ms, p.values_json, p.failure_probability, p.status]
+        columns = [p.ts_ms, p.values_json, p.failure_probability, p.status, *_model_columns()]
         rows = conn.execute(sa.select(*columns).where(window).order_by(p.ts_ms, p.reading_id)).all()
         return History(
-            [_point(ts, numeric_values(json.loads(values)), prob, st) for ts, values, prob, st in rows], False
+            [_point(ts, numeric_values(json.loads(values)), prob, st, model) for ts, values, prob, st, *model in rows],
+            False,
         )
     # single min() and max() queries each take one index seek
     low = conn.execute(sa.select(sa.func.min(p.ts_ms)).where(window)).scalar_one()
@@ -80,6 +83,7 @@ def add_to_rollup(conn: sa.Connection, new_rows: Sequence[dict[str, Any]]) -> No
         return
     minutes: dict[tuple[str, int], list[Any]] = {}  # [machine, minute, n, sum_ts_offset, max_probability, max_rank]
     sums: dict[tuple[str, int, str], list[Any]] = {}  # [machine, minute, field, n, total]
+    models: dict[tuple[str, int], list[Any]] = {}  # minutes with RUL / anomaly outputs: _MODEL_COLUMNS
     for row in new_rows:
         machine, ts_ms = row["machine_id"], row["ts_ms"]
         minute = ts_ms - ts_ms % MINUTE_MS
@@ -94,6 +98,8 @@ def add_to_rollup(conn: sa.Connection, new_rows: Sequence[dict[str, Any]]) -> No
             acc[4] = probability
         rank = STATUS_RANK[row["status"]]
         acc[5] = max(acc[5], rank)
+        if row["rul"] is not None or row["anomaly_score"] is not None:
+            _add_model_outputs(models, key, row)
         for name, value in row["values"].items():
             if type(value) is float or type(value) is int:  # validated finite by the contract; bool is not int here
                 total = sums.get((machine, minute, name))
@@ -102,13 +108,20 @@ def add_to_rollup(conn: sa.Connection, new_rows: Sequence[dict[str, Any]]) -> No
                 else:
                     total[3] += 1
                     total[4] += value
-    _upsert_many(conn, _MERGE_MINUTES, _MINUTE_COLUMNS, [minutes[key] for key in sorted(minutes)])
+    # a classifier's minutes leave the model columns alone: its ingest costs what it did before them
+    ordered = sorted(minutes)
+    plain = [minutes[key] for key in ordered if key not in models]
+    _upsert_many(conn, _MERGE_MINUTES, _MINUTE_COLUMNS, plain)
+    modelled = [[*minutes[key], *models[key]] for key in ordered if key in models]
+    _upsert_many(conn, _MERGE_MODEL_MINUTES, _MODEL_MINUTE_COLUMNS, modelled)
     _upsert_many(conn, _MERGE_VALUES, _VALUE_COLUMNS, list(sums.values()))
 
 
 # Written as plain SQL, multi-row: SQLAlchemy's per-row parameter processing cost three times what
 # SQLite itself spends on these upserts. The statements are standard on SQLite and PostgreSQL.
 _MINUTE_COLUMNS = ("machine_id", "minute_ms", "n", "sum_ts_offset", "max_probability", "max_rank")
+_MODEL_COLUMNS = ("rul_n", "rul_sum", "rul_low_sum", "rul_high_sum", "max_anomaly_score")
+_MODEL_MINUTE_COLUMNS = (*_MINUTE_COLUMNS, *_MODEL_COLUMNS)
 _VALUE_COLUMNS = ("machine_id", "minute_ms", "field", "n", "total")
 _MERGE_MINUTES = (
     "ON CONFLICT (machine_id, minute_ms) DO UPDATE SET "
@@ -121,15 +134,25 @@ _MERGE_MINUTES = (
     "max_rank = CASE WHEN excluded.max_rank > history_minutes.max_rank "
     "THEN excluded.max_rank ELSE history_minutes.max_rank END"
 )
+_MERGE_MODEL_MINUTES = (
+    f"{_MERGE_MINUTES}, "
+    "rul_n = history_minutes.rul_n + excluded.rul_n, "
+    "rul_sum = history_minutes.rul_sum + excluded.rul_sum, "
+    "rul_low_sum = history_minutes.rul_low_sum + excluded.rul_low_sum, "
+    "rul_high_sum = history_minutes.rul_high_sum + excluded.rul_high_sum, "
+    "max_anomaly_score = CASE WHEN history_minutes.max_anomaly_score IS NULL "
+    "OR excluded.max_anomaly_score > history_minutes.max_anomaly_score "
+    "THEN excluded.max_anomaly_score ELSE history_minutes.max_anomaly_score END"
+)
 _MERGE_VALUES = (
     "ON CONFLICT (machine_id, minute_ms, field) DO UPDATE SET "
     "n = history_minute_values.n + excluded.n, total = history_minute_values.total + excluded.total"
 )
-_UPSERT_CHUNK = 1_000  # rows per statement: 6 columns stay far below SQLite's 32,766 variables
+_UPSERT_CHUNK = 1_000  # rows per statement: 11 columns stay far below SQLite's 32,766 variables
 
 
 def _upsert_many(conn: sa.Connection, merge: str, columns: tuple[str, ...], rows: Sequence[Sequence[Any]]) -> None:
-    table = history_minutes.name if columns is _MINUTE_COLUMNS else history_minute_values.name
+    table = history_minute_values.name if columns is _VALUE_COLUMNS else history_minutes.name
     for start in range(0, len(rows), _UPSERT_CHUNK):
         part = rows[start : start + _UPSERT_CHUNK]
         conn.exec_driver_sql(_upsert_sql(conn.dialect.paramstyle, table, columns, len(part), merge), _flat(part))
@@ -145,6 +168,22 @@ def _upsert_sql(paramstyle: str, table: str, columns: tuple[str, ...], rows: int
     one = "(" + ", ".join([marker] * len(columns)) + ")"
     # only our own tables, columns and placeholders: the values travel as parameters
     return f"INSERT INTO {table} ({', '.join(columns)}) VALUES {', '.join([one] * rows)} {merge}"  # noqa: S608
+
+
+def _add_model_outputs(models: dict[tuple[str, int], list[Any]], key: tuple[str, int], row: dict[str, Any]) -> None:
+    """Fold a RUL model's or an anomaly detector's outputs into a minute (the model columns)."""
+    acc = models.get(key)
+    if acc is None:
+        acc = models[key] = [0, 0.0, 0.0, 0.0, None]  # _MODEL_COLUMNS
+    rul = row["rul"]
+    if rul is not None:
+        acc[0] += 1
+        acc[1] += rul
+        acc[2] += rul if row["rul_low"] is None else row["rul_low"]
+        acc[3] += rul if row["rul_high"] is None else row["rul_high"]
+    score = row["anomaly_score"]
+    if score is not None and (acc[4] is None or score > acc[4]):
+        acc[4] = score
 
 
 def prune_rollup(conn: sa.Connection, cutoff_ms: int) -> None:
@@ -187,6 +226,10 @@ def _from_readings(
             sa.func.avg(p.ts_ms),
             sa.func.max(p.failure_probability),
             sa.func.max(rank),
+            sa.func.avg(p.rul),
+            sa.func.avg(sa.func.coalesce(p.rul_low, p.rul)),
+            sa.func.avg(sa.func.coalesce(p.rul_high, p.rul)),
+            sa.func.max(p.anomaly_score),
             *(sa.func.avg(_json_number(conn, name)) for name in fields),
         )
         .where(window)
@@ -194,9 +237,11 @@ def _from_readings(
         .order_by(bucket)
     )
     points = []
-    for _bucket, mean_ts, probability, worst, *means in conn.execute(query):
+    for _bucket, mean_ts, probability, worst, rul, low, high, score, *means in conn.execute(query):
         values = {name: float(mean) for name, mean in zip(fields, means, strict=True) if mean is not None}
-        points.append(_point(round(float(mean_ts)), values, probability, _RANK_STATUS[int(worst)]))
+        points.append(
+            _point(round(float(mean_ts)), values, probability, _RANK_STATUS[int(worst)], (rul, low, high, score))
+        )
     return points
 
 
@@ -212,6 +257,11 @@ def _from_rollup(conn: sa.Connection, machine_id: str, low: int, high: int, widt
             sa.func.sum(m.sum_ts_offset),
             sa.func.max(m.max_probability),
             sa.func.max(m.max_rank),
+            sa.func.sum(m.rul_n),
+            sa.func.sum(m.rul_sum),
+            sa.func.sum(m.rul_low_sum),
+            sa.func.sum(m.rul_high_sum),
+            sa.func.max(m.max_anomaly_score),
         )
         .where(m.machine_id == machine_id, m.minute_ms >= base, m.minute_ms <= high)
         .group_by(bucket)
@@ -230,15 +280,31 @@ def _from_rollup(conn: sa.Connection, machine_id: str, low: int, high: int, widt
 
 
 def _rollup_point(row: Any, values: dict[str, float]) -> dict[str, Any]:
-    _bucket, count, minute_sum, offset_sum, probability, rank = row
+    _bucket, count, minute_sum, offset_sum, probability, rank, rul_n, rul, low, high, score = row
     mean_ts = (int(minute_sum) + int(offset_sum)) // int(count)
-    return _point(mean_ts, values, probability, _RANK_STATUS[int(rank)])
+    ruls = (None, None, None) if not rul_n else (float(s) / int(rul_n) for s in (rul, low, high))
+    return _point(mean_ts, values, probability, _RANK_STATUS[int(rank)], (*ruls, score))
 
 
-def _point(ts_ms: int, values: dict[str, float], probability: Any, status: str) -> dict[str, Any]:
+def _model_columns() -> tuple[sa.ColumnElement[Any], ...]:
+    """A row's model outputs a point carries, in _point's order."""
+    p = predictions.c
+    return p.rul, p.rul_low, p.rul_high, p.anomaly_score
+
+
+def _point(ts_ms: int, values: dict[str, float], probability: Any, status: str, model: Sequence[Any]) -> dict[str, Any]:
+    rul, low, high, score = model
     return {
         "ts": ms_to_ts(ts_ms),
         "values": values,
-        "failure_probability": None if probability is None else float(probability),
+        "failure_probability": _float(probability),
         "status": status,
+        "rul": _float(rul),
+        "rul_low": _float(low),
+        "rul_high": _float(high),
+        "anomaly_score": _float(score),
     }
+
+
+def _float(number: Any) -> float | None:
+    return None if number is None else float(number)

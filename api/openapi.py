@@ -111,8 +111,9 @@ def _paths() -> Doc:
         },
         "/api/machines/{machine_id}/history": {
             "get": _get(
-                "Time series of readings and failure probability, oldest first; downsampled on the "
-                "server (bucket mean time and values, max probability, worst status) into at most "
+                "Time series of readings and the model's outputs (failure probability, remaining useful "
+                "life with its interval, anomaly score), oldest first; downsampled on the server (bucket "
+                "mean time, values and RUL, max probability and anomaly score, worst status) into at most "
                 "limit equal buckets when the window holds more than limit points. Buckets wider "
                 "than a minute are made of whole minutes.",
                 _json("HistoryResponse", "The points."),
@@ -216,7 +217,9 @@ def _paths() -> Doc:
                 "The log as CSV (same filters), newest first, streamed",
                 {
                     "description": "CSV with a header row: the Prediction fields but explanation, with values "
-                    "spread into one column per field of the profiles of the machines selected.",
+                    "spread into one column per field of the profiles of the machines selected, then the "
+                    "model's outputs (model_kind, rul, rul_low, rul_high, rul_unit, rul_horizon, anomaly_score, "
+                    "anomaly_threshold; empty where the model gives none).",
                     "content": {"text/csv": {"schema": {"type": "string"}}},
                 },
                 parameters=[

@@ -124,9 +124,14 @@ def _api_schemas(words: Mapping[str, list[str]]) -> dict[str, Schema]:
                 },
                 "failure_probability": _nullable("number", minimum=0, maximum=1),
                 "status": status,
+                "rul": _nullable("number", description="a RUL model's remaining useful life (its unit: rul_unit)"),
+                "rul_low": _nullable("number", description="lower end of the RUL's interval"),
+                "rul_high": _nullable("number", description="upper end of the RUL's interval"),
+                "anomaly_score": _nullable("number", description="an anomaly detector's score"),
             },
             "A reading, or the bucket of readings it stands for: mean values, "
-            "max failure_probability, worst status, mean time.",
+            "max failure_probability, worst status, mean time, mean rul (and interval), max anomaly_score. "
+            "The model outputs are null where the machine's model gives none.",
         ),
         "HistoryResponse": _object(
             {

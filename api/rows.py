@@ -22,7 +22,7 @@ __all__ = [
     "CSV_HEAD",
     "CSV_TAIL",
     "LAST_MS",
-    "NOT_STORED_YET",
+    "MODEL_OUTPUT_FIELDS",
     "PREDICTION_FIELDS",
     "PREDICTION_SCHEMA_VERSION",
     "STATUS_RANK",
@@ -36,33 +36,32 @@ __all__ = [
     "ts_to_ms",
 ]
 
+# What a remaining-useful-life model or an anomaly detector adds to a prediction (issue 16).
+MODEL_OUTPUT_FIELDS: tuple[str, ...] = (
+    "model_kind", "rul", "rul_low", "rul_high", "rul_unit", "rul_horizon", "anomaly_score", "anomaly_threshold",
+)  # fmt: skip
 PREDICTION_FIELDS: tuple[str, ...] = (
     "reading_id", "machine_id", "profile", "ts", "scored_at", "status", "failure_probability", "predicted_mode",
-    "model_version", "threshold", "values", "failure", "failure_description", "explanation", "shadow",
-    "schema_version",
-)  # fmt: skip
-# Issue 16's rul / anomaly fields of Predictions and Alerts are not stored yet (migration 0003
-# adds them): the views leave them out, and readers take them as None.
-NOT_STORED_YET: tuple[str, ...] = (
-    "model_kind", "rul", "rul_low", "rul_high", "rul_unit", "rul_horizon", "anomaly_score", "anomaly_threshold",
+    "model_version", "threshold", "values", "failure", "failure_description", "explanation", *MODEL_OUTPUT_FIELDS,
+    "shadow", "schema_version",
 )  # fmt: skip
 # Alert fields the store does not keep yet: the bot and webhooks read them from MQTT.
 UNSTORED_ALERT_FIELDS = ("early_warning", "cleared_reason")
 ALERT_VIEW_FIELDS: tuple[str, ...] = (
-    *(f.name for f in fields(Alert) if f.name not in NOT_STORED_YET and f.name not in UNSTORED_ALERT_FIELDS),
+    *(f.name for f in fields(Alert) if f.name not in UNSTORED_ALERT_FIELDS),
     "acked_by",
     "acked_at",
 )
 # The CSV export: the prediction's fields, with `values` spread into one column per profile field.
 CSV_HEAD: tuple[str, ...] = PREDICTION_FIELDS[: PREDICTION_FIELDS.index("values")]
-CSV_TAIL: tuple[str, ...] = ("failure", "failure_description", "schema_version")
+CSV_TAIL: tuple[str, ...] = ("failure", "failure_description", *MODEL_OUTPUT_FIELDS, "schema_version")
 # How bad a status is (the worst of a bucket is shown); "unscored": no model, nothing to say.
 STATUS_RANK = {"unscored": -1, "normal": 0, "predictive": 1, "failure": 2}
 PREDICTION_SCHEMA_VERSION = 2
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MS = timedelta(milliseconds=1)
 _COPIED = ("reading_id", "machine_id", "profile", "scored_at", "status", "failure_probability", "predicted_mode",
-           "model_version", "threshold")  # fmt: skip
+           "model_version", "threshold", *MODEL_OUTPUT_FIELDS)  # fmt: skip
 LAST_MS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z
 
 Cursor = tuple[int, str, str]

@@ -33,10 +33,14 @@ __all__ = ["BatchResult", "Store"]
 T = TypeVar("T")
 
 _PRUNE_CHUNK = 5_000
-_INSERT_CHUNK = 1_000  # rows per INSERT: 15 columns stay far below SQLite's 32,766 variables
+_INSERT_CHUNK = 1_000  # rows per INSERT: 23 columns stay far below SQLite's 32,766 variables
 _PREDICTION_COLUMNS = tuple(column.name for column in predictions.columns)
 _MACHINE_COLUMNS = ("machine_id", "profile", "readings", "predictive", "failure")
 _COUNTED = ("readings", "predictive", "failure")
+# What a RUL model or an anomaly detector adds; a classifier's row leaves these to their defaults.
+_MODEL_OUTPUTS = ("model_kind", "rul", "rul_low", "rul_high", "rul_unit", "rul_horizon", "anomaly_score",
+                  "anomaly_threshold")  # fmt: skip
+_CLASSIFIER_COLUMNS = tuple(name for name in _PREDICTION_COLUMNS if name not in _MODEL_OUTPUTS)
 
 
 @dataclass
@@ -160,13 +164,16 @@ class Store:
         The statement is standard on both SQLite (>= 3.35) and PostgreSQL.
         """
         unique = {(row["machine_id"], row["reading_id"]): row for row in reversed(rows)}  # first wins
-        pending = list(unique.values())
+        plain = [row for row in unique.values() if _classifier_only(row)]
+        modelled = [row for row in unique.values() if not _classifier_only(row)]
         new_keys: set[tuple[str, str]] = set()
-        for start in range(0, len(pending), _INSERT_CHUNK):
-            part = pending[start : start + _INSERT_CHUNK]
-            sql = _insert_sql(conn.dialect.paramstyle, len(part))
-            params = tuple(row[name] for row in part for name in _PREDICTION_COLUMNS)
-            new_keys.update((machine, reading) for machine, reading in conn.exec_driver_sql(sql, params))
+        # a classifier's rows are written without the model columns: they cost what they did before them
+        for columns, pending in ((_CLASSIFIER_COLUMNS, plain), (_PREDICTION_COLUMNS, modelled)):
+            for start in range(0, len(pending), _INSERT_CHUNK):
+                part = pending[start : start + _INSERT_CHUNK]
+                sql = _insert_sql(conn.dialect.paramstyle, columns, len(part))
+                params = tuple(row[name] for row in part for name in columns)
+                new_keys.update((machine, reading) for machine, reading in conn.exec_driver_sql(sql, params))
         return [row for key, row in reversed(unique.items()) if key in new_keys]
 
     def _add_counts(
@@ -262,13 +269,18 @@ class Store:
         return [(machine_id, status) for machine_id, status in conn.execute(statement)]
 
 
+def _classifier_only(row: dict[str, Any]) -> bool:
+    """A classifier's prediction, with none of the other kinds' outputs."""
+    return row["model_kind"] == "classifier" and all(row[name] is None for name in _MODEL_OUTPUTS[1:])
+
+
 @lru_cache(maxsize=64)
-def _insert_sql(paramstyle: str, rows: int) -> str:
+def _insert_sql(paramstyle: str, columns: tuple[str, ...], rows: int) -> str:
     marker = "?" if paramstyle == "qmark" else "%s"
-    one = "(" + ", ".join([marker] * len(_PREDICTION_COLUMNS)) + ")"
+    one = "(" + ", ".join([marker] * len(columns)) + ")"
     return (
         # only our own table, column names and placeholders: the values travel as parameters
-        f"INSERT INTO {predictions.name} ({', '.join(_PREDICTION_COLUMNS)}) "  # noqa: S608
+        f"INSERT INTO {predictions.name} ({', '.join(columns)}) "  # noqa: S608
         f"VALUES {', '.join([one] * rows)} "
         "ON CONFLICT DO NOTHING RETURNING machine_id, reading_id"
     )

@@ -2,11 +2,12 @@
 
 An alert message names the machine, the kind (predicted or detected), the failure mode,
 the probability, the readings that matter for that mode, the model's explanation when the
-prediction carries one, the time and a link to the machine in the dashboard. Mode names,
-field labels and units, and which readings matter for a mode come from the machine's profile
-(its physics rules name the fields, or the derived features whose expressions name them).
-An early
-warning (the wear forecast, while the model still says normal) leads with the warning, its
+prediction carries one, the time and a link to the machine in the dashboard. A `rul` alert
+says how much life is left (with its interval) under which horizon; an `anomaly` alert gives
+the score against its threshold and says what it is: no failure label, a deviation from normal.
+Mode names, field labels and units, and which readings matter for a mode come from the
+machine's profile (its physics rules name the fields, or the derived features whose expressions
+name them). An early warning (the wear forecast, while the model still says normal) leads with the warning, its
 mode and the time left, and gives the model's probability for what it is: today's.
 """
 
@@ -18,6 +19,7 @@ from typing import Any
 from contract import Alert
 from contract.expressions import Expression, ExpressionError, parse_expression
 from telegram_bot.text import (
+    ANOMALY_MEANING,
     CLEARED_ICON,
     EARLY_WARNING_ICON,
     ESCALATION_ICON,
@@ -29,11 +31,16 @@ from telegram_bot.text import (
     clip,
     esc,
     kind_title,
+    life,
+    life_interval,
     machine_link,
     mode_text,
     numeric_fields,
     percent,
     reading_values,
+    rul_horizon,
+    rul_unit,
+    score,
     when,
 )
 
@@ -72,19 +79,58 @@ def _minutes(seconds: float) -> str:
 
 
 def _opened_lines(alert: Alert, prediction: Mapping[str, Any] | None, profile: Profile) -> list[str]:
-    mode = _upper_first(mode_text(alert.predicted_mode, profile))
-    lines = early_warning_lines(alert, profile) or [
-        f"{KIND_ICONS.get(alert.kind, '🟠')} <b>{kind_title(alert.kind)}</b> on <b>{esc(alert.machine_id)}</b>",
-        f"{mode}, probability {percent(alert.failure_probability)}",
-    ]
+    if alert.kind == "rul":
+        lines = _rul_lines(alert, prediction, profile)
+    elif alert.kind == "anomaly":
+        lines = _anomaly_lines(alert, prediction)
+    else:
+        mode = _upper_first(mode_text(alert.predicted_mode, profile))
+        lines = early_warning_lines(alert, profile) or [
+            f"{KIND_ICONS.get(alert.kind, '🟠')} <b>{kind_title(alert.kind)}</b> on <b>{esc(alert.machine_id)}</b>",
+            f"{mode}, probability {percent(alert.failure_probability)}",
+        ]
+        if prediction is not None:
+            readings = readings_that_matter(prediction, alert.predicted_mode, profile)
+            if readings:
+                lines.append("Readings: " + ", ".join(readings))
     if prediction is not None:
-        readings = readings_that_matter(prediction, alert.predicted_mode, profile)
-        if readings:
-            lines.append("Readings: " + ", ".join(readings))
-        lines.extend(f"Why: {esc(line)}" for line in explanation_lines(prediction.get("explanation")))
+        why = explanation_lines(prediction.get("explanation"), kind=str(prediction.get("model_kind") or "classifier"))
+        lines.extend(f"Why: {esc(line)}" for line in why)
     lines.append(f"Opened {when(alert.opened_at)}")
     lines.append(f"Acknowledge: <code>/ack {esc(alert.alert_id)}</code>")
     return lines
+
+
+def _rul_lines(alert: Alert, prediction: Mapping[str, Any] | None, profile: Profile) -> list[str]:
+    """A machine entered its remaining-life horizon: how much life is left, with its interval."""
+    source = prediction or {}
+    unit = rul_unit(alert.to_dict(), profile) or rul_unit(source, profile)
+    rul = alert.rul if alert.rul is not None else source.get("rul")
+    horizon = rul_horizon(source, profile)
+    name = _profile_name(profile)
+    lines = [
+        f"{KIND_ICONS['rul']} <b>{esc(alert.machine_id)}</b> entered its horizon: "
+        f"~{life(rul, unit)} left{life_interval(source.get('rul_low'), source.get('rul_high'))}",
+    ]
+    if horizon is not None:
+        lines.append(f"{kind_title('rul')}: remaining useful life under {life(horizon, unit)}{name}")
+    return lines
+
+
+def _anomaly_lines(alert: Alert, prediction: Mapping[str, Any] | None) -> list[str]:
+    """An anomaly detector's alarm, said for what it is: no failure label, a deviation from normal."""
+    source = prediction or {}
+    value = alert.anomaly_score if alert.anomaly_score is not None else source.get("anomaly_score")
+    limit = alert.anomaly_threshold if alert.anomaly_threshold is not None else source.get("anomaly_threshold")
+    return [
+        f"{KIND_ICONS['anomaly']} <b>Anomaly</b> on <b>{esc(alert.machine_id)}</b>: "
+        f"score {score(value)} above threshold {score(limit)} — {ANOMALY_MEANING}",
+    ]
+
+
+def _profile_name(profile: Profile) -> str:
+    name = profile.get("name") if profile else None
+    return f" ({esc(name)})" if isinstance(name, str) and name else ""
 
 
 def _upper_first(text: str) -> str:
@@ -124,7 +170,10 @@ def _time_left(warning: Mapping[str, Any]) -> str:
 
 def _cleared_lines(alert: Alert, profile: Profile) -> list[str]:
     times = f"Opened {when(alert.opened_at)}, cleared {when(alert.cleared_at)}"
-    what = f"{kind_title(alert.kind)} ({mode_text(alert.predicted_mode, profile)})"
+    if alert.kind in ("rul", "anomaly"):
+        what = kind_title(alert.kind)
+    else:
+        what = f"{kind_title(alert.kind)} ({mode_text(alert.predicted_mode, profile)})"
     if alert.cleared_reason == "offline":
         return [
             f"{STALE_ICON} <b>Closed as stale</b> on <b>{esc(alert.machine_id)}</b>",
@@ -138,7 +187,8 @@ def _cleared_lines(alert: Alert, profile: Profile) -> list[str]:
             f"{what}: an alert opened earlier covers it",
             times,
         ]
-    return [f"{CLEARED_ICON} <b>Cleared</b> on <b>{esc(alert.machine_id)}</b>", f"{what} is back to normal", times]
+    over = f"{what} is over: back to normal" if alert.kind in ("rul", "anomaly") else f"{what} is back to normal"
+    return [f"{CLEARED_ICON} <b>Cleared</b> on <b>{esc(alert.machine_id)}</b>", over, times]
 
 
 def readings_that_matter(prediction: Mapping[str, Any], mode: str | None, profile: Profile) -> list[str]:
@@ -212,13 +262,18 @@ def _mapping(value: object) -> Mapping[str, Any]:
     return value if isinstance(value, Mapping) else {}
 
 
-def explanation_lines(explanation: object, limit: int = 3) -> list[str]:
-    """Plain-text lines from a prediction's explanation, whatever shape it has (or none)."""
+def explanation_lines(explanation: object, limit: int = 3, kind: str = "classifier") -> list[str]:
+    """Plain-text lines from a prediction's explanation, whatever shape it has (or none).
+
+    A classifier's or a detector's contributions that raised its output are the reasons; a
+    RUL model's reasons are those that shortened the remaining life.
+    """
     if not isinstance(explanation, Mapping):
         return []
     lines = [text for text in map(_condition_text, _as_list(explanation.get("conditions"))) if text]
     if not lines:
-        lines = _pushed_up(explanation.get("contributions"))
+        contributions = explanation.get("contributions")
+        lines = _pushed_down(contributions) if kind == "rul" else _pushed_up(contributions)
     return lines[:limit]
 
 
@@ -238,14 +293,23 @@ def _condition_text(condition: object) -> str | None:
 
 def _pushed_up(contributions: object) -> list[str]:
     """'raised by load +0.31, wear +0.12' from {feature: contribution} or a list."""
-    pairs: list[tuple[str, float]] = []
+    top = sorted((pair for pair in _pairs(contributions) if pair[1] > 0), key=lambda pair: -pair[1])[:3]
+    return ["raised by " + ", ".join(f"{name} +{value:.2f}" for name, value in top)] if top else []
+
+
+def _pushed_down(contributions: object) -> list[str]:
+    """'shortened by t50_mean30 -21.5, ...': what took remaining life away."""
+    top = sorted((pair for pair in _pairs(contributions) if pair[1] < 0), key=lambda pair: pair[1])[:3]
+    return ["shortened by " + ", ".join(f"{name} {value:.1f}" for name, value in top)] if top else []
+
+
+def _pairs(contributions: object) -> list[tuple[str, float]]:
     if isinstance(contributions, Mapping):
         numbers = ((str(key), as_number(value)) for key, value in contributions.items())
-        pairs = [(key, number) for key, number in numbers if number is not None]
-    elif isinstance(contributions, list | tuple):
-        pairs = [pair for item in contributions if (pair := _feature_pair(item)) is not None]
-    top = sorted((pair for pair in pairs if pair[1] > 0), key=lambda pair: -pair[1])[:3]
-    return ["raised by " + ", ".join(f"{name} +{value:.2f}" for name, value in top)] if top else []
+        return [(key, number) for key, number in numbers if number is not None]
+    if isinstance(contributions, list | tuple):
+        return [pair for item in contributions if (pair := _feature_pair(item)) is not None]
+    return []
 
 
 def _feature_pair(item: object) -> tuple[str, float] | None:
@@ -290,5 +354,13 @@ def _digest_line(alert: Alert) -> str:
     if isinstance(alert.early_warning, Mapping):
         head = f"{EARLY_WARNING_ICON} {machine} early warning {mode} {_time_left(alert.early_warning)}"
     else:
-        head = f"{KIND_ICONS.get(alert.kind, '🟠')} {machine} {alert.kind} {mode} {percent(alert.failure_probability)}"
+        head = f"{KIND_ICONS.get(alert.kind, '🟠')} {machine} {alert.kind} {_digest_figure(alert, mode)}"
     return f"{head} {when(alert.opened_at, with_date=False)} <code>{esc(clip(alert.alert_id, 64))}</code>"
+
+
+def _digest_figure(alert: Alert, mode: str) -> str:
+    if alert.kind == "rul":
+        return f"~{life(alert.rul, clip(alert.rul_unit or '', 16))} left"
+    if alert.kind == "anomaly":
+        return f"score {score(alert.anomaly_score)} &gt; {score(alert.anomaly_threshold)}"
+    return f"{mode} {percent(alert.failure_probability)}"

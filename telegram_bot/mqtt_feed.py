@@ -17,7 +17,7 @@ from typing import Any
 import paho.mqtt.client as mqtt
 
 from common.mqtt import MqttSettings, connect_client, create_client, publish_status
-from contract import Alert, Channel, Topics
+from contract import ALERT_KINDS, ALERT_STATES, Alert, Channel, Topics
 
 __all__ = ["AlertEvent", "AlertFeed", "decode_alert"]
 
@@ -39,7 +39,7 @@ def decode_alert(payload: bytes | bytearray) -> Alert:
         alert = Alert.from_json(bytes(payload))
     except (TypeError, ValueError, AttributeError) as exc:
         raise ValueError(f"not an alert payload ({exc})") from None
-    if alert.state not in ("open", "cleared") or alert.kind not in ("predicted", "detected"):
+    if alert.state not in ALERT_STATES or alert.kind not in ALERT_KINDS:
         raise ValueError(f"alert {alert.alert_id!r} has state {alert.state!r} and kind {alert.kind!r}")
     if not isinstance(alert.alert_id, str) or not isinstance(alert.machine_id, str):
         raise ValueError("alert_id and machine_id must be strings")

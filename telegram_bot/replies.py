@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from telegram_bot.text import (
+    ANOMALY_MEANING,
     KIND_ICONS,
     MAX_TEXT,
     OFFLINE_ICON,
@@ -14,10 +15,16 @@ from telegram_bot.text import (
     Profile,
     clip,
     esc,
+    life,
+    life_interval,
     machine_link,
     mode_text,
+    model_kind,
     percent,
     reading_values,
+    rul_horizon,
+    rul_unit,
+    score,
     when,
 )
 
@@ -34,7 +41,7 @@ __all__ = [
 # (command, arguments, what it does): the command menu and /help are both made from this.
 COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("status", "", "all machines, counts by state"),
-    ("machine", "ID", "latest values, status, probability, open alerts"),
+    ("machine", "ID", "latest values, status, probability or remaining life or anomaly score, open alerts"),
     ("alerts", "", "open alerts"),
     ("ack", "ALERT_ID", "acknowledge an alert"),
     ("mute", "ID MINUTES", "silence a machine's alerts in this chat"),
@@ -89,9 +96,10 @@ def _status_line(machine: Mapping[str, Any]) -> str:
         return f"{OFFLINE_ICON} {name} offline, last seen {when(machine.get('last_seen'))}"
     status = machine.get("status")
     latest = machine.get("latest") if isinstance(machine.get("latest"), Mapping) else {}
-    parts = [f"{STATUS_ICONS.get(str(status), '⚪')} {name} {esc(status or 'no data')}"]
+    kind = model_kind(latest, None)
+    parts = [f"{STATUS_ICONS.get(str(status), '⚪')} {name} {esc(_status_word(status, kind))}"]
     if latest:
-        parts.append(percent(latest.get("failure_probability")))
+        parts.append(_figure(latest, kind))
     alerts = _as_list(machine.get("open_alerts"))
     if alerts:
         parts.append(f"{len(alerts)} open alert{'s' if len(alerts) > 1 else ''}")
@@ -99,17 +107,20 @@ def _status_line(machine: Mapping[str, Any]) -> str:
 
 
 def machine_reply(machine: Mapping[str, Any], dashboard_url: str, profile: Profile = None) -> str:
-    """/machine ID: status, probability, latest values (the profile's fields) and open alerts."""
+    """/machine ID: status, the model's verdict (failure probability, remaining useful life with
+    its interval and horizon, or anomaly score against its threshold), latest values (the
+    profile's fields) and open alerts."""
     machine_id = str(machine.get("machine_id"))
     online = "online" if machine.get("online") else "offline"
     status = machine.get("status")
     icon = STATUS_ICONS.get(str(status), "⚪")
-    lines = [f"{icon} <b>{esc(machine_id)}</b>: {esc(status or 'no data')}, {online}"]
+    latest = machine.get("latest")
+    kind = model_kind(latest if isinstance(latest, Mapping) else None, profile)
+    lines = [f"{icon} <b>{esc(machine_id)}</b>: {esc(_status_word(status, kind))}, {online}"]
     if profile and isinstance(profile.get("name"), str):
         lines.append(f"Profile: {esc(profile['name'])} ({esc(profile.get('id'))})")
-    latest = machine.get("latest")
     if isinstance(latest, Mapping):
-        lines += _latest_lines(latest, machine.get("threshold"), profile)
+        lines += _latest_lines(latest, machine.get("threshold"), profile, kind)
     alerts = [a for a in _as_list(machine.get("open_alerts")) if isinstance(a, Mapping)]
     lines.append(f"Open alerts: {len(alerts)}" if alerts else "No open alerts.")
     lines += [_alert_line(alert, with_machine=False, profile=profile) for alert in alerts[:10]]
@@ -117,12 +128,53 @@ def machine_reply(machine: Mapping[str, Any], dashboard_url: str, profile: Profi
     return "\n".join(lines)
 
 
-def _latest_lines(latest: Mapping[str, Any], threshold: object, profile: Profile) -> list[str]:
+def _status_word(status: object, kind: str) -> str:
+    """The status as this kind of model means it: `predictive` is a predicted failure, a life
+    within its horizon, or an anomaly."""
+    if status == "predictive" and kind == "rul":
+        return "within horizon"
+    if status == "predictive" and kind == "anomaly":
+        return "anomaly"
+    return str(status or "no data")
+
+
+def _figure(latest: Mapping[str, Any], kind: str) -> str:
+    """The short verdict of /status: a probability, a remaining life or an anomaly score."""
+    if kind == "rul":
+        return f"~{life(latest.get('rul'), rul_unit(latest, None))} left"
+    if kind == "anomaly":
+        return f"anomaly score {score(latest.get('anomaly_score'))}"
+    return percent(latest.get("failure_probability"))
+
+
+def _model_line(latest: Mapping[str, Any], threshold: object, profile: Profile, kind: str) -> str:
+    if kind == "rul":
+        unit = rul_unit(latest, profile)
+        if latest.get("rul") is None:
+            return "Remaining useful life: not estimated yet (the model needs more readings)"
+        line = f"Remaining useful life ~{life(latest.get('rul'), unit)}"
+        line += life_interval(latest.get("rul_low"), latest.get("rul_high"))
+        horizon = rul_horizon(latest, profile)
+        return line if horizon is None else f"{line}, horizon {life(horizon, unit)}"
+    if kind == "anomaly":
+        if latest.get("anomaly_score") is None:
+            return "Anomaly score: not computed yet (the model needs more readings)"
+        above = latest.get("status") == "predictive"
+        verdict = f"above: an anomaly — {ANOMALY_MEANING}" if above else "below: normal behaviour"
+        return (
+            f"Anomaly score {score(latest.get('anomaly_score'))} vs threshold "
+            f"{score(latest.get('anomaly_threshold'))} ({verdict})"
+        )
     line = f"Failure probability {percent(latest.get('failure_probability'))}"
     if threshold is not None:
         line += f" (threshold {percent(threshold)})"
     if latest.get("predicted_mode"):
         line += f", {mode_text(latest.get('predicted_mode'), profile)}"
+    return line
+
+
+def _latest_lines(latest: Mapping[str, Any], threshold: object, profile: Profile, kind: str) -> list[str]:
+    line = _model_line(latest, threshold, profile, kind)
     values = reading_values(latest, profile)
     return [line, *(["Latest: " + ", ".join(values)] if values else []), f"At {when(latest.get('ts'))}"]
 
@@ -137,12 +189,16 @@ def alerts_reply(data: Mapping[str, Any]) -> str:
 
 
 def _alert_line(alert: Mapping[str, Any], with_machine: bool = True, profile: Profile = None) -> str:
-    icon = KIND_ICONS.get(str(alert.get("kind")), "🟠")
+    kind = alert.get("kind")
+    icon = KIND_ICONS.get(str(kind), "🟠")
     machine = f"<b>{esc(clip(str(alert.get('machine_id')), 40))}</b> " if with_machine else ""
-    text = (
-        f"{icon} {machine}{esc(alert.get('kind'))}, {mode_text(alert.get('predicted_mode'), profile)}, "
-        f"{percent(alert.get('failure_probability'))}, since {when(alert.get('opened_at'))}"
-    )
+    if kind == "rul":
+        what = f"entered its horizon, ~{life(alert.get('rul'), rul_unit(alert, profile))} left"
+    elif kind == "anomaly":
+        what = f"anomaly, score {score(alert.get('anomaly_score'))} above {score(alert.get('anomaly_threshold'))}"
+    else:
+        what = f"{mode_text(alert.get('predicted_mode'), profile)}, {percent(alert.get('failure_probability'))}"
+    text = f"{icon} {machine}{esc(kind)}, {what}, since {when(alert.get('opened_at'))}"
     if alert.get("acked_by"):
         return f"{text}\n    acknowledged by {esc(alert['acked_by'])}"
     return f"{text}\n    <code>/ack {esc(alert.get('alert_id'))}</code>"

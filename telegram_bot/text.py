@@ -26,7 +26,9 @@ Profile = Mapping[str, Any] | None
 NUMERIC_KINDS = ("sensor", "counter")
 
 STATUS_ICONS = {"failure": "🔴", "predictive": "🟠", "normal": "🟢"}
-KIND_ICONS = {"detected": "🔴", "predicted": "🟠"}
+KIND_ICONS = {"detected": "🔴", "predicted": "🟠", "rul": "⏳", "anomaly": "🔶"}
+# What an anomaly detector's alarm is, said wherever it shows: it learned normal behaviour only.
+ANOMALY_MEANING = "no failure label; a deviation from normal"
 OFFLINE_ICON = "⚫"
 CLEARED_ICON = "✅"
 EARLY_WARNING_ICON = "🟡"
@@ -91,7 +93,67 @@ def numeric_fields(profile: Profile) -> list[Mapping[str, Any]]:
 
 
 def kind_title(kind: object) -> str:
-    return "Failure detected" if kind == "detected" else "Failure predicted"
+    return {"detected": "Failure detected", "rul": "End of life near", "anomaly": "Anomaly"}.get(
+        str(kind), "Failure predicted"
+    )
+
+
+def model_kind(latest: Mapping[str, Any] | None, profile: Profile) -> str:
+    """The kind of model behind a machine's numbers: its latest prediction's, else its profile's.
+
+    A prediction not scored yet (no model, windows warming up) says what its profile expects.
+    """
+    said = latest.get("model_kind") if latest else None
+    if said in ("rul", "anomaly"):
+        return str(said)
+    if latest and latest.get("status") != "unscored":
+        return "classifier"
+    model = profile.get("model") if profile else None
+    kind = model.get("kind") if isinstance(model, Mapping) else None
+    return str(kind) if kind in ("rul", "anomaly") else "classifier"
+
+
+def rul_unit(source: Mapping[str, Any] | None, profile: Profile) -> str:
+    """The unit of a remaining life: the prediction's or alert's own, else the profile's."""
+    unit = source.get("rul_unit") if source else None
+    if not isinstance(unit, str) or not unit:
+        unit = _rul_section(profile).get("unit")
+    return unit if isinstance(unit, str) else ""
+
+
+def rul_horizon(source: Mapping[str, Any] | None, profile: Profile) -> float | None:
+    """The horizon a remaining life is compared with: the prediction's, else the profile's."""
+    horizon = as_number(source.get("rul_horizon")) if source else None
+    return horizon if horizon is not None else as_number(_rul_section(profile).get("horizon"))
+
+
+def _rul_section(profile: Profile) -> Mapping[str, Any]:
+    model = profile.get("model") if profile else None
+    section = model.get("rul") if isinstance(model, Mapping) else None
+    return section if isinstance(section, Mapping) else {}
+
+
+def life(value: object, unit: str) -> str:
+    """A remaining life in whole units: '24 cycles'; '?' when unknown."""
+    number = as_number(value)
+    if number is None:
+        return "?"
+    text = f"{max(0.0, number):,.0f}"
+    return f"{text} {esc(unit)}" if unit else text
+
+
+def life_interval(low: object, high: object) -> str:
+    """' (18 to 31)' (an en dash between) around a remaining life, or '' when there is no interval."""
+    lo, hi = as_number(low), as_number(high)
+    return "" if lo is None or hi is None else f" ({max(0.0, lo):,.0f}–{max(0.0, hi):,.0f})"
+
+
+def score(value: object) -> str:
+    """An anomaly score with 3 significant digits: '7.21'; '?' when unknown."""
+    number = as_number(value)
+    if number is None:
+        return "?"
+    return f"{number:,.0f}" if abs(number) >= 1000 else f"{number:.3g}"
 
 
 def machine_link(dashboard_url: str, machine_id: str) -> str:

@@ -32,11 +32,12 @@ describe('parseExplanation', () => {
       base_value: Number.NaN,
     });
     expect(parsed).toEqual({
-      contributions: [{ feature: 'ok', value: null, contribution: 0.5 }],
+      contributions: [{ feature: 'ok', value: null, contribution: 0.5, healthy: null }],
       baseValue: null,
       conditions: [],
       rest: null,
       earlyWarning: null,
+      text: '',
     });
   });
 });
@@ -63,15 +64,16 @@ describe('parseExplanation of the worker shape', () => {
       baseValue: 0.0339,
       rest: 0.0121,
       contributions: [
-        { feature: 'overstrain_ratio', value: 0.984, contribution: 0.412 },
-        { feature: 'tool_wear_min', value: 212, contribution: 0.1874 },
-        { feature: 'rotational_speed_rpm', value: 1380, contribution: -0.0412 },
+        { feature: 'overstrain_ratio', value: 0.984, contribution: 0.412, healthy: null },
+        { feature: 'tool_wear_min', value: 212, contribution: 0.1874, healthy: null },
+        { feature: 'rotational_speed_rpm', value: 1380, contribution: -0.0412, healthy: null },
       ],
       conditions: [
         { mode: 'OSF', holds: false, margin: -176.6, text: FULL_EXPLANATION.conditions[0]?.text },
         { mode: 'PWF', holds: true, margin: 412, text: FULL_EXPLANATION.conditions[1]?.text },
       ],
       earlyWarning: { mode: 'TWF', counter: 'tool_wear_min', remaining: 12.4, unit: 'min', text: FULL_EXPLANATION.early_warning.text },
+      text: '',
     });
     expect(explainedTotal(parsed as Explanation)).toBeCloseTo(0.6042, 6);
   });
@@ -91,6 +93,7 @@ describe('parseExplanation of the worker shape', () => {
       conditions: [],
       rest: null,
       earlyWarning: { mode: 'OSF', counter: '', remaining: 0, unit: 'min', text: '' }, // stored before profiles
+      text: '',
     });
     expect(explainedTotal(onlyWarning as Explanation)).toBeNull();
   });
@@ -111,5 +114,23 @@ describe('parseExplanation of the worker shape', () => {
     expect(remainingText(12.4)).toBe('about 12 left');
     expect(remainingText(-3)).toBe('inside the failure region now');
     expect(remainingText(null)).toBeNull();
+  });
+});
+
+describe('parseExplanation of a RUL model or an anomaly detector', () => {
+  it("reads the model's sentence and each contribution with the feature's healthy mean", () => {
+    const parsed = parseExplanation({
+      text: '24 cycles of useful life left, under the horizon of 30 cycles',
+      contributions: [
+        { feature: 'egt_mean30', value: 1431.2, healthy: 1405.1, contribution: -21.5 },
+        { feature: 'egt', value: 1433, healthy: 1404, contribution: -3.25 },
+      ],
+    });
+    expect(parsed?.text).toBe('24 cycles of useful life left, under the horizon of 30 cycles');
+    expect(parsed?.contributions.map((c) => [c.feature, c.healthy, c.contribution])).toEqual([
+      ['egt_mean30', 1405.1, -21.5],
+      ['egt', 1404, -3.25],
+    ]);
+    expect(parseExplanation({ text: 'anomaly score 7.2 above its threshold 4' })?.contributions).toEqual([]);
   });
 });

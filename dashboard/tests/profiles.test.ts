@@ -7,6 +7,7 @@ import {
   labelWithUnit,
   modeNames,
   numericFields,
+  featureMeta,
   quantityMeta,
   sharedNumericFields,
   valueSummary,
@@ -72,5 +73,16 @@ describe('ProfilesStore', () => {
     store.want('test-fan'); // unknown, but the last load was a moment ago: wait
     expect(loads).toBe(1);
     expect(changes).toBe(1);
+  });
+});
+
+describe('featureMeta', () => {
+  it("names a model's window features after the profile's field, and leaves unknown names as they are", () => {
+    expect(featureMeta(FAN, 'vibration_rms_mean30')).toEqual({ name: 'vibration_rms_mean30', label: 'vibration RMS, mean of the last 30', unit: 'mm/s', decimals: 2 });
+    expect(featureMeta(FAN, 'bearing_temp_c_slopeall').label).toBe('bearing temperature, slope since new');
+    expect(featureMeta(FAN, 'bearing_temp_c_slopeall').unit).toBe('');
+    expect(featureMeta(FAN, 'vibration_rms_mean10_b30').label).toBe('vibration RMS, mean of the last 10, relative to the first 30');
+    expect(featureMeta(FAN, 'bearing_temp_c').label).toBe('bearing temperature');
+    expect(featureMeta(FAN, 'nothing_mean5').label).toBe('nothing_mean5');
   });
 });

@@ -308,3 +308,106 @@ def _bucket_means(rows: list[dict[str, Any]], limit: int) -> list[dict[str, floa
     return [
         {name: sum(r[name] for r in group) / len(group) for name in SENSORS} for _k, group in sorted(buckets.items())
     ]
+
+
+def _profiles_era_rows(machine: str) -> list[dict[str, Any]]:
+    """Predictions as revision 0002 stored them: values in JSON, a profile, no model kind."""
+    base = {"predicted_mode": None, "model_version": "3f2a9c1b7d04", "threshold": 0.41, "profile": "ai4i-mill",
+            "failure": 0, "failure_description": None, "explanation": None, "schema_version": 2}  # fmt: skip
+    return [
+        {
+            **base,
+            "machine_id": machine,
+            "reading_id": f"{machine}-{n:05d}",
+            "ts_ms": ts_to_ms(at(60 * (30 - n) + 5)),
+            "scored_at": at(60 * (30 - n) + 4),
+            "status": "predictive" if n % 7 == 3 else "normal",
+            "failure_probability": round(0.01 + n / 100, 4),
+            "values_json": json.dumps({"torque_nm": 40.0 + n}),
+        }
+        for n in range(30)
+    ]
+
+
+def _profiles_era_rollup(rows: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """history_minutes and history_minute_values as revision 0002's writer kept them."""
+    minutes: dict[int, dict[str, Any]] = {}
+    values: dict[int, dict[str, Any]] = {}
+    for row in rows:
+        machine, minute = row["machine_id"], row["ts_ms"] // MINUTE_MS * MINUTE_MS
+        acc = minutes.setdefault(minute, {"machine_id": machine, "minute_ms": minute, "n": 0, "sum_ts_offset": 0,
+                                          "max_probability": 0.0, "max_rank": 0})  # fmt: skip
+        acc["n"] += 1
+        acc["sum_ts_offset"] += row["ts_ms"] - minute
+        acc["max_probability"] = max(acc["max_probability"], row["failure_probability"])
+        acc["max_rank"] = max(acc["max_rank"], RANK[row["status"]])
+        total = values.setdefault(minute, {"machine_id": machine, "minute_ms": minute, "field": "torque_nm",
+                                           "n": 0, "total": 0.0})  # fmt: skip
+        total["n"] += 1
+        total["total"] += json.loads(row["values_json"])["torque_nm"]
+    return list(minutes.values()), list(values.values())
+
+
+def test_a_database_of_revision_0002_gains_the_model_kinds_and_keeps_its_history(database_url: str) -> None:
+    engine = create_database_engine(database_url)
+    upgrade(engine, "0002")
+    assert current_revision(engine) == "0002"
+    tables = sa.MetaData()
+    tables.reflect(engine)
+    rows = _profiles_era_rows("mill-0002")
+    minutes, values = _profiles_era_rollup(rows)
+    old_alert = {
+        "alert_id": "mill-0002-open", "machine_id": "mill-0002", "profile": "ai4i-mill", "kind": "predicted",
+        "severity": "warning", "state": "open", "opened_at_ms": ts_to_ms(at(600)), "reading_id": rows[3]["reading_id"],
+        "failure_probability": 0.6, "predicted_mode": "PWF", "message": "failure predicted", "schema_version": 1,
+    }  # fmt: skip
+    with engine.begin() as conn:
+        conn.execute(tables.tables["predictions"].insert(), rows)
+        conn.execute(tables.tables["history_minutes"].insert(), minutes)
+        conn.execute(tables.tables["history_minute_values"].insert(), values)
+        conn.execute(
+            tables.tables["machines"].insert(),
+            {"machine_id": "mill-0002", "profile": "ai4i-mill", "readings": len(rows), "predictive": 4, "failure": 0},
+        )
+        conn.execute(tables.tables["alerts"].insert(), old_alert)
+    engine.dispose()
+
+    app = create_app(test_config(database_url))  # upgrades to the newest revision at start
+    try:
+        state = runtime_of(app)
+        assert current_revision(state.engine) == head_revision()
+        with state.engine.connect() as conn:
+            assert compare_metadata(MigrationContext.configure(conn), metadata) == []
+        client = app.test_client()
+        latest = client.get("/api/machines/mill-0002").json["latest"]
+        assert (latest["reading_id"], latest["model_kind"], latest["rul"], latest["anomaly_score"]) == (
+            rows[-1]["reading_id"], "classifier", None, None,
+        )  # fmt: skip
+        since, until = at(40 * 60), at(0)
+        raw = client.get(f"/api/machines/mill-0002/history?since={since}&until={until}").json["points"]
+        assert [p["failure_probability"] for p in raw] == [r["failure_probability"] for r in rows]
+        assert {(p["rul"], p["anomaly_score"]) for p in raw} == {(None, None)}
+        wide = client.get(f"/api/machines/mill-0002/history?since={since}&until={until}&limit=3").json["points"]
+        assert len(wide) == 3  # from the migrated rollup: minutes without a RUL give none
+        assert {(p["rul"], p["rul_low"], p["anomaly_score"]) for p in wide} == {(None, None, None)}
+        assert [p["values"]["torque_nm"] for p in wide] == [44.5, 54.5, 64.5]
+        (kept,) = client.get("/api/alerts").json["alerts"]
+        assert (kept["alert_id"], kept["rul"], kept["anomaly_score"]) == ("mill-0002-open", None, None)
+
+        # and it goes on: an engine's RUL and a pump's anomaly score are stored beside the old rows
+        feed(
+            app,
+            predictions=[
+                prediction("engine-0003", "c1", at(2), model_kind="rul", rul=17.0, rul_low=11.0, rul_high=25.0,
+                           rul_unit="cycles", rul_horizon=30.0, status="predictive", failure_probability=None,
+                           threshold=None),
+                prediction("pump-0003", "a1", at(2), model_kind="anomaly", anomaly_score=6.0, anomaly_threshold=4.0,
+                           status="predictive", failure_probability=None, threshold=None),
+            ],
+        )  # fmt: skip
+        engine_now = client.get("/api/machines/engine-0003").json["latest"]
+        assert (engine_now["rul"], engine_now["rul_low"], engine_now["rul_high"]) == (17.0, 11.0, 25.0)
+        (point,) = client.get(f"/api/machines/pump-0003/history?since={since}&until={until}").json["points"]
+        assert point["anomaly_score"] == 6.0
+    finally:
+        runtime_of(app).stop()

@@ -21,6 +21,7 @@ import pytest
 from flask import Flask
 
 from api import create_app, runtime_of
+from contract.profiles import builtin_profiles
 from tests.support.api import (  # noqa: F401  (fixtures)
     at,
     database_url_fixture,
@@ -69,7 +70,7 @@ def two_profiles(database_url: str, tmp_path: Path) -> Iterator[Flask]:
 def test_profiles_are_listed_and_each_one_is_served(two_profiles: Flask) -> None:
     client = two_profiles.test_client()
     listed = client.get("/api/profiles").json["profiles"]
-    assert [p["id"] for p in listed] == ["ai4i-mill", "fan"]
+    assert [p["id"] for p in listed] == sorted([*builtin_profiles(), "fan"])
     fan = client.get("/api/profiles/fan").json
     assert [(f["name"], f["label"], f["unit"], f["kind"]) for f in fan["fields"]] == [
         ("vibration_mm_s", "vibration (RMS)", "mm/s", "sensor"),

@@ -98,7 +98,10 @@ def test_history_is_oldest_first_and_raw_when_it_fits(api_app: Flask) -> None:
     assert body["downsampled"] is False
     assert body["threshold"] == 0.41
     assert [p["ts"] for p in body["points"]] == [at(100 - n) for n in range(10)]
-    assert set(body["points"][0]) == {"ts", "values", "failure_probability", "status"}
+    assert set(body["points"][0]) == {
+        "ts", "values", "failure_probability", "status", "rul", "rul_low", "rul_high", "anomaly_score",
+    }  # fmt: skip
+    assert [body["points"][0][key] for key in ("rul", "rul_low", "rul_high", "anomaly_score")] == [None] * 4
     # the numbers of the reading's values: categories and texts are not charted
     numbers = {k: v for k, v in prediction("m1", "x")["values"].items() if isinstance(v, float)}
     assert body["points"][0]["values"] == numbers

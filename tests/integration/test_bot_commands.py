@@ -223,3 +223,92 @@ def test_ack_without_an_api_token_says_how_to_enable_it(broker, telegram, live_a
     assert "FOREWARN_API_TOKEN" in reply
     (view,) = [a for a in scene.get("/api/alerts?state=open")["alerts"] if a["alert_id"] == scene.alert.alert_id]
     assert view["acked_by"] is None
+
+
+class ModelKindsScene(Scene):
+    """An engine scored by a RUL model (the built-in turbofan profile) and a fan by an anomaly
+    detector, published with their alerts as the worker does."""
+
+    def __init__(self, broker: LocalBroker, api: Served, machine_id: str) -> None:
+        super().__init__(broker, api, machine_id)
+        self.engine, self.pump = f"{machine_id}-engine", f"{machine_id}-fan2"
+        self.engine_reading = prediction(
+            self.engine, f"{self.engine}-c170", profile="turbofan", status="predictive", failure_probability=None,
+            threshold=None, predicted_mode=None, failure=0, model_version="rul-test", model_kind="rul", rul=24.4,
+            rul_low=18.2, rul_high=31.0, rul_unit="cycles", rul_horizon=30.0,
+        ) | {"values": {"cycle": 170.0, "t50": 1431.5}}  # fmt: skip
+        self.pump_reading = prediction(
+            self.pump, f"{self.pump}-r9", profile="fan", status="predictive", failure_probability=None,
+            threshold=None, predicted_mode=None, failure=0, model_version="anomaly-test", model_kind="anomaly",
+            anomaly_score=9.25, anomaly_threshold=4.0,
+        ) | {"values": {"vibration_mm_s": 7.25, "bearing_temp_c": 88.4}}  # fmt: skip
+        self.rul_alert = make_alert(
+            self.engine, kind="rul", severity="warning", reading_id=self.engine_reading["reading_id"],
+            profile="turbofan", failure_probability=None, predicted_mode=None, rul=24.4, rul_unit="cycles",
+            message=f"{self.engine} entered its horizon",
+        )  # fmt: skip
+        self.anomaly_alert = make_alert(
+            self.pump, kind="anomaly", severity="warning", reading_id=self.pump_reading["reading_id"], profile="fan",
+            failure_probability=None, predicted_mode=None, anomaly_score=9.25, anomaly_threshold=4.0,
+            message=f"anomaly on {self.pump}",
+        )  # fmt: skip
+
+    def publish_all(self) -> None:
+        def stored() -> bool:
+            machines = {m["machine_id"] for m in self.get("/api/machines")["machines"]}
+            return {self.engine, self.pump} <= machines
+
+        def publish() -> None:
+            for payload in (self.engine_reading, self.pump_reading):
+                topic = self.worker.topics.predictions(payload["machine_id"])
+                self.worker.client.publish(topic, json.dumps(payload).encode(), qos=1).wait_for_publish(5)
+
+        self._until(stored, publish)
+
+
+@pytest.fixture
+def kinds_scene(broker, live_api, machine_id) -> Iterator[ModelKindsScene]:
+    made = ModelKindsScene(broker, live_api, machine_id)
+    yield made
+    made.worker.close()
+
+
+def test_machine_says_the_cycles_left_of_a_rul_machine_and_the_score_of_an_anomaly_machine(
+    broker, telegram, live_api, kinds_scene, tmp_path
+):
+    kinds_scene.publish_all()
+    bot = RunningBot(_config(broker, telegram, live_api, tmp_path), broker).start()
+    try:
+        engine = _ask(telegram, f"/machine {kinds_scene.engine}")
+        pump = _ask(telegram, f"/machine {kinds_scene.pump}")
+        status = _ask(telegram, "/status")
+    finally:
+        bot.stop()
+    assert f"{kinds_scene.engine}: within horizon, online" in engine
+    assert "Profile: Turbofan engine (C-MAPSS) (turbofan)" in engine
+    assert "Remaining useful life ~24 cycles (18–31), horizon 30 cycles" in engine
+    assert "probability" not in engine
+    assert f"{kinds_scene.pump}: anomaly, online" in pump
+    assert "Anomaly score 9.25 vs threshold 4 (above: an anomaly — no failure label; a deviation from normal)" in pump
+    assert f"{kinds_scene.engine} within horizon, ~24 cycles left" in status
+    assert f"{kinds_scene.pump} anomaly, anomaly score 9.25" in status
+
+
+def test_rul_and_anomaly_alert_messages_say_what_they_are(broker, telegram, live_api, kinds_scene, tmp_path):
+    kinds_scene.publish_all()
+    bot = RunningBot(_config(broker, telegram, live_api, tmp_path), broker).start()
+    try:
+        kinds_scene.worker.publish(kinds_scene.rul_alert)
+        assert telegram.wait_for(lambda t: len(t.messages_to(CHAT_A)) == 1)
+        kinds_scene.worker.publish(kinds_scene.anomaly_alert)
+        assert telegram.wait_for(lambda t: len(t.messages_to(CHAT_A)) == 2)
+    finally:
+        bot.stop()
+    rul, anomaly = (message.text for message in telegram.messages_to(CHAT_A))
+    # the interval comes from the alert's prediction, fetched from the API
+    assert f"{kinds_scene.engine} entered its horizon: ~24 cycles left (18–31)" in rul
+    assert "End of life near: remaining useful life under 30 cycles (Turbofan engine (C-MAPSS))" in rul
+    assert (
+        f"Anomaly on {kinds_scene.pump}: score 9.25 above threshold 4 — no failure label; a deviation from normal"
+    ) in anomaly
+    assert "probability" not in rul + anomaly

@@ -25,7 +25,7 @@ from flask import Flask
 from api import create_app, runtime_of
 from api.config import ApiConfig
 from api.decode import alert_row, prediction_row
-from api.rows import NOT_STORED_YET, ts_to_ms
+from api.rows import ts_to_ms
 from api.server import create_api_server
 from api.store import BatchResult
 from contract import format_ts
@@ -118,7 +118,7 @@ def prediction(
     machine_id: str, reading_id: str, ts: str | None = None, values: dict[str, Any] | None = None, **changes: Any
 ) -> dict[str, Any]:
     """A Prediction payload (version 2, from contract/examples) for `machine_id`; `values` patch its values."""
-    base: dict[str, Any] = _stored_fields(json.loads((EXAMPLES / "prediction.json").read_text()))
+    base: dict[str, Any] = json.loads((EXAMPLES / "prediction.json").read_text())
     base.update(
         machine_id=machine_id,
         reading_id=reading_id,
@@ -134,11 +134,6 @@ def prediction(
     return base
 
 
-def _stored_fields(payload: dict[str, Any]) -> dict[str, Any]:
-    """The example without the fields the API does not store yet (api.rows.NOT_STORED_YET)."""
-    return {key: value for key, value in payload.items() if key not in NOT_STORED_YET}
-
-
 def prediction_v1(machine_id: str, reading_id: str, ts: str | None = None, **changes: Any) -> dict[str, Any]:
     """A version-1 (flat AI4I, before profiles) Prediction payload, as workers sent them before."""
     base: dict[str, Any] = json.loads((V1_EXAMPLES / "prediction_v1.json").read_text())
@@ -147,7 +142,7 @@ def prediction_v1(machine_id: str, reading_id: str, ts: str | None = None, **cha
 
 
 def alert(machine_id: str, alert_id: str, state: str = "open", **changes: Any) -> dict[str, Any]:
-    base: dict[str, Any] = _stored_fields(json.loads((EXAMPLES / "alert.json").read_text()))
+    base: dict[str, Any] = json.loads((EXAMPLES / "alert.json").read_text())
     base.update(machine_id=machine_id, alert_id=alert_id, state=state, opened_at=ago(5))
     if state == "cleared":
         base["cleared_at"] = ago(0)

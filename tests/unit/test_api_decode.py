@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+from dataclasses import fields as dataclass_fields
 from typing import Any
 
 import pytest
 
 from api.decode import MalformedError, alert_row, prediction_row, status_of
 from api.rows import (
+    MODEL_OUTPUT_FIELDS,
     PREDICTION_FIELDS,
     UNSTORED_ALERT_FIELDS,
     alert_view,
@@ -18,6 +20,7 @@ from api.rows import (
     prediction_view,
     ts_to_ms,
 )
+from contract import Alert, Prediction
 from tests.support.api import alert, prediction, prediction_v1
 
 
@@ -31,9 +34,60 @@ def test_a_prediction_survives_the_round_trip_through_a_row() -> None:
     assert json.loads(row["values_json"]) == payload["values"]
     view = prediction_view(row)
     assert list(view) == list(PREDICTION_FIELDS)
-    assert view == payload
+    complete = Prediction.from_dict(payload).to_dict()  # with the defaults of the fields it left out
+    assert view == complete
+    assert view["model_kind"] == "classifier"
     stored = {key: value for key, value in row.items() if key != "values"}  # as read back from the database
-    assert prediction_view(stored) == payload
+    assert prediction_view(stored) == complete
+
+
+def test_the_api_serves_every_field_of_the_contracts_prediction() -> None:
+    assert set(PREDICTION_FIELDS) == {item.name for item in dataclass_fields(Prediction)}
+
+
+def test_a_remaining_useful_life_and_an_anomaly_score_are_stored_and_served_as_sent() -> None:
+    rul = prediction(
+        "engine-7", "c-1", ts="2026-11-27T08:15:02.250Z", model_kind="rul", rul=41.5, rul_low=33.0, rul_high=52.25,
+        rul_unit="cycles", rul_horizon=30.0, failure_probability=None, threshold=None,
+    )  # fmt: skip
+    view = prediction_view(prediction_row(_encode(rul), "engine-7"))
+    assert {key: view[key] for key in MODEL_OUTPUT_FIELDS} == {key: rul.get(key) for key in MODEL_OUTPUT_FIELDS}
+    anomaly = prediction(
+        "pump-2", "a-1", model_kind="anomaly", anomaly_score=7.5, anomaly_threshold=4.0, status="predictive",
+        failure_probability=None, threshold=None,
+    )  # fmt: skip
+    row = prediction_row(_encode(anomaly), "pump-2")
+    assert (row["model_kind"], row["anomaly_score"], row["anomaly_threshold"], row["rul"]) == (
+        "anomaly",
+        7.5,
+        4.0,
+        None,
+    )
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"model_kind": "oracle"}, "model_kind"),
+        ({"rul": "soon"}, "rul"),
+        ({"rul_unit": ""}, "rul_unit"),
+        ({"rul_unit": "c" * 33}, "rul_unit"),
+    ],
+)
+def test_a_malformed_model_output_is_refused_naming_it(change: dict[str, Any], field: str) -> None:
+    with pytest.raises(MalformedError) as caught:
+        prediction_row(_encode(prediction("engine-7", "c-1", **change)), "engine-7")
+    assert caught.value.field == field
+
+
+def test_an_alert_of_kind_rul_or_anomaly_keeps_its_figures() -> None:
+    rul = alert("engine-7", "engine-7-rul-1", kind="rul", rul=24.0, rul_unit="cycles", failure_probability=None)
+    row = alert_row(_encode(rul), "engine-7")
+    assert (row["kind"], row["rul"], row["rul_unit"], row["anomaly_score"]) == ("rul", 24.0, "cycles", None)
+    assert alert_view({**row, "acked_by": None, "acked_at_ms": None})["rul"] == 24.0
+    anomaly = alert("pump-2", "pump-2-anomaly-1", kind="anomaly", anomaly_score=9.0, anomaly_threshold=4.0)
+    row = alert_row(_encode(anomaly), "pump-2")
+    assert (row["kind"], row["anomaly_score"], row["anomaly_threshold"]) == ("anomaly", 9.0, 4.0)
 
 
 def test_a_version_1_prediction_is_stored_as_version_2_of_the_default_profile() -> None:
@@ -106,7 +160,7 @@ def test_an_alert_becomes_a_row_and_back() -> None:
     payload = alert("press-7", "a-1", opened_at="2026-11-27T08:15:02.262Z")
     row = alert_row(_encode(payload), "press-7")
     view = alert_view({**row, "acked_by": None, "acked_at_ms": None})
-    stored = {name: value for name, value in payload.items() if name not in UNSTORED_ALERT_FIELDS}
+    stored = {k: v for k, v in Alert.from_dict(payload).to_dict().items() if k not in UNSTORED_ALERT_FIELDS}
     assert view == {**stored, "acked_by": None, "acked_at": None}
 
 

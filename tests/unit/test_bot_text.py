@@ -262,7 +262,140 @@ def test_the_command_menu_fits_telegrams_rules():
     ]  # fmt: skip
     assert all(re.fullmatch(r"[a-z0-9_]{1,32}", name) for name, _ in entries)
     assert all(3 <= len(text) <= 256 for _, text in entries)
-    assert dict(entries)["machine"] == "ID: latest values, status, probability, open alerts"
+    assert dict(entries)["machine"] == (
+        "ID: latest values, status, probability or remaining life or anomaly score, open alerts"
+    )
+
+
+# ----------------------------------------------------------------- remaining useful life, anomaly
+
+TURBOFAN = builtin_profiles()["turbofan"].to_json_dict()
+
+
+def _engine(**changes: Any) -> dict[str, Any]:
+    """A RUL model's prediction: life and interval in cycles, no probability."""
+    made = {
+        "machine_id": "engine-7", "profile": "turbofan", "status": "predictive", "failure_probability": None,
+        "threshold": None, "predicted_mode": None, "model_kind": "rul", "rul": 24.4, "rul_low": 18.2, "rul_high": 31.0,
+        "rul_unit": "cycles", "rul_horizon": 30.0, "failure": 0, "failure_description": None,
+    }  # fmt: skip
+    return _prediction(**(made | changes)) | {"values": {"cycle": 170.0, "t50": 1431.5}}
+
+
+def _pump(score: float = 9.25, **changes: Any) -> dict[str, Any]:
+    return _prediction(
+        machine_id="pump-2", profile="test-fan", status="predictive" if score > 4 else "normal",
+        failure_probability=None, threshold=None, predicted_mode=None, model_kind="anomaly", anomaly_score=score,
+        anomaly_threshold=4.0, failure=0, failure_description=None, **changes,
+    ) | {"values": {"vibration_rms": 7.25}}  # fmt: skip
+
+
+def test_a_rul_alert_says_the_engine_entered_its_horizon_with_the_cycles_left():
+    alert = _alert(
+        machine_id="engine-7", kind="rul", severity="warning", rul=24.4, rul_unit="cycles",
+        failure_probability=None, predicted_mode=None, alert_id="engine-7-rul-1",
+    )  # fmt: skip
+    lines = _visible(alert_message(alert, _engine(), DASH, TURBOFAN)).splitlines()
+    assert lines[0] == "⏳ engine-7 entered its horizon: ~24 cycles left (18–31)"
+    assert lines[1] == "End of life near: remaining useful life under 30 cycles (Turbofan engine (C-MAPSS))"
+    assert "probability" not in "\n".join(lines)
+    assert "Acknowledge: /ack engine-7-rul-1" in lines
+    # without the prediction (the API could not say): the alert's own figures, the profile's horizon
+    alone = _visible(alert_message(alert, None, DASH, TURBOFAN)).splitlines()
+    assert alone[:2] == [
+        "⏳ engine-7 entered its horizon: ~24 cycles left",
+        "End of life near: remaining useful life under 30 cycles (Turbofan engine (C-MAPSS))",
+    ]
+
+
+def test_an_anomaly_alert_says_it_is_a_deviation_from_normal_not_a_failure_label():
+    alert = _alert(
+        machine_id="pump-2", kind="anomaly", severity="warning", anomaly_score=9.25, anomaly_threshold=4.0,
+        failure_probability=None, predicted_mode=None,
+    )  # fmt: skip
+    text = _visible(alert_message(alert, _pump(), DASH, FAN))
+    assert text.splitlines()[0] == (
+        "🔶 Anomaly on pump-2: score 9.25 above threshold 4 — no failure label; a deviation from normal"
+    )
+    assert "Failure" not in text
+    assert "probability" not in text
+
+
+def test_cleared_rul_and_anomaly_alerts_and_their_digest_lines():
+    rul = _alert(machine_id="engine-7", kind="rul", rul=24.0, rul_unit="cycles", failure_probability=None)
+    anomaly = _alert(machine_id="pump-2", kind="anomaly", anomaly_score=9.25, anomaly_threshold=4.0)
+    done = replace(rul, state="cleared", cleared_at="2026-11-27T09:00:00.000Z")
+    assert (
+        _visible(alert_message(done, None, DASH, TURBOFAN)).splitlines()[1]
+        == "End of life near is over: back to normal"
+    )
+    digest, covered = digest_message([rul, anomaly], DASH, 2)
+    lines = _visible(digest).splitlines()
+    assert covered == 2
+    assert lines[1].startswith("⏳ engine-7 rul ~24 cycles left 08:15:02 UTC")
+    assert lines[2].startswith("🔶 pump-2 anomaly score 9.25 > 4 08:15:02 UTC")
+
+
+def test_machine_reply_of_a_rul_machine_says_the_cycles_left_with_the_interval():
+    machine = {"machine_id": "engine-7", "online": True, "status": "predictive", "latest": _engine(),
+               "open_alerts": [], "threshold": None}  # fmt: skip
+    lines = _visible(machine_reply(machine, DASH, TURBOFAN)).splitlines()
+    assert lines[0] == "🟠 engine-7: within horizon, online"
+    assert lines[1] == "Profile: Turbofan engine (C-MAPSS) (turbofan)"
+    assert lines[2] == "Remaining useful life ~24 cycles (18–31), horizon 30 cycles"
+    assert lines[3].startswith("Latest: operating cycle 170 cycles, LPT outlet temperature (T50) 1,431.50 °R")
+    warming = machine | {"status": "unscored", "latest": _engine(rul=None, status="unscored", rul_low=None)}
+    assert "Remaining useful life: not estimated yet" in _visible(machine_reply(warming, DASH, TURBOFAN))
+
+
+def test_machine_reply_of_an_anomaly_machine_gives_the_score_against_its_threshold():
+    machine = {"machine_id": "pump-2", "online": True, "status": "predictive", "latest": _pump(),
+               "open_alerts": [], "threshold": None}  # fmt: skip
+    text = _visible(machine_reply(machine, DASH, FAN))
+    assert "pump-2: anomaly, online" in text
+    assert "Anomaly score 9.25 vs threshold 4 (above: an anomaly — no failure label; a deviation from normal)" in text
+    calm = machine | {"status": "normal", "latest": _pump(score=1.5)}
+    assert "Anomaly score 1.5 vs threshold 4 (below: normal behaviour)" in _visible(machine_reply(calm, DASH, FAN))
+    assert "Failure probability" not in text
+
+
+def test_status_and_alerts_replies_say_what_each_kind_of_model_found():
+    data = {
+        "counts": {"normal": 0, "predictive": 2},
+        "machines": [
+            {"machine_id": "engine-7", "online": True, "status": "predictive", "latest": _engine(), "open_alerts": []},
+            {"machine_id": "pump-2", "online": True, "status": "predictive", "latest": _pump(), "open_alerts": []},
+        ],
+    }
+    status = _visible(status_reply(data))
+    assert "engine-7 within horizon, ~24 cycles left" in status
+    assert "pump-2 anomaly, anomaly score 9.25" in status
+    alerts = {
+        "alerts": [
+            _alert(machine_id="engine-7", kind="rul", rul=24.0, rul_unit="cycles", alert_id="r1").to_dict()
+            | {"acked_by": None},
+            _alert(
+                machine_id="pump-2", kind="anomaly", anomaly_score=9.25, anomaly_threshold=4.0, alert_id="a1"
+            ).to_dict()
+            | {"acked_by": None},
+        ]
+    }
+    listed = _visible(alerts_reply(alerts))
+    assert "engine-7 rul, entered its horizon, ~24 cycles left, since" in listed
+    assert "pump-2 anomaly, anomaly, score 9.25 above 4, since" in listed
+
+
+def test_a_rul_alert_says_what_shortened_the_life_and_an_anomaly_alert_what_raised_the_score():
+    contributions = [
+        {"feature": "t50_mean30", "value": 1431.2, "healthy": 1405.1, "contribution": -21.5},
+        {"feature": "ps30_slopeall", "value": 0.02, "healthy": 0.0, "contribution": -4.25},
+        {"feature": "nc", "value": 9050.0, "healthy": 9040.0, "contribution": 2.0},
+    ]
+    explanation = {"text": "24 cycles of useful life left", "contributions": contributions}
+    alert = _alert(machine_id="engine-7", kind="rul", rul=24.4, rul_unit="cycles", failure_probability=None)
+    text = _visible(alert_message(alert, _engine(explanation=explanation), DASH, TURBOFAN))
+    assert "Why: shortened by t50_mean30 -21.5, ps30_slopeall -4.2" in text
+    assert explanation_lines(explanation, kind="anomaly") == ["raised by nc +2.00"]
 
 
 EARLY = {

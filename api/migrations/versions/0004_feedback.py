@@ -1,7 +1,7 @@
 """Feedback from the people who run the machines: verdicts, maintenance, snoozes, windows.
 
-Revision 0004 (parent 0002 on this branch; the lead chains it after 0003 when both land,
-see CONTRACT-16-17). New tables only, nothing existing changes:
+Revision 0004 (parent 0003: the RUL and anomaly columns).
+New tables only, nothing existing changes:
 
 - ``verdicts``: one row per verdict given (the latest of an alert wins; the rest is history).
 - ``maintenance``: the maintenance log.
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0004"
-down_revision = "0002"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 

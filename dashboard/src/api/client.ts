@@ -48,6 +48,12 @@ export interface HistoryPoint {
   values: Readonly<Record<string, number | string | undefined>>;
   failure_probability: number | null;
   status: PredictionStatus;
+  /** A RUL model's remaining useful life and its interval (bucket means); absent or null otherwise. */
+  rul?: number | null;
+  rul_low?: number | null;
+  rul_high?: number | null;
+  /** An anomaly detector's score (a bucket's highest); absent or null otherwise. */
+  anomaly_score?: number | null;
 }
 
 export interface HistoryResponse {

@@ -11,6 +11,17 @@ export interface ChartSeries {
   label: string;
   stroke: string;
   dash?: number[];
+  /** Only dots, no line: readings to mark (null elsewhere), such as anomalous ones. */
+  markers?: boolean;
+  /** The edge of a band (see `band`): a hairline, not a series of its own to read. */
+  edge?: boolean;
+}
+
+/** A filled area between two series (1-based indexes into `series`, as uPlot counts them). */
+export interface ChartBand {
+  upper: number;
+  lower: number;
+  fill: string;
 }
 
 interface ChartProps {
@@ -25,6 +36,7 @@ interface ChartProps {
   height?: number;
   testId?: string;
   summary: string;
+  band?: ChartBand;
 }
 
 const AXIS = { stroke: '#9aa4b2', grid: { stroke: 'rgba(154,164,178,0.15)', width: 1 }, ticks: { show: false } };
@@ -51,16 +63,23 @@ function options(props: ChartProps, width: number, latest: { current: ChartProps
     axes: [AXIS, { ...AXIS, size: 56 }],
     legend: { show: true, live: true },
     cursor: { drag: { x: false, y: false } },
-    series: [
-      {},
-      ...props.series.map((s) => ({
-        label: s.label,
-        stroke: s.stroke,
-        width: 1.5,
-        points: { show: fewPoints },
-        ...(s.dash ? { dash: s.dash } : {}),
-      })),
-    ],
+    series: [{}, ...props.series.map(seriesOptions)],
+    ...(props.band ? { bands: [{ series: [props.band.upper, props.band.lower], fill: props.band.fill }] } : {}),
+  };
+}
+
+const noPath: uPlot.Series.PathBuilder = () => null;
+
+function seriesOptions(s: ChartSeries): uPlot.Series {
+  if (s.markers) {
+    return { label: s.label, stroke: s.stroke, paths: noPath, points: { show: true, size: 7, fill: s.stroke, stroke: s.stroke } };
+  }
+  return {
+    label: s.label,
+    stroke: s.stroke,
+    width: s.edge ? 0.5 : 1.5,
+    points: { show: s.edge ? false : fewPoints },
+    ...(s.dash ? { dash: s.dash } : {}),
   };
 }
 
@@ -94,7 +113,12 @@ export function Chart(props: ChartProps) {
   }, [props.data]);
 
   return (
-    <figure className="chart" data-testid={props.testId} aria-label={`${props.title}: ${props.summary}`}>
+    <figure
+      className="chart"
+      data-testid={props.testId}
+      data-series={props.series.map((s) => s.label).join('|')}
+      aria-label={`${props.title}: ${props.summary}`}
+    >
       <figcaption>
         <span>{props.title}</span>
         <span className="chart-summary">{props.summary}</span>

@@ -6,12 +6,17 @@
  * `{base_value, rest, contributions: [{feature, value, contribution}],
  *   conditions: [{mode, holds, margin, text}], early_warning?: {mode, counter, remaining, unit, text}}`
  * (explanations stored before profiles carry `remaining_min` instead of `remaining` + `unit`)
- * where base_value + Σ contribution + rest = the failure probability.
+ * where base_value + Σ contribution + rest = the failure probability. A RUL model's or an
+ * anomaly detector's (inference_worker/series.py): `{text, contributions: [{feature, value,
+ * healthy, contribution}]}`, each contribution the output minus the output with that feature
+ * set back to its healthy mean.
  */
 export interface Contribution {
   feature: string;
   value: number | null;
   contribution: number;
+  /** A RUL model's or detector's reference: the feature's mean over healthy training readings. */
+  healthy: number | null;
 }
 
 export interface Condition {
@@ -40,6 +45,8 @@ export interface Explanation {
   /** The features not listed, summed. */
   rest: number | null;
   earlyWarning: EarlyWarning | null;
+  /** The model's own sentence (RUL models and anomaly detectors say what they found). */
+  text: string;
 }
 
 type Loose = Record<string, unknown>;
@@ -59,7 +66,7 @@ function text(value: unknown): string {
 function contribution(entry: unknown): Contribution | null {
   if (!isLoose(entry) || typeof entry.feature !== 'string') return null;
   const amount = finite(entry.contribution);
-  return amount === null ? null : { feature: entry.feature, value: finite(entry.value), contribution: amount };
+  return amount === null ? null : { feature: entry.feature, value: finite(entry.value), contribution: amount, healthy: finite(entry.healthy) };
 }
 
 function condition(entry: unknown): Condition | null {
@@ -92,8 +99,9 @@ export function parseExplanation(raw: unknown): Explanation | null {
   const conditions = list(raw.conditions, condition);
   const baseValue = finite(raw.base_value);
   const warning = earlyWarning(raw.early_warning);
-  if (contributions.length === 0 && conditions.length === 0 && baseValue === null && warning === null) return null;
-  return { contributions, baseValue, conditions, rest: finite(raw.rest), earlyWarning: warning };
+  const said = text(raw.text).trim();
+  if (contributions.length === 0 && conditions.length === 0 && baseValue === null && warning === null && !said) return null;
+  return { contributions, baseValue, conditions, rest: finite(raw.rest), earlyWarning: warning, text: said };
 }
 
 /** base + Σ contributions + rest: the probability the explanation adds up to, when complete. */

@@ -45,6 +45,27 @@ export function quantityMeta(profile: Profile | undefined, name: string): FieldM
   return derived ? meta(derived.name, derived.label, derived.unit, derived.decimals) : meta(name, undefined, undefined, undefined);
 }
 
+const WINDOW_FEATURE = /^([a-z][a-z0-9_]*)_(mean|slope|min|max)(all|\d+)(?:_b(\d+))?$/;
+const STAT_WORDS: Readonly<Record<string, string>> = { mean: 'mean', slope: 'slope', min: 'minimum', max: 'maximum' };
+
+/**
+ * A model feature by name: a field or derived feature of the profile, or a rolling window
+ * statistic of a field (model/windows.py names them `<field>_<stat><N|all>[_b<baseline>]`),
+ * said with the field's label: "exhaust temperature, mean of the last 30".
+ */
+export function featureMeta(profile: Profile | undefined, name: string): FieldMeta {
+  const direct = quantityMeta(profile, name);
+  if (direct.label !== name) return direct;
+  const match = WINDOW_FEATURE.exec(name);
+  const field = match ? profile?.fields.find((f) => f.name === match[1]) : undefined;
+  if (!match || !field) return direct;
+  const base = quantityMeta(profile, field.name);
+  const [, , stat = '', size = '', baseline] = match;
+  const span = size === 'all' ? 'since new' : `of the last ${size}`;
+  const relative = baseline ? `, relative to the first ${baseline}` : '';
+  return { ...base, name, label: `${base.label}, ${STAT_WORDS[stat] ?? stat} ${span}${relative}`, unit: stat === 'slope' ? '' : base.unit };
+}
+
 /** "Label (unit)", or the label alone for a unitless quantity. */
 export function labelWithUnit(field: FieldMeta): string {
   return field.unit ? `${field.label} (${field.unit})` : field.label;

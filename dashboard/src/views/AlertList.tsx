@@ -11,6 +11,7 @@ import { storeCredentials, storedCredentials } from '../api/auth';
 import { TokenDialog } from '../components/TokenDialog';
 import { splitAlerts } from '../state/alerts';
 import { formatDateTime, formatPercent } from '../state/format';
+import { ALERT_KIND_LABEL, alertFigure } from '../state/modelKind';
 import { href } from '../state/routes';
 import type { AlertsLoad } from './useAlerts';
 
@@ -70,8 +71,8 @@ function AlertRow({ alert, showMachine, onAck, busy, verdict, onVerdict }: Alert
       data-verdict={verdict?.verdict ?? ''}
     >
       <div className="alert-main">
-        <span className={`pill pill-${alert.severity === 'critical' ? 'failure' : 'predictive'}`}>
-          {alert.kind === 'detected' ? 'Failure' : 'Predicted'}
+        <span className={`pill pill-${alert.severity === 'critical' ? 'failure' : 'predictive'}`} data-testid="alert-kind" data-kind={alert.kind}>
+          {ALERT_KIND_LABEL[alert.kind]}
         </span>
         {showMachine && (
           <a href={href.machine(alert.machine_id)} className="alert-machine">
@@ -82,7 +83,7 @@ function AlertRow({ alert, showMachine, onAck, busy, verdict, onVerdict }: Alert
       </div>
       <div className="alert-meta">
         <span>opened {formatDateTime(alert.opened_at)}</span>
-        <span>p = {formatPercent(alert.failure_probability)}</span>
+        <span data-testid="alert-figure">{alertFigure(alert, formatPercent)}</span>
         {alert.predicted_mode && <span>mode {alert.predicted_mode}</span>}
         {alert.cleared_at && <span>cleared {formatDateTime(alert.cleared_at)}</span>}
         <VerdictControl alert={alert} verdict={verdict} onVerdict={onVerdict} />
@@ -191,7 +192,10 @@ export function AlertList({ alerts, load, onRetry, onAcked, showMachine = true, 
         </ul>
       ) : (
         <Empty title="No open alerts">
-          <p>Alerts open here when the model predicts a failure or a machine reports one.</p>
+          <p>
+            Alerts open here when the model predicts a failure, a machine enters its remaining-life horizon, its readings
+            turn anomalous, or it reports a failure.
+          </p>
         </Empty>
       )}
       <h2 className="section-title">

@@ -3,6 +3,7 @@ import type { KeyboardEvent } from 'react';
 import type { Prediction, PredictionStatus, Profile } from '../api/client';
 import { Empty, ErrorState } from '../components/States';
 import { STATUS_LABEL, StatusPill } from '../components/StatusPill';
+import { predictionFigure } from '../state/modelKind';
 import { useLive, useMachineIds } from '../live/hooks';
 import { useProfiles } from '../live/profiles';
 import { formatDateTime, formatNumber, formatPercent } from '../state/format';
@@ -116,14 +117,16 @@ function LogRow({ item, columns, profiles, onOpen }: RowProps) {
       data-reading-id={item.reading_id}
       onClick={() => onOpen(item)}
       onKeyDown={onKeyDown}
-      aria-label={`${item.machine_id} ${formatDateTime(item.ts)}, ${item.status}, probability ${formatPercent(item.failure_probability)}. Press Enter for details.`}
+      aria-label={`${item.machine_id} ${formatDateTime(item.ts)}, ${item.status}, ${item.model_kind === 'classifier' ? 'probability ' : ''}${predictionFigure(item, formatPercent)}. Press Enter for details.`}
     >
       <td>{formatDateTime(item.ts)}</td>
       <td>{item.machine_id}</td>
       <td>
-        <StatusPill status={item.status} />
+        <StatusPill status={item.status} kind={item.model_kind} />
       </td>
-      <td className="num">{formatPercent(item.failure_probability)}</td>
+      <td className="num" data-testid="log-figure">
+        {predictionFigure(item, formatPercent)}
+      </td>
       <td>{item.predicted_mode ?? '—'}</td>
       <ValueCells item={item} columns={columns} profiles={profiles} />
     </tr>
@@ -155,7 +158,9 @@ function LogTable({ items, filters, onOpen }: { items: Prediction[]; filters: Lo
             <th scope="col">Time</th>
             <th scope="col">Machine</th>
             <th scope="col">Status</th>
-            <th scope="col">Probability</th>
+            <th scope="col" title="failure probability, remaining life or anomaly score, as the machine's model gives">
+              Probability / RUL / score
+            </th>
             <th scope="col">Mode</th>
             {columns === null ? (
               <th scope="col" className="hide-narrow">

@@ -3,12 +3,50 @@ import { Sparkline } from '../components/Sparkline';
 import { StatusPill } from '../components/StatusPill';
 import { useProfile } from '../live/profiles';
 import { formatNumber, formatPercent, formatTime } from '../state/format';
+import type { Prediction, Profile } from '../api/client';
+import type { ModelKind } from '../state/modelKind';
+import { formatRul, formatScore, modelBadge, modelKindOf, rulInterval, rulSpec, rulText } from '../state/modelKind';
 import { numericFields } from '../state/profiles';
 import type { MachineLive } from '../state/live';
 import { href } from '../state/routes';
 
 /** A card has room for this many of the profile's numbers (the first ones, in its order). */
 const CARD_FIELDS = 6;
+
+/** The model's verdict in words, for the card's accessible name. */
+function verdictText(kind: ModelKind, profile: Profile | undefined, latest: Prediction | null): string {
+  if (kind === 'rul') return `remaining life ${rulText(latest?.rul, rulSpec(profile, latest).unit)}`;
+  if (kind === 'anomaly') return `anomaly score ${formatScore(latest?.anomaly_score)}`;
+  return `failure probability ${formatPercent(latest?.failure_probability)}`;
+}
+
+/** The card's big figure: failure probability, remaining life or anomaly score, with its limit. */
+function CardVerdict({ kind, profile, latest, threshold }: { kind: ModelKind; profile: Profile | undefined; latest: Prediction | null; threshold: number | null }) {
+  let value: string;
+  let what: string;
+  let limit: string;
+  let testId: string;
+  if (kind === 'rul') {
+    const { unit, horizon } = rulSpec(profile, latest);
+    const left = unit ? `${unit} left` : 'left';
+    [value, what, limit, testId] = [formatRul(latest?.rul), `${left} ${rulInterval(latest?.rul_low, latest?.rul_high)}`, `horizon ${rulText(horizon, unit)}`, 'card-rul'];
+  } else if (kind === 'anomaly') {
+    [value, what, limit, testId] = [formatScore(latest?.anomaly_score), 'anomaly score', `threshold ${formatScore(latest?.anomaly_threshold)}`, 'card-anomaly'];
+  } else {
+    [value, what, limit, testId] = [formatPercent(latest?.failure_probability), 'failure probability', `threshold ${formatPercent(threshold)}`, 'card-probability'];
+  }
+  return (
+    <div className="card-probability">
+      <span className="card-probability-value" data-testid={testId}>
+        {value}
+      </span>
+      <span className="card-probability-label">
+        <span>{what.trimEnd()}</span>
+        <span>{limit}</span>
+      </span>
+    </div>
+  );
+}
 
 /** One machine on the overview; re-renders only when its own MachineLive object or its profile changes. */
 export const MachineCard = memo(function MachineCard({ machine }: { machine: MachineLive }) {
@@ -17,7 +55,9 @@ export const MachineCard = memo(function MachineCard({ machine }: { machine: Mac
   const fields = numericFields(profile).slice(0, CARD_FIELDS);
   const tone = online ? (status ?? 'unknown') : 'offline';
   const kind = profile ? ` (${profile.name})` : '';
-  const label = `${id}${kind}: ${online ? (status ?? 'no reading yet') : 'offline'}, failure probability ${formatPercent(latest?.failure_probability)}`;
+  const model = modelKindOf(profile, latest);
+  const badge = modelBadge(profile, latest);
+  const label = `${id}${kind}: ${online ? (status ?? 'no reading yet') : 'offline'}, ${verdictText(model, profile, latest)}`;
   return (
     <a
       className={`card card-${tone}`}
@@ -32,18 +72,10 @@ export const MachineCard = memo(function MachineCard({ machine }: { machine: Mac
         <h3 className="card-title" title={profile ? `${id} — ${profile.name}` : id}>
           {id}
         </h3>
-        <StatusPill status={status} online={online} />
+        <StatusPill status={status} online={online} kind={model} />
       </div>
-      <div className="card-probability">
-        <span className="card-probability-value" data-testid="card-probability">
-          {formatPercent(latest?.failure_probability)}
-        </span>
-        <span className="card-probability-label">
-          <span>failure probability</span>
-          <span>threshold {formatPercent(threshold)}</span>
-        </span>
-      </div>
-      <Sparkline values={machine.spark} threshold={threshold} />
+      <CardVerdict kind={model} profile={profile} latest={latest} threshold={threshold} />
+      <Sparkline values={machine.spark} threshold={model === 'classifier' ? threshold : null} />
       <dl className="card-values">
         {fields.map((field) => {
           const value = latest?.values[field.name];
@@ -58,7 +90,21 @@ export const MachineCard = memo(function MachineCard({ machine }: { machine: Mac
         })}
       </dl>
       <div className="card-foot">
-        <span>{online ? 'Last reading' : 'Last seen'} {formatTime(latest?.ts ?? machine.lastSeen)}</span>
+        {/* the model's badge takes the place of the reading's time (a card has room for one of them and the alerts) */}
+        {badge ? (
+          <span
+            className={`badge badge-${badge.tone}`}
+            data-testid="card-model-badge"
+            data-tone={badge.tone}
+            title={`${online ? 'last reading' : 'last seen'} ${formatTime(latest?.ts ?? machine.lastSeen)}`}
+          >
+            {badge.text}
+          </span>
+        ) : (
+          <span>
+            {online ? 'Last reading' : 'Last seen'} {formatTime(latest?.ts ?? machine.lastSeen)}
+          </span>
+        )}
         {openAlerts.length > 0 && (
           <span className="badge badge-alert" data-testid="card-open-alerts">
             {openAlerts.length} open alert{openAlerts.length > 1 ? 's' : ''}

@@ -3,7 +3,9 @@ import { Empty, ErrorState, Loading } from '../components/States';
 import { StatusPill } from '../components/StatusPill';
 import { loadSnapshot } from '../live/connection';
 import { useConnection, useShownInOrder, useSnapshot, useStore, useTotals } from '../live/hooks';
+import { useProfile } from '../live/profiles';
 import { formatPercent, formatTime } from '../state/format';
+import { modelBadge, modelKindOf } from '../state/modelKind';
 import type { Counts, MachineLive } from '../state/live';
 import type { OverviewFilter, StatusFilter } from '../state/overview';
 import {
@@ -88,13 +90,24 @@ function StaleBanner() {
 
 const AttentionRow = memo(function AttentionRow({ machine }: { machine: MachineLive }) {
   const alerts = machine.openAlerts.length;
+  const profile = useProfile(machine.profile);
+  const kind = modelKindOf(profile, machine.latest);
+  const badge = modelBadge(profile, machine.latest);
   return (
     <li className="attention-row" data-testid="attention-row" data-machine={machine.id} data-rank={attentionRank(machine)}>
       <a href={href.machine(machine.id)} className="attention-link">
         <span className="attention-id">{machine.id}</span>
-        <StatusPill status={machine.status} online={machine.online} />
-        <span className="attention-probability" title="failure probability">
-          {formatPercent(machine.latest?.failure_probability)}
+        <StatusPill status={machine.status} online={machine.online} kind={kind} />
+        <span className="attention-probability" title={kind === 'classifier' ? 'failure probability' : undefined}>
+          {badge ? (
+            <span className={`badge badge-${badge.tone}`} data-testid="attention-model-badge">
+              {badge.text}
+            </span>
+          ) : kind === 'classifier' ? (
+            formatPercent(machine.latest?.failure_probability)
+          ) : (
+            ''
+          )}
         </span>
         <span className="attention-alerts">{alerts > 0 ? `${alerts} open alert${alerts > 1 ? 's' : ''}` : ''}</span>
         <span className="attention-seen">

@@ -8,6 +8,7 @@ import { StatusPill } from '../components/StatusPill';
 import { useProfile } from '../live/profiles';
 import { parseExplanation } from '../state/explanation';
 import { formatDateTime, formatNumber, formatPercent } from '../state/format';
+import { formatScore, isAnomalous, rulInterval, rulText } from '../state/modelKind';
 import { allFields, labelWithUnit, modeNames } from '../state/profiles';
 import { ExplanationView } from './ExplanationView';
 
@@ -61,6 +62,39 @@ function Values({ reading, profile }: { reading: Prediction; profile: Profile | 
   );
 }
 
+/** The model's figures for this reading, as its kind gives them. */
+function ModelFields({ reading, modes }: { reading: Prediction; modes: Readonly<Record<string, string>> }) {
+  if (reading.model_kind === 'rul') {
+    const unit = reading.rul_unit ?? '';
+    return (
+      <>
+        <Field label="Remaining useful life">
+          {rulText(reading.rul, unit)} {rulInterval(reading.rul_low, reading.rul_high)}
+        </Field>
+        <Field label="Horizon">{rulText(reading.rul_horizon, unit)}</Field>
+      </>
+    );
+  }
+  if (reading.model_kind === 'anomaly') {
+    return (
+      <>
+        <Field label="Anomaly score">{formatScore(reading.anomaly_score)}</Field>
+        <Field label="Anomaly threshold">{formatScore(reading.anomaly_threshold)}</Field>
+        <Field label="Meaning">{isAnomalous(reading) ? 'a deviation from normal behaviour (no failure labels)' : 'within normal behaviour'}</Field>
+      </>
+    );
+  }
+  return (
+    <>
+      <Field label="Failure probability">{formatPercent(reading.failure_probability)}</Field>
+      <Field label="Threshold">{formatPercent(reading.threshold)}</Field>
+      <Field label="Predicted mode">
+        {reading.predicted_mode ? `${modes[reading.predicted_mode] ?? reading.predicted_mode} (${reading.predicted_mode})` : '—'}
+      </Field>
+    </>
+  );
+}
+
 export function ReadingDetails({ reading, profile }: { reading: Prediction; profile?: Profile | undefined }) {
   const explanation = parseExplanation(reading.explanation);
   const modes = modeNames(profile);
@@ -80,19 +114,15 @@ export function ReadingDetails({ reading, profile }: { reading: Prediction; prof
       <h3 className="section-title">Prediction</h3>
       <dl className="fields">
         <Field label="Status">
-          <StatusPill status={reading.status} />
+          <StatusPill status={reading.status} kind={reading.model_kind} />
         </Field>
-        <Field label="Failure probability">{formatPercent(reading.failure_probability)}</Field>
-        <Field label="Threshold">{formatPercent(reading.threshold)}</Field>
-        <Field label="Predicted mode">
-          {reading.predicted_mode ? `${modes[reading.predicted_mode] ?? reading.predicted_mode} (${reading.predicted_mode})` : '—'}
-        </Field>
+        <ModelFields reading={reading} modes={modes} />
         <Field label="Model version">{reading.model_version ?? '—'}</Field>
         <Field label="Scored at">{formatDateTime(reading.scored_at)}</Field>
       </dl>
       <h3 className="section-title">Explanation</h3>
       {explanation ? (
-        <ExplanationView explanation={explanation} profile={profile} />
+        <ExplanationView explanation={explanation} profile={profile} kind={reading.model_kind} />
       ) : (
         <p className="muted" data-testid="no-explanation">
           The model gave no explanation for this reading.

@@ -4,7 +4,7 @@ import type { HistoryPoint } from '../api/client';
 import { ApiError, api } from '../api/client';
 import { useLiveBatches } from '../live/hooks';
 import type { LiveEvent } from '../state/live';
-import type { SeriesColumns, WindowKey } from '../state/series';
+import type { ModelColumns, SeriesColumns, WindowKey } from '../state/series';
 import { CHART_POINTS, SeriesBuffer, WINDOWS, bucketMsFor } from '../state/series';
 
 export type SeriesLoad =
@@ -19,6 +19,8 @@ interface Loaded {
   threshold: number | null;
   version: number; // bumped when live points were pushed into the (mutable) buffer
 }
+
+const NO_MODEL_COLUMNS: ModelColumns = { rul: [], rulLow: [], rulHigh: [], anomalyScore: [] };
 
 /** Live points enter the buffer at once but redraw the charts at most this often. */
 const REDRAW_MS = 250;
@@ -105,7 +107,11 @@ export function useSeries(machineId: string, window: WindowKey, fields: readonly
     () => (buffer && version !== undefined ? buffer.toColumns() : [[], ...fields.map(() => []), []]),
     [buffer, version, fields],
   );
+  const model = useMemo<ModelColumns>(
+    () => (buffer && version !== undefined ? buffer.toModelColumns() : NO_MODEL_COLUMNS),
+    [buffer, version],
+  );
   const retry = useCallback(() => setAttempt((n) => n + 1), []);
   const load: SeriesLoad = fresh?.load ?? { phase: 'loading' };
-  return { columns, load, threshold: fresh?.threshold ?? null, retry };
+  return { columns, model, load, threshold: fresh?.threshold ?? null, retry };
 }
