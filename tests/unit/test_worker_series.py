@@ -232,7 +232,12 @@ failure_modes:
 def test_the_shelf_keeps_the_machines_windows_across_a_new_version(monkeypatch: pytest.MonkeyPatch) -> None:
     versions = iter([rul_server(), rul_server()])
     pointers = {"pump-s": "aaaaaaaaaaaa"}
-    monkeypatch.setattr(models, "current_version", lambda _dir, profile_id=None: pointers.get(profile_id or ""))
+    # the champion follows its pointer; no challenger (model/roles.py)
+    monkeypatch.setattr(
+        models,
+        "read_role",
+        lambda _dir, role, profile_id=None: pointers.get(profile_id or "") if role == "current" else None,
+    )
     shelf = ModelShelf(Path("var/models"), loader=lambda _dir, _profile, _version: next(versions))
     first = shelf.scorer_for(PUMP)
     assert isinstance(first, SeriesServer)
