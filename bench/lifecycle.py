@@ -52,6 +52,8 @@ from api.store import Store
 from broker.local import LocalBroker
 from common.mqtt import MqttSettings, connect_client, create_client, wait_connected
 from contract import Channel, Prediction, Reading, default_profile, format_ts, validate_name
+from contract.expressions import Expression
+from contract.profiles import PerCategory
 from contract.registry import bind_machines
 from inference_worker.config import WorkerConfig
 from inference_worker.service import Worker
@@ -68,8 +70,20 @@ from training.lifecycle import time_models
 __all__ = ["ScenarioConfig", "ScenarioResult", "run_scenario"]
 
 PROFILE = default_profile()
-# AI4I's overstrain limits (torque x tool wear, min Nm) per product type, less 20 %: this plant's tools.
-PLANT_OSF_LIMITS = {"L": 11_000 * 0.8, "M": 12_000 * 0.8, "H": 13_000 * 0.8}
+PLANT_TOOLS = 0.8  # this plant's tools give out at 80 % of the profile's overstrain limit
+
+
+def _plant_overstrain() -> tuple[Expression, str, dict[str, float]]:
+    """The profile's OSF rule (a derived quantity above a limit per category), at this plant's limits."""
+    physics = PROFILE.physics
+    assert physics is not None, "the default profile describes its physics"
+    (condition,) = next(rule for rule in physics.rules if rule.mode == "OSF").when
+    assert isinstance(condition.above, PerCategory), "OSF: a limit per category"
+    limits = {value: limit * PLANT_TOOLS for value, limit in condition.above.values.items()}
+    return PROFILE.expression(condition.value), condition.above.by, limits
+
+
+OVERSTRAIN, OVERSTRAIN_BY, PLANT_OSF_LIMITS = _plant_overstrain()
 _WAIT_S = 120.0
 
 
@@ -135,8 +149,8 @@ class _Plant:
         sample = self._sims[machine].step()
         values = sample.values
         mode = mode_of_description(PROFILE, sample.failure_description) if sample.failure else None
-        wear = float(values["torque_nm"]) * float(values["tool_wear_min"])
-        if not sample.failure and wear > PLANT_OSF_LIMITS[str(values["type"])]:
+        strain = OVERSTRAIN.scalar({k: float(v) for k, v in values.items() if isinstance(v, int | float)})
+        if not sample.failure and strain > PLANT_OSF_LIMITS[str(values[OVERSTRAIN_BY])]:
             mode = "OSF"  # this plant's tools give out earlier than AI4I's
         truth = 1 if sample.failure or mode else 0
         reading_id = f"{machine}-{self._sequence:06d}"

@@ -76,7 +76,10 @@ class ModelShelf:
     def scorer_for(self, profile: Profile) -> Served | None:
         """The champion of `profile` (its predictions alert)."""
         if self._profiles.get(profile.id) is not profile:
+            met = profile.id in self._profiles
             self._profiles[profile.id] = profile
+            if not met and profile.id in self._champions:  # put() at start-up: now its challenger can load
+                self._try(profile.id)
         if profile.id not in self._champions:
             self._champions[profile.id] = _Slot()
             self._challengers[profile.id] = _Slot()

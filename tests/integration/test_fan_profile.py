@@ -189,7 +189,7 @@ def test_binding_a_sensor_to_a_profile_that_does_not_exist_changes_nothing(
     name = f"pump-{uuid.uuid4().hex[:8]}"
     result = _cli("broker", env, "add-user", name, "--role", "sensor", "--profile", "pump")
     assert result.returncode == 2
-    assert result.stderr.startswith("error: --profile 'pump': no such profile (known: ai4i-mill, fan)")
+    assert result.stderr.startswith("error: --profile 'pump': no such profile (known: ai4i-mill, fan, turbofan)")
     assert "Traceback" not in result.stderr
     assert name not in broker.accounts.users()
     listed = _cli("broker", env, "bindings")
