@@ -80,7 +80,7 @@ def test_the_command_menu_is_registered(broker, telegram, tmp_path):
     bot = RunningBot(bot_config(broker, telegram, tmp_path), broker).start()
     bot.stop()
     names = [command["command"] for command in telegram.commands]
-    assert names == ["status", "machine", "alerts", "ack", "mute", "unmute", "help"]
+    assert names == ["status", "machine", "alerts", "ack", "mute", "unmute", "maintenance", "snooze", "help"]
 
 
 def test_a_chat_not_on_the_list_gets_nothing_and_its_text_is_not_logged(broker, telegram, tmp_path, caplog):
