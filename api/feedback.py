@@ -13,10 +13,11 @@ checks and the OpenAPI schemas are one source.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any, Literal
 
 import sqlalchemy as sa
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from api.db import alerts, maintenance, maintenance_windows, predictions, snoozes, verdicts
 from api.params import NAME_MAX, NAME_PATTERN
@@ -30,6 +31,7 @@ __all__ = [
     "SnoozeRequest",
     "VerdictRequest",
     "WindowRequest",
+    "epoch_ms",
 ]
 
 Verdict = Literal["real_failure", "false_alarm", "planned_maintenance", "unsure"]
@@ -38,10 +40,20 @@ VERDICTS: tuple[str, ...] = ("real_failure", "false_alarm", "planned_maintenance
 MAINTENANCE_ACTIONS: tuple[str, ...] = ("tool_replaced", "repaired", "inspected", "other")
 MAX_SNOOZE_MIN = 7 * 24 * 60
 _STRICT = ConfigDict(extra="forbid", str_strip_whitespace=True)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _text(value: object) -> object:
+    """Times come as RFC 3339 text only (pydantic would also take a number of seconds)."""
+    if not isinstance(value, str):
+        raise ValueError("must be an RFC 3339 timestamp with offset, e.g. 2026-11-27T08:00:00Z")
+    return value
+
+
+Timestamp = Annotated[AwareDatetime, BeforeValidator(_text)]
 _MACHINE = r"^[A-Za-z0-9_-]{1,64}$"
 _Name = Field(None, min_length=1, max_length=NAME_MAX, pattern=NAME_PATTERN, description="who: a person's name")
 _Note = Field(None, max_length=2000, description="free text")
-_Ts = Field(None, description="RFC 3339 with offset")
 
 
 class VerdictRequest(BaseModel):
@@ -60,19 +72,23 @@ class MaintenanceRequest(BaseModel):
     model_config = _STRICT
     machine_id: str = Field(pattern=_MACHINE)
     action: Action
-    at: str | None = Field(None, description="when it was done (RFC 3339 with offset); default now")
+    at: Timestamp | None = Field(None, description="when it was done (RFC 3339 with offset); default now")
     note: str | None = _Note
     by: str | None = _Name
 
 
 class SnoozeRequest(BaseModel):
-    """POST /api/snoozes: a machine's every alert, or one alert, for `minutes` (or `until`)."""
+    """POST /api/snoozes: a machine's every alert, or one alert, for `minutes` (or `until`, in the future)."""
 
-    model_config = _STRICT
+    model_config = ConfigDict(
+        extra="forbid",
+        str_strip_whitespace=True,
+        json_schema_extra={"description": "machine_id or alert_id (one of them); minutes or until (one of them)"},
+    )
     machine_id: str | None = Field(None, pattern=_MACHINE)
     alert_id: str | None = Field(None, min_length=1, max_length=256)
     minutes: int | None = Field(None, ge=1, le=MAX_SNOOZE_MIN)
-    until: str | None = _Ts
+    until: Timestamp | None = Field(None, description="RFC 3339 with offset, in the future")
     note: str | None = _Note
     by: str | None = _Name
 
@@ -90,10 +106,15 @@ class WindowRequest(BaseModel):
 
     model_config = _STRICT
     machine_id: str = Field(pattern=_MACHINE)
-    start: str = Field(description="RFC 3339 with offset")
-    end: str = Field(description="RFC 3339 with offset, after start")
+    start: Timestamp = Field(description="RFC 3339 with offset")
+    end: Timestamp = Field(description="RFC 3339 with offset, after start")
     note: str | None = _Note
     by: str | None = _Name
+
+
+def epoch_ms(moment: datetime) -> int:
+    """An aware datetime as epoch milliseconds (any year: aware subtraction stays in range)."""
+    return (moment - _EPOCH) // timedelta(milliseconds=1)
 
 
 class Feedback:

@@ -80,7 +80,9 @@ _ACCESS_TOKEN = _query(
 _LOG_FILTERS = [_STATUS, _MACHINE, _PROFILE, _SINCE, _UNTIL]
 _MACHINE_ID = _path("machine_id", "machine id")
 _AFTER = _query(
-    "after", "an id: only rows recorded after it, oldest first (to follow a feed)", {"type": "integer", "minimum": 0}
+    "after",
+    "an id: only rows recorded after it, oldest first (to follow a feed)",
+    {"type": "integer", "minimum": 0, "maximum": 2**62},
 )
 _PROFILE_ID = _path("profile", "profile id")
 

@@ -53,7 +53,30 @@ describe('ReadingModal', () => {
     expect(dialog.textContent).toContain('3f2a9c1b7d04'); // model version
     expect(dialog.textContent).toContain('93%'); // probability
     expect(dialog.textContent).toContain('Power Failure');
-    expect(calls).toEqual(['api/readings/slave1/slave1-000042']);
+    // a failure reading: the alerts of its machine are asked for the one it opened (none here)
+    expect([...calls].sort()).toEqual(['api/alerts?state=all&machine=slave1', 'api/readings/slave1/slave1-000042']);
+    expect(screen.queryByTestId('reading-alerts')).toBeNull();
+  });
+
+  it('shows the alert the reading opened with its verdict, which can be given here', async () => {
+    const alert = { ...(readExample('alert') as Record<string, unknown>), alert_id: 'slave1-detected-slave1-000042', machine_id: 'slave1', reading_id: example.reading_id, acked_by: null, acked_at: null };
+    const other = { ...alert, alert_id: 'another-alert', reading_id: 'slave1-000001' };
+    const verdict = { id: 3, alert_id: alert.alert_id, machine_id: 'slave1', verdict: 'false_alarm', mode: null, by: 'Ana' };
+    serveApi({
+      'api/readings/slave1/slave1-000042': example,
+      'api/alerts': { alerts: [alert, other] },
+      'api/verdicts': { verdicts: [verdict] },
+    });
+    render(<ReadingModal row={example} onClose={() => undefined} />);
+    const shown = await screen.findAllByTestId('reading-alert');
+    expect(shown.map((p) => p.getAttribute('data-alert-id'))).toEqual([alert.alert_id]);
+    expect((await screen.findByTestId('verdict-info')).textContent).toBe('false alarm by Ana');
+    const select = screen.getByTestId<HTMLSelectElement>('verdict-select');
+    expect(select.value).toBe('false_alarm');
+    act(() => {
+      fireEvent.change(select, { target: { value: 'unsure' } });
+    });
+    expect(await screen.findByTestId('token-dialog')).toBeTruthy(); // a write: the token first
   });
 
   it('says so when the model gave no explanation', async () => {

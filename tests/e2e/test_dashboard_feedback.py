@@ -60,6 +60,24 @@ def test_verdicts_maintenance_and_alert_quality_from_the_dashboard(
     assert [(e["action"], e["note"], e["by"]) for e in logged] == [("repaired", "new power supply", "e2e-judge")]
     screenshot(page, "machine-maintenance")
 
+    page.get_by_test_id("snooze-minutes").select_option("60")
+    page.get_by_test_id("snooze-button").click()
+    expect(page.get_by_test_id("snooze-entry")).to_contain_text("by e2e-judge")
+    silenced = e2e_stack.get(f"/api/silences?machine={machine}")
+    assert [s["type"] for s in silenced["silences"]] == ["snooze"]
+    local = (
+        "d => { const t = new Date(Date.now() + d); t.setMinutes(t.getMinutes() - t.getTimezoneOffset()); "
+        "return t.toISOString().slice(0, 16); }"
+    )
+    page.get_by_test_id("window-start").fill(page.evaluate(local, -3_600_000))
+    page.get_by_test_id("window-end").fill(page.evaluate(local, 3_600_000))
+    page.get_by_test_id("window-submit").click()
+    expect(page.get_by_test_id("window-entry")).to_have_count(1)
+    page.get_by_test_id("snooze-end").click()
+    expect(page.get_by_test_id("snooze-entry")).to_have_count(0)
+    silenced = e2e_stack.get(f"/api/silences?machine={machine}")
+    assert [s["type"] for s in silenced["silences"]] == ["maintenance_window"]  # the window goes on
+
     page.locator('nav a[href="#/quality"]').click()
     report = e2e_stack.get("/api/alerts/quality")
     expect(page.get_by_test_id("quality-alerts")).to_have_text(str(report["alerts"]))

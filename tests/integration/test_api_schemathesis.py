@@ -16,7 +16,7 @@ schemathesis = pytest.importorskip("schemathesis")
 
 from flask import Flask  # noqa: E402
 from hypothesis import HealthCheck, settings  # noqa: E402
-from schemathesis.specs.openapi.checks import positive_data_acceptance  # noqa: E402
+from schemathesis.specs.openapi.checks import ignored_auth, positive_data_acceptance  # noqa: E402
 
 from api import create_app, runtime_of  # noqa: E402
 from api.openapi import document  # noqa: E402
@@ -48,5 +48,11 @@ def live_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
 @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
 def test_answers_conform_to_the_openapi_document(case: Any, live_app: Flask) -> None:
     # The log's cursor is opaque: a well-formed string this API never gave out is rightly a 400.
-    excluded = [positive_data_acceptance] if case.operation.path == "/api/log" else []
+    # A snooze needs a machine or an alert and a time in the future, a window an end after its
+    # start: rules across fields and the clock, beyond JSON Schema (400 naming the field).
+    beyond_schema = ("/api/log", "/api/snoozes", "/api/maintenance-windows")
+    excluded = [positive_data_acceptance] if case.operation.path in beyond_schema else []
+    # ignored_auth repeats a write that succeeded without its token, over the network (this app is
+    # called in-process): test_api_security.py checks that every write refuses a missing token.
+    excluded.append(ignored_auth)
     case.call_and_validate(app=live_app, headers={"Authorization": f"Bearer {TOKEN}"}, excluded_checks=excluded)

@@ -196,6 +196,28 @@ export interface MaintenanceEntry {
   recorded_at: string;
 }
 
+/** A snooze (GET /api/snoozes): a machine's alerts, or one alert, recorded but not notified until `until`. */
+export interface Snooze {
+  id: number;
+  machine_id: string | null;
+  alert_id: string | null;
+  until: string;
+  note: string | null;
+  by: string | null;
+  created_at: string;
+}
+
+/** A maintenance window (GET /api/maintenance-windows): the machine's alerts in it are not notified. */
+export interface MaintenanceWindow {
+  id: number;
+  machine_id: string;
+  start: string;
+  end: string;
+  note: string | null;
+  by: string | null;
+  created_at: string;
+}
+
 export interface FalseAlarmRate {
   judged: number;
   false_alarms: number;
@@ -334,6 +356,17 @@ export const api = {
   logMaintenance: (entry: { machine_id: string; action: MaintenanceAction; note?: string }, token: string, by: string) =>
     write<MaintenanceEntry>('api/maintenance', token, { ...entry, by }),
   quality: () => request<QualityReport>('api/alerts/quality'),
+  snoozes: () => request<{ snoozes: Snooze[] }>('api/snoozes'),
+  snooze: (target: { machine_id: string } | { alert_id: string }, minutes: number, token: string, by: string) =>
+    write<Snooze>('api/snoozes', token, { ...target, minutes, by }),
+  windows: () => request<{ windows: MaintenanceWindow[] }>('api/maintenance-windows'),
+  addWindow: (window: { machine_id: string; start: string; end: string; note?: string }, token: string, by: string) =>
+    write<MaintenanceWindow>('api/maintenance-windows', token, { ...window, by }),
+  remove: (what: 'snoozes' | 'maintenance-windows', id: number, token: string) =>
+    request<{ deleted: number }>(`api/${what}/${id}`, {
+      method: 'DELETE',
+      headers: { Accept: 'application/json', Authorization: `Bearer ${token}` },
+    }),
 };
 
 export const VERDICTS_CSV_URL = 'api/verdicts.csv';

@@ -35,7 +35,7 @@ interface AlertRowProps {
 }
 
 /** Real failure, false alarm, planned maintenance or unsure; changeable (the API keeps the history). */
-function VerdictControl({ alert, verdict, onVerdict }: Pick<AlertRowProps, 'alert' | 'verdict' | 'onVerdict'>) {
+export function VerdictControl({ alert, verdict, onVerdict }: Pick<AlertRowProps, 'alert' | 'verdict' | 'onVerdict'>) {
   return (
     <span className="verdict">
       <select

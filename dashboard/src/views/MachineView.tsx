@@ -17,6 +17,7 @@ import { href } from '../state/routes';
 import { AlertList } from './AlertList';
 import { DriftPanel } from './DriftPanel';
 import { MaintenancePanel } from './MaintenancePanel';
+import { SilencePanel } from './SilencePanel';
 import { useAlerts } from './useAlerts';
 import { useSeries } from './useSeries';
 
@@ -304,6 +305,7 @@ export function MachineView({ id }: { id: string }) {
         machine={id}
       />
       <MaintenancePanel machine={id} />
+      <SilencePanel machine={id} />
       <DriftPanel machine={id} profile={profile} />
     </section>
   );

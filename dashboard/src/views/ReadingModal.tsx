@@ -1,8 +1,9 @@
 /** The full reading, its prediction and its explanation (when the model gave one). */
 import { useEffect, useState } from 'react';
 import type { ReactNode } from 'react';
-import type { Prediction, Profile } from '../api/client';
+import type { AlertView, Prediction, Profile, VerdictKind } from '../api/client';
 import { api } from '../api/client';
+import { useTokenGuard } from '../components/useTokenGuard';
 import { Modal } from '../components/Modal';
 import { StatusPill } from '../components/StatusPill';
 import { useProfile } from '../live/profiles';
@@ -10,7 +11,9 @@ import { parseExplanation } from '../state/explanation';
 import { formatDateTime, formatNumber, formatPercent } from '../state/format';
 import { formatScore, isAnomalous, rulInterval, rulText } from '../state/modelKind';
 import { allFields, labelWithUnit, modeNames } from '../state/profiles';
+import { VerdictControl } from './AlertList';
 import { ExplanationView } from './ExplanationView';
+import { useVerdicts } from './useVerdicts';
 
 function Field({ label, children }: { label: string; children: ReactNode }) {
   return (
@@ -132,12 +135,57 @@ export function ReadingDetails({ reading, profile }: { reading: Prediction; prof
   );
 }
 
+/** The alerts this reading opened, each with its verdict control (shown only when there are some). */
+function ReadingAlerts({ row }: { row: Prediction }) {
+  const [alerts, setAlerts] = useState<AlertView[]>([]);
+  useEffect(() => {
+    let cancelled = false;
+    api.alerts('all', row.machine_id).then(
+      (response) => {
+        const found: unknown = response.alerts;
+        if (!cancelled && Array.isArray(found)) setAlerts((found as AlertView[]).filter((a) => a.reading_id === row.reading_id));
+      },
+      () => undefined, // the reading still shows
+    );
+    return () => {
+      cancelled = true;
+    };
+  }, [row.machine_id, row.reading_id]);
+  return alerts.length > 0 ? <AlertVerdicts alerts={alerts} machine={row.machine_id} /> : null;
+}
+
+function AlertVerdicts({ alerts, machine }: { alerts: AlertView[]; machine: string }) {
+  const { verdicts, put } = useVerdicts(machine);
+  const guard = useTokenGuard('record the verdict');
+  const give = (alert: AlertView, verdict: VerdictKind) =>
+    guard.run(async ({ token, by }) => put(await api.giveVerdict(alert.alert_id, verdict, token, by)));
+  return (
+    <section data-testid="reading-alerts">
+      <h3 className="section-title">Alert opened by this reading</h3>
+      {alerts.map((alert) => (
+        <p key={alert.alert_id} data-testid="reading-alert" data-alert-id={alert.alert_id}>
+          {alert.message}{' '}
+          <VerdictControl alert={alert} verdict={verdicts.get(alert.alert_id)} onVerdict={(v) => give(alert, v)} />
+        </p>
+      ))}
+      {guard.error && (
+        <p className="form-error" role="alert">
+          {guard.error}
+        </p>
+      )}
+      {guard.dialog}
+    </section>
+  );
+}
+
 export function ReadingModal({ row, onClose }: { row: Prediction; onClose: () => void }) {
   const { reading, note } = useFullReading(row);
   const profile = useProfile(reading.profile);
+  const mayHaveAlert = row.status === 'predictive' || row.status === 'failure' || Boolean(row.explanation);
   return (
     <Modal title={`Reading ${row.reading_id}`} onClose={onClose} testId="reading-modal" wide>
       {note && <p className="muted">{note}</p>}
+      {mayHaveAlert && <ReadingAlerts row={row} />}
       <ReadingDetails reading={reading} profile={profile} />
     </Modal>
   );
