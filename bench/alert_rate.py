@@ -112,7 +112,9 @@ def _run(settings: Settings, models_dir: Path, readings: int, work: Path) -> tup
             "FOREWARN_ALERT_CLEAR_RATIO": str(settings.clear_ratio),
         }
         viewer = broker.settings("bench-viewer", broker.add_user("bench-viewer", "viewer"))
-        watcher = StatusWatcher(viewer, broker.topics.all_service_statuses())
+        # its own account: the broker binds each account to one client id, one connection at a time
+        status = broker.settings("bench-status", broker.add_user("bench-status", "viewer"))
+        watcher = StatusWatcher(status, broker.topics.all_service_statuses())
         worker = Services(broker, "inference_worker", [settings.name], env, work / f"worker-{settings.name}.log")
         topics = [broker.topics.predictions(m) for m in machines] + [broker.topics.alerts(m) for m in machines]
         tally = _Tally(viewer, topics)
