@@ -54,6 +54,7 @@ __all__ = [
     "load_model",
     "pointer_name",
     "profile_of_card",
+    "read_pointer",
     "save_model",
     "write_pointer",
 ]
@@ -212,7 +213,11 @@ def _write_atomic(path: Path, data: bytes) -> None:
 
 def current_version(models_dir: Path, profile_id: str | None = None) -> str | None:
     """The active version of a profile's model (default: ai4i-mill's ``current``), or None."""
-    pointer = models_dir / pointer_name(profile_id)
+    return read_pointer(models_dir / pointer_name(profile_id))
+
+
+def read_pointer(pointer: Path) -> str | None:
+    """The version a pointer file names, or None when there is none (ModelError when unreadable)."""
     try:
         text = pointer.read_text().strip()
     except (FileNotFoundError, NotADirectoryError):

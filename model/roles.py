@@ -33,6 +33,7 @@ from model.artifact import (
     current_version,
     load_model,
     pointer_name,
+    read_pointer,
     write_pointer,
 )
 
@@ -83,14 +84,7 @@ def read_role(models_dir: Path, role: Role, profile_id: str | None = None) -> st
     """The version `role` points at for a profile, or None (ModelError when unreadable)."""
     if role == "current":
         return current_version(models_dir, profile_id)
-    pointer = models_dir / role_pointer(role, profile_id)
-    try:
-        text = pointer.read_text().strip()
-    except (FileNotFoundError, NotADirectoryError):
-        return None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ModelError(f"cannot read {pointer}: {exc}") from None
-    return text or None
+    return read_pointer(models_dir / role_pointer(role, profile_id))
 
 
 def set_challenger(models_dir: Path, profile_id: str, version: str) -> None:
