@@ -22,6 +22,10 @@ decoding and store (SQLite):
 4. **Promotion and rollback under load.** Readings flow while ``python -m training promote``
    and then ``rollback`` run (the CLI's own code, in process): every reading must be scored
    exactly once by a champion, and every prediction name its model.
+5. **Fewer alerts, none missed.** The champion's predictions of phases 1 and 3 (and the
+   challenger's of phase 3) replayed through the worker's alert rules (bench/alert_replay.py):
+   alerts per machine-day before and after hysteresis and the operator's snooze, and the real
+   failures no notified alert covered.
 
 :func:`run_scenario` returns the figures; tests/integration/test_lifecycle_scenario.py asserts
 on them, this module's ``main`` prints them.
@@ -49,9 +53,10 @@ from api.decode import alert_row, prediction_row, shadow_row
 from api.feedback import Feedback, VerdictRequest
 from api.migrations import upgrade
 from api.store import Store
+from bench.alert_replay import AFTER_POLICY, BEFORE_POLICY, LONG_SNOOZE_POLICY, Replay, ReplayPolicy, replay_alerts
 from broker.local import LocalBroker
 from common.mqtt import MqttSettings, connect_client, create_client, wait_connected
-from contract import Channel, Prediction, Reading, default_profile, format_ts, validate_name
+from contract import Alert, Channel, Prediction, Reading, default_profile, format_ts, validate_name
 from contract.expressions import Expression
 from contract.profiles import PerCategory
 from contract.registry import bind_machines
@@ -296,6 +301,45 @@ def _truth_figures(
     }
 
 
+def _replay_both(
+    messages: list[tuple[Channel, str, bytes]], channel: Channel, plant: _Plant, config: ScenarioConfig, folder: Path
+) -> dict[str, dict[str, Any]]:
+    """One model's predictions replayed before and after hysteresis and snooze (bench/alert_replay.py)."""
+    predictions = [Prediction.from_json(payload) for kind, _m, payload in messages if kind is channel]
+    truth = {key: failed for key, (failed, _mode) in plant.truth.items()}
+    folder.mkdir()
+    runs: dict[str, Replay] = {}
+    for policy in (BEFORE_POLICY, AFTER_POLICY, LONG_SNOOZE_POLICY):
+        runs[policy.name] = _replay(predictions, truth, policy, plant, config, folder / f"{policy.name}.db")
+    before = runs[BEFORE_POLICY.name]
+    machine_days = before.readings * config.step_minutes / (24 * 60)
+    return {name: run.as_dict(machine_days, before) for name, run in runs.items()}
+
+
+def _replay(  # noqa: PLR0917 - one replay's cast
+    predictions: list[Prediction],
+    truth: dict[tuple[str, str], int],
+    policy: ReplayPolicy,
+    plant: _Plant,
+    config: ScenarioConfig,
+    database: Path,
+) -> Replay:
+    """Replay under `policy`, the snoozes kept in a scratch store of the API's own (`database`)."""
+    engine = create_database_engine(f"sqlite:///{database}")
+    try:
+        upgrade(engine)
+        rng = np.random.default_rng(config.seed + 3000)  # the same operator for every policy
+
+        def judge(alert: Alert) -> bool:
+            """The scenario's operator: the ground truth of the alert's reading, wrong `noise` of the time."""
+            failed = plant.truth.get((alert.machine_id, alert.reading_id), (0, None))[0]
+            return bool(failed) != (rng.random() < config.noise)
+
+        return replay_alerts(predictions, truth, policy, judge, Feedback(engine))
+    finally:
+        engine.dispose()
+
+
 def _worker_config(broker: LocalBroker, models_dir: Path, name: str, group: str, clear_after: int) -> WorkerConfig:
     instance = validate_name(f"inference-worker-{name}")
     password = broker.add_user(instance, "worker")
@@ -403,6 +447,7 @@ def run_scenario(  # noqa: PLR0915 - the scenario reads top to bottom, phase by 
 
         # 4. Promotion and rollback while readings flow.
         mark = len(recorder.since(0))
+        replayed = recorder.since(0)  # phases 1 and 3, for 5.
         sent = plant.take(config.swap_readings)
         result.swap_sent = [r.reading_id for r in sent]
         promoted_s, rolled_back_s = _promote_and_roll_back(sensors, sent, worker, models, champion, challenger, config)
@@ -419,6 +464,10 @@ def run_scenario(  # noqa: PLR0915 - the scenario reads top to bottom, phase by 
                 result.swap_shadow[prediction.reading_id] += 1
                 result.unnamed += prediction.model_version is None
         rejected = [payload for channel, _m, payload in recorder.since(0) if channel is Channel.REJECTED]
+        alert_rates = {
+            "champion": _replay_both(replayed, Channel.PREDICTIONS, plant, config, work / "replay-champion"),
+            "challenger": _replay_both(shadow_messages, Channel.SHADOW, plant, config, work / "replay-challenger"),
+        }
         machine_days = config.machines * total_readings * config.step_minutes / (24 * 60)
         result.figures = {
             "machines": config.machines,
@@ -446,6 +495,7 @@ def run_scenario(  # noqa: PLR0915 - the scenario reads top to bottom, phase by 
                 "not_scored": len(set(result.swap_sent) - set(result.swap_scored)),
             },
             "rejected": len(rejected),
+            "alert_rates": alert_rates,
         }
         return result
     finally:
@@ -530,8 +580,25 @@ def format_figures(figures: dict[str, Any]) -> str:
         f"  promotion and rollback under load: {swap['readings']} readings, by version {swap['by_version']}, "
         f"scored twice {swap['scored_twice']}, not scored {swap['not_scored']}; promotion live after "
         f"{swap['promotion_live_after_s']} s, rollback after {swap['rollback_live_after_s']} s",
+        *_rate_lines(figures["alert_rates"]),
     ]
     return "\n".join(lines)
+
+
+def _rate_lines(rates: dict[str, dict[str, dict[str, Any]]]) -> list[str]:
+    """Alerts per machine-day before and after hysteresis and snooze, per replayed model."""
+    head = ("clear", "ratio", "snooze h", "opened", "notified", "per m-day", "failures", "missed", "lost")
+    lines = [
+        "  alerts replayed through the worker's rules (bench/alert_replay.py); per m-day = notified per "
+        "machine-day; missed = real failures no notified open alert covered; lost = covered before, missed after",
+        f"  {'model':<11}{'policy':<8}" + "".join(f"{h:>10}" for h in head),
+    ]
+    keys = ("clear_after", "clear_ratio", "snooze_hours", "opened", "notified", "alerts_per_machine_day")
+    for model, runs in rates.items():
+        for policy, run in runs.items():
+            cells = [*(run[k] for k in keys), run["failures"], run["missed"], run.get("lost", "-")]
+            lines.append(f"  {model:<11}{policy:<8}" + "".join(f"{_text(c):>10}" for c in cells))
+    return lines
 
 
 def _text(value: object) -> str:

@@ -202,7 +202,7 @@ def test_every_state_path_is_a_volume(name: str) -> None:
     mounts = {m.target: m for m in service.mounts}
     writes = {
         "init": ["broker/config", "secrets", "models"],
-        "api": ["api"],
+        "api": ["api", "models"],  # models: Promote and Roll back move its pointers
         "telegram-bot": ["telegram_bot"],
         "webhooks": ["webhooks"],
     }
@@ -228,6 +228,19 @@ def test_every_variable_set_is_one_something_reads() -> None:
     for name, service in SERVICES.items():
         unknown = {v for v in service.environment if v.startswith(("FOREWARN_", "TELEGRAM_"))} - known
         assert not unknown, f"{name}: {unknown}"
+
+
+def test_only_init_and_the_api_write_the_models() -> None:
+    """init trains the first model, the API's Promote and Roll back move its pointers; the workers only read."""
+    writers = sorted(
+        name
+        for name, service in SERVICES.items()
+        for mount in service.mounts
+        if mount.source == "models" and not mount.read_only
+    )
+    readers = sorted(name for name, service in SERVICES.items() for mount in service.mounts if mount.source == "models")
+    assert writers == ["api", "init"]
+    assert "inference-worker" in readers
 
 
 def test_each_service_mounts_only_its_own_secrets() -> None:

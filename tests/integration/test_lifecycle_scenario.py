@@ -44,6 +44,18 @@ def test_a_challenger_learned_from_verdicts_shadows_then_is_promoted_and_rolled_
     assert truth["challenger"]["precision"] > 0.8
     assert comparison["challenger"]["recall"] > comparison["champion"]["recall"]
 
+    # Fewer alerts, none missed: the same predictions through the worker's alert rules, before and
+    # after hysteresis and the operator's snooze (bench/alert_replay.py).
+    for model, rates in figures["alert_rates"].items():
+        before, after = rates["before"], rates["after"]
+        assert before["failures"] > 0, model
+        assert after["alerts_per_machine_day"] < before["alerts_per_machine_day"], model
+        assert after["lost"] == 0, f"{model}: hysteresis and snooze hid {after['lost']} real failures"
+        assert after["missed"] <= before["missed"], model
+    snoozed = figures["alert_rates"]["champion"]["after"]
+    assert snoozed["snoozes"] > 0
+    assert snoozed["notified"] < snoozed["opened"]  # alerts snoozed after false alarms: recorded, not sent
+
     # Promotion and rollback under load: every reading scored exactly once by a champion,
     # every prediction naming its model, the versions switching A -> B -> A between batches.
     assert sorted(result.swap_scored) == sorted(result.swap_sent)
