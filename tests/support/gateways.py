@@ -71,10 +71,15 @@ def stop(process: subprocess.Popen[bytes], timeout: float = 30.0) -> int:
 
 
 def watch_predictions(broker: LocalBroker, machines: list[str], name: str) -> Collector:
-    """A viewer of the machines' predictions and statuses."""
+    """A viewer of the machines' predictions and statuses.
+
+    Its session persists (5 min): when a test restarts the broker, the predictions the broker
+    accepted just before stopping reach the viewer after it, as they would reach the API. A
+    clean session would lose them, and a test would blame the gateway for the observer's gap.
+    """
     password = broker.add_user(name, "viewer")
     topics = [broker.topics.predictions(m) for m in machines] + [broker.topics.status(m) for m in machines]
-    return Collector(broker.settings(name, password), topics)
+    return Collector(broker.settings(name, password, session_expiry_s=300), topics)
 
 
 def predictions(viewer: Collector, topic: str) -> list[Prediction]:
