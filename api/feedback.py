@@ -53,7 +53,9 @@ def _text(value: object) -> object:
 Timestamp = Annotated[AwareDatetime, BeforeValidator(_text)]
 _MACHINE = r"^[A-Za-z0-9_-]{1,64}$"
 _Name = Field(None, min_length=1, max_length=NAME_MAX, pattern=NAME_PATTERN, description="who: a person's name")
-_Note = Field(None, max_length=2000, description="free text")
+# 1,000 characters: even written as JSON escapes (12 bytes for a character outside the BMP) a
+# note fits the API's 16 KiB body limit, so a note of an allowed length is never refused as too large.
+_Note = Field(None, max_length=1000, description="free text")
 
 
 class VerdictRequest(BaseModel):
