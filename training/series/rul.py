@@ -22,7 +22,7 @@ import numpy as np
 
 from model.series import IntervalTable, SeriesFeatures
 from training.series.data import DataError, Histories
-from training.series.metrics import rul_figures
+from training.series.metrics import rmse, rul_figures
 from training.series.splits import Cut, cut_rows, machine_folds
 
 __all__ = [
@@ -157,7 +157,7 @@ def cut_figures(
         draws.append(figures)
         for k in range(len(per_fold)):
             mine = last[cv.fold[last] == k]
-            per_fold[k].append(float(np.sqrt(np.mean((cv.predicted[mine] - true[mine]) ** 2))))
+            per_fold[k].append(rmse(cv.predicted[mine], true[mine]))
     rmses = np.array([d.last_rmse for d in draws])
     scores = np.array([d.last_score for d in draws])
     everything = rul_figures(histories.machines, true, cv.predicted, (low, high))
@@ -174,7 +174,7 @@ def cut_figures(
         "all_rows": {
             "rows": everything.rows,
             "rmse": everything.all_rmse,
-            "rmse_capped": float(np.sqrt(np.mean((cv.predicted - np.minimum(true, cap)) ** 2))),
+            "rmse_capped": rmse(cv.predicted, np.minimum(true, cap)),
             "score_mean": everything.all_score_mean,
             "coverage": everything.coverage_all,
         },
