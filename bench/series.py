@@ -107,23 +107,14 @@ def rul_section(histories: Histories, profile: SeriesProfile, seeds: int, draws:
         "engines": len(histories.ids),
         "features": len(rul_features(profile).names),
         "runs": f"{seeds} fold assignments x {draws} cuts",
-        "last_rmse": _spread(last_rmse),
-        "last_score": _spread(last_score),
-        "last_rmse_against_capped_target": _spread(capped),
-        "fold_rmse": _spread(fold_rmse),
-        "interval_coverage_last": _spread(coverage),
-        "interval_width_last": _spread(width),
-        "all_rows_rmse": _spread(all_rmse),
-        "interval_coverage_all": _spread(all_coverage),
-    }
-
-
-def _spread(values: list[float]) -> dict[str, float]:
-    return {
-        "mean": round(statistics.fmean(values), 3),
-        "sd": round(statistics.pstdev(values), 3),
-        "min": round(min(values), 3),
-        "max": round(max(values), 3),
+        "last_rmse": rul.spread(last_rmse),
+        "last_score": rul.spread(last_score),
+        "last_rmse_against_capped_target": rul.spread(capped),
+        "fold_rmse": rul.spread(fold_rmse),
+        "interval_coverage_last": rul.spread(coverage),
+        "interval_width_last": rul.spread(width),
+        "all_rows_rmse": rul.spread(all_rmse),
+        "interval_coverage_all": rul.spread(all_coverage),
     }
 
 
@@ -181,11 +172,11 @@ def anomaly_section(histories: Histories, profile: SeriesProfile, seeds: int) ->
             )
             runs.append(alarm_figures(histories.machines, histories.rul, flagged, params.min_lead))
         results[name] = {
-            "flagged_20_before_failure": _spread([r.flagged_share for r in runs]),
-            "median_lead": _spread([r.median_lead or 0.0 for r in runs]),
+            "flagged_20_before_failure": rul.spread([r.flagged_share for r in runs]),
+            "median_lead": rul.spread([r.median_lead or 0.0 for r in runs]),
             "shortest_lead": min(r.min_lead_seen or 0 for r in runs),
-            "engines_with_a_false_alarm_in_first_half": _spread([float(r.early_false_alarm_machines) for r in runs]),
-            "false_alarms_per_1000_healthy": _spread([r.false_alarms_per_1000 for r in runs]),
+            "engines_with_a_false_alarm_in_first_half": rul.spread([float(r.early_false_alarm_machines) for r in runs]),
+            "false_alarms_per_1000_healthy": rul.spread([r.false_alarms_per_1000 for r in runs]),
         }
         print(f"  anomaly: {name}: done", flush=True)
     return {

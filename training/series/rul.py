@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -33,6 +34,7 @@ __all__ = [
     "feature_matrix",
     "fit_interval",
     "fit_regressor",
+    "spread",
 ]
 
 MIN_MACHINES = 4
@@ -165,8 +167,8 @@ def cut_figures(
         "cut": asdict(cut),
         "draws": params.cut_draws,
         "machines": draws[0].machines,
-        "last_rmse": _spread(rmses),
-        "last_score": _spread(scores),
+        "last_rmse": spread(rmses),
+        "last_score": spread(scores),
         "last_mean_error": float(np.mean([d.last_mean_error for d in draws])),
         "last_coverage": float(np.mean([d.coverage_last for d in draws if d.coverage_last is not None])),
         "last_mean_width": float(np.mean([d.mean_width_last for d in draws if d.mean_width_last is not None])),
@@ -181,10 +183,12 @@ def cut_figures(
     }
 
 
-def _spread(values: np.ndarray) -> dict[str, float]:
+def spread(values: Sequence[float] | np.ndarray) -> dict[str, float]:
+    """Mean, population sd, min and max of repeated figures (folds, cuts, seeds), to 3 decimals."""
+    figures = np.asarray(values, dtype=np.float64)
     return {
-        "mean": round(float(np.mean(values)), 3),
-        "sd": round(float(np.std(values)), 3),
-        "min": round(float(np.min(values)), 3),
-        "max": round(float(np.max(values)), 3),
+        "mean": round(float(np.mean(figures)), 3),
+        "sd": round(float(np.std(figures)), 3),
+        "min": round(float(np.min(figures)), 3),
+        "max": round(float(np.max(figures)), 3),
     }
