@@ -15,10 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from model.series import AnomalyScorer, RulScorer
 from model.series_artifact import load_series_model
+from training.series.anomaly import history_positions
 from training.series.data import load_histories
 from training.series.metrics import alarm_figures, rul_figures
 from training.series.profile import SeriesProfile
@@ -61,8 +60,8 @@ def evaluate_series(
         figures["coverage_nominal"] = scorer.interval.coverage
     else:
         assert isinstance(scorer, AnomalyScorer)
-        counts = np.concatenate([np.arange(1, rows.stop - rows.start + 1) for _, rows in histories.spans()])
-        _, flagged = scorer.score(matrix, counts)
+        position, _ = history_positions(histories)
+        _, flagged = scorer.score(matrix, position + 1)  # readings seen so far, this one included
         figures = alarm_figures(histories.machines, histories.rul, flagged, lead).as_dict()
     seen = model.card.get("data", {}).get("sha256") == histories.sha256
     unit = str(model.card.get("unit", profile.rul_unit))
