@@ -38,7 +38,6 @@ from common.logs import setup_logging
 from common.settings import ConfigError, run_cli
 from contract import DEFAULT_PROFILE, Profile
 from contract.profiles import MODEL_KINDS
-from contract.registry import Registry
 from model.artifact import ModelError, card_kind
 from training import lifecycle
 from training.config import TrainingConfig, load_config
@@ -121,7 +120,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _train(args: argparse.Namespace, config: TrainingConfig) -> int:
     if args.seed < 0:
         raise ConfigError(f"--seed {args.seed} must be at least 0")
-    profile = _profile(args.profile, config)
+    profile = lifecycle.known_profile(args.profile, config)
     kind = args.kind or profile.model.kind
     if args.data is None and (profile.id != DEFAULT_PROFILE or kind != "classifier"):
         raise ConfigError(f"--profile {profile.id}: give its training data with --data FILE...")
@@ -163,7 +162,7 @@ def _evaluate(args: argparse.Namespace, config: TrainingConfig) -> int:
         from training.series.evaluate import evaluate_series
         from training.series.report import format_series_evaluation
 
-        series: SeriesProfile = series_profile(_profile(profile_id, config))
+        series: SeriesProfile = series_profile(lifecycle.known_profile(profile_id, config))
         evaluation = evaluate_series(
             args.file, series, args.models_dir, version=args.version, mapping=mapping, lead=args.lead
         )
@@ -174,13 +173,6 @@ def _evaluate(args: argparse.Namespace, config: TrainingConfig) -> int:
 
     print(format_evaluation(evaluate_file(args.file, args.models_dir, args.version, args.profile, mapping)))
     return 0
-
-
-def _profile(profile_id: str, config: TrainingConfig) -> Profile:
-    known = Registry(config.registry_dir).profiles()
-    if profile_id not in known:
-        raise ConfigError(f"--profile {profile_id!r}: no such profile (known: {', '.join(sorted(known))})")
-    return known[profile_id]
 
 
 if __name__ == "__main__":

@@ -37,7 +37,7 @@ from training.config import TrainingConfig
 from training.history import open_store, read_history
 from training.labels import StoredReading
 
-__all__ = ["COMMANDS", "run_command", "run_from_history", "time_models"]
+__all__ = ["COMMANDS", "known_profile", "run_command", "run_from_history", "time_models"]
 
 COMMANDS = ("challenger", "compare", "promote", "rollback")
 LATENCY_SAMPLE = 2000  # readings timed per model by compare
@@ -47,7 +47,7 @@ def run_command(parser: type[argparse.ArgumentParser], args: Sequence[str], conf
     """Run one of COMMANDS (`args[0]`); raises ModelError / HistoryError / ConfigError on bad input."""
     command, rest = args[0], list(args[1:])
     options = _parser(parser, command, config).parse_args(rest)
-    profile = _profile(options.profile, config)
+    profile = known_profile(options.profile, config)
     if command == "promote":
         print(promote(options.models_dir, profile.id).describe())
     elif command == "rollback":
@@ -63,7 +63,7 @@ def run_from_history(options: argparse.Namespace, config: TrainingConfig) -> int
     """`python -m training --from-history`: train on the stored history, save as challenger or champion."""
     from training.from_history import train_from_history
 
-    profile = _profile(options.profile, config)
+    profile = known_profile(options.profile, config)
     engine = open_store(config.database_url)
     try:
         history = read_history(engine, profile.id)
@@ -161,7 +161,8 @@ def time_models(comparison: Comparison, models_dir: Path, profile: Profile, read
         figures.ms_per_reading = round((time.perf_counter() - started) * 1000 / len(raw), 4)
 
 
-def _profile(profile_id: str, config: TrainingConfig) -> Profile:
+def known_profile(profile_id: str, config: TrainingConfig) -> Profile:
+    """The built-in or registered profile `profile_id`; ConfigError naming the known ones."""
     known = Registry(config.registry_dir).profiles()
     if profile_id not in known:
         raise ConfigError(f"--profile {profile_id!r}: no such profile (known: {', '.join(sorted(known))})")
