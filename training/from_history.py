@@ -27,17 +27,14 @@ import numpy as np
 from api.rows import ms_to_ts
 from contract import Profile
 from model.artifact import NO_FAILURE, load_model, save_model
-from model.drift import reference_distribution
 from model.engineering import feature_spec
-from model.explain import forest_arrays
-from model.onnx_export import export_checked
 from model.roles import Role, record_move, role_pointer
 from training.dataset import Dataset, modes_of
 from training.history import History, HistoryError
 from training.labels import Labels, label_history
 from training.metrics import binary_metrics
 from training.modelling import Hyperparameters, choose_threshold, failure_probability, fit_pipeline
-from training.train import _card, _onnx_libraries, validate
+from training.train import _card, _serving_parts, validate
 
 __all__ = ["HistoryTraining", "history_dataset", "train_from_history"]
 
@@ -134,19 +131,10 @@ def train_from_history(  # noqa: PLR0917 - the CLI's options, in one place
     )
     card["threshold_method"] = method
     card["data"] = _provenance(history, labels, ts, cut, store)
-    exported = export_checked(pipeline, data.raw, threshold)
-    if exported is not None:
-        card["onnx"] = {"parity": exported[1].as_dict(), "libraries": _onnx_libraries()}
-    first = len(spec.categories)
-    card["training_distribution"] = reference_distribution(
-        {name: data.raw[:, first + i] for i, name in enumerate(spec.numeric)}
-    )
-    explainer = forest_arrays(pipeline, list(pipeline.classes_).index(NO_FAILURE)).to_bytes()
+    onnx, explainer = _serving_parts(pipeline, card, data, spec, threshold)
     role: Role = "challenger" if as_challenger else "current"
     pointer = role_pointer(role, profile.id)
-    version = save_model(
-        pipeline, card, models_dir, onnx=exported[0] if exported else None, explainer=explainer, pointer=pointer
-    )
+    version = save_model(pipeline, card, models_dir, onnx=onnx, explainer=explainer, pointer=pointer)
     record_move(models_dir, profile.id, "trained-from-history", None, version, role=role)
     log.info("saved model %s from the history of %s as %s", version, profile.id, role)
     return HistoryTraining(version, load_model(models_dir, version).card, role, seconds)

@@ -102,14 +102,8 @@ def train(  # noqa: PLR0917 - the CLI's options, in one place
         train_rows=len(train_part),
         spec=spec,
     )
-    exported = export_checked(pipeline, data.raw, threshold)
-    if exported is not None:
-        card["onnx"] = {"parity": exported[1].as_dict(), "libraries": _onnx_libraries()}
-    first = len(spec.categories)
-    sensors = {name: data.raw[:, first + i] for i, name in enumerate(spec.numeric)}
-    card["training_distribution"] = reference_distribution(sensors)
-    explainer = forest_arrays(pipeline, list(pipeline.classes_).index(NO_FAILURE)).to_bytes()
-    version = save_model(pipeline, card, models_dir, onnx=exported[0] if exported else None, explainer=explainer)
+    onnx, explainer = _serving_parts(pipeline, card, data, spec, threshold)
+    version = save_model(pipeline, card, models_dir, onnx=onnx, explainer=explainer)
     log.info("saved model %s to %s", version, models_dir / version)
     # Reading it back proves the saved version loads under the worker's checks.
     return TrainResult(version, load_model(models_dir, version).card, seconds)
@@ -160,6 +154,21 @@ def _card(
         "libraries": _libraries(),
         "training_seconds": seconds,
     }
+
+
+def _serving_parts(
+    pipeline: Pipeline, card: dict[str, Any], data: Dataset, spec: FeatureSpec, threshold: float
+) -> tuple[bytes | None, bytes]:
+    """The ONNX export (None when it failed or disagreed) and the explainer the worker serves;
+    the export's parity and the training distribution (for drift) are added to `card`."""
+    exported = export_checked(pipeline, data.raw, threshold)
+    if exported is not None:
+        card["onnx"] = {"parity": exported[1].as_dict(), "libraries": _onnx_libraries()}
+    first = len(spec.categories)
+    sensors = {name: data.raw[:, first + i] for i, name in enumerate(spec.numeric)}
+    card["training_distribution"] = reference_distribution(sensors)
+    explainer = forest_arrays(pipeline, list(pipeline.classes_).index(NO_FAILURE)).to_bytes()
+    return (exported[0] if exported else None), explainer
 
 
 def _libraries() -> dict[str, str]:
