@@ -66,7 +66,7 @@ from model.artifact import current_version, load_model
 from model.roles import read_role
 from model.scoring import ModelScorer
 from publisher.simulation import Simulator
-from training.compare import compare
+from training.compare import ModelFigures, compare
 from training.from_history import train_from_history
 from training.history import read_history, read_shadow
 from training.labels import label_history, mode_of_description
@@ -283,22 +283,19 @@ def _give_verdicts(
 def _truth_figures(
     messages: list[tuple[Channel, str, bytes]], plant: _Plant, channel: Channel
 ) -> dict[str, float | int | None]:
-    """Precision and recall of one model's predictions against the ground truth (never seen by compare)."""
-    tp = fp = fn = 0
+    """Precision and recall of one model's predictions against the ground truth (never seen by compare),
+    counted and computed as compare's figures are (training.compare.ModelFigures)."""
+    figures = ModelFigures(channel.value)
     for kind, machine, payload in messages:
         if kind is not channel:
             continue
         prediction = Prediction.from_json(payload)
         flagged = (prediction.failure_probability or 0.0) >= (prediction.threshold or 1.0)
         truth = plant.truth[(machine, prediction.reading_id)][0]
-        tp += flagged and truth == 1
-        fp += flagged and truth == 0
-        fn += (not flagged) and truth == 1
-    return {
-        "precision": round(tp / (tp + fp), 4) if tp + fp else None,
-        "recall": round(tp / (tp + fn), 4) if tp + fn else None,
-        "failures": tp + fn,
-    }
+        figures.failures += truth == 1
+        figures.true_positives += flagged and truth == 1
+        figures.false_positives += flagged and truth == 0
+    return {"precision": figures.precision, "recall": figures.recall, "failures": figures.failures}
 
 
 def _replay_both(
