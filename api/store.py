@@ -26,7 +26,7 @@ import sqlalchemy as sa
 
 from api.db import alerts, api_state, machines, predictions, shadow_predictions, upsert
 from api.history import add_to_rollup, prune_rollup
-from api.rows import alert_view
+from api.rows import MODEL_OUTPUT_FIELDS, alert_view
 
 __all__ = ["BatchResult", "Store"]
 
@@ -37,10 +37,9 @@ _INSERT_CHUNK = 1_000  # rows per INSERT: 23 columns stay far below SQLite's 32,
 _PREDICTION_COLUMNS = tuple(column.name for column in predictions.columns)
 _MACHINE_COLUMNS = ("machine_id", "profile", "readings", "predictive", "failure")
 _COUNTED = ("readings", "predictive", "failure")
-# What a RUL model or an anomaly detector adds; a classifier's row leaves these to their defaults.
-_MODEL_OUTPUTS = ("model_kind", "rul", "rul_low", "rul_high", "rul_unit", "rul_horizon", "anomaly_score",
-                  "anomaly_threshold")  # fmt: skip
-_CLASSIFIER_COLUMNS = tuple(name for name in _PREDICTION_COLUMNS if name not in _MODEL_OUTPUTS)
+# a classifier's row leaves what a RUL model or an anomaly detector adds to their defaults
+_CLASSIFIER_COLUMNS = tuple(name for name in _PREDICTION_COLUMNS if name not in MODEL_OUTPUT_FIELDS)
+_OTHER_KINDS_OUTPUTS = MODEL_OUTPUT_FIELDS[1:]  # all but model_kind
 
 
 @dataclass
@@ -164,8 +163,10 @@ class Store:
         The statement is standard on both SQLite (>= 3.35) and PostgreSQL.
         """
         unique = {(row["machine_id"], row["reading_id"]): row for row in reversed(rows)}  # first wins
-        plain = [row for row in unique.values() if _classifier_only(row)]
-        modelled = [row for row in unique.values() if not _classifier_only(row)]
+        plain: list[dict[str, Any]] = []
+        modelled: list[dict[str, Any]] = []
+        for row in unique.values():
+            (plain if _classifier_only(row) else modelled).append(row)
         new_keys: set[tuple[str, str]] = set()
         # a classifier's rows are written without the model columns: they cost what they did before them
         for columns, pending in ((_CLASSIFIER_COLUMNS, plain), (_PREDICTION_COLUMNS, modelled)):
@@ -271,7 +272,7 @@ class Store:
 
 def _classifier_only(row: dict[str, Any]) -> bool:
     """A classifier's prediction, with none of the other kinds' outputs."""
-    return row["model_kind"] == "classifier" and all(row[name] is None for name in _MODEL_OUTPUTS[1:])
+    return row["model_kind"] == "classifier" and all(row[name] is None for name in _OTHER_KINDS_OUTPUTS)
 
 
 @lru_cache(maxsize=64)
