@@ -30,6 +30,9 @@ a change here goes with a new migration (tests/integration/test_api_migrations.p
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from functools import lru_cache
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
@@ -39,15 +42,18 @@ from sqlalchemy.dialects import postgresql, sqlite
 from common.settings import ConfigError
 
 __all__ = [
+    "ROWS_PER_STATEMENT",
     "alerts",
     "api_state",
     "create_database_engine",
     "history_minute_values",
     "history_minutes",
+    "insert_rows",
     "machines",
     "maintenance",
     "maintenance_windows",
     "metadata",
+    "multirow_insert_sql",
     "predictions",
     "shadow_predictions",
     "snoozes",
@@ -307,3 +313,32 @@ def upsert(engine_or_dialect: sa.Engine | sa.Connection, table: sa.Table) -> Any
     if name == "postgresql":
         return postgresql.insert(table)
     raise RuntimeError(f"unsupported database {name!r}: use SQLite or PostgreSQL")
+
+
+ROWS_PER_STATEMENT = 1_000  # rows per multi-row INSERT: 23 columns stay far below SQLite's 32,766 variables
+
+
+def insert_rows(
+    conn: sa.Connection, table: str, columns: tuple[str, ...], rows: Sequence[Sequence[Any]], tail: str
+) -> None:
+    """Insert `rows` (values in `columns`' order) as multi-row statements ending in `tail` (ON CONFLICT ...).
+
+    Plain SQL rather than SQLAlchemy constructs: on the ingest path SQLAlchemy's per-row
+    parameter processing cost more than the database itself.
+    """
+    for start in range(0, len(rows), ROWS_PER_STATEMENT):
+        part = rows[start : start + ROWS_PER_STATEMENT]
+        sql = multirow_insert_sql(conn.dialect.paramstyle, table, columns, len(part), tail)
+        conn.exec_driver_sql(sql, tuple(chain.from_iterable(part)))
+
+
+@lru_cache(maxsize=64)
+def multirow_insert_sql(paramstyle: str, table: str, columns: tuple[str, ...], rows: int, tail: str) -> str:
+    """``INSERT INTO table (columns) VALUES (...), ... tail`` with placeholders for `rows` rows.
+
+    Standard on SQLite (>= 3.35) and PostgreSQL.
+    """
+    marker = "?" if paramstyle == "qmark" else "%s"
+    one = "(" + ", ".join([marker] * len(columns)) + ")"
+    # only our own tables, columns and placeholders: the values travel as parameters
+    return f"INSERT INTO {table} ({', '.join(columns)}) VALUES {', '.join([one] * rows)} {tail}"  # noqa: S608

@@ -17,14 +17,12 @@ import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache
-from itertools import chain
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
-from api.db import history_minute_values, history_minutes, predictions
+from api.db import history_minute_values, history_minutes, insert_rows, predictions
 from api.rows import STATUS_RANK, ms_to_ts
 
 __all__ = ["MINUTE_MS", "History", "add_to_rollup", "load_history", "numeric_values", "prune_rollup"]
@@ -111,14 +109,14 @@ def add_to_rollup(conn: sa.Connection, new_rows: Sequence[dict[str, Any]]) -> No
     # a classifier's minutes leave the model columns alone: its ingest costs what it did before them
     ordered = sorted(minutes)
     plain = [minutes[key] for key in ordered if key not in models]
-    _upsert_many(conn, _MERGE_MINUTES, _MINUTE_COLUMNS, plain)
+    insert_rows(conn, history_minutes.name, _MINUTE_COLUMNS, plain, _MERGE_MINUTES)
     modelled = [[*minutes[key], *models[key]] for key in ordered if key in models]
-    _upsert_many(conn, _MERGE_MODEL_MINUTES, _MODEL_MINUTE_COLUMNS, modelled)
-    _upsert_many(conn, _MERGE_VALUES, _VALUE_COLUMNS, list(sums.values()))
+    insert_rows(conn, history_minutes.name, _MODEL_MINUTE_COLUMNS, modelled, _MERGE_MODEL_MINUTES)
+    insert_rows(conn, history_minute_values.name, _VALUE_COLUMNS, list(sums.values()), _MERGE_VALUES)
 
 
-# Written as plain SQL, multi-row: SQLAlchemy's per-row parameter processing cost three times what
-# SQLite itself spends on these upserts. The statements are standard on SQLite and PostgreSQL.
+# Plain-SQL multi-row upserts (api.db.insert_rows): SQLAlchemy's per-row parameter processing cost
+# three times what SQLite itself spends on them. The statements are standard on SQLite and PostgreSQL.
 _MINUTE_COLUMNS = ("machine_id", "minute_ms", "n", "sum_ts_offset", "max_probability", "max_rank")
 _MODEL_COLUMNS = ("rul_n", "rul_sum", "rul_low_sum", "rul_high_sum", "max_anomaly_score")
 _MODEL_MINUTE_COLUMNS = (*_MINUTE_COLUMNS, *_MODEL_COLUMNS)
@@ -148,26 +146,6 @@ _MERGE_VALUES = (
     "ON CONFLICT (machine_id, minute_ms, field) DO UPDATE SET "
     "n = history_minute_values.n + excluded.n, total = history_minute_values.total + excluded.total"
 )
-_UPSERT_CHUNK = 1_000  # rows per statement: 11 columns stay far below SQLite's 32,766 variables
-
-
-def _upsert_many(conn: sa.Connection, merge: str, columns: tuple[str, ...], rows: Sequence[Sequence[Any]]) -> None:
-    table = history_minute_values.name if columns is _VALUE_COLUMNS else history_minutes.name
-    for start in range(0, len(rows), _UPSERT_CHUNK):
-        part = rows[start : start + _UPSERT_CHUNK]
-        conn.exec_driver_sql(_upsert_sql(conn.dialect.paramstyle, table, columns, len(part), merge), _flat(part))
-
-
-def _flat(rows: Sequence[Sequence[Any]]) -> tuple[Any, ...]:
-    return tuple(chain.from_iterable(rows))
-
-
-@lru_cache(maxsize=64)
-def _upsert_sql(paramstyle: str, table: str, columns: tuple[str, ...], rows: int, merge: str) -> str:
-    marker = "?" if paramstyle == "qmark" else "%s"
-    one = "(" + ", ".join([marker] * len(columns)) + ")"
-    # only our own tables, columns and placeholders: the values travel as parameters
-    return f"INSERT INTO {table} ({', '.join(columns)}) VALUES {', '.join([one] * rows)} {merge}"  # noqa: S608
 
 
 def _add_model_outputs(models: dict[tuple[str, int], list[Any]], key: tuple[str, int], row: dict[str, Any]) -> None:

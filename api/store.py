@@ -18,13 +18,22 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache, partial
-from itertools import chain
+from functools import partial
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
 
-from api.db import alerts, api_state, machines, predictions, shadow_predictions, upsert
+from api.db import (
+    ROWS_PER_STATEMENT,
+    alerts,
+    api_state,
+    insert_rows,
+    machines,
+    multirow_insert_sql,
+    predictions,
+    shadow_predictions,
+    upsert,
+)
 from api.history import add_to_rollup, prune_rollup
 from api.rows import MODEL_OUTPUT_FIELDS, alert_view
 
@@ -33,10 +42,15 @@ __all__ = ["BatchResult", "Store"]
 T = TypeVar("T")
 
 _PRUNE_CHUNK = 5_000
-_INSERT_CHUNK = 1_000  # rows per INSERT: 23 columns stay far below SQLite's 32,766 variables
 _PREDICTION_COLUMNS = tuple(column.name for column in predictions.columns)
 _MACHINE_COLUMNS = ("machine_id", "profile", "readings", "predictive", "failure")
 _COUNTED = ("readings", "predictive", "failure")
+_NEW_ONLY = "ON CONFLICT DO NOTHING RETURNING machine_id, reading_id"
+_MERGE_COUNTS = (
+    "ON CONFLICT (machine_id) DO UPDATE SET "
+    + "".join(f"{name} = {machines.name}.{name} + excluded.{name}, " for name in _COUNTED)
+    + f"profile = COALESCE(excluded.profile, {machines.name}.profile)"
+)
 # a classifier's row leaves what a RUL model or an anomaly detector adds to their defaults
 _CLASSIFIER_COLUMNS = tuple(name for name in _PREDICTION_COLUMNS if name not in MODEL_OUTPUT_FIELDS)
 _OTHER_KINDS_OUTPUTS = MODEL_OUTPUT_FIELDS[1:]  # all but model_kind
@@ -170,9 +184,9 @@ class Store:
         new_keys: set[tuple[str, str]] = set()
         # a classifier's rows are written without the model columns: they cost what they did before them
         for columns, pending in ((_CLASSIFIER_COLUMNS, plain), (_PREDICTION_COLUMNS, modelled)):
-            for start in range(0, len(pending), _INSERT_CHUNK):
-                part = pending[start : start + _INSERT_CHUNK]
-                sql = _insert_sql(conn.dialect.paramstyle, columns, len(part))
+            for start in range(0, len(pending), ROWS_PER_STATEMENT):
+                part = pending[start : start + ROWS_PER_STATEMENT]
+                sql = multirow_insert_sql(conn.dialect.paramstyle, predictions.name, columns, len(part), _NEW_ONLY)
                 params = tuple(row[name] for row in part for name in columns)
                 new_keys.update((machine, reading) for machine, reading in conn.exec_driver_sql(sql, params))
         return [row for key, row in reversed(unique.items()) if key in new_keys]
@@ -202,10 +216,7 @@ class Store:
         for machine_id in also_create:
             tally.setdefault(machine_id, [machine_id, None, 0, 0, 0])
         rows = [tally[machine_id] for machine_id in sorted(tally)]  # one lock order for every writer
-        for start in range(0, len(rows), _INSERT_CHUNK):
-            part = rows[start : start + _INSERT_CHUNK]
-            sql = _machines_sql(conn.dialect.paramstyle, len(part))
-            conn.exec_driver_sql(sql, tuple(chain.from_iterable(part)))
+        insert_rows(conn, machines.name, _MACHINE_COLUMNS, rows, _MERGE_COUNTS)
         return set(tally)
 
     def _subtract_counts(self, conn: sa.Connection, counts: dict[str, Counter[str]]) -> None:
@@ -273,32 +284,6 @@ class Store:
 def _classifier_only(row: dict[str, Any]) -> bool:
     """A classifier's prediction, with none of the other kinds' outputs."""
     return row["model_kind"] == "classifier" and all(row[name] is None for name in _OTHER_KINDS_OUTPUTS)
-
-
-@lru_cache(maxsize=64)
-def _insert_sql(paramstyle: str, columns: tuple[str, ...], rows: int) -> str:
-    marker = "?" if paramstyle == "qmark" else "%s"
-    one = "(" + ", ".join([marker] * len(columns)) + ")"
-    return (
-        # only our own table, column names and placeholders: the values travel as parameters
-        f"INSERT INTO {predictions.name} ({', '.join(columns)}) "  # noqa: S608
-        f"VALUES {', '.join([one] * rows)} "
-        "ON CONFLICT DO NOTHING RETURNING machine_id, reading_id"
-    )
-
-
-@lru_cache(maxsize=64)
-def _machines_sql(paramstyle: str, rows: int) -> str:
-    marker = "?" if paramstyle == "qmark" else "%s"
-    one = "(" + ", ".join([marker] * len(_MACHINE_COLUMNS)) + ")"
-    added = ", ".join(f"{name} = {machines.name}.{name} + excluded.{name}" for name in _COUNTED)
-    return (
-        # only our own table, column names and placeholders: the values travel as parameters
-        f"INSERT INTO {machines.name} ({', '.join(_MACHINE_COLUMNS)}) "  # noqa: S608
-        f"VALUES {', '.join([one] * rows)} "
-        f"ON CONFLICT (machine_id) DO UPDATE SET {added}, "
-        f"profile = COALESCE(excluded.profile, {machines.name}.profile)"
-    )
 
 
 def _in_rounds(items: Sequence[T], key: Callable[[T], str], apply: Callable[[list[T]], set[str]]) -> list[T]:
