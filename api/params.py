@@ -1,9 +1,11 @@
-"""Query parameters, checked: a bad one (an empty one too) is a 400 naming it."""
+"""Query parameters and request bodies, checked: a bad one (an empty one too) is a 400 naming it."""
 
 from __future__ import annotations
 
 import re
+from typing import Any
 
+from flask import request
 from werkzeug.datastructures import MultiDict
 
 from api.errors import ApiError
@@ -14,7 +16,9 @@ from contract import InvalidName, validate_name
 __all__ = [
     "NAME_MAX",
     "NAME_PATTERN",
+    "flag",
     "integer",
+    "json_object",
     "log_filter",
     "machine_id",
     "one_of",
@@ -65,6 +69,22 @@ def one_of(args: Args, name: str, allowed: tuple[str, ...], default: str | None 
     if raw not in allowed:
         raise ApiError(400, f"{name} must be one of {', '.join(allowed)}", name)
     return raw
+
+
+def flag(args: Args, name: str, default: bool) -> bool:
+    """A true/false parameter."""
+    return one_of(args, name, ("true", "false"), "true" if default else "false") == "true"
+
+
+def json_object(refusal: str = "body must be a JSON object") -> dict[str, Any]:
+    """The request's body, which must be a JSON object (`refusal`, a 400, when it is not)."""
+    try:
+        body = request.get_json(force=True, silent=True)
+    except RecursionError:  # nested deeper than the parser goes: not a body we could use anyway
+        body = None
+    if not isinstance(body, dict):
+        raise ApiError(400, refusal)
+    return body
 
 
 def machine_id(value: str | None, name: str = "machine") -> str | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, jsonify, request
 
 from api.errors import ApiError
-from api.params import integer, machine_id, one_of, person_name
+from api.params import integer, json_object, machine_id, one_of, person_name
 from api.runtime import runtime
 
 bp = Blueprint("alerts", __name__)
@@ -22,12 +22,7 @@ def list_alerts() -> Response:
 @bp.post("/api/alerts/<alert_id>/ack")
 def acknowledge(alert_id: str) -> Response:
     """Record who acknowledged the alert; the first acknowledgement stands."""
-    try:
-        body = request.get_json(force=True, silent=True)
-    except RecursionError:  # nested deeper than the parser goes: not a body we could use anyway
-        body = None
-    if not isinstance(body, dict):
-        raise ApiError(400, 'body must be a JSON object like {"by": "name"}')
+    body = json_object('body must be a JSON object like {"by": "name"}')
     view = runtime().acknowledge(alert_id, person_name(body.get("by"), "by"))
     if view is None:
         raise ApiError(404, f"unknown alert {alert_id!r}", "alert_id")

@@ -10,14 +10,14 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterator
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from flask import Blueprint, Response, jsonify, request
 from pydantic import BaseModel, ValidationError
 
 from api.errors import ApiError
 from api.feedback import MaintenanceRequest, SnoozeRequest, VerdictRequest, WindowRequest, epoch_ms
-from api.params import integer, machine_id, one_of, timestamp
+from api.params import flag, integer, json_object, machine_id, timestamp
 from api.quality import DAY_MS, quality_report
 from api.runtime import runtime
 
@@ -39,12 +39,7 @@ VERDICT_CSV_FIELDS = (
 
 
 def _body(model: type[M]) -> M:
-    try:
-        body = request.get_json(force=True, silent=True)
-    except RecursionError:
-        body = None
-    if not isinstance(body, dict):
-        raise ApiError(400, "body must be a JSON object")
+    body = json_object()
     try:
         return model.model_validate(body)
     except ValidationError as exc:
@@ -68,11 +63,10 @@ def give_verdict(alert_id: str) -> Response:
 
 
 def _verdicts() -> list[dict[str, Any]]:
-    history = one_of(request.args, "history", ("true", "false"), "false") == "true"
     return runtime().feedback.verdicts(
         alert_id=request.args.get("alert_id"),
         machine_id=machine_id(request.args.get("machine")),
-        latest_only=not history,
+        latest_only=not flag(request.args, "history", default=False),
         after=_after(),
         limit=integer(request.args, "limit", 5000, 1, 100_000),
     )
@@ -144,17 +138,12 @@ def add_snooze() -> Response:
 
 @bp.get("/api/snoozes")
 def list_snoozes() -> Response:
-    state = runtime()
-    active = one_of(request.args, "active", ("true", "false"), "true") == "true"
-    return jsonify({"snoozes": state.feedback.snoozes(state.now_ms() if active else None)})
+    return jsonify({"snoozes": runtime().feedback.snoozes(_active_at())})
 
 
 @bp.delete("/api/snoozes/<item_id>")
 def delete_snooze(item_id: str) -> Response:
-    number = _item_id(item_id)
-    if not runtime().feedback.delete("snoozes", number):
-        raise ApiError(404, f"unknown snooze {number}", "item_id")
-    return jsonify({"deleted": number})
+    return _delete("snoozes", item_id, "snooze")
 
 
 @bp.post("/api/maintenance-windows")
@@ -169,23 +158,26 @@ def add_window() -> Response:
 
 @bp.get("/api/maintenance-windows")
 def list_windows() -> Response:
-    state = runtime()
-    active = one_of(request.args, "active", ("true", "false"), "true") == "true"
-    return jsonify({"windows": state.feedback.windows(state.now_ms() if active else None)})
+    return jsonify({"windows": runtime().feedback.windows(_active_at())})
 
 
 @bp.delete("/api/maintenance-windows/<item_id>")
 def delete_window(item_id: str) -> Response:
-    number = _item_id(item_id)
-    if not runtime().feedback.delete("maintenance_windows", number):
-        raise ApiError(404, f"unknown maintenance window {number}", "item_id")
+    return _delete("maintenance_windows", item_id, "maintenance window")
+
+
+def _active_at() -> int | None:
+    """`active` (default true): only what is in force now, given as now; false: everything (None)."""
+    return runtime().now_ms() if flag(request.args, "active", default=True) else None
+
+
+def _delete(what: Literal["snoozes", "maintenance_windows"], raw_id: str, label: str) -> Response:
+    if not raw_id.isdigit() or len(raw_id) > 18:
+        raise ApiError(404, f"unknown id {raw_id[:32]!r}: ids are whole numbers", "item_id")
+    number = int(raw_id)
+    if not runtime().feedback.delete(what, number):
+        raise ApiError(404, f"unknown {label} {number}", "item_id")
     return jsonify({"deleted": number})
-
-
-def _item_id(raw: str) -> int:
-    if not raw.isdigit() or len(raw) > 18:
-        raise ApiError(404, f"unknown id {raw[:32]!r}: ids are whole numbers", "item_id")
-    return int(raw)
 
 
 @bp.get("/api/silences")
