@@ -13,7 +13,6 @@ checks and the OpenAPI schemas are one source.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 import sqlalchemy as sa
@@ -21,7 +20,7 @@ from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Fiel
 
 from api.db import alerts, maintenance, maintenance_windows, predictions, snoozes, verdicts
 from api.params import NAME_MAX, NAME_PATTERN
-from api.rows import ms_to_ts
+from api.rows import epoch_ms, ms_to_ts  # epoch_ms: the routes and bench/alert_replay.py take it from here
 
 __all__ = [
     "MAINTENANCE_ACTIONS",
@@ -40,7 +39,6 @@ VERDICTS: tuple[str, ...] = ("real_failure", "false_alarm", "planned_maintenance
 MAINTENANCE_ACTIONS: tuple[str, ...] = ("tool_replaced", "repaired", "inspected", "other")
 MAX_SNOOZE_MIN = 7 * 24 * 60
 _STRICT = ConfigDict(extra="forbid", str_strip_whitespace=True)
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def _text(value: object) -> object:
@@ -114,11 +112,6 @@ class WindowRequest(BaseModel):
     by: str | None = _Name
 
 
-def epoch_ms(moment: datetime) -> int:
-    """An aware datetime as epoch milliseconds (any year: aware subtraction stays in range)."""
-    return (moment - _EPOCH) // timedelta(milliseconds=1)
-
-
 class Feedback:
     """Reads and writes of the feedback tables."""
 
@@ -129,14 +122,9 @@ class Feedback:
 
     def give_verdict(self, alert_id: str, request: VerdictRequest, now_ms: int) -> dict[str, Any] | None:
         """Store a verdict (a new row: history kept); None when the alert is unknown."""
-        a, p = alerts.c, predictions.c
-        version = (
-            sa.select(p.model_version)
-            .where(p.machine_id == a.machine_id, p.reading_id == a.reading_id)
-            .scalar_subquery()
-        )
+        a = alerts.c
         query = sa.select(
-            a.machine_id, a.profile, a.kind, a.opened_at_ms, a.predicted_mode, version.label("model_version")
+            a.machine_id, a.profile, a.kind, a.opened_at_ms, a.predicted_mode, _raised_by().label("model_version")
         ).where(a.alert_id == alert_id)
         with self.engine.begin() as conn:
             found = conn.execute(query).mappings().first()
@@ -171,10 +159,7 @@ class Feedback:
         """Verdicts, newest first: one per alert (its latest), or every one given (history).
         With `after` (an id): those given after it, oldest first (a feed to follow)."""
         v = verdicts.c
-        order = (v.id,) if after is not None else (v.at_ms.desc(), v.id.desc())
-        query = sa.select(verdicts).order_by(*order).limit(limit)
-        if after is not None:
-            query = query.where(v.id > after)
+        query = _newest_first(sa.select(verdicts), v.at_ms, v.id, after).limit(limit)
         if latest_only:
             latest = sa.select(sa.func.max(v.id)).group_by(v.alert_id).scalar_subquery()
             query = query.where(v.id.in_(latest))
@@ -205,10 +190,7 @@ class Feedback:
     ) -> list[dict[str, Any]]:
         """The log, newest first; with `after` (an id): the entries recorded after it, oldest first."""
         m = maintenance.c
-        order = (m.id,) if after is not None else (m.at_ms.desc(), m.id.desc())
-        query = sa.select(maintenance).order_by(*order).limit(limit)
-        if after is not None:
-            query = query.where(m.id > after)
+        query = _newest_first(sa.select(maintenance), m.at_ms, m.id, after).limit(limit)
         if machine_id is not None:
             query = query.where(m.machine_id == machine_id)
         with self.engine.connect() as conn:
@@ -283,12 +265,7 @@ class Feedback:
 
     def alert_rows(self, since_ms: int, until_ms: int) -> list[dict[str, Any]]:
         """Alerts opened in the window, with their model version and latest verdict."""
-        a, p, v = alerts.c, predictions.c, verdicts.c
-        version = (
-            sa.select(p.model_version)
-            .where(p.machine_id == a.machine_id, p.reading_id == a.reading_id)
-            .scalar_subquery()
-        )
+        a, v = alerts.c, verdicts.c
         newest = sa.select(sa.func.max(v.id)).group_by(v.alert_id)
         latest = sa.select(v.alert_id, v.verdict, v.model_version).where(v.id.in_(newest)).subquery("latest")
         query = (
@@ -299,7 +276,7 @@ class Feedback:
                 a.predicted_mode,
                 a.opened_at_ms,
                 a.acked_at_ms,
-                sa.func.coalesce(version, latest.c.model_version).label("model_version"),
+                sa.func.coalesce(_raised_by(), latest.c.model_version).label("model_version"),
                 latest.c.verdict,
             )
             .select_from(alerts.outerjoin(latest, latest.c.alert_id == a.alert_id))
@@ -307,6 +284,23 @@ class Feedback:
         )
         with self.engine.connect() as conn:
             return [dict(row) for row in conn.execute(query).mappings()]
+
+
+def _newest_first(
+    query: sa.Select[Any], at: sa.Column[Any], row_id: sa.Column[Any], after: int | None
+) -> sa.Select[Any]:
+    """Newest first; with `after` (an id): the rows recorded after it, oldest first (a feed to follow)."""
+    if after is None:
+        return query.order_by(at.desc(), row_id.desc())
+    return query.where(row_id > after).order_by(row_id)
+
+
+def _raised_by() -> sa.ScalarSelect[Any]:
+    """The model version of the prediction that raised an alert (a correlated subquery on `alerts`)."""
+    a, p = alerts.c, predictions.c
+    return (
+        sa.select(p.model_version).where(p.machine_id == a.machine_id, p.reading_id == a.reading_id).scalar_subquery()
+    )
 
 
 def _insert(conn: sa.Connection, table: sa.Table, row: dict[str, Any]) -> int:

@@ -31,6 +31,7 @@ __all__ = [
     "alert_view",
     "decode_cursor",
     "encode_cursor",
+    "epoch_ms",
     "ms_to_ts",
     "prediction_view",
     "ts_to_ms",
@@ -75,6 +76,11 @@ def ts_to_ms(text: str) -> int:
     moment = datetime.fromisoformat(text)
     if moment.tzinfo is None:
         raise ValueError("timestamp has no UTC offset")
+    return epoch_ms(moment)
+
+
+def epoch_ms(moment: datetime) -> int:
+    """An aware datetime as epoch milliseconds (any year: aware subtraction stays in range)."""
     return (moment - _EPOCH) // _MS
 
 
