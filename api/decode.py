@@ -16,6 +16,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from api.db import shadow_predictions
 from api.rows import LAST_MS, ts_to_ms
 from contract import MACHINE_ID_PATTERN
 from contract.payloads import READING_ID_PATTERN, Prediction
@@ -80,10 +81,7 @@ def prediction_row(payload: bytes, machine_id: str) -> dict[str, Any]:
     }
 
 
-_SHADOW_COLUMNS = (
-    "machine_id", "reading_id", "model_version", "profile", "ts_ms", "scored_at", "status", "failure_probability",
-    "predicted_mode", "threshold",
-)  # fmt: skip
+_SHADOW_COLUMNS = tuple(column.name for column in shadow_predictions.columns)
 
 
 def shadow_row(payload: bytes, machine_id: str) -> dict[str, Any]:
