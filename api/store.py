@@ -293,13 +293,16 @@ def _in_rounds(items: Sequence[T], key: Callable[[T], str], apply: Callable[[lis
     (PostgreSQL refuses that) and the items of one key apply in order. `apply` upserts a round
     and returns the keys it changed.
     """
+    seen: Counter[str] = Counter()  # items of each key so far
     rounds: list[dict[str, T]] = []
     round_of: list[int] = []
     for item in items:
-        number = next((n for n, batch in enumerate(rounds) if key(item) not in batch), len(rounds))
+        name = key(item)
+        number = seen[name]
+        seen[name] += 1
         if number == len(rounds):
             rounds.append({})
-        rounds[number][key(item)] = item
+        rounds[number][name] = item
         round_of.append(number)
     changed = [apply(list(batch.values())) for batch in rounds]
     return [item for item, number in zip(items, round_of, strict=True) if key(item) in changed[number]]
