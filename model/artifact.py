@@ -54,8 +54,10 @@ __all__ = [
     "load_model",
     "pointer_name",
     "profile_of_card",
+    "read_card",
     "read_pointer",
     "save_model",
+    "write_atomic",
     "write_pointer",
 ]
 
@@ -99,13 +101,19 @@ def card_kind(models_dir: Path, profile_id: str | None = None, version: str | No
         raise ModelError(
             f"no model for profile {profile_id or LEGACY_PROFILE} in {models_dir}: run `python -m training{suffix}`"
         )
+    return kind_of_card(read_card(models_dir, version, profile_id or LEGACY_PROFILE))
+
+
+def read_card(models_dir: Path, version: str, profile_id: str | None = None) -> dict[str, Any]:
+    """The card of `version`, or ModelError: a malformed version, an unreadable card, or (with
+    `profile_id`) a model trained for another profile, naming both."""
     if not _VERSION_PATTERN.fullmatch(version):
         raise ModelError(f"model version {version!r} is not 12 lowercase hex digits")
     card = _read_card(models_dir / version / CARD_FILE, version)
-    trained_for, asked = profile_of_card(card), profile_id or LEGACY_PROFILE
-    if trained_for != asked:
-        raise ModelError(f"model {version} is for profile {trained_for!r}, not {asked!r}; refusing to serve it")
-    return kind_of_card(card)
+    trained_for = profile_of_card(card)
+    if profile_id is not None and trained_for != profile_id:
+        raise ModelError(f"model {version} is for profile {trained_for!r}, not {profile_id!r}; refusing to serve it")
+    return card
 
 
 class ModelError(Exception):
@@ -182,7 +190,7 @@ def save_model(
     folder = models_dir / version
     folder.mkdir(parents=True, exist_ok=True)
     full_card = {**card, "version": version, "model_sha256": digest, "model_bytes": len(data)}
-    _write_atomic(folder / MODEL_FILE, data)
+    write_atomic(folder / MODEL_FILE, data)
     if onnx is not None:
         full_card["onnx"] = {
             **card.get("onnx", {}),
@@ -190,22 +198,23 @@ def save_model(
             "sha256": hashlib.sha256(onnx).hexdigest(),
             "bytes": len(onnx),
         }
-        _write_atomic(folder / ONNX_FILE, onnx)
+        write_atomic(folder / ONNX_FILE, onnx)
     if explainer is not None:
         full_card["explainer"] = {"file": EXPLAINER_FILE, "sha256": hashlib.sha256(explainer).hexdigest()}
-        _write_atomic(folder / EXPLAINER_FILE, explainer)
-    _write_atomic(folder / CARD_FILE, json.dumps(full_card, indent=2).encode() + b"\n")
+        write_atomic(folder / EXPLAINER_FILE, explainer)
+    write_atomic(folder / CARD_FILE, json.dumps(full_card, indent=2).encode() + b"\n")
     # The pointer moves last, so readers never see a version whose files are incomplete.
-    _write_atomic(models_dir / (pointer or pointer_name(profile_of_card(card))), f"{version}\n".encode())
+    write_pointer(models_dir / (pointer or pointer_name(profile_of_card(card))), version)
     return version
 
 
 def write_pointer(path: Path, version: str) -> None:
     """Point the pointer file `path` at `version`, atomically (readers see the old or the new one)."""
-    _write_atomic(path, f"{version}\n".encode())
+    write_atomic(path, f"{version}\n".encode())
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write `path` so that readers see the old content or the new one, never a part."""
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     temporary.write_bytes(data)
     os.replace(temporary, path)
@@ -240,13 +249,8 @@ def load_model(
     if version is None:
         suffix = f" --profile {profile_id}" if profile_id not in (None, LEGACY_PROFILE) else ""
         raise ModelError(f"no model in {models_dir}: run `python -m training{suffix}`")
-    if not _VERSION_PATTERN.fullmatch(version):
-        raise ModelError(f"model version {version!r} is not 12 lowercase hex digits")
+    card = read_card(models_dir, version, profile_id)
     folder = models_dir / version
-    card = _read_card(folder / CARD_FILE, version)
-    trained_for = profile_of_card(card)
-    if profile_id is not None and trained_for != profile_id:
-        raise ModelError(f"model {version} is for profile {trained_for!r}, not {profile_id!r}; refusing to serve it")
     data = _read_model_bytes(folder / MODEL_FILE, version)
     _verify_digest(data, card, version)
     onnx = _read_onnx(folder, card, version)

@@ -16,21 +16,25 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from model.artifact import ModelError, pointer_name
+from model.artifact import (
+    CARD_FILE,
+    ONNX_FILE,
+    ModelError,
+    current_version,
+    pointer_name,
+    read_card,
+    write_atomic,
+    write_pointer,
+)
 from model.series import AnomalyScorer, IntervalTable, RulScorer, SeriesFeatures
 
 __all__ = ["CARD_FILE", "ONNX_FILE", "SERIES_KINDS", "SeriesModel", "load_series_model", "save_series_model"]
 
 SERIES_KINDS = ("rul", "anomaly")
-ONNX_FILE = "model.onnx"
-CARD_FILE = "card.json"
-_VERSION = re.compile(r"^[0-9a-f]{12}$")
 
 
 @dataclass(frozen=True)
@@ -59,37 +63,30 @@ def save_series_model(card: dict[str, Any], onnx: bytes, models_dir: Path, sourc
     version = digest[:12]
     folder = models_dir / version
     folder.mkdir(parents=True, exist_ok=True)
-    _write_atomic(folder / ONNX_FILE, onnx)
+    write_atomic(folder / ONNX_FILE, onnx)
     files = {}
     for name, data in sources.items():
-        _write_atomic(folder / name, data)
+        write_atomic(folder / name, data)
         files[name] = hashlib.sha256(data).hexdigest()
     full = {**card, "version": version, "onnx": {**card.get("onnx", {}), "file": ONNX_FILE, "sha256": digest}}
     full["sources"] = files
-    _write_atomic(folder / CARD_FILE, json.dumps(full, indent=2).encode() + b"\n")
+    write_atomic(folder / CARD_FILE, json.dumps(full, indent=2).encode() + b"\n")
     # The pointer moves last, so readers never see a version whose files are incomplete.
-    _write_atomic(models_dir / pointer_name(card["profile"]["id"]), f"{version}\n".encode())
+    write_pointer(models_dir / pointer_name(card["profile"]["id"]), version)
     return version
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    temporary.write_bytes(data)
-    os.replace(temporary, path)
 
 
 def load_series_model(models_dir: Path, profile_id: str, version: str | None = None) -> SeriesModel:
     """Load and verify `version` (default: the profile's current one), or raise ModelError."""
-    version = version or _current(models_dir, profile_id)
-    if not _VERSION.fullmatch(version):
-        raise ModelError(f"model version {version!r} is not 12 lowercase hex digits")
-    folder = models_dir / version
-    card = _read_card(folder / CARD_FILE, version)
+    version = version or current_version(models_dir, profile_id)
+    if version is None:
+        raise ModelError(
+            f"no model for profile {profile_id} in {models_dir}: run `python -m training --profile {profile_id}`"
+        )
+    card = read_card(models_dir, version, profile_id)
     if card.get("kind") not in SERIES_KINDS:
         raise ModelError(f"model {version}: kind {card.get('kind')!r} is not one of {', '.join(SERIES_KINDS)}")
-    trained_for = (card.get("profile") or {}).get("id")
-    if trained_for != profile_id:
-        raise ModelError(f"model {version} is for profile {trained_for!r}, not {profile_id!r}; refusing to serve it")
+    folder = models_dir / version
     try:
         onnx = (folder / ONNX_FILE).read_bytes()
     except OSError as exc:
@@ -103,30 +100,3 @@ def load_series_model(models_dir: Path, profile_id: str, version: str | None = N
     except (KeyError, TypeError, ValueError) as exc:
         raise ModelError(f"model {version}: card features unusable ({exc})") from None
     return SeriesModel(version, card, onnx, features)
-
-
-def _current(models_dir: Path, profile_id: str) -> str:
-    pointer = models_dir / pointer_name(profile_id)
-    try:
-        text = pointer.read_text().strip()
-    except FileNotFoundError:
-        raise ModelError(
-            f"no model for profile {profile_id} in {models_dir}: run `python -m training --profile {profile_id}`"
-        ) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ModelError(f"cannot read {pointer}: {exc}") from None
-    if not text:
-        raise ModelError(f"{pointer} is empty")
-    return text
-
-
-def _read_card(path: Path, version: str) -> dict[str, Any]:
-    try:
-        card = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise ModelError(f"model {version}: {path} is missing") from None
-    except (OSError, ValueError) as exc:
-        raise ModelError(f"model {version}: {path} is not readable JSON ({exc})") from None
-    if not isinstance(card, dict):
-        raise ModelError(f"model {version}: {path} is not a JSON object")
-    return card
