@@ -82,8 +82,6 @@ def role_pointer(role: Role, profile_id: str | None = None) -> str:
 
 def read_role(models_dir: Path, role: Role, profile_id: str | None = None) -> str | None:
     """The version `role` points at for a profile, or None (ModelError when unreadable)."""
-    if role == "current":
-        return current_version(models_dir, profile_id)
     return read_pointer(models_dir / role_pointer(role, profile_id))
 
 
@@ -110,14 +108,9 @@ def clear_challenger(models_dir: Path, profile_id: str) -> str | None:
 def promote(models_dir: Path, profile_id: str) -> Move:
     """The challenger becomes the champion; the champion is kept as ``previous`` for a rollback."""
     with _locked(models_dir):
-        challenger = read_role(models_dir, "challenger", profile_id)
-        if challenger is None:
-            pointer = models_dir / role_pointer("challenger", profile_id)
-            raise ModelError(f"profile {profile_id} has no challenger to promote ({pointer} is missing)")
-        try:
-            load_model(models_dir, challenger, defer_pipeline=True, profile_id=profile_id)
-        except ModelError as exc:
-            raise ModelError(f"challenger not promoted, the champion keeps serving: {exc}") from None
+        challenger = _loadable(
+            models_dir, profile_id, "challenger", "has no challenger to promote", "challenger not promoted"
+        )
         champion = current_version(models_dir, profile_id)
         if champion is not None:
             write_pointer(models_dir / role_pointer("previous", profile_id), champion)
@@ -132,20 +125,26 @@ def promote(models_dir: Path, profile_id: str) -> Move:
 def rollback(models_dir: Path, profile_id: str) -> Move:
     """The previous champion serves again; the one it replaces becomes ``previous`` (undo = rollback)."""
     with _locked(models_dir):
-        previous = read_role(models_dir, "previous", profile_id)
-        if previous is None:
-            pointer = models_dir / role_pointer("previous", profile_id)
-            raise ModelError(f"profile {profile_id} has nothing to roll back to ({pointer} is missing)")
-        try:
-            load_model(models_dir, previous, defer_pipeline=True, profile_id=profile_id)
-        except ModelError as exc:
-            raise ModelError(f"not rolled back, the champion keeps serving: {exc}") from None
+        previous = _loadable(models_dir, profile_id, "previous", "has nothing to roll back to", "not rolled back")
         champion = current_version(models_dir, profile_id)
         write_pointer(models_dir / role_pointer("current", profile_id), previous)
         if champion is not None:
             write_pointer(models_dir / role_pointer("previous", profile_id), champion)
         record_move(models_dir, profile_id, "rollback", champion, previous)
     return Move(profile_id, "rolled back", champion, previous)
+
+
+def _loadable(models_dir: Path, profile_id: str, role: Role, when_none: str, when_broken: str) -> str:
+    """The version `role` points at, checked to load for the profile: what a move may make champion."""
+    version = read_role(models_dir, role, profile_id)
+    if version is None:
+        pointer = models_dir / role_pointer(role, profile_id)
+        raise ModelError(f"profile {profile_id} {when_none} ({pointer} is missing)")
+    try:
+        load_model(models_dir, version, defer_pipeline=True, profile_id=profile_id)
+    except ModelError as exc:
+        raise ModelError(f"{when_broken}, the champion keeps serving: {exc}") from None
+    return version
 
 
 @contextlib.contextmanager
