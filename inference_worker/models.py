@@ -57,64 +57,75 @@ class _Slot:
         self.tried: str | None = None
 
 
+class _Entry:
+    """One profile on the shelf: its registry definition (as last met) and its two roles."""
+
+    __slots__ = ("challenger", "champion", "profile")
+
+    def __init__(self, profile: Profile | None) -> None:
+        self.profile = profile  # None: served since put() at start-up, its profile not met yet
+        self.champion = _Slot()
+        self.challenger = _Slot()
+
+
 class ModelShelf:
     """Per profile, the champion in service (or None) and its challenger (or None)."""
 
     def __init__(self, models_dir: Path, loader: Loader = _load) -> None:
         self.models_dir = models_dir
         self._loader = loader
-        self._champions: dict[str, _Slot] = {}
-        self._challengers: dict[str, _Slot] = {}
+        self._entries: dict[str, _Entry] = {}
         self.challenger_errors: dict[str, str] = {}  # profile -> why its challenger is not running
-        self._profiles: dict[str, Profile] = {}  # the registry's current definitions, as met
 
     def put(self, scorer: Scorer) -> None:
         """Serve `scorer` as the champion of its own profile (a model loaded at start-up)."""
-        slot = self._champions.setdefault(scorer.spec.profile.id, _Slot())
-        slot.scorer, slot.tried = scorer, scorer.version
+        champion = self._entries.setdefault(scorer.spec.profile.id, _Entry(None)).champion
+        champion.scorer, champion.tried = scorer, scorer.version
 
     def scorer_for(self, profile: Profile) -> Served | None:
         """The champion of `profile` (its predictions alert)."""
-        if self._profiles.get(profile.id) is not profile:
-            met = profile.id in self._profiles
-            self._profiles[profile.id] = profile
-            if not met and profile.id in self._champions:  # put() at start-up: now its challenger can load
-                self._try(profile.id)
-        if profile.id not in self._champions:
-            self._champions[profile.id] = _Slot()
-            self._challengers[profile.id] = _Slot()
-            self._try(profile.id)
-        return self._champions[profile.id].scorer
+        entry = self._entries.get(profile.id)
+        if entry is None:
+            entry = self._entries[profile.id] = _Entry(profile)
+            self._try(profile.id, entry)
+        elif entry.profile is not profile:
+            put_at_start = entry.profile is None
+            entry.profile = profile  # the registry's current definition
+            if put_at_start:  # now its challenger can load
+                self._try(profile.id, entry)
+        return entry.champion.scorer
 
     def challenger_for(self, profile: Profile) -> Scorer | None:
         """The challenger of `profile` (scored in shadow), None when it has none or it is the champion."""
-        slot = self._challengers.get(profile.id)
-        challenger = slot.scorer if slot else None
-        if isinstance(challenger, SeriesServer):
+        entry = self._entries.get(profile.id)
+        if entry is None:
             return None
-        champion = self._champions[profile.id].scorer if profile.id in self._champions else None
-        if challenger is None or (champion is not None and champion.version == challenger.version):
+        challenger, champion = entry.challenger.scorer, entry.champion.scorer
+        if challenger is None or isinstance(challenger, SeriesServer):
+            return None
+        if champion is not None and champion.version == challenger.version:
             return None
         return challenger
 
     def served(self) -> dict[str, str | None]:
         """Profile -> the champion's version (None: no model)."""
-        return {pid: slot.scorer.version if slot.scorer else None for pid, slot in self._champions.items()}
+        return {pid: e.champion.scorer.version if e.champion.scorer else None for pid, e in self._entries.items()}
 
     def shadowed(self) -> dict[str, str]:
         """Profile -> the challenger's version, for the profiles running one."""
-        return {pid: slot.scorer.version for pid, slot in self._challengers.items() if slot.scorer}
+        return {pid: e.challenger.scorer.version for pid, e in self._entries.items() if e.challenger.scorer}
 
     def refresh(self) -> None:
         """Hot swap: load what moved; call it between two batches, so no reading is scored twice."""
-        for profile_id in list(self._champions):
-            self._try(profile_id)
+        for profile_id, entry in self._entries.items():
+            self._try(profile_id, entry)
 
-    def _try(self, profile_id: str) -> None:
-        self._try_role(profile_id, "current", self._champions[profile_id])
-        self._try_role(profile_id, "challenger", self._challengers.setdefault(profile_id, _Slot()))
+    def _try(self, profile_id: str, entry: _Entry) -> None:
+        self._try_role(profile_id, entry, "current")
+        self._try_role(profile_id, entry, "challenger")
 
-    def _try_role(self, profile_id: str, role: Role, slot: _Slot) -> None:
+    def _try_role(self, profile_id: str, entry: _Entry, role: Role) -> None:
+        slot = entry.champion if role == "current" else entry.challenger
         try:
             version = read_role(self.models_dir, role, profile_id)
         except Exception as exc:
@@ -127,14 +138,11 @@ class ModelShelf:
                 log.warning("no model for profile %s yet: its readings are 'unscored'", profile_id)
                 slot.tried = ""  # warned once; a model appearing later is still loaded
             return
-        if version == slot.tried:
-            return
-        profile = self._profiles.get(profile_id)
-        if profile is None:  # served since put() at start-up, its profile not met yet: load later
+        if version == slot.tried or entry.profile is None:  # None: load once its profile is met
             return
         slot.tried = version
         try:
-            scorer = self._loader(self.models_dir, profile, version)
+            scorer = self._loader(self.models_dir, entry.profile, version)
         except Exception as exc:  # a broken new model must not stop the one in service
             self._failed(profile_id, role, version, exc)
             if role == "challenger":
@@ -159,7 +167,7 @@ class ModelShelf:
     def _failed(self, profile_id: str, role: Role, version: str | None, exc: Exception) -> None:
         """One line (no traceback): a pointer that cannot be read is logged at every poll, a
         broken version once (it is tried again only when the pointer moves)."""
-        champion = self._champions[profile_id].scorer
+        champion = self._entries[profile_id].champion.scorer
         kept = f"still serving {champion.version}" if champion else "its readings stay 'unscored'"
         if role == "challenger":
             what = f"challenger {version} not loaded" if version else "challenger check failed"
