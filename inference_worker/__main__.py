@@ -33,12 +33,13 @@ def main() -> int:
     log = setup_logging(cfg.instance)
     stopping = threading.Event()
     worker = Worker(cfg, on_failure=stopping.set)
-    for profile_id in worker.registry.profiles():
-        if profile_id == DEFAULT_PROFILE or profile_id in worker.registry.bindings().values():
-            worker.models.scorer_for(worker.registry.profiles()[profile_id])
+    bound = set(worker.registry.bindings().values())
+    for profile_id, profile in worker.registry.profiles().items():
+        if profile_id == DEFAULT_PROFILE or profile_id in bound:
+            worker.models.scorer_for(profile)
     log.info("models in service: %s", worker.models.served())
-    if worker.models.shadowed():
-        log.info("challengers in shadow (scored, never alerting): %s", worker.models.shadowed())
+    if shadowed := worker.models.shadowed():
+        log.info("challengers in shadow (scored, never alerting): %s", shadowed)
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
     signal.signal(signal.SIGINT, lambda *_: stopping.set())
     worker.start()
