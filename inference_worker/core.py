@@ -278,8 +278,8 @@ class BatchProcessor:
             groups.setdefault(item.profile_id, []).append(item)
         raws = {profile_id: self._score_group(group) for profile_id, group in groups.items()}
         scored_at = self.clock()
-        for group in groups.values():
-            result.shadow.extend(self._shadow_group(group, scored_at))
+        for profile_id, group in groups.items():
+            result.shadow.extend(self._shadow_group(group, scored_at, raws[profile_id]))
         forecaster = self.forecaster
         warnings = [forecaster.update(v.machine_id, v.reading, v.profile) for v in valid]
         predictions = [_prediction(v, scored_at) for v in valid]
@@ -308,13 +308,21 @@ class BatchProcessor:
             item.probability, item.mode, item.scorer = probability, mode, scorer
         return raw
 
-    def _shadow_group(self, group: list[_Valid], scored_at: str) -> list[Prediction]:
-        """The challenger's predictions of one profile's readings (none without one, or if it fails)."""
+    def _shadow_group(self, group: list[_Valid], scored_at: str, champion_raw: np.ndarray | None) -> list[Prediction]:
+        """The challenger's predictions of one profile's readings (none without one, or if it fails).
+
+        `champion_raw`: the champion's raw matrix of the group, reused when the challenger reads
+        the same spec (models trained on one profile definition share it, see spec_of_card).
+        """
         challenger = self.challengers(group[0].profile)
         if challenger is None or isinstance(challenger, SeriesServer):  # challengers: classifiers only
             return []
+        champion = group[0].scorer
+        raw = champion_raw if champion is not None and champion.spec is challenger.spec else None
         try:
-            scores = challenger.score(challenger.spec.raw_matrix([v.reading.values for v in group]))
+            if raw is None:
+                raw = challenger.spec.raw_matrix([v.reading.values for v in group])
+            scores = challenger.score(raw)
         except Exception:  # the challenger is on trial: its failure must not cost the champion's output
             self.shadow_failures += 1
             log.exception("challenger %s failed on a batch of %d readings", challenger.version, len(group))
