@@ -90,9 +90,6 @@ class FeatureSpec:
             found[name] = self.profile.expression(name).evaluate(found)
         return found
 
-    def category_codes(self, raw: np.ndarray, name: str) -> np.ndarray:
-        return raw[..., self._category_of[name]]
-
     def limit(self, limit: float | PerCategory, raw: np.ndarray) -> Any:
         """A limit for each raw row: the number itself, or the row's category's value (NaN if unknown)."""
         if not isinstance(limit, PerCategory):
