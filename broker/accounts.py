@@ -327,6 +327,15 @@ def _client_changes(old: dict[str, Any] | None, new: dict[str, Any], passwords: 
     return commands
 
 
+def _place(doc: Document, account: Account, taken: set[str]) -> None:
+    """Put `account` in `doc` (replacing its old self) unless a login of it is another account's."""
+    existing = doc.accounts.get(account.name)
+    clash = sorted(set(account.logins) & (taken - set(existing.logins if existing else ())))
+    if clash:
+        raise AccountError(f"user name {clash[0]!r} is taken by another account")
+    doc.accounts[account.name] = account
+
+
 # -- the files and the running broker ----------------------------------------------------------
 
 
@@ -382,11 +391,7 @@ class Accounts:
                 raise AccountError(
                     f"user {name!r} is a {existing.role}; to make it a {account.role}, add --change-role"
                 )
-            others = doc.logins() - set(existing.logins if existing else ())
-            clash = sorted(set(account.logins) & others)
-            if clash:
-                raise AccountError(f"user name {clash[0]!r} is taken by another account")
-            doc.accounts[name] = account
+            _place(doc, account, doc.logins())
             passwords.update(dict.fromkeys(account.logins, password))
         return password
 
@@ -405,12 +410,9 @@ class Accounts:
                 existing = doc.accounts.get(name)
                 if existing is not None and existing.role != checked:
                     raise AccountError(f"user {name!r} is a {existing.role}, not a {checked}")
-                clash = sorted(set(account.logins) & (taken - set(existing.logins if existing else ())))
-                if clash:
-                    raise AccountError(f"user name {clash[0]!r} is taken by another account")
                 for login in account.logins:
                     validate_name(login)
-                doc.accounts[name] = account
+                _place(doc, account, taken)
                 taken |= set(account.logins)
                 passwords.update(dict.fromkeys(account.logins, password))
         return clear

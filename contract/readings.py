@@ -37,7 +37,6 @@ from contract.profiles import CategoryField, Profile, SensorField, TextField, de
 __all__ = ["ReadingParser", "parse_reading", "reading_parser", "reading_schema"]
 
 MAX_DESCRIPTION = 256
-_ENVELOPE = ("machine_id", "reading_id", "ts", "failure", "failure_description")
 
 
 def parse_reading(

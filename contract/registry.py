@@ -176,6 +176,14 @@ class Registry:
         self._maybe_refresh()
         return self._snapshot.profiles.get(profile_id)
 
+    def require(self, profile_id: str) -> Profile:
+        """The profile `profile_id` (built-in or added); RegistryError naming those known otherwise."""
+        found = self.profile(profile_id)
+        if found is None:
+            known = ", ".join(sorted(self._snapshot.profiles))
+            raise RegistryError(f"--profile {profile_id!r}: no such profile (known: {known})")
+        return found
+
     # -- refreshing ---------------------------------------------------------------------
 
     def _maybe_refresh(self) -> None:
@@ -291,10 +299,9 @@ def bind_machines(folder: Path, machines: Mapping[str, str]) -> None:
     for machine_id in machines:
         if not MACHINE_ID_PATTERN.fullmatch(machine_id):
             raise RegistryError(f"machine id {machine_id!r} must match {MACHINE_ID_PATTERN.pattern}")
-    known = Registry(folder).profiles()
+    registry = Registry(folder)
     for profile_id in set(machines.values()):
-        if profile_id not in known:
-            raise RegistryError(f"--profile {profile_id!r}: no such profile (known: {', '.join(sorted(known))})")
+        registry.require(profile_id)
     _write_bindings(folder, read_bindings(folder) | dict(machines))
 
 

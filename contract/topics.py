@@ -18,6 +18,8 @@ import enum
 import re
 from dataclasses import dataclass
 
+from contract.payloads import ALERT_KINDS
+
 __all__ = [
     "ALERT_STATE_KINDS",
     "DEFAULT_PREFIX",
@@ -33,8 +35,7 @@ DEFAULT_PREFIX = "pdm"
 MACHINE_ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 # The workers' retained register of each machine's alerts, one per alert kind (see alert_state).
 ALERT_STATE_LEVEL = "alert-state"
-# Every alert kind the contract has or is about to have (CONTRACT-16-17: rul and anomaly models).
-ALERT_STATE_KINDS = ("predicted", "detected", "rul", "anomaly")
+ALERT_STATE_KINDS = ALERT_KINDS  # one register per alert kind of the contract (payloads.AlertKind)
 # A prefix may have several levels but never wildcards or empty levels.
 _PREFIX_PATTERN = re.compile(r"^[A-Za-z0-9_-]+(/[A-Za-z0-9_-]+)*$")
 

@@ -50,8 +50,7 @@ from common.logs import setup_logging
 from common.settings import ConfigError, run_cli
 from contract import DEFAULT_PROFILE, Profile
 from contract.columns import ColumnMapError, parse_map
-from contract.profiles import builtin_profiles
-from contract.registry import Registry
+from contract.registry import Registry, RegistryError
 from publisher import config as publisher_config
 from publisher.gateway.cli import GATEWAYS, add_gateway_commands, run_gateway_command
 from publisher.replay import BadFileError, BadRow, ReplayFormat
@@ -121,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.machine is None:
         raise ConfigError("simulate: give --machine ID to publish (or --csv FILE --count N to write a file)")
     config = publisher_config.load(args.machine)  # validates the machine id before it names a log file
-    profile = _profile(args.profile, config.registry_dir)
+    profile = _profile(args.profile)
     log = setup_logging(f"publisher-{config.machine_id}")
     items, bad_rows = _items(args, profile, log)
     publisher = ReadingPublisher(config, profile=profile)
@@ -143,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
 def _write_csv(args: argparse.Namespace) -> int:
     if args.count is None:
         raise ConfigError("simulate --csv: give --count N (how many readings to write)")
-    profile = _profile(args.profile, publisher_config.registry_dir())
+    profile = _profile(args.profile)
     seed = args.seed if args.seed is not None else secrets.randbits(63)
     written = write_csv(args.csv, simulated_items(seed, dict(args.category), args.count, profile), profile)
     print(f"wrote {written} simulated readings of a {profile.id} (--seed {seed}) to {args.csv}")
@@ -164,11 +163,11 @@ def _category(text: str) -> tuple[str, str]:
     return name, value
 
 
-def _profile(profile_id: str, registry_dir: Path | None) -> Profile:
-    known = Registry(registry_dir).profiles() if registry_dir is not None else builtin_profiles()
-    if profile_id not in known:
-        raise ConfigError(f"--profile {profile_id!r}: no such profile (known: {', '.join(sorted(known))})")
-    return known[profile_id]
+def _profile(profile_id: str) -> Profile:
+    try:
+        return Registry(publisher_config.registry_dir()).require(profile_id)
+    except RegistryError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 def _items(args: argparse.Namespace, profile: Profile, log: logging.Logger) -> tuple[Iterator[Sourced], list[BadRow]]:

@@ -46,7 +46,6 @@ class PublisherConfig:
     stats_interval_s: float
     flush_timeout_s: float
     outbox_keep_acked_s: float = 15.0  # 0 in tests that count exact deliveries
-    registry_dir: Path | None = None  # operator-added profiles (built-in ones are always known)
 
 
 def load(machine_id: str) -> PublisherConfig:
@@ -63,7 +62,6 @@ def load(machine_id: str) -> PublisherConfig:
         max_inflight=env_int("FOREWARN_PUBLISHER_MAX_INFLIGHT", 100, minimum=1),
         stats_interval_s=env_float("FOREWARN_PUBLISHER_STATS_S", 60.0, minimum=1.0),
         flush_timeout_s=env_float("FOREWARN_PUBLISHER_FLUSH_S", 5.0, minimum=0.0),
-        registry_dir=registry_dir(),
     )
 
 

@@ -79,6 +79,12 @@ class Simulator:
             raise SimulationError(f"profile {self.profile.id} has no simulation section")
         self._sim: Simulation = self.profile.simulation
         self._fixed = _checked_categories(self.profile, dict(categories or {}))
+        # The categories each step fills (fixed or drawn), in profile order, with their values.
+        self._categories = {
+            c.name: c.values
+            for c in self.profile.category_fields
+            if c.name in self._sim.categories or c.name in self._fixed
+        }
         self._rng = rng
         self._expressions = {
             s.field: parse_expression(s.expr, set(self._known_before(s.field))) for s in self._sim.signals
@@ -96,7 +102,7 @@ class Simulator:
     def step(self) -> Sample:
         """Advance one step and return what the sensors report for it."""
         values: dict[str, float | str] = {}
-        for name in self._category_order():
+        for name in self._categories:
             values[name] = self._fixed.get(name) or self._draw_category(name)
         values |= self._signals()
         values |= self._counters
@@ -108,12 +114,9 @@ class Simulator:
         modes = physical_modes(values, self.profile) | self._chance_modes(values)
         return Sample(values, 1 if modes else 0, describe_modes(modes, self.profile))
 
-    def _category_order(self) -> list[str]:
-        return [c.name for c in self.profile.category_fields if c.name in self._sim.categories or c.name in self._fixed]
-
     def _draw_category(self, name: str) -> str:
         shares = self._sim.categories[name]
-        allowed = self.profile.field(name).values  # type: ignore[union-attr]
+        allowed = self._categories[name]
         draw, total = float(self._rng.random()), 0.0
         for value in allowed:
             total += shares[value]

@@ -27,6 +27,7 @@ from telegram_bot.text import (
     MAX_TEXT,
     STALE_ICON,
     Profile,
+    as_list,
     as_number,
     clip,
     esc,
@@ -194,30 +195,35 @@ def _cleared_lines(alert: Alert, profile: Profile) -> list[str]:
 def readings_that_matter(prediction: Mapping[str, Any], mode: str | None, profile: Profile) -> list[str]:
     """The readings behind `mode` (the fields its profile's rules look at, then the derived
     quantities they compare), or every reading when the profile says nothing of the mode."""
-    fields, derived = mode_quantities(profile, mode)
+    if not profile or not mode:
+        return reading_values(prediction, profile)
+    expressions = _derived_expressions(profile)  # parsed once for both uses below
+    fields, derived = mode_quantities(profile, mode, expressions)
     if not fields:
         return reading_values(prediction, profile)
-    return reading_values(prediction, profile, fields) + _derived_values(prediction, profile, derived)
+    return reading_values(prediction, profile, fields) + _derived_values(prediction, profile, derived, expressions)
 
 
-def mode_quantities(profile: Profile, mode: str | None) -> tuple[list[str], list[str]]:
-    """The fields (in profile order) and derived features the rules and limits of `mode` depend on."""
+def mode_quantities(
+    profile: Profile, mode: str | None, expressions: Mapping[str, Expression]
+) -> tuple[list[str], list[str]]:
+    """The fields (in profile order) and derived features (of `expressions`, the profile's
+    parsed) the rules and limits of `mode` depend on."""
     if not profile or not mode:
         return [], []
     physics = _mapping(profile.get("physics"))
     named: list[str] = []
-    for rule in _as_list(physics.get("rules")):
+    for rule in as_list(physics.get("rules")):
         if isinstance(rule, Mapping) and str(rule.get("mode", "")).upper() == mode.upper():
-            named += [str(c.get("value")) for c in _as_list(rule.get("when")) if isinstance(c, Mapping)]
-    for limit in _as_list(_mapping(physics.get("early_warning")).get("limits")):
+            named += [str(c.get("value")) for c in as_list(rule.get("when")) if isinstance(c, Mapping)]
+    for limit in as_list(_mapping(physics.get("early_warning")).get("limits")):
         if isinstance(limit, Mapping) and str(limit.get("mode", "")).upper() == mode.upper():
             named += [str(limit.get("counter")), str(_mapping(limit.get("per")).get("field"))]
-    expressions = _derived_expressions(profile)
     wanted = set(named)
     for name in named:
         if name in expressions:
             wanted |= expressions[name].names
-    fields = [str(f.get("name")) for f in _as_list(profile.get("fields")) if isinstance(f, Mapping)]
+    fields = [str(f.get("name")) for f in as_list(profile.get("fields")) if isinstance(f, Mapping)]
     derived = [name for name in expressions if name in named]
     return [name for name in fields if name in wanted], derived
 
@@ -226,7 +232,7 @@ def _derived_expressions(profile: Profile) -> dict[str, Expression]:
     """The profile's derived features, parsed by the contract (never eval'ed); a bad one is left out."""
     known = {str(f["name"]) for f in numeric_fields(profile)}
     found: dict[str, Expression] = {}
-    for item in _as_list(_mapping(profile).get("derived")):
+    for item in as_list(_mapping(profile).get("derived")):
         if not isinstance(item, Mapping) or not isinstance(item.get("name"), str):
             continue
         try:
@@ -237,15 +243,16 @@ def _derived_expressions(profile: Profile) -> dict[str, Expression]:
     return found
 
 
-def _derived_values(prediction: Mapping[str, Any], profile: Profile, names: list[str]) -> list[str]:
+def _derived_values(
+    prediction: Mapping[str, Any], profile: Profile, names: list[str], expressions: Mapping[str, Expression]
+) -> list[str]:
     """'power 9,701 W'-style pieces for derived features computable from the prediction's values."""
     values = {k: v for k, v in _mapping(prediction.get("values")).items() if as_number(v) is not None}
-    expressions = _derived_expressions(profile)
     computed: dict[str, Any] = dict(values)
     for name, expression in expressions.items():  # in order: later ones may use earlier ones
         if expression.names <= set(computed):
             computed[name] = expression.evaluate(computed)
-    derived = {str(d["name"]): d for d in _as_list(_mapping(profile).get("derived")) if isinstance(d, Mapping)}
+    derived = {str(d["name"]): d for d in as_list(_mapping(profile).get("derived")) if isinstance(d, Mapping)}
     pieces = []
     for name in names:
         number = as_number(computed.get(name))
@@ -270,15 +277,11 @@ def explanation_lines(explanation: object, limit: int = 3, kind: str = "classifi
     """
     if not isinstance(explanation, Mapping):
         return []
-    lines = [text for text in map(_condition_text, _as_list(explanation.get("conditions"))) if text]
+    lines = [text for text in map(_condition_text, as_list(explanation.get("conditions"))) if text]
     if not lines:
         contributions = explanation.get("contributions")
         lines = _pushed_down(contributions) if kind == "rul" else _pushed_up(contributions)
     return lines[:limit]
-
-
-def _as_list(value: object) -> list[object]:
-    return list(value) if isinstance(value, list | tuple) else []
 
 
 def _condition_text(condition: object) -> str | None:

@@ -87,14 +87,7 @@ class ForewarnApi:
 
     async def ack(self, alert_id: str, by: str) -> dict[str, Any]:
         """POST /api/alerts/{id}/ack as `by`; needs the API token."""
-        if not self.token:
-            raise UnauthorizedError("acknowledging is off: the bot has no FOREWARN_API_TOKEN")
-        return await self._call(
-            "POST",
-            f"/api/alerts/{quote(alert_id, safe='')}/ack",
-            json={"by": by},
-            headers={"Authorization": f"Bearer {self.token}"},
-        )
+        return await self._write(f"/api/alerts/{quote(alert_id, safe='')}/ack", {"by": by}, "acknowledging")
 
     async def verdict(self, alert_id: str, verdict: str, by: str) -> dict[str, Any]:
         """POST /api/alerts/{id}/verdict as `by`; needs the API token."""
@@ -120,9 +113,9 @@ class ForewarnApi:
         found = await self._get("/api/silences", {"machine": machine_id, "alert_id": alert_id})
         return bool(found.get("silenced"))
 
-    async def _write(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+    async def _write(self, path: str, body: dict[str, Any], what: str = "writing") -> dict[str, Any]:
         if not self.token:
-            raise UnauthorizedError("writing is off: the bot has no FOREWARN_API_TOKEN")
+            raise UnauthorizedError(f"{what} is off: the bot has no FOREWARN_API_TOKEN")
         return await self._call("POST", path, json=body, headers={"Authorization": f"Bearer {self.token}"})
 
     async def close(self) -> None:

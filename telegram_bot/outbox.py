@@ -27,7 +27,7 @@ from telegram_bot.api_client import ApiError, ForewarnApi, NotFoundError
 from telegram_bot.config import Pacing
 from telegram_bot.planner import ChatPace, Digest, Single, plan_next, split_muted
 from telegram_bot.sending import RetryPolicy, StoppedError, pause, send_with_retry
-from telegram_bot.store import Outcome, Store
+from telegram_bot.store import Delivery, Outcome, Store
 from telegram_bot.verdicts import verdict_keyboard
 
 __all__ = ["AlertOutbox", "AlertRenderer", "Render"]
@@ -177,8 +177,8 @@ class AlertOutbox:
             pending, muted = split_muted(self.store.pending(chat_id), muted_machines)
             silenced = await self._silenced(pending)
             if silenced:
+                muted += [d for d in pending if d.seq in silenced]
                 pending = [d for d in pending if d.seq not in silenced]
-                muted += [d for d in self.store.pending(chat_id) if d.seq in silenced]
             if muted:
                 self.store.mark([d.seq for d in muted], "muted", now)
             plan = plan_next(pending, self.pacing.digest_over)
@@ -187,7 +187,7 @@ class AlertOutbox:
             await self._send(chat_id, plan)
             pace.record(time.monotonic())
 
-    async def _silenced(self, pending: list[Any]) -> set[int]:
+    async def _silenced(self, pending: list[Delivery]) -> set[int]:
         """The deliveries a snooze or a maintenance window silences, asked once per alert event."""
         if self.api is None:
             return set()
@@ -209,8 +209,9 @@ class AlertOutbox:
 
     async def _send(self, chat_id: int, plan: Single | Digest) -> None:
         seqs, outcome, text = await self._message(plan)
-        single_open = isinstance(plan, Single) and plan.delivery.alert.state == "open"
-        keyboard = verdict_keyboard(plan.delivery.alert.alert_id) if isinstance(plan, Single) and single_open else None
+        keyboard = None  # verdict buttons only under a single open alert
+        if isinstance(plan, Single) and plan.delivery.alert.state == "open":
+            keyboard = verdict_keyboard(plan.delivery.alert.alert_id)
         try:
             await send_with_retry(self.bot, chat_id, text, self.policy, self._stopping, reply_markup=keyboard)
         except TelegramError as exc:  # refused for good (bot blocked, chat gone, bad request)

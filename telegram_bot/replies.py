@@ -13,6 +13,7 @@ from telegram_bot.text import (
     OFFLINE_ICON,
     STATUS_ICONS,
     Profile,
+    as_list,
     clip,
     esc,
     life,
@@ -68,7 +69,7 @@ def help_reply(dashboard_url: str) -> str:
 
 def status_reply(data: Mapping[str, Any]) -> str:
     """/status: counts by state, then one line per machine, worst first."""
-    machines = [m for m in _as_list(data.get("machines")) if isinstance(m, Mapping)]
+    machines = [m for m in as_list(data.get("machines")) if isinstance(m, Mapping)]
     if not machines:
         return "No machines have reported yet."
     counts = data["counts"] if isinstance(data.get("counts"), Mapping) else {}
@@ -100,7 +101,7 @@ def _status_line(machine: Mapping[str, Any]) -> str:
     parts = [f"{STATUS_ICONS.get(str(status), '⚪')} {name} {esc(_status_word(status, kind))}"]
     if latest:
         parts.append(_figure(latest, kind))
-    alerts = _as_list(machine.get("open_alerts"))
+    alerts = as_list(machine.get("open_alerts"))
     if alerts:
         parts.append(f"{len(alerts)} open alert{'s' if len(alerts) > 1 else ''}")
     return ", ".join(parts)
@@ -121,7 +122,7 @@ def machine_reply(machine: Mapping[str, Any], dashboard_url: str, profile: Profi
         lines.append(f"Profile: {esc(profile['name'])} ({esc(profile.get('id'))})")
     if isinstance(latest, Mapping):
         lines += _latest_lines(latest, machine.get("threshold"), profile, kind)
-    alerts = [a for a in _as_list(machine.get("open_alerts")) if isinstance(a, Mapping)]
+    alerts = [a for a in as_list(machine.get("open_alerts")) if isinstance(a, Mapping)]
     lines.append(f"Open alerts: {len(alerts)}" if alerts else "No open alerts.")
     lines += [_alert_line(alert, with_machine=False, profile=profile) for alert in alerts[:10]]
     lines.append(machine_link(dashboard_url, machine_id))
@@ -181,7 +182,7 @@ def _latest_lines(latest: Mapping[str, Any], threshold: object, profile: Profile
 
 def alerts_reply(data: Mapping[str, Any]) -> str:
     """/alerts: the open alerts, newest first, each with how to acknowledge it."""
-    alerts = [a for a in _as_list(data.get("alerts")) if isinstance(a, Mapping) and a.get("state") == "open"]
+    alerts = [a for a in as_list(data.get("alerts")) if isinstance(a, Mapping) and a.get("state") == "open"]
     if not alerts:
         return "✅ No open alerts."
     header = f"<b>{len(alerts)} open alert{'s' if len(alerts) > 1 else ''}</b>"
@@ -223,7 +224,3 @@ def _fit(header: str, lines: list[str], footer: str | None = None) -> str:
         size += len(line) + 1
     rest = [f"… and {len(lines) - len(kept)} more (see the dashboard)"] if len(kept) < len(lines) else []
     return "\n".join([header, *kept, *rest, *([footer] if footer else [])])
-
-
-def _as_list(value: object) -> list[Any]:
-    return list(value) if isinstance(value, list) else []

@@ -74,7 +74,7 @@ def mode_text(mode: object, profile: Profile = None) -> str:
 
 def mode_names(profile: Profile) -> dict[str, str]:
     """The profile's failure modes, code (upper case) -> name."""
-    modes = _as_list(profile.get("failure_modes")) if profile else []
+    modes = as_list(profile.get("failure_modes")) if profile else []
     return {
         str(m["code"]).upper(): str(m["name"])
         for m in modes
@@ -84,7 +84,7 @@ def mode_names(profile: Profile) -> dict[str, str]:
 
 def numeric_fields(profile: Profile) -> list[Mapping[str, Any]]:
     """The profile's sensors and counters, in its order (each with name, label, unit, decimals)."""
-    fields = _as_list(profile.get("fields")) if profile else []
+    fields = as_list(profile.get("fields")) if profile else []
     return [
         f
         for f in fields
@@ -184,7 +184,8 @@ def reading_values(prediction: Mapping[str, Any], profile: Profile, names: Seque
     return pieces
 
 
-def _as_list(value: object) -> list[Any]:
+def as_list(value: object) -> list[Any]:
+    """A JSON array as a list; anything else (missing, null, an object) as an empty one."""
     return list(value) if isinstance(value, list | tuple) else []
 
 

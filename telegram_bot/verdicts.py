@@ -25,12 +25,6 @@ _LABELS = {
     "planned_maintenance": "🛠 Planned maintenance",
     "unsure": "❔ Unsure",
 }
-_WORDS = {
-    "real_failure": "real failure",
-    "false_alarm": "false alarm",
-    "planned_maintenance": "planned maintenance",
-    "unsure": "unsure",
-}
 VERDICT_MARK = "Verdict:"
 _TAG = re.compile(r"<[^>]+>")
 
@@ -54,7 +48,7 @@ def parse_callback(data: str | None) -> tuple[str, str] | None:
 
 def verdict_line(verdict: str, who: str, mode: str | None = None) -> str:
     """'Verdict: false alarm — by Ada Lovelace' (HTML)."""
-    what = _WORDS.get(verdict, verdict) + (f" ({esc(mode)})" if mode else "")
+    what = esc(verdict.replace("_", " ")) + (f" ({esc(mode)})" if mode else "")
     return f"<b>{VERDICT_MARK}</b> {what} — by {esc(who)}"
 
 

@@ -13,7 +13,7 @@ from collections.abc import Callable
 import paho.mqtt.client as mqtt
 
 from common.mqtt import MqttSettings, connect_client, create_client, publish_status
-from contract import Alert, Channel, Topics
+from contract import ALERT_STATES, Alert, Channel, Topics
 
 __all__ = ["EventFeed", "decode_alert"]
 
@@ -26,7 +26,7 @@ def decode_alert(payload: bytes) -> Alert:
         alert = Alert.from_json(payload)
     except (TypeError, ValueError, AttributeError) as exc:
         raise ValueError(f"not an alert payload ({exc})") from None
-    if alert.state not in ("open", "cleared") or not isinstance(alert.alert_id, str) or not alert.alert_id:
+    if alert.state not in ALERT_STATES or not isinstance(alert.alert_id, str) or not alert.alert_id:
         raise ValueError(f"alert {alert.alert_id!r} has state {alert.state!r}")
     return alert
 

@@ -66,21 +66,16 @@ class Outbox:
 
     def enqueue(self, event: Event, endpoints: Iterable[str], now: datetime) -> int:
         """Owe `event` to each endpoint unless already owed or done; returns how many are new."""
-        stamp = format_ts(now)
-        rows = [(event.id, name, event.type, event.body, stamp, stamp) for name in sorted(endpoints)]
-        with self._lock, self._db:
-            self._db.execute("BEGIN")
-            before = self._db.total_changes
-            self._db.executemany(
-                "INSERT OR IGNORE INTO deliveries (event_id, endpoint, type, body, queued_at, next_at)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
-                rows,
-            )
-            return self._db.total_changes - before
+        return self._insert(event, endpoints, now)
 
     def enqueue_after(self, cursor: str, value: int, event: Event, endpoints: Iterable[str], now: datetime) -> int:
         """`enqueue`, and move the feed's `cursor` to `value`, in one transaction (nothing lost
         or owed twice when the service stops in between)."""
+        return self._insert(event, endpoints, now, (cursor, value))
+
+    def _insert(
+        self, event: Event, endpoints: Iterable[str], now: datetime, cursor: tuple[str, int] | None = None
+    ) -> int:
         stamp = format_ts(now)
         rows = [(event.id, name, event.type, event.body, stamp, stamp) for name in sorted(endpoints)]
         with self._lock, self._db:
@@ -92,11 +87,12 @@ class Outbox:
                 rows,
             )
             added = self._db.total_changes - before
-            self._db.execute(
-                "INSERT INTO cursors (name, value) VALUES (?, ?)"
-                " ON CONFLICT (name) DO UPDATE SET value = excluded.value",
-                (cursor, value),
-            )
+            if cursor is not None:
+                self._db.execute(
+                    "INSERT INTO cursors (name, value) VALUES (?, ?)"
+                    " ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+                    cursor,
+                )
             return added
 
     def cursor(self, name: str) -> int | None:
