@@ -76,6 +76,7 @@ class Explains(Protocol):
 
 ProfileLookup = Callable[[str], Profile]  # machine id -> profile; raises UnknownProfile
 ScorerLookup = Callable[[Profile], Scorer | SeriesServer | None]  # profile -> its model in service, if any
+ChallengerLookup = Callable[[Profile], Scorer | None]  # profile -> its challenger (a classifier), if any
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,7 +205,7 @@ class BatchProcessor:
         max_future_s: float | None = None,
         quota: SensorQuota | None = None,
         monotonic: Callable[[], float] = time.monotonic,
-        challengers: ScorerLookup = lambda _profile: None,
+        challengers: ChallengerLookup = lambda _profile: None,
     ) -> None:
         self.topics = topics
         self.scorers = scorers
@@ -315,7 +316,7 @@ class BatchProcessor:
         the same spec (models trained on one profile definition share it, see spec_of_card).
         """
         challenger = self.challengers(group[0].profile)
-        if challenger is None or isinstance(challenger, SeriesServer):  # challengers: classifiers only
+        if challenger is None:
             return []
         champion = group[0].scorer
         raw = champion_raw if champion is not None and champion.spec is challenger.spec else None

@@ -28,7 +28,7 @@ from pathlib import Path
 from contract import Profile
 from inference_worker.core import Scorer
 from inference_worker.series import SeriesServer
-from model.artifact import card_kind, load_model
+from model.artifact import ModelError, card_kind, load_model
 from model.roles import Role, read_role
 from model.scoring import ModelScorer
 from model.series_artifact import load_series_model
@@ -101,7 +101,7 @@ class ModelShelf:
         if entry is None:
             return None
         challenger, champion = entry.challenger.scorer, entry.champion.scorer
-        if challenger is None or isinstance(challenger, SeriesServer):
+        if challenger is None or isinstance(challenger, SeriesServer):  # never loaded as one (see _try_role)
             return None
         if champion is not None and champion.version == challenger.version:
             return None
@@ -142,6 +142,8 @@ class ModelShelf:
             return
         slot.tried = version
         try:
+            if role == "challenger" and card_kind(self.models_dir, profile_id, version) != "classifier":
+                raise ModelError("challengers run for failure classifiers only (a series model keeps its own windows)")
             scorer = self._loader(self.models_dir, entry.profile, version)
         except Exception as exc:  # a broken new model must not stop the one in service
             self._failed(profile_id, role, version, exc)

@@ -19,6 +19,8 @@ from api.decode import shadow_row
 from broker.local import LocalBroker
 from common.mqtt import connect_client, create_client, wait_connected
 from contract import Prediction, default_profile
+from contract.registry import Registry
+from inference_worker.models import ModelShelf
 from model.artifact import ModelError, current_version, write_pointer
 from model.roles import LOG_FILE, clear_challenger, promote, read_role, role_pointer, rollback, set_challenger
 from tests.support.api import TOKEN, ago, database_url_fixture, feed, prediction, test_config  # noqa: F401
@@ -27,6 +29,7 @@ from tests.support.payloads import encode, reading
 from tests.support.stack import REPO_ROOT, start_worker, worker_config
 from training.config import DEFAULT_DATA
 from training.modelling import Hyperparameters
+from training.shipped import install_shipped
 from training.train import train
 
 PROFILE = "ai4i-mill"
@@ -252,3 +255,19 @@ def test_the_api_shows_the_roles_compares_and_promotes_with_the_token_only(
         assert current_version(models) == champion
     finally:
         runtime_of(app).stop()
+
+
+def test_a_series_model_named_as_challenger_is_refused_and_the_champion_serves(tmp_path: Path) -> None:
+    """Challengers are failure classifiers: a RUL model named as one is a clear error, never loaded."""
+    models = tmp_path / "models"
+    ((profile_id, version),) = install_shipped(models)
+    write_pointer(models / role_pointer("challenger", profile_id), version)  # the champion itself, as challenger
+    shelf = ModelShelf(models)
+    profile = Registry(tmp_path / "registry").profile(profile_id)
+    assert profile is not None
+    champion = shelf.scorer_for(profile)
+    assert champion is not None
+    assert champion.version == version
+    assert shelf.challenger_for(profile) is None
+    assert shelf.shadowed() == {}
+    assert "challengers run for failure classifiers only" in shelf.challenger_errors[profile_id]
