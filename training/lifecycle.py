@@ -27,7 +27,7 @@ import sqlalchemy as sa
 from common.logs import setup_logging
 from common.settings import ConfigError
 from contract import Profile
-from contract.registry import Registry
+from contract.registry import Registry, RegistryError
 from model.artifact import ModelError, load_model
 from model.roles import clear_challenger, promote, read_role, rollback, set_challenger
 from model.scoring import ModelScorer
@@ -163,10 +163,10 @@ def time_models(comparison: Comparison, models_dir: Path, profile: Profile, read
 
 def known_profile(profile_id: str, config: TrainingConfig) -> Profile:
     """The built-in or registered profile `profile_id`; ConfigError naming the known ones."""
-    known = Registry(config.registry_dir).profiles()
-    if profile_id not in known:
-        raise ConfigError(f"--profile {profile_id!r}: no such profile (known: {', '.join(sorted(known))})")
-    return known[profile_id]
+    try:
+        return Registry(config.registry_dir).require(profile_id)
+    except RegistryError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 def _store_name(url: str) -> str:
