@@ -18,15 +18,18 @@ __all__ = ["Event", "EventHub", "StreamLimiter", "format_event"]
 
 
 class Event:
-    """One published event; its JSON text is made on first use, once for all subscribers."""
+    """One published event; its JSON text and its framing are made on first use, once for all
+    subscribers (every stream sends every event: formatted per stream, the work grew with the
+    number of dashboards open)."""
 
-    __slots__ = ("_text", "id", "kind", "payload")
+    __slots__ = ("_frame", "_text", "id", "kind", "payload")
 
     def __init__(self, event_id: int, kind: str, payload: dict[str, Any]) -> None:
         self.id = event_id
         self.kind = kind
         self.payload = payload
         self._text: str | None = None
+        self._frame: str | None = None
 
     @property
     def data(self) -> str:
@@ -35,10 +38,17 @@ class Event:
             self._text = json.dumps(self.payload, separators=(",", ":"), allow_nan=False)
         return self._text
 
+    @property
+    def frame(self) -> str:
+        """The event in text/event-stream framing (unlocked, as `data`)."""
+        if self._frame is None:
+            self._frame = f"id: {self.id}\nevent: {self.kind}\ndata: {self.data}\n\n"
+        return self._frame
+
 
 def format_event(event: Event) -> str:
     """The event in text/event-stream framing."""
-    return f"id: {event.id}\nevent: {event.kind}\ndata: {event.data}\n\n"
+    return event.frame
 
 
 class EventHub:

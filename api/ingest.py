@@ -43,6 +43,7 @@ class MqttIngest:
         on_committed: Callable[[BatchResult], None],
         *,
         batch_rows: int = 500,
+        batch_wait_s: float = 0.0,
     ) -> None:
         self.settings = settings
         self.topics = topics
@@ -53,7 +54,7 @@ class MqttIngest:
         except (OSError, ssl.SSLError) as exc:  # a missing or unreadable CA file
             raise ConfigError(f"FOREWARN_MQTT_CA: cannot use {settings.ca_file}: {exc}") from None
         self.client.on_message = self._on_message
-        self.writer = BatchWriter(store, on_committed, self._ack, max_rows=batch_rows)
+        self.writer = BatchWriter(store, on_committed, self._ack, max_rows=batch_rows, max_wait_s=batch_wait_s)
         self.malformed = 0
         self._malformed_lock = threading.Lock()
         self._closing = threading.Event()

@@ -75,6 +75,7 @@ class Runtime:
                 self.cache,
                 self.committed,
                 batch_rows=config.batch_rows,
+                batch_wait_s=config.batch_wait_ms / 1000,
             )
         self.housekeeper = Housekeeper(self.sweep, self.prune, config.prune_interval_s)
         self._started = False

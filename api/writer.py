@@ -4,8 +4,11 @@ The MQTT callback only decodes and enqueues; this thread takes whatever is waiti
 `max_rows`), stores it in one transaction, and only then acknowledges each message to the
 broker and hands the result on (state cache, event stream). A crash before the commit leaves
 the messages unacknowledged, so the broker delivers them again and the idempotent insert
-stores them once. Batches grow with the load: one message at a time when it is quiet,
-`max_rows` per transaction under a burst.
+stores them once. Batches grow with the load: after the first message of a batch arrives,
+the writer waits up to `max_wait_s` for more (or until `max_rows` are there), then stores them
+all. A transaction, its commit and the live events it wakes cost about as much for one message
+as for a hundred, so at a fleet's rate this trades a tenth of a second of latency for a
+fraction of the CPU per message (docs/SCALING.md, "The API's batch wait").
 """
 
 from __future__ import annotations
@@ -50,11 +53,13 @@ class BatchWriter:
         on_committed: Callable[[BatchResult], None],
         ack: Callable[[int, int], None],
         max_rows: int = 500,
+        max_wait_s: float = 0.0,
     ) -> None:
         self._store = store
         self._on_committed = on_committed
         self._ack = ack
         self._max_rows = max_rows
+        self._max_wait_s = max_wait_s
         self._queue: queue.Queue[Inbound] = queue.Queue()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
@@ -100,6 +105,11 @@ class BatchWriter:
             batch = [self._queue.get(timeout=0.1)]
         except queue.Empty:
             return []
+        # One sleep, not a wake-up per arriving message: those would fight the MQTT thread for
+        # the interpreter lock. A backlog (the first message already older) is not waited for.
+        wait = batch[0].received + self._max_wait_s - time.monotonic()
+        if wait > 0 and self._queue.qsize() < self._max_rows:
+            self._stopping.wait(wait)
         while len(batch) < self._max_rows:
             try:
                 batch.append(self._queue.get_nowait())

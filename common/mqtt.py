@@ -22,6 +22,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
+from common import paho_tables
 from common.settings import ConfigError, env_int, env_path, env_secret, env_str, var_dir
 from contract import Status
 
@@ -69,6 +70,7 @@ def create_client(
     max_inflight: int = 100,
 ) -> mqtt.Client:
     """A configured but not yet connected client."""
+    paho_tables.install()  # paho's per-packet Properties, built cheaply (see common/paho_tables.py)
     client = mqtt.Client(
         callback_api_version=CallbackAPIVersion.VERSION2,
         client_id=settings.client_id,

@@ -44,6 +44,9 @@ class WorkerConfig:
     # (and keeping the session, so nothing is lost). compose.yaml's stop_grace_period exceeds it.
     leave_drain_s: float = 20.0
     registry_check_s: float = 1.0  # how often the registry's files are checked for changes
+    # How long the first reading of a batch waits for others before the batch is scored
+    # (FOREWARN_BATCH_WAIT_MS; the environment's default is 20 ms).
+    batch_wait_s: float = 0.0
 
 
 def load() -> WorkerConfig:
@@ -78,7 +81,18 @@ def load() -> WorkerConfig:
         sensor_rate=env_float("FOREWARN_SENSOR_QUOTA_RATE", DEFAULT_SENSOR_RATE, minimum=0.0),
         sensor_burst=env_int("FOREWARN_SENSOR_QUOTA_BURST", DEFAULT_SENSOR_BURST, minimum=1),
         leave_drain_s=env_float("FOREWARN_LEAVE_DRAIN_S", 20.0, minimum=0.0),
+        batch_wait_s=_batch_wait_s(),
     )
+
+
+MAX_BATCH_WAIT_MS = 500.0  # beyond this the wait would eat most of the 1 s from sensor to screen
+
+
+def _batch_wait_s() -> float:
+    wait_ms = env_float("FOREWARN_BATCH_WAIT_MS", 20.0, minimum=0.0)
+    if wait_ms > MAX_BATCH_WAIT_MS:
+        raise ConfigError(f"FOREWARN_BATCH_WAIT_MS={wait_ms:g} must be at most {MAX_BATCH_WAIT_MS:g}")
+    return wait_ms / 1000
 
 
 def _ratio(name: str, default: float) -> float:

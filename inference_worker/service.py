@@ -65,7 +65,6 @@ from inference_worker.metrics import LogSampler, WorkerMetrics
 from inference_worker.models import ModelShelf
 from inference_worker.network import Link, wait
 from inference_worker.ownership import Ownership, routed
-from inference_worker.paho_tables import install as install_paho_tables
 from inference_worker.peers import Peers
 from inference_worker.quota import SensorQuota
 from model.explain import explainer_of
@@ -98,6 +97,7 @@ class _Queued:
     message: Incoming
     mid: int
     qos: int
+    received: float  # time.monotonic() on arrival: a batch waits for more only so long
 
 
 @dataclass(slots=True)
@@ -158,7 +158,6 @@ class Worker:
         self.left_group = False  # set when a stop ended the session (for tests and the log)
         if not config.mqtt.receive_maximum:  # FOREWARN_RECEIVE_MAXIMUM bounds the readings we hold
             self.config = config = replace(config, mqtt=replace(config.mqtt, receive_maximum=config.receive_maximum))
-        install_paho_tables()  # paho's per-packet Properties, built cheaply (see paho_tables.py)
         self.client = create_client(config.mqtt, self._status_topic, manual_ack=True, max_inflight=0)
         output_login = f"{config.mqtt.username}{OUTPUT_SUFFIX}"  # the account's twin (broker/accounts.py)
         self._output_settings = replace(
@@ -247,7 +246,7 @@ class Worker:
             self._ack(message.mid, message.qos)
             return
         self.metrics.received += 1
-        self._inbox.append(_Queued(Incoming(topic, bytes(message.payload)), message.mid, message.qos))
+        self._inbox.append(_Queued(Incoming(topic, bytes(message.payload)), message.mid, message.qos, time.monotonic()))
 
     def _request_sync(self) -> None:
         """On each connect of the output: after subscribing, publish a fresh token to echo back."""
@@ -384,12 +383,24 @@ class Worker:
             self._publish_now(alert_outgoing(self.topics, events, tracker.take_registers()))
 
     def _step(self, idle_wait: float) -> None:
-        """Serve the network, publish what is scored, score a batch."""
-        self._serve_network(0.0 if self._has_work() else idle_wait)
+        """Serve the network, publish what is scored, score a batch once it is due."""
+        self._serve_network(self._batch_due_in() if self._has_work() else idle_wait)
         self._publish_scored()
-        if self._has_work():
+        if self._has_work() and self._batch_due_in() == 0.0:
             self._score(self._take_batch())
             self._publish_scored()
+
+    def _batch_due_in(self) -> float:
+        """Seconds until the inbox should be scored: 0 when it holds a full batch or its oldest
+        reading has waited FOREWARN_BATCH_WAIT_MS.
+
+        A batch costs about as much to score, publish and confirm for one reading as for
+        dozens (the model call, the flush, the wake-ups), so a short wait for company
+        halves the worker's CPU per reading at a fleet's rate (docs/SCALING.md).
+        """
+        if len(self._inbox) >= self.config.max_batch:
+            return 0.0
+        return max(0.0, self._inbox[0].received + self.config.batch_wait_s - time.monotonic())
 
     def _has_work(self) -> bool:
         """Readings to score, nothing scored still waiting, somewhere to publish, the alert state known."""

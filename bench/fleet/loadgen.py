@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import multiprocessing
+import os
 import selectors
 import time
 from array import array
@@ -215,6 +216,7 @@ class _Generator:
             "disconnects": self.disconnects,
             "last_ts": counters.last_ts,  # the latest reading time stamped (after send_end when behind schedule)
             "cpu_s": time.process_time() - cpu_before,
+            "nice": os.nice(0),  # as the process runs, not as asked
         }
 
     def _publish(self, sensor: _Sensor, due: float, now: float) -> None:
@@ -300,8 +302,11 @@ def _advance(index: int, second: int, count: int) -> tuple[int, int]:
     return index, second
 
 
-def _main(conn: Connection, base: MqttSettings, topics: Topics, run: str, sent: Synchronized[int]) -> None:
+def _main(
+    conn: Connection, base: MqttSettings, topics: Topics, run: str, sent: Synchronized[int], *, nice: int
+) -> None:
     logging.getLogger("common.mqtt").setLevel(logging.ERROR)  # a line per session would drown the bench's output
+    os.nice(nice)  # the sensors yield the shared cores to the stack under test (bench/README.md)
     generator = _Generator(base, topics, run, sent)
     conn.send("ready")
     try:
@@ -321,10 +326,11 @@ def _main(conn: Connection, base: MqttSettings, topics: Topics, run: str, sent: 
 class Loadgen:
     """The bench's handle on one load-generator process."""
 
-    def __init__(self, base: MqttSettings, topics: Topics, run: str) -> None:
+    def __init__(self, base: MqttSettings, topics: Topics, run: str, nice: int = 0) -> None:
         self.sent = _SPAWN.Value("q", 0, lock=False)  # readings handed to MQTT so far
         self._conn, theirs = _SPAWN.Pipe()
-        self.process = _SPAWN.Process(target=_main, args=(theirs, base, topics, run, self.sent), daemon=True)
+        args = (theirs, base, topics, run, self.sent)
+        self.process = _SPAWN.Process(target=_main, args=args, kwargs={"nice": nice}, daemon=True)
         self.process.start()
         self._expect(60, "start")
         self.sensors = 0

@@ -44,6 +44,7 @@ class Plan:
     smoke: bool
     profile_dir: Path | None = None
     py_spy: str | None = None
+    loadgen_nice: int = 10
 
 
 class _Parser(argparse.ArgumentParser):
@@ -62,6 +63,14 @@ def _parser() -> argparse.ArgumentParser:
     add("--window", type=float, default=180.0, help="seconds of the steady window measured per step")
     add("--drain", type=float, default=60.0, help="seconds to wait for the last readings to be stored")
     add("--publishers", type=int, default=4, help="load-generator processes (each holds many sensors)")
+    add(
+        "--loadgen-nice",
+        type=int,
+        default=10,
+        help="niceness of the load-generator processes (0-19): the sensors stand in for devices with CPUs of"
+        " their own, so on the shared cores they yield to the stack under test; if that leaves them behind"
+        " schedule, the step is INVALID (0: equal priority)",
+    )
     add("--dashboards", type=int, default=5, help="event-stream clients of the API")
     add("--workers", type=int, default=1, help="inference worker processes (shared subscription)")
     add("--db", default=",".join(ENGINES), help="stores to ramp, side by side: sqlite, postgresql")
@@ -98,6 +107,8 @@ def parse(argv: list[str]) -> Plan:
     for name in ("publishers", "workers", "sample"):
         if getattr(args, name) < 1:
             raise ConfigError(f"--{name} must be at least 1")
+    if not 0 <= args.loadgen_nice <= 19:
+        raise ConfigError(f"--loadgen-nice {args.loadgen_nice}: a niceness from 0 to 19")
     if args.dashboards < 0:
         raise ConfigError("--dashboards must be 0 or more")
     if args.profile is not None and find_py_spy(args.py_spy) is None:
@@ -122,4 +133,5 @@ def parse(argv: list[str]) -> Plan:
         smoke=args.smoke,
         profile_dir=args.profile,
         py_spy=args.py_spy,
+        loadgen_nice=args.loadgen_nice,
     )

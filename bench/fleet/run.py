@@ -121,7 +121,7 @@ def _start(plan: Plan, fleet: Fleet, engine: str, postgres_url: str | None) -> R
         parts["probe"] = Probe(store.reader_url, sampled, plan.poll_s, fleet.probe, broker.topics)
         parts["dashboards"] = Dashboards(parts["api"].port, plan.dashboards) if plan.dashboards else None
         base = broker.settings("unused", "unused")
-        parts["loadgens"] = [Loadgen(base, broker.topics, run_id) for _ in range(plan.publishers)]
+        parts["loadgens"] = [Loadgen(base, broker.topics, run_id, plan.loadgen_nice) for _ in range(plan.publishers)]
     except BaseException:
         _stop_parts(parts, workers, fleet, store)
         raise
@@ -401,6 +401,7 @@ def _figures(
             "slip": figures.latency_summary(part["slip_ms"] for part in sent),
             "disconnects": sum(part["disconnects"] for part in sent),
             "cpu_s": round(sum(part["cpu_s"] for part in sent), 2),
+            "nice": sorted({part["nice"] for part in sent}),
         },
         **usage,
         "storage": storage,
@@ -491,6 +492,7 @@ def _settings(plan: Plan, postgres_from: str) -> dict[str, Any]:
         "window_s": plan.window_s,
         "drain_s": plan.drain_s,
         "publishers": plan.publishers,
+        "loadgen_nice": plan.loadgen_nice,
         "dashboards": plan.dashboards,
         "workers": plan.workers,
         "engines": list(plan.engines),

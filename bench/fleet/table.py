@@ -142,7 +142,8 @@ def render(results: dict[str, Any], settings: dict[str, Any]) -> str:
     lines = [
         f"Fleet scale: M machines x 1 reading/s through broker -> worker x{settings['workers']} -> API -> store, "
         f"{settings['dashboards']} dashboards on the event stream; {settings['warmup_s']:g} s warm-up, "
-        f"{settings['window_s']:g} s window per step.",
+        f"{settings['window_s']:g} s window per step; {settings['publishers']} load-generator processes"
+        f" at nice {settings['loadgen_nice']}.",
         f"SLO: {slo['max_lost']} readings lost, p99 sensor->stored <= {slo['stored_p99_ms']:.0f} ms, "
         f"p99 sensor->stream <= {slo['stream_p99_ms']:.0f} ms, no backlog growing.",
         "",

@@ -64,3 +64,4 @@ def test_the_smoke_run_ramps_a_tiny_fleet_through_the_whole_stack(models_dir: Pa
             assert {role for role, count in step["processes"].items() if count} == roles, what
             assert all(step["rss_mb"][role] > 0 for role in roles), what
             assert step["storage"]["bytes_per_reading"] > 0, what
+            assert step["loadgen"]["nice"] == [10], what  # the sensors yield the cores to the stack

@@ -189,6 +189,7 @@ def test_the_default_ramp_and_the_smoke_variant() -> None:
     assert plan.machines == DEFAULT_RAMP
     assert plan.window_s >= 180
     assert plan.engines == ("sqlite", "postgresql")
+    assert plan.loadgen_nice == 10
     smoke = parse(["--smoke", "--db", "sqlite"])
     assert smoke.smoke
     assert smoke.window_s < 10
@@ -205,6 +206,7 @@ def test_the_default_ramp_and_the_smoke_variant() -> None:
         (["--db", "mysql"], "--db 'mysql': choose from sqlite, postgresql"),
         (["--window", "0"], "--window must be positive"),
         (["--publishers", "0"], "--publishers must be at least 1"),
+        (["--loadgen-nice", "25"], "--loadgen-nice 25: a niceness from 0 to 19"),
         (["--bogus"], "python -m bench fleet: unrecognized arguments: --bogus (see --help)"),
     ],
 )
@@ -238,6 +240,8 @@ def test_the_table_shows_each_step_the_largest_held_fleet_and_why_a_step_broke()
         "dashboards": 5,
         "warmup_s": 30.0,
         "window_s": 180.0,
+        "publishers": 4,
+        "loadgen_nice": 10,
         "sample": 50,
         "poll_s": 0.1,
         "slo": {"max_lost": 0, "stored_p99_ms": 1000.0, "stream_p99_ms": 1000.0},
@@ -246,6 +250,7 @@ def test_the_table_shows_each_step_the_largest_held_fleet_and_why_a_step_broke()
         {"sqlite": {"steps": [held, broken], "largest_held": 1000}, "postgresql": {"skipped": "no server"}}, settings
     )
     assert "largest fleet that held the SLO, sqlite: 1,000 machines" in text
+    assert "4 load-generator processes at nice 10" in text
     assert "2,000 machines BROKEN: p99 sensor->stream 1500 ms > 1000 ms" in text
     assert "postgresql: skipped (no server)" in text
     flow = [line for line in text.splitlines() if line.startswith("sqlite")]

@@ -11,8 +11,8 @@ from paho.mqtt.exception import MalformedPacket
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from inference_worker import paho_tables
-from inference_worker.paho_tables import SharedTablesProperties
+from common import paho_tables
+from common.paho_tables import SharedTablesProperties
 
 MQTT5 = MQTTProtocolVersion.MQTTv5
 

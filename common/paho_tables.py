@@ -7,7 +7,7 @@ worker's time at one reading plus one confirmation per prediction. paho offers n
 skip them, so `install()` gives its packet decoder a subclass that shares those tables
 (read-only in paho: built once per class instead of once per packet) and clears itself
 without scanning them. Behaviour is unchanged: same class API, same values, same errors
-(tests/unit/test_worker_paho_tables.py checks that against paho's own class).
+(tests/unit/test_paho_tables.py checks that against paho's own class).
 
 It touches a private paho module, so it checks what it replaces and does nothing when
 paho changed (then decoding is just as slow as before, never wrong).
@@ -46,13 +46,21 @@ class SharedTablesProperties(Properties):
             del attrs[name]
 
 
+_left_alone: list[bool] = []  # a paho not as expected was found (warned once, not per client)
+
+
 def install() -> bool:
-    """Use SharedTablesProperties in paho's packet decoder; False when paho is not as expected."""
+    """Use SharedTablesProperties in paho's packet decoder; False when paho is not as expected.
+
+    common.mqtt.create_client calls it for every client, so every service's sessions use it.
+    """
     current = getattr(_packet, "Properties", None)
     if current is SharedTablesProperties:
         return True
     if current is not Properties or not _has_expected_tables():
-        log.warning("paho.mqtt._packet is not as expected; its Properties decoding is left as it is")
+        if not _left_alone:
+            log.warning("paho.mqtt._packet is not as expected; its Properties decoding is left as it is")
+            _left_alone.append(True)
         return False
     _packet.Properties = SharedTablesProperties  # type: ignore[attr-defined]
     return True
