@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import uuid
@@ -47,3 +48,12 @@ def models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
         timeout=600,
     )
     return folder
+
+
+@pytest.fixture
+def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> pytest.MonkeyPatch:
+    """No FOREWARN_* setting of the machine leaks into a settings test; its var folder is its own."""
+    for name in [name for name in os.environ if name.startswith("FOREWARN_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("FOREWARN_VAR_DIR", str(tmp_path))
+    return monkeypatch

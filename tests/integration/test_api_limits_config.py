@@ -3,23 +3,16 @@ one-line error naming a bad one."""
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import pytest
 
 from api.config import LOCAL_HOSTS, load
 from common.settings import ConfigError
 
 
-@pytest.fixture(name="clean_env")
-def clean_env_fixture(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> pytest.MonkeyPatch:
-    """No FOREWARN_* setting of the machine leaks into the settings tests."""
-    for name in [name for name in os.environ if name.startswith("FOREWARN_")]:
-        monkeypatch.delenv(name)
-    monkeypatch.setenv("FOREWARN_VAR_DIR", str(tmp_path))
-    monkeypatch.setenv("FOREWARN_MQTT_PASSWORD", "secret")
-    return monkeypatch
+@pytest.fixture(autouse=True)
+def _mqtt_password(clean_env: pytest.MonkeyPatch) -> None:
+    """A clean environment (tests/conftest.py) with the one setting the API cannot start without."""
+    clean_env.setenv("FOREWARN_MQTT_PASSWORD", "secret")
 
 
 def test_configured_hosts_and_proxies_are_read(clean_env: pytest.MonkeyPatch) -> None:

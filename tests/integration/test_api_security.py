@@ -5,7 +5,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,15 +18,6 @@ from common.settings import ConfigError
 from tests.support.api import ALLOWED_ORIGIN, TOKEN, alert, feed, test_config
 
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
-
-
-@pytest.fixture
-def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> pytest.MonkeyPatch:
-    """No FOREWARN_* setting of the machine leaks into the settings tests."""
-    for name in [name for name in os.environ if name.startswith("FOREWARN_")]:
-        monkeypatch.delenv(name)
-    monkeypatch.setenv("FOREWARN_VAR_DIR", str(tmp_path))
-    return monkeypatch
 
 
 @pytest.fixture

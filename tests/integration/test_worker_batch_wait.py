@@ -3,7 +3,6 @@ environment with its default, 0 to turn it off, and a one-line error naming a ba
 
 from __future__ import annotations
 
-import os
 import time
 from pathlib import Path
 
@@ -48,26 +47,23 @@ def test_readings_arriving_within_the_wait_are_scored_as_one_batch(
     assert len({p.scored_at for p in predictions}) == 1  # one batch, one scoring time
 
 
-@pytest.fixture(name="clean_env")
-def clean_env_fixture(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> pytest.MonkeyPatch:
-    """No FOREWARN_* setting of the machine leaks into the settings tests."""
-    for name in [name for name in os.environ if name.startswith("FOREWARN_")]:
-        monkeypatch.delenv(name)
-    monkeypatch.setenv("FOREWARN_VAR_DIR", str(tmp_path))
-    monkeypatch.setenv("FOREWARN_MQTT_PASSWORD", "secret")
-    monkeypatch.setenv("FOREWARN_WORKER_ID", "1")
-    return monkeypatch
+@pytest.fixture(name="worker_env")
+def worker_env_fixture(clean_env: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    """A clean environment (tests/conftest.py) with what a worker cannot start without."""
+    clean_env.setenv("FOREWARN_MQTT_PASSWORD", "secret")
+    clean_env.setenv("FOREWARN_WORKER_ID", "1")
+    return clean_env
 
 
-def test_the_default_wait_is_20_ms_and_0_turns_it_off(clean_env: pytest.MonkeyPatch) -> None:
+def test_the_default_wait_is_20_ms_and_0_turns_it_off(worker_env: pytest.MonkeyPatch) -> None:
     assert load().batch_wait_s == pytest.approx(0.020)
-    clean_env.setenv("FOREWARN_BATCH_WAIT_MS", "0")
+    worker_env.setenv("FOREWARN_BATCH_WAIT_MS", "0")
     assert load().batch_wait_s == 0.0
 
 
 @pytest.mark.parametrize("value", ["501", "-5", "a while"])
-def test_a_bad_wait_is_a_one_line_error_naming_the_setting(clean_env: pytest.MonkeyPatch, value: str) -> None:
-    clean_env.setenv("FOREWARN_BATCH_WAIT_MS", value)
+def test_a_bad_wait_is_a_one_line_error_naming_the_setting(worker_env: pytest.MonkeyPatch, value: str) -> None:
+    worker_env.setenv("FOREWARN_BATCH_WAIT_MS", value)
     with pytest.raises(ConfigError, match="FOREWARN_BATCH_WAIT_MS") as caught:
         load()
     assert "\n" not in str(caught.value)
