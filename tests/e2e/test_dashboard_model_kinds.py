@@ -312,6 +312,11 @@ def served_stack(models_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> 
             stack.destroy()
 
 
+def _latest_reading_id(summary: Any) -> Any:
+    """The id of a machine's latest stored reading (none while it is known only from its "online" status)."""
+    return (summary.get("latest") or {}).get("reading_id")
+
+
 def test_the_real_worker_serves_an_engines_remaining_life_and_the_dashboard_draws_it(
     browser: Any, served_stack: E2eStack, screenshot: Screenshot
 ) -> None:
@@ -331,10 +336,7 @@ def test_the_real_worker_serves_an_engines_remaining_life_and_the_dashboard_draw
             )
         last = f"{engine}-{len(rows) - 1}"
         latest = wait_for(
-            lambda: (
-                # "latest" is null while the machine is known only from its "online" status
-                ((m := served_stack.get(f"/api/machines/{engine}")).get("latest") or {}).get("reading_id") == last and m
-            ),
+            lambda: _latest_reading_id(m := served_stack.get(f"/api/machines/{engine}")) == last and m,
             timeout=60,
             what="the worker's prediction of the engine's last cycle",
         )
