@@ -30,6 +30,8 @@ a change here goes with a new migration (tests/integration/test_api_migrations.p
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from collections.abc import Sequence
 from functools import lru_cache
 from itertools import chain
@@ -46,6 +48,7 @@ __all__ = [
     "alerts",
     "api_state",
     "create_database_engine",
+    "enable_wal",
     "history_minute_values",
     "history_minutes",
     "insert_rows",
@@ -290,11 +293,32 @@ def create_database_engine(url: str, pool_size: int = 10) -> sa.Engine:
     return engine
 
 
+def enable_wal(connection: sqlite3.Connection, timeout_s: float) -> None:
+    """Put the SQLite file behind `connection` in WAL mode, waiting out another starter.
+
+    Switching a new file to WAL needs it unlocked, and SQLite reports "database is locked" at
+    once, without its busy handler, while another process creates the schema in its first
+    transaction (the file stays empty, so still in rollback mode, until that commits). Retry
+    until the other one commits or `timeout_s` passes.
+    """
+    deadline = time.monotonic() + timeout_s
+    pause = 0.005
+    while True:
+        try:
+            connection.execute("PRAGMA journal_mode=WAL").fetchall()
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() >= deadline:
+                raise
+        time.sleep(pause)
+        pause = min(pause * 2, 0.1)
+
+
 def _sqlite_pragmas(connection: Any, _record: Any) -> None:
-    cursor = connection.cursor()
     # WAL: readers never block the writer; NORMAL: durable at checkpoints, fast commits.
+    enable_wal(connection, timeout_s=30)
+    cursor = connection.cursor()
     for pragma in (
-        "journal_mode=WAL",
         "synchronous=NORMAL",
         "busy_timeout=30000",
         "temp_store=MEMORY",

@@ -27,6 +27,8 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
+from api.db import enable_wal
+
 __all__ = ["HEAD", "current_revision", "head_revision", "history", "status", "upgrade"]
 
 _HERE = Path(__file__).resolve().parent
@@ -94,10 +96,8 @@ def _migrating(engine: sa.Engine) -> Iterator[sa.Connection]:
 
 def _sqlite_autocommit_driver(dbapi_connection: Any, _record: Any) -> None:
     dbapi_connection.isolation_level = None  # no implicit transactions: ours is explicit
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=60000")
-    cursor.close()
+    dbapi_connection.execute("PRAGMA busy_timeout=60000")
+    enable_wal(dbapi_connection, timeout_s=60)
 
 
 def _one(down: Any) -> str | None:

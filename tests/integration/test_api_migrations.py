@@ -14,6 +14,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -255,6 +256,39 @@ def test_two_processes_starting_at_once_upgrade_once(database_url: str) -> None:
     assert errors == []
     engine = create_database_engine(database_url)
     assert current_revision(engine) == head_revision()
+    engine.dispose()
+
+
+def test_a_start_waits_while_another_creates_the_schema(tmp_path: Path) -> None:
+    # Another starter holds its first transaction on a new, still empty file: switching the
+    # file to WAL fails at once there (SQLite skips its busy handler), so the start must wait.
+    path = tmp_path / "api.db"
+    first = sqlite3.connect(path, isolation_level=None)
+    first.execute("BEGIN IMMEDIATE")
+    first.execute("CREATE TABLE someone_elses_first_table (x INTEGER)")
+    errors: list[BaseException] = []
+
+    def start() -> None:
+        engine = create_database_engine(f"sqlite:///{path}")
+        try:
+            upgrade(engine)
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+        finally:
+            engine.dispose()
+
+    waiting = threading.Thread(target=start)
+    waiting.start()
+    waiting.join(timeout=0.5)
+    assert waiting.is_alive(), f"the start did not wait: {errors}"
+    first.execute("COMMIT")
+    first.close()
+    waiting.join(timeout=60)
+    assert errors == []
+    engine = create_database_engine(f"sqlite:///{path}")
+    assert current_revision(engine) == head_revision()
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
     engine.dispose()
 
 
