@@ -344,16 +344,21 @@ ROWS_PER_STATEMENT = 1_000  # rows per multi-row INSERT: 23 columns stay far bel
 
 def insert_rows(
     conn: sa.Connection, table: str, columns: tuple[str, ...], rows: Sequence[Sequence[Any]], tail: str
-) -> None:
+) -> list[sa.Row[Any]]:
     """Insert `rows` (values in `columns`' order) as multi-row statements ending in `tail` (ON CONFLICT ...).
 
-    Plain SQL rather than SQLAlchemy constructs: on the ingest path SQLAlchemy's per-row
-    parameter processing cost more than the database itself.
+    Returns what a ``RETURNING`` in `tail` returned (nothing without one). Plain SQL rather
+    than SQLAlchemy constructs: on the ingest path SQLAlchemy's per-row parameter processing
+    and its compiling of each multi-row statement cost more than the database itself.
     """
+    returned: list[sa.Row[Any]] = []
     for start in range(0, len(rows), ROWS_PER_STATEMENT):
         part = rows[start : start + ROWS_PER_STATEMENT]
         sql = multirow_insert_sql(conn.dialect.paramstyle, table, columns, len(part), tail)
-        conn.exec_driver_sql(sql, tuple(chain.from_iterable(part)))
+        result = conn.exec_driver_sql(sql, tuple(chain.from_iterable(part)))
+        if result.returns_rows:
+            returned.extend(result.fetchall())
+    return returned
 
 
 @lru_cache(maxsize=64)

@@ -51,6 +51,13 @@ _MERGE_COUNTS = (
     + "".join(f"{name} = {machines.name}.{name} + excluded.{name}, " for name in _COUNTED)
     + f"profile = COALESCE(excluded.profile, {machines.name}.profile)"
 )
+# an alert as api.decode.alert_row gives it: everything but the acknowledgement, which the API records
+_ALERT_COLUMNS = tuple(column.name for column in alerts.columns if column.name not in ("acked_by", "acked_at_ms"))
+# a clearing is final: a late "open" (or a redelivery) changes nothing and is not returned
+_MERGE_ALERTS = (
+    "ON CONFLICT (alert_id) DO UPDATE SET state = excluded.state, cleared_at_ms = excluded.cleared_at_ms "
+    f"WHERE {alerts.name}.state = 'open' AND excluded.state = 'cleared' RETURNING alert_id"
+)
 # a classifier's row leaves what a RUL model or an anomaly detector adds to their defaults
 _CLASSIFIER_COLUMNS = tuple(name for name in _PREDICTION_COLUMNS if name not in MODEL_OUTPUT_FIELDS)
 _OTHER_KINDS_OUTPUTS = MODEL_OUTPUT_FIELDS[1:]  # all but model_kind
@@ -255,13 +262,8 @@ class Store:
 
         A clearing is final: a late "open" is ignored.
         """
-        insert = upsert(conn, alerts).values(rows)
-        statement = insert.on_conflict_do_update(
-            index_elements=[alerts.c.alert_id],
-            set_={"state": insert.excluded.state, "cleared_at_ms": insert.excluded.cleared_at_ms},
-            where=sa.and_(alerts.c.state == "open", insert.excluded.state == "cleared"),
-        ).returning(alerts.c.alert_id)
-        return set(conn.execute(statement).scalars())
+        values = [[row[name] for name in _ALERT_COLUMNS] for row in rows]
+        return {alert_id for (alert_id,) in insert_rows(conn, alerts.name, _ALERT_COLUMNS, values, _MERGE_ALERTS)}
 
     def _alert_views(self, conn: sa.Connection, alert_ids: list[str]) -> list[dict[str, Any]]:
         if not alert_ids:
