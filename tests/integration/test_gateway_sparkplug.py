@@ -89,10 +89,16 @@ def worker(broker: LocalBroker, models_dir: Path) -> Iterator[Worker]:
 
 
 def watch(broker: LocalBroker, plant: Plant) -> Collector:
+    """A viewer of the machine's predictions and statuses and of the host's status.
+
+    Its session persists, as watch_predictions' does: a prediction the broker accepted just
+    before a restart reaches it after the restart instead of being blamed on the gateway.
+    """
     password = broker.add_user(f"v-{plant.machine}", "viewer")
     topics = [broker.topics.predictions(plant.machine), broker.topics.status(plant.machine)]
     return Collector(
-        broker.settings(f"v-{plant.machine}", password), [*topics, broker.topics.service_status(plant.host)]
+        broker.settings(f"v-{plant.machine}", password, session_expiry_s=300),
+        [*topics, broker.topics.service_status(plant.host)],
     )
 
 
