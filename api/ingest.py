@@ -12,7 +12,7 @@ import logging
 import ssl
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import paho.mqtt.client as mqtt
 
@@ -21,6 +21,7 @@ from api.state import StateCache
 from api.store import BatchResult, Store
 from api.writer import BatchWriter, Inbound
 from common.mqtt import MqttSettings, connect_client, create_client, publish_status
+from common.paho_bulk import ack_many
 from common.settings import ConfigError
 from contract import Channel, Topics
 
@@ -50,11 +51,11 @@ class MqttIngest:
         self.cache = cache
         self.status_topic = topics.service_status(settings.username)
         try:
-            self.client = create_client(settings, self.status_topic, manual_ack=True, max_inflight=1000)
+            self.client = create_client(settings, self.status_topic, manual_ack=True, max_inflight=1000, bulk_io=True)
         except (OSError, ssl.SSLError) as exc:  # a missing or unreadable CA file
             raise ConfigError(f"FOREWARN_MQTT_CA: cannot use {settings.ca_file}: {exc}") from None
         self.client.on_message = self._on_message
-        self.writer = BatchWriter(store, on_committed, self._ack, max_rows=batch_rows, max_wait_s=batch_wait_s)
+        self.writer = BatchWriter(store, on_committed, self._ack_stored, max_rows=batch_rows, max_wait_s=batch_wait_s)
         self.malformed = 0
         self._malformed_lock = threading.Lock()
         self._closing = threading.Event()
@@ -86,6 +87,9 @@ class MqttIngest:
     def _ack(self, mid: int, qos: int) -> None:
         if qos > 0:
             self.client.ack(mid, qos)
+
+    def _ack_stored(self, batch: Sequence[Inbound]) -> None:
+        ack_many(self.client, [item.mid for item in batch if item.qos == 1])  # subscribed at QoS 1
 
     def _on_message(self, _client: mqtt.Client, _userdata: object, message: mqtt.MQTTMessage) -> None:
         if self._closing.is_set():

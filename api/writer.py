@@ -51,7 +51,7 @@ class BatchWriter:
         self,
         store: Store,
         on_committed: Callable[[BatchResult], None],
-        ack: Callable[[int, int], None],
+        ack: Callable[[Sequence[Inbound]], None],
         max_rows: int = 500,
         max_wait_s: float = 0.0,
     ) -> None:
@@ -150,8 +150,7 @@ class BatchWriter:
         return merged
 
     def _finish(self, batch: list[Inbound], result: BatchResult) -> None:
-        for item in batch:
-            self._ack(item.mid, item.qos)
+        self._ack(batch)  # all of them at once: one wake-up of the MQTT thread, one write
         self.stored += len(batch)
         try:
             self._on_committed(result)

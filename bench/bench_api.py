@@ -89,7 +89,7 @@ def payloads(rows: int, seed: int = 7) -> Iterator[bytes]:
 def ingest(app: Flask, raw: list[bytes]) -> float:
     """Predictions per second through decode -> writer thread -> commit -> live state."""
     state = runtime_of(app)
-    writer = BatchWriter(state.store, state.committed, ack=lambda _mid, _qos: None, max_rows=500)
+    writer = BatchWriter(state.store, state.committed, ack=lambda _batch: None, max_rows=500)
     writer.start()
     started = time.perf_counter()
     for mid, body in enumerate(raw):

@@ -23,6 +23,7 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
 from common import paho_tables
+from common.paho_bulk import bulk_client_class
 from common.settings import ConfigError, env_int, env_path, env_secret, env_str, var_dir
 from contract import Status
 
@@ -68,10 +69,17 @@ def create_client(
     status_topic: str | None,
     manual_ack: bool = False,
     max_inflight: int = 100,
+    *,
+    bulk_io: bool = False,
 ) -> mqtt.Client:
-    """A configured but not yet connected client."""
+    """A configured but not yet connected client.
+
+    `bulk_io`: read and acknowledge in bulk (common/paho_bulk.py), for a busy consumer whose
+    process has other busy threads.
+    """
     paho_tables.install()  # paho's per-packet Properties, built cheaply (see common/paho_tables.py)
-    client = mqtt.Client(
+    client_class = bulk_client_class() if bulk_io else mqtt.Client
+    client = client_class(
         callback_api_version=CallbackAPIVersion.VERSION2,
         client_id=settings.client_id,
         protocol=mqtt.MQTTv5,

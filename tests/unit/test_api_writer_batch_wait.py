@@ -26,7 +26,12 @@ class _RecordingStore:
 
 def _writer(store: _RecordingStore, wait_s: float) -> tuple[BatchWriter, list[int]]:
     acked: list[int] = []
-    writer = BatchWriter(store, lambda _result: None, lambda mid, _qos: acked.append(mid), max_wait_s=wait_s)  # type: ignore[arg-type]
+    writer = BatchWriter(
+        store,  # type: ignore[arg-type]
+        lambda _result: None,
+        lambda batch: acked.extend(item.mid for item in batch),
+        max_wait_s=wait_s,
+    )
     return writer, acked
 
 
