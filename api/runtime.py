@@ -15,7 +15,6 @@ from typing import Any
 import sqlalchemy as sa
 from flask import current_app
 
-from api.checkpoints import WalCheckpointer
 from api.config import ApiConfig
 from api.db import create_database_engine
 from api.events import EventHub, StreamLimiter
@@ -79,7 +78,6 @@ class Runtime:
                 batch_wait_s=config.batch_wait_ms / 1000,
             )
         self.housekeeper = Housekeeper(self.sweep, self.prune, config.prune_interval_s)
-        self.checkpointer = WalCheckpointer(self.engine)  # SQLite files only
         self._started = False
         self.load_state()
 
@@ -96,7 +94,6 @@ class Runtime:
         if self._started:
             return
         self._started = True
-        self.checkpointer.start()
         if self.ingest is not None:
             self.ingest.start()
         if self.config.housekeeping:
@@ -107,7 +104,6 @@ class Runtime:
         if self.ingest is not None and self._started:
             self.ingest.stop()
         self.housekeeper.stop()
-        self.checkpointer.stop()
         self.hub.close()
         try:
             self.store.save_state(EVENT_FLOOR, self.hub.last_id)
