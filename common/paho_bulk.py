@@ -50,9 +50,7 @@ def merge_pubacks(out_packets: deque[Any]) -> int:
         and out_packets[0]["pos"] == 0
     ):
         parts.append(out_packets.popleft()["packet"])
-    if len(parts) == 1:
-        out_packets.appendleft(_puback_packet(parts[0], mid=0))
-    elif parts:
+    if parts:
         out_packets.appendleft(_puback_packet(b"".join(parts), mid=0))
     return len(parts)
 
@@ -81,9 +79,9 @@ class BulkClient(mqtt.Client):
     def loop_read(self, max_packets: int = 1) -> MQTTErrorCode:
         """Handle the packets waiting, then every whole packet already read from the socket."""
         rc = super().loop_read(max_packets)
-        while rc == MQTTErrorCode.MQTT_ERR_SUCCESS and self._read_pos < len(self._read_buffer):
-            if self._sock is None:
-                break
+        while (
+            rc == MQTTErrorCode.MQTT_ERR_SUCCESS and self._sock is not None and self._read_pos < len(self._read_buffer)
+        ):
             rc = super().loop_read(max_packets)
         return rc
 
