@@ -319,21 +319,34 @@ def _verify_digest(data: bytes, card: dict[str, Any], version: str) -> None:
         )
 
 
+# CPython 3.11 keeps the AST builder's recursion counter per interpreter, not per thread: numpy
+# reads each array's header with ast.literal_eval, and another thread parsing at that moment (3.11
+# formats every traceback's carets with ast.parse) makes it fail with this SystemError (gh-106905;
+# seen once in CI). The bytes are the ones verified, so a retry reads the same model.
+_AST_RACE = "AST constructor recursion depth mismatch"
+_LOAD_ATTEMPTS = 3
+
+
 def _untrusted_free_load(data: bytes, version: str) -> Pipeline:
     import skops.io
     from sklearn.pipeline import Pipeline
 
     # Load from the bytes we hashed, not the path, so the file cannot change in between.
-    try:
-        found = skops.io.get_untrusted_types(data=data)
-        refused = sorted(set(found) - TRUSTED_TYPES)
-        if refused:
-            raise ModelError(f"model {version} holds untrusted types {', '.join(refused)}; refusing to load")
-        pipeline = skops.io.loads(data, trusted=found)
-    except ModelError:
-        raise
-    except Exception as exc:  # skops raises many types on a corrupt archive
-        raise ModelError(f"model {version}: {MODEL_FILE} is corrupt ({type(exc).__name__}: {exc})") from None
+    for attempt in range(1, _LOAD_ATTEMPTS + 1):
+        try:
+            found = skops.io.get_untrusted_types(data=data)
+            refused = sorted(set(found) - TRUSTED_TYPES)
+            if refused:
+                raise ModelError(f"model {version} holds untrusted types {', '.join(refused)}; refusing to load")
+            pipeline = skops.io.loads(data, trusted=found)
+            break
+        except ModelError:
+            raise
+        except SystemError as exc:
+            if _AST_RACE not in str(exc) or attempt == _LOAD_ATTEMPTS:
+                raise ModelError(f"model {version}: {MODEL_FILE} is corrupt ({type(exc).__name__}: {exc})") from None
+        except Exception as exc:  # skops raises many types on a corrupt archive
+            raise ModelError(f"model {version}: {MODEL_FILE} is corrupt ({type(exc).__name__}: {exc})") from None
     if not isinstance(pipeline, Pipeline):
         raise ModelError(f"model {version}: {MODEL_FILE} holds a {type(pipeline).__name__}, not a Pipeline")
     return pipeline

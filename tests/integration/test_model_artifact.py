@@ -144,6 +144,43 @@ def test_corrupt_archive_with_matching_card_is_refused(tmp_path: Path) -> None:
         load_model(folder, digest[:12])
 
 
+def _loads_failing(monkeypatch: pytest.MonkeyPatch, errors: list[SystemError]) -> list[int]:
+    """skops.io.loads raising `errors` first (one per call), then loading for real; returns the calls made."""
+    real, calls = skops.io.loads, []
+
+    def loads(*args: object, **kwargs: object) -> object:
+        calls.append(1)
+        if errors:
+            raise errors.pop(0)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(skops.io, "loads", loads)
+    return calls
+
+
+def test_a_load_hit_by_cpythons_ast_thread_race_is_tried_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    folder, version = _saved(tmp_path)
+    race = SystemError("AST constructor recursion depth mismatch (before=246, after=289)")
+    calls = _loads_failing(monkeypatch, [race, race])
+    assert load_model(folder).version == version
+    assert len(calls) == 3
+
+
+def test_the_ast_race_every_time_or_another_system_error_is_reported_as_corrupt(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder, _ = _saved(tmp_path)
+    race = SystemError("AST constructor recursion depth mismatch (before=246, after=289)")
+    calls = _loads_failing(monkeypatch, [race, race, race])
+    with pytest.raises(ModelError, match=r"is corrupt .*recursion depth mismatch"):
+        load_model(folder)
+    assert len(calls) == 3
+    calls = _loads_failing(monkeypatch, [SystemError("something else")])
+    with pytest.raises(ModelError, match=r"is corrupt .*something else"):
+        load_model(folder)
+    assert len(calls) == 1
+
+
 def test_saved_file_is_a_compressed_skops_archive(tmp_path: Path) -> None:
     folder, version = _saved(tmp_path)
     model_file = folder / version / MODEL_FILE
