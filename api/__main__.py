@@ -31,6 +31,7 @@ from api.config import database_url, load
 from api.db import create_database_engine
 from api.migrations import HEAD, history, status, upgrade
 from api.server import create_api_server
+from common import gc_tuning
 from common.logs import setup_logging
 from common.settings import ConfigError, run_cli
 
@@ -57,6 +58,7 @@ def main() -> int:
     app = create_app(config)
     server = create_api_server(app, config.host, config.port, config.threads)
     _stop_on_signals(app)
+    gc_tuning.settle()  # started: what start-up built stays out of the collector's walks
     log.info(
         "serving on http://%s:%d (%d threads, %d event streams of %d per client, %d connections of %d per client)",
         config.host,

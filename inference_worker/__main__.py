@@ -21,6 +21,7 @@ from __future__ import annotations
 import signal
 import threading
 
+from common import gc_tuning
 from common.logs import setup_logging
 from common.settings import run_cli
 from contract import DEFAULT_PROFILE
@@ -43,6 +44,7 @@ def main() -> int:
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
     signal.signal(signal.SIGINT, lambda *_: stopping.set())
     worker.start()
+    gc_tuning.settle()  # started: the models and what start-up built stay out of the collector's walks
     stopping.wait()
     if worker.failed:
         log.error("exiting with status 1: the worker loop died (see above)")
